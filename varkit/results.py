@@ -1,0 +1,480 @@
+"""The one results schema: every estimate and test in varkit is a :class:`Result`.
+
+A :class:`Result` holds a point estimate, its interval and, for tests, the statistic and
+p-value, with labels (``group``) and JSON-able extras (``details``). A :class:`ResultSet`
+is an ordered collection of results with the provenance of the run that made them. Both
+convert to strict JSON (non-finite floats written as the strings ``"inf"``, ``"-inf"``,
+``"nan"``), to a pandas DataFrame and to Markdown.
+
+This module imports nothing else from varkit (see DESIGN.md).
+
+Examples
+--------
+>>> from varkit.results import Result, ResultSet
+>>> r = Result(metric="accuracy", estimate=0.912, ci_low=0.897, ci_high=0.925,
+...            confidence=0.95, method="bootstrap-bca", n=2000)
+>>> print(r)
+accuracy = 0.912 [0.897, 0.925] (95% bootstrap-bca, n=2000)
+>>> Result.from_json(r.to_json()) == r
+True
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import hashlib
+import json
+import math
+import os
+import platform
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "SCHEMA_ID",
+    "Result",
+    "ResultSet",
+    "file_sha256",
+    "load_json_schema",
+    "make_provenance",
+]
+
+SCHEMA_ID = "varkit.results/1"
+_ALTERNATIVES = ("two-sided", "less", "greater")
+_NONFINITE = {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}
+
+
+def _to_float(name: str, value: Any) -> float | None:
+    """Turn a number (or one of the strings 'inf', '-inf', 'nan') into a float."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        key = value.strip().lower()
+        if key in _NONFINITE:
+            return _NONFINITE[key]
+        raise TypeError(f"`{name}` must be a number, got the string {value!r}.")
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"`{name}` must be a number, got {type(value).__name__}.")
+    return float(value)
+
+
+def _jsonable(value: Any) -> Any:
+    """Normalise a value to plain Python types that JSON can hold (lists, not tuples)."""
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, np.ndarray):
+        return [_jsonable(v) for v in value.tolist()]
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value)
+    if value is None or isinstance(value, str):
+        return value
+    raise TypeError(f"`details` values must be JSON-able, got {type(value).__name__}.")
+
+
+def _encode_floats(value: Any) -> Any:
+    """Replace non-finite floats by the strings 'inf', '-inf', 'nan' (strict JSON)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    if isinstance(value, dict):
+        return {k: _encode_floats(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_encode_floats(v) for v in value]
+    return value
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equality that treats NaN as equal to NaN, recursively."""
+    if isinstance(a, float) and isinstance(b, float):
+        return a == b or (math.isnan(a) and math.isnan(b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
+def _fmt(x: float | None) -> str:
+    if x is None:
+        return "NA"
+    if math.isnan(x):
+        return "nan"
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    return f"{x:.4g}"
+
+
+@dataclass(frozen=True, eq=False)
+class Result:
+    """One estimate or test with its uncertainty.
+
+    Parameters
+    ----------
+    metric : str
+        What was estimated or tested (``accuracy``, ``epsilon``, ``crash_rate`` ...).
+    estimate : float
+        The point estimate (posterior median for Bayesian methods).
+    ci_low, ci_high : float or None
+        Interval bounds; may be infinite.
+    confidence : float or None
+        Level of the interval, in (0, 1).
+    method : str
+        How it was computed (``bootstrap-bca``, ``clopper-pearson`` ...).
+    n : int or None
+        Number of independent units used.
+    stderr : float or None
+        Standard error when defined.
+    statistic, pvalue : float or None
+        For hypothesis tests.
+    df : tuple of float or None
+        Degrees of freedom.
+    alternative : {'two-sided', 'less', 'greater'} or None
+        The alternative hypothesis of a test.
+    group : dict of str to str
+        Labels that say which model, ad or comparison the result belongs to.
+    details : dict
+        JSON-able extras (variance-reduction factor, excluded rows and why, device ...).
+    """
+
+    metric: str
+    estimate: float
+    ci_low: float | None = None
+    ci_high: float | None = None
+    confidence: float | None = None
+    method: str = ""
+    n: int | None = None
+    stderr: float | None = None
+    statistic: float | None = None
+    pvalue: float | None = None
+    df: tuple[float, ...] | None = None
+    alternative: str | None = None
+    group: dict[str, str] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.metric, str) or not self.metric:
+            raise TypeError("`metric` must be a non-empty string.")
+        if not isinstance(self.method, str):
+            raise TypeError("`method` must be a string.")
+        set_ = object.__setattr__
+        for name in ("estimate", "ci_low", "ci_high", "stderr", "statistic", "pvalue"):
+            value = _to_float(name, getattr(self, name))
+            if name == "estimate" and value is None:
+                raise TypeError("`estimate` must be a number, got None.")
+            set_(self, name, value)
+        if self.confidence is not None:
+            conf = _to_float("confidence", self.confidence)
+            assert conf is not None
+            if not 0.0 < conf < 1.0:
+                raise ValueError(f"`confidence` must be in (0, 1), got {conf}.")
+            set_(self, "confidence", conf)
+        if self.n is not None:
+            if isinstance(self.n, bool) or not isinstance(self.n, (int, np.integer)):
+                raise TypeError(f"`n` must be an integer, got {type(self.n).__name__}.")
+            if self.n < 0:
+                raise ValueError(f"`n` must be non-negative, got {self.n}.")
+            set_(self, "n", int(self.n))
+        if self.df is not None:
+            dfs = self.df if isinstance(self.df, (list, tuple, np.ndarray)) else (self.df,)
+            set_(self, "df", tuple(float(_to_float("df", d)) for d in dfs))  # type: ignore[arg-type]
+        if self.alternative is not None and self.alternative not in _ALTERNATIVES:
+            raise ValueError(
+                f"`alternative` must be one of {', '.join(_ALTERNATIVES)}, "
+                f"got {self.alternative!r}."
+            )
+        lo, hi = self.ci_low, self.ci_high
+        if lo is not None and hi is not None and lo > hi:
+            raise ValueError(f"`ci_low` ({lo}) is above `ci_high` ({hi}).")
+        if not isinstance(self.group, Mapping):
+            raise TypeError("`group` must be a mapping of label names to values.")
+        set_(self, "group", {str(k): str(v) for k, v in self.group.items()})
+        if not isinstance(self.details, Mapping):
+            raise TypeError("`details` must be a mapping.")
+        set_(self, "details", _jsonable(self.details))
+
+    # -- comparison and display -------------------------------------------------------
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Result):
+            return NotImplemented
+        return all(
+            _same(getattr(self, f.name), getattr(other, f.name))
+            for f in dataclasses.fields(self)
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __str__(self) -> str:
+        label = ", ".join(f"{k}={v}" for k, v in self.group.items())
+        head = f"{self.metric}[{label}]" if label else self.metric
+        text = f"{head} = {_fmt(self.estimate)}"
+        if self.ci_low is not None or self.ci_high is not None:
+            text += f" [{_fmt(self.ci_low)}, {_fmt(self.ci_high)}]"
+        if self.pvalue is not None:
+            text += f", p = {_fmt(self.pvalue)}"
+        bits = []
+        if self.confidence is not None:
+            bits.append(f"{self.confidence * 100:g}% {self.method}".strip())
+        elif self.method:
+            bits.append(self.method)
+        if self.n is not None:
+            bits.append(f"n={self.n}")
+        return text + (f" ({', '.join(bits)})" if bits else "")
+
+    # -- conversion -------------------------------------------------------------------
+    def to_dict(self, *, strict_json: bool = False) -> dict[str, Any]:
+        """All fields as a dict; with ``strict_json`` non-finite floats become strings."""
+        out: dict[str, Any] = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        out["df"] = list(self.df) if self.df is not None else None
+        out["group"] = dict(self.group)
+        out["details"] = _jsonable(self.details)
+        return _encode_floats(out) if strict_json else out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Result:
+        """Build a Result from :meth:`to_dict` output (strict-JSON strings accepted)."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - names
+        if unknown:
+            raise ValueError(f"unknown result field(s): {', '.join(sorted(unknown))}.")
+        kwargs = dict(data)
+        kwargs["details"] = _decode_floats(kwargs.get("details") or {})
+        return cls(**kwargs)
+
+    def to_json(self, **kwargs: Any) -> str:
+        """Strict JSON text of this result."""
+        return json.dumps(self.to_dict(strict_json=True), allow_nan=False, **kwargs)
+
+    @classmethod
+    def from_json(cls, text: str) -> Result:
+        return cls.from_dict(json.loads(text))
+
+    def replace(self, **changes: Any) -> Result:
+        """A copy with some fields changed (``dataclasses.replace``)."""
+        return dataclasses.replace(self, **changes)
+
+
+def _decode_floats(value: Any) -> Any:
+    """Inverse of :func:`_encode_floats` inside ``details``."""
+    if isinstance(value, str) and value in _NONFINITE:
+        return _NONFINITE[value]
+    if isinstance(value, dict):
+        return {k: _decode_floats(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decode_floats(v) for v in value]
+    return value
+
+
+_COLUMNS = (
+    "metric",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "confidence",
+    "method",
+    "n",
+    "stderr",
+    "statistic",
+    "pvalue",
+    "df",
+    "alternative",
+)
+
+
+@dataclass(frozen=True, eq=False)
+class ResultSet:
+    """An ordered collection of :class:`Result` with the provenance of the run.
+
+    Examples
+    --------
+    >>> rs = ResultSet([Result("mean", 1.0, 0.9, 1.1, 0.95, "bootstrap-bca", n=100)],
+    ...                provenance={"function": "doc"})
+    >>> ResultSet.from_json(rs.to_json()) == rs
+    True
+    >>> rs.to_frame()[["metric", "estimate", "ci_low"]].to_dict("records")
+    [{'metric': 'mean', 'estimate': 1.0, 'ci_low': 0.9}]
+    """
+
+    results: tuple[Result, ...] = ()
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        items = tuple(self.results)
+        for item in items:
+            if not isinstance(item, Result):
+                raise TypeError(f"ResultSet holds Result objects, got {type(item).__name__}.")
+        object.__setattr__(self, "results", items)
+        object.__setattr__(self, "provenance", _jsonable(dict(self.provenance)))
+
+    def __iter__(self) -> Iterator[Result]:
+        return iter(self.results)
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+    def __getitem__(self, index: int) -> Result:
+        return self.results[index]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ResultSet):
+            return NotImplemented
+        return len(self) == len(other) and all(
+            a == b for a, b in zip(self.results, other.results, strict=True)
+        ) and _same(self.provenance, other.provenance)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __str__(self) -> str:
+        return "\n".join(str(r) for r in self.results)
+
+    def select(self, metric: str | None = None, **group: str) -> ResultSet:
+        """The results with this metric whose group labels include ``group``."""
+        keep = [
+            r
+            for r in self.results
+            if (metric is None or r.metric == metric)
+            and all(r.group.get(k) == str(v) for k, v in group.items())
+        ]
+        return ResultSet(tuple(keep), self.provenance)
+
+    def extend(self, results: Iterable[Result]) -> ResultSet:
+        """A new set with ``results`` appended (provenance kept)."""
+        return ResultSet(self.results + tuple(results), self.provenance)
+
+    # -- conversion -------------------------------------------------------------------
+    def to_dict(self, *, strict_json: bool = False) -> dict[str, Any]:
+        prov = _encode_floats(self.provenance) if strict_json else dict(self.provenance)
+        return {
+            "schema": SCHEMA_ID,
+            "provenance": prov,
+            "results": [r.to_dict(strict_json=strict_json) for r in self.results],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ResultSet:
+        if data.get("schema") != SCHEMA_ID:
+            raise ValueError(
+                f"not a varkit results document: `schema` is {data.get('schema')!r}, "
+                f"expected {SCHEMA_ID!r}."
+            )
+        results = tuple(Result.from_dict(r) for r in data.get("results", []))
+        return cls(results, _decode_floats(data.get("provenance") or {}))
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """Strict JSON text (schema ``varkit.results/1``)."""
+        return json.dumps(self.to_dict(strict_json=True), indent=indent, allow_nan=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> ResultSet:
+        return cls.from_dict(json.loads(text))
+
+    def to_frame(self) -> Any:
+        """A pandas DataFrame: one row per result, group labels as columns."""
+        import pandas as pd
+
+        keys: list[str] = []
+        for r in self.results:
+            keys.extend(k for k in r.group if k not in keys)
+        rows = []
+        for r in self.results:
+            row: dict[str, Any] = {
+                (k if k not in _COLUMNS else f"group.{k}"): r.group.get(k) for k in keys
+            }
+            row.update({c: getattr(r, c) for c in _COLUMNS})
+            row["df"] = None if r.df is None else ",".join(f"{d:g}" for d in r.df)
+            row["details"] = json.dumps(_encode_floats(r.details), sort_keys=True)
+            rows.append(row)
+        columns = [k if k not in _COLUMNS else f"group.{k}" for k in keys]
+        return pd.DataFrame(rows, columns=[*columns, *_COLUMNS, "details"])
+
+    def to_markdown(self) -> str:
+        """A GitHub-flavoured Markdown table of the results."""
+        keys: list[str] = []
+        for r in self.results:
+            keys.extend(k for k in r.group if k not in keys)
+        head = [*keys, "metric", "estimate", "interval", "p-value", "method", "n"]
+        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        for r in self.results:
+            interval = (
+                f"[{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]"
+                if r.ci_low is not None or r.ci_high is not None
+                else ""
+            )
+            if interval and r.confidence is not None:
+                interval += f" ({r.confidence * 100:g}%)"
+            cells = [
+                *(r.group.get(k, "") for k in keys),
+                r.metric,
+                _fmt(r.estimate),
+                interval,
+                "" if r.pvalue is None else _fmt(r.pvalue),
+                r.method,
+                "" if r.n is None else str(r.n),
+            ]
+            lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+        return "\n".join(lines) + "\n"
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """SHA-256 of a file's bytes, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def make_provenance(
+    *,
+    command: str | None = None,
+    function: str | None = None,
+    inputs: Sequence[str | os.PathLike[str]] = (),
+    seed: int | None = None,
+    device: str | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """Provenance for a :class:`ResultSet`: version, command, input hashes, seed, device, time.
+
+    Examples
+    --------
+    >>> p = make_provenance(function="varkit.gpu.bootstrap", seed=1, device="cpu")
+    >>> sorted(p)
+    ['device', 'function', 'inputs', 'python', 'seed', 'time_utc', 'varkit_version']
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        varkit_version = version("varkit")
+    except PackageNotFoundError:  # running from a source tree
+        varkit_version = "unknown"
+    prov: dict[str, Any] = {
+        "varkit_version": varkit_version,
+        "python": platform.python_version(),
+        "time_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "inputs": [
+            {"path": os.fspath(p), "sha256": file_sha256(p)} for p in inputs
+        ],
+        "seed": seed,
+        "device": device,
+    }
+    if command is not None:
+        prov["command"] = command
+    if function is not None:
+        prov["function"] = function
+    prov.update(extra)
+    return prov
+
+
+def load_json_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of the ``varkit.results/1`` document."""
+    text = resources.files("varkit").joinpath("results.schema.json").read_text("utf-8")
+    return dict(json.loads(text))
