@@ -11,7 +11,9 @@ from scipy import stats
 FloatArray = NDArray[np.float64]
 
 
-def as_vector(values: Any, name: str, *, low: float | None = None, high: float | None = None) -> FloatArray:
+def as_vector(
+    values: Any, name: str, *, low: float | None = None, high: float | None = None
+) -> FloatArray:
     """A finite 1-D float array, optionally bounded; raises one sentence naming ``name``."""
     if isinstance(values, (str, bytes)):
         raise TypeError(f"`{name}` must be a 1-D array of numbers, got a string.")
@@ -28,10 +30,14 @@ def as_vector(values: Any, name: str, *, low: float | None = None, high: float |
         raise ValueError(f"`{name}` holds a non-finite value at position {bad[0]}.")
     if low is not None and np.any(array < low):
         where = int(np.flatnonzero(array < low)[0])
-        raise ValueError(f"`{name}` must be at least {low:g}, got {array[where]:g} at position {where}.")
+        raise ValueError(
+            f"`{name}` must be at least {low:g}, got {array[where]:g} at position {where}."
+        )
     if high is not None and np.any(array > high):
         where = int(np.flatnonzero(array > high)[0])
-        raise ValueError(f"`{name}` must be at most {high:g}, got {array[where]:g} at position {where}.")
+        raise ValueError(
+            f"`{name}` must be at most {high:g}, got {array[where]:g} at position {where}."
+        )
     return array
 
 
@@ -76,7 +82,9 @@ def as_controls(controls: Any, n: int, name: str = "controls") -> FloatArray:
         raise ValueError(f"`{name}` has no columns.")
     bad = np.argwhere(~np.isfinite(matrix))
     if bad.size:
-        raise ValueError(f"`{name}` holds a non-finite value at row {bad[0][0]}, column {bad[0][1]}.")
+        raise ValueError(
+            f"`{name}` holds a non-finite value at row {bad[0][0]}, column {bad[0][1]}."
+        )
     return matrix
 
 
@@ -86,7 +94,9 @@ def as_control_means(control_means: Any, d: int) -> FloatArray:
     if means.ndim == 0:
         means = np.full(d, float(means))
     if means.shape != (d,):
-        raise ValueError(f"`control_means` must be a scalar or have {d} values, got shape {means.shape}.")
+        raise ValueError(
+            f"`control_means` must be a scalar or have {d} values, got shape {means.shape}."
+        )
     if not np.all(np.isfinite(means)):
         raise ValueError("`control_means` must be finite.")
     return means
