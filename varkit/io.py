@@ -517,7 +517,7 @@ def _array_from(values: Any, name: str, kind: str) -> np.ndarray:
     try:
         return np.asarray(values, dtype=object if kind == "label" else None)
     except ValueError:
-        raise ValueError(f"`{name}` must be a rectangular array, not ragged lists.") from None
+        raise InputError(f"`{name}` must be a rectangular array, not ragged lists.") from None
 
 
 def _check_labels(arr: np.ndarray, name: str, allow_nan: bool) -> np.ndarray:
