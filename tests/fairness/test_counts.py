@@ -1,0 +1,146 @@
+"""Sufficient counts: hard and soft memberships, units, chunked merging, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from varkit.fairness.counts import count_delivery, count_delivery_chunks, count_eligible
+
+
+def _soft_log() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "ad_id": ["a", "a", "b"],
+            "user_id": ["u1", "u2", "u1"],
+            "impressions": [10, 5, 2],
+            "p_black": [0.3, 0.8, 0.3],
+            "p_white": [0.7, 0.2, 0.7],
+        }
+    )
+
+
+def test_soft_counts_are_sums_of_probabilities():
+    counts = count_delivery(_soft_log(), "race")
+    assert counts.soft and counts.groups == ("black", "white")
+    totals = counts.totals()
+    # ad a: black = 10*.3 + 5*.8 = 7, white = 10*.7 + 5*.2 = 8
+    np.testing.assert_allclose(totals.loc["a"].to_numpy(), [7.0, 8.0])
+    np.testing.assert_allclose(totals.loc["b"].to_numpy(), [0.6, 1.4])
+
+
+def test_soft_and_hard_counts_differ():
+    log = _soft_log()
+    log["race"] = np.where(log["p_white"] > 0.5, "white", "black")
+    hard = count_delivery(log, "race").totals()
+    assert hard.loc["a"].tolist() == [5.0, 10.0]  # argmax labels: u1 white, u2 black
+
+
+def test_reach_counts_each_user_once_with_its_membership():
+    reach = count_delivery(_soft_log(), "race").totals(unit="reach")
+    np.testing.assert_allclose(reach.loc["a"].to_numpy(), [0.3 + 0.8, 0.7 + 0.2])
+
+
+def test_reach_needs_user_ids():
+    log = _soft_log().drop(columns="user_id")
+    with pytest.raises(ValueError, match="user_id"):
+        count_delivery(log, "race").totals(unit="reach")
+
+
+def test_drop_groups_are_counted_not_silently_lost():
+    log = pd.DataFrame(
+        {"ad_id": ["a"] * 3, "impressions": [4, 5, 6], "sex": ["female", "male", "unknown"]}
+    )
+    counts = count_delivery(log, "sex")
+    assert counts.groups == ("female", "male")
+    assert counts.info["dropped_impressions"] == 6.0
+    assert counts.totals().loc["a"].tolist() == [4.0, 5.0]
+
+
+def test_probabilities_within_tolerance_are_renormalised_and_counted():
+    log = _soft_log()
+    log.loc[0, "p_white"] = 0.71  # sums to 1.01: rounded BISG output
+    counts = count_delivery(log, "race")
+    assert counts.info["renormalised_rows"] == 1
+    np.testing.assert_allclose(counts.totals().loc["a"].sum(), 15.0)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"p_white": [0.9, 0.2, 0.7]}, "sum to 1.2"),
+        ({"impressions": [1, -1, 2]}, "negative at row 1"),
+        ({"p_black": [0.3, 0.8, np.nan]}, "missing or non-numeric value at row 2"),
+        ({"p_black": [1.3, 0.8, 0.3]}, "outside"),
+    ],
+)
+def test_bad_delivery_input_is_one_sentence(change, message):
+    log = _soft_log().assign(**change)
+    with pytest.raises(ValueError, match=message):
+        count_delivery(log, "race")
+
+
+def test_label_missing_from_eligible_groups_is_an_error():
+    log = pd.DataFrame({"ad_id": ["a"], "impressions": [1], "sex": ["Female"]})
+    with pytest.raises(ValueError, match="'Female'"):
+        count_delivery(log, "sex", groups=["female", "male"])
+
+
+def test_no_attribute_column_is_an_error():
+    log = pd.DataFrame({"ad_id": ["a"], "impressions": [1]})
+    with pytest.raises(ValueError, match="neither a column 'sex'"):
+        count_delivery(log, "sex")
+
+
+def test_chunked_counts_equal_one_shot_counts():
+    rng = np.random.default_rng(0)
+    n = 3000
+    probs = rng.dirichlet(np.ones(4), size=n)
+    log = pd.DataFrame(
+        {
+            "ad_id": rng.choice(["a1", "a2", "a3"], size=n),
+            "user_id": rng.integers(0, 400, size=n).astype(str),
+            "impressions": rng.integers(0, 6, size=n),
+            "sex": rng.choice(["female", "male"], size=n),
+        }
+    )
+    for k, name in enumerate(["w", "b", "h", "a"]):
+        log[f"p_{name}"] = probs[:, k]
+    chunks = [log.iloc[i : i + 700] for i in range(0, n, 700)]
+    hard_once, hard_chunked = count_delivery(log, "sex"), count_delivery_chunks(chunks, "sex")
+    pd.testing.assert_frame_equal(hard_once.table, hard_chunked.table, check_exact=True)
+    soft_once = count_delivery(log, "race")
+    soft_chunked = count_delivery_chunks(chunks, "race")
+    pd.testing.assert_frame_equal(
+        soft_once.table, soft_chunked.table[list(soft_once.table.columns)], rtol=1e-12
+    )
+    assert soft_chunked.info["n_rows"] == n
+
+
+def test_eligible_counts_with_noise_and_missing_cells():
+    table = pd.DataFrame(
+        {
+            "ad_id": ["a", "a", "b", "a"],
+            "attribute": ["sex", "sex", "sex", "race"],
+            "group": ["female", "male", "female", "white"],
+            "eligible": [40.0, -2.0, 30.0, 5.0],
+            "noise_scale": [5.0, 5.0, 0.0, 0.0],
+        }
+    )
+    elig = count_eligible(table, "sex")
+    assert elig.groups == ("female", "male")
+    assert elig.counts.loc["a"].tolist() == [40.0, -2.0]
+    assert elig.counts.loc["b"].tolist() == [30.0, 0.0]
+    assert elig.info["missing_cells"] == 1
+    assert elig.noise_scale.loc["a"].tolist() == [5.0, 5.0]
+
+
+def test_eligible_unknown_attribute_and_unexplained_negative():
+    table = pd.DataFrame(
+        {"ad_id": ["a"], "attribute": ["sex"], "group": ["female"], "eligible": [-1.0]}
+    )
+    with pytest.raises(ValueError, match="'race' is not in the eligible table"):
+        count_eligible(table, "race")
+    with pytest.raises(ValueError, match="no noise_scale"):
+        count_eligible(table, "sex")

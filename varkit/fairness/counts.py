@@ -1,0 +1,407 @@
+"""Mergeable per-ad sufficient counts of delivered impressions and eligible audiences.
+
+A delivery log is reduced, chunk by chunk, to one row per ``(ad_id, user_id)`` (or per
+``ad_id`` when there are no user ids) holding the impressions and, for every group ``k``
+of the attribute, the impression-weighted membership ``sum_rows impressions * p_k``. Hard
+labels are one-hot memberships; BISG-style ``p_<group>`` columns are soft ones
+(``shared/methods/fairness.md`` section 1.2: counts are sums of probabilities). Two
+reductions merge by adding rows with the same key, so a log read in chunks gives the
+one-shot counts (exactly for integer impressions and hard labels, to float rounding for
+soft memberships), and the same code runs on Dask partitions.
+
+The per-user rows are what the cluster bootstrap resamples; their per-ad sums are the
+point metrics' inputs.
+
+Examples
+--------
+>>> import pandas as pd
+>>> log = pd.DataFrame({"ad_id": ["a", "a", "a"], "user_id": ["u1", "u2", "u1"],
+...                     "impressions": [2, 1, 1], "sex": ["female", "male", "female"]})
+>>> counts = count_delivery(log, "sex")
+>>> counts.totals().to_dict("index")
+{'a': {'female': 3.0, 'male': 1.0}}
+>>> counts.totals(unit="reach").to_dict("index")
+{'a': {'female': 1.0, 'male': 1.0}}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "DeliveryCounts",
+    "EligibleCounts",
+    "count_delivery",
+    "count_delivery_chunks",
+    "count_eligible",
+]
+
+PROB_PREFIX = "p_"
+UNITS = ("impressions", "reach")
+
+
+@dataclass(frozen=True)
+class DeliveryCounts:
+    """Per-(ad, user) impressions and impression-weighted group memberships.
+
+    Parameters
+    ----------
+    attribute : str
+        The protected attribute (``sex``, ``race`` ...).
+    groups : tuple of str
+        The attribute's groups, in column order of ``table``.
+    table : pandas.DataFrame
+        Index ``ad_id`` or ``(ad_id, user_id)``; columns ``impressions`` and one column per
+        group with ``sum impressions * membership``.
+    soft : bool
+        True when memberships came from ``p_<group>`` probabilities.
+    info : dict
+        Bookkeeping merged with the counts: ``n_rows`` read, ``dropped_impressions``
+        (impressions, or probability mass, of groups in ``drop_groups``) and
+        ``renormalised_rows`` (probability rows rescaled to sum to 1).
+    """
+
+    attribute: str
+    groups: tuple[str, ...]
+    table: pd.DataFrame
+    soft: bool
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def by_user(self) -> bool:
+        """Whether rows are per (ad, user), so users can be bootstrap clusters."""
+        return isinstance(self.table.index, pd.MultiIndex)
+
+    @property
+    def ads(self) -> list[str]:
+        return list(dict.fromkeys(self.table.index.get_level_values(0)))
+
+    def merge(self, other: DeliveryCounts) -> DeliveryCounts:
+        """Counts of the union of two logs (rows with the same key are added).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> a = count_delivery(pd.DataFrame({"ad_id": ["x"], "impressions": [3],
+        ...                                  "sex": ["male"]}), "sex")
+        >>> b = count_delivery(pd.DataFrame({"ad_id": ["x"], "impressions": [1],
+        ...                                  "sex": ["female"]}), "sex")
+        >>> a.merge(b).totals().to_dict("index")
+        {'x': {'female': 1.0, 'male': 3.0}}
+        """
+        if other.attribute != self.attribute:
+            raise ValueError(
+                f"`other` counts attribute {other.attribute!r}, not {self.attribute!r}."
+            )
+        if other.by_user != self.by_user:
+            raise ValueError("`other` must have user ids exactly when these counts do.")
+        if other.soft != self.soft:
+            raise ValueError("`other` must use the same (hard or soft) memberships.")
+        groups = tuple(sorted(set(self.groups) | set(other.groups)))
+        columns = ["impressions", *groups]
+        both = pd.concat(
+            [
+                self.table.reindex(columns=columns, fill_value=0.0),
+                other.table.reindex(columns=columns, fill_value=0.0),
+            ]
+        )
+        table = both.groupby(level=list(range(both.index.nlevels)), sort=True).sum()
+        info = {k: self.info.get(k, 0) + other.info.get(k, 0) for k in _INFO_KEYS}
+        return DeliveryCounts(self.attribute, groups, table, self.soft, info)
+
+    def totals(self, unit: str = "impressions") -> pd.DataFrame:
+        """Delivered counts per ad (rows) and group (columns) in the given unit.
+
+        ``unit="reach"`` counts each user once per ad, with the user's membership (the
+        impression-weighted mean of its rows' memberships); it needs user ids.
+        """
+        return self.unit_table(unit).groupby(level=0, sort=False).sum()
+
+    def unit_table(self, unit: str = "impressions") -> pd.DataFrame:
+        """Per-(ad, user) group counts in the unit: the rows the bootstrap resamples."""
+        if unit not in UNITS:
+            raise ValueError(f"`unit` must be 'impressions' or 'reach', got {unit!r}.")
+        members = self.table[list(self.groups)]
+        if unit == "impressions":
+            return members
+        if not self.by_user:
+            raise ValueError("`unit`='reach' needs a `user_id` column to count unique users.")
+        impressions = self.table["impressions"].to_numpy()
+        # A reached user counts once, with its impression-weighted mean membership (one-hot
+        # for hard labels; the 'unknown' part, if dropped, stays dropped).
+        reached = impressions > 0
+        scale = np.where(reached, 1.0 / np.where(reached, impressions, 1.0), 0.0)
+        return members.mul(scale, axis=0)
+
+
+_INFO_KEYS = ("n_rows", "dropped_impressions", "renormalised_rows")
+
+
+@dataclass(frozen=True)
+class EligibleCounts:
+    """Eligible-audience counts per ad and group for one attribute, with noise scales.
+
+    Parameters
+    ----------
+    attribute : str
+    groups : tuple of str
+    counts : pandas.DataFrame
+        Index ``ad_id``, one column per group (may be negative when DP noise was added).
+    noise_scale : pandas.DataFrame
+        Same shape: the Laplace scale ``b`` of the noise in each count (0 when none).
+    info : dict
+        ``missing_cells``: (ad, group) pairs absent from the table, taken as 0.
+    """
+
+    attribute: str
+    groups: tuple[str, ...]
+    counts: pd.DataFrame
+    noise_scale: pd.DataFrame
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def _validate_frame(frame: Any, name: str, required: Sequence[str]) -> pd.DataFrame:
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"`{name}` must be a pandas DataFrame, got {type(frame).__name__}.")
+    if len(frame) == 0:
+        raise ValueError(f"`{name}` has no rows.")
+    for column in required:
+        if column not in frame.columns:
+            raise ValueError(f"`{name}` has no column {column!r}.")
+    return frame
+
+
+def _numeric(frame: pd.DataFrame, column: str, name: str) -> np.ndarray:
+    values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"`{name}` column {column!r} has a missing or non-numeric value at row {row}."
+        )
+    return values
+
+
+def probability_columns(frame: pd.DataFrame) -> list[str]:
+    """The ``p_<group>`` columns of a delivery log, in file order."""
+    return [c for c in frame.columns if str(c).startswith(PROB_PREFIX) and len(str(c)) > 2]
+
+
+def count_delivery(
+    frame: pd.DataFrame,
+    attribute: str,
+    *,
+    groups: Sequence[str] | None = None,
+    drop_groups: Sequence[str] = ("unknown",),
+    prob_tolerance: float = 0.02,
+    allow_negative: bool = False,
+) -> DeliveryCounts:
+    """Reduce one chunk of a delivery log to per-(ad, user) sufficient counts.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Columns ``ad_id``, ``impressions``, and either a column named ``attribute`` with
+        hard group labels or ``p_<group>`` membership probabilities; ``user_id`` optional.
+    attribute : str
+        The protected attribute to count.
+    groups : sequence of str, optional
+        Expected groups (e.g. those of the eligible table); a hard label outside them is an
+        error. Default: the labels or ``p_`` columns found.
+    drop_groups : sequence of str, default ("unknown",)
+        Groups left out of both sides (their impressions are counted in
+        ``info["dropped_impressions"]``); shares are renormalised over the rest.
+    prob_tolerance : float, default 0.02
+        How far a row of probabilities may sum from 1 (BISG output is often rounded); rows
+        within it are rescaled to sum to 1 and counted, rows beyond it are an error.
+    allow_negative : bool, default False
+        Accept negative impressions (DP-noised aggregate counts); they are clipped per
+        group later, when shares are taken.
+
+    Returns
+    -------
+    DeliveryCounts
+    """
+    frame = _validate_frame(frame, "impressions", ("ad_id", "impressions"))
+    if not isinstance(attribute, str) or not attribute:
+        raise TypeError("`attribute` must be a non-empty string.")
+    impressions = _numeric(frame, "impressions", "impressions")
+    if not allow_negative and (impressions < 0).any():
+        row = int(np.flatnonzero(impressions < 0)[0])
+        raise ValueError(f"`impressions` column 'impressions' is negative at row {row}.")
+    drop = {str(g) for g in drop_groups}
+    info: dict[str, Any] = dict.fromkeys(_INFO_KEYS, 0)
+    info["n_rows"] = len(frame)
+
+    if attribute in frame.columns:
+        soft = False
+        labels = frame[attribute]
+        if labels.isna().any():
+            row = int(np.flatnonzero(labels.isna().to_numpy())[0])
+            raise ValueError(
+                f"`impressions` column {attribute!r} has a missing label at row {row}."
+            )
+        labels = labels.astype(str).to_numpy()
+        keep = ~np.isin(labels, list(drop))
+        info["dropped_impressions"] = float(impressions[~keep].sum())
+        found = sorted(set(labels[keep]))
+        names = list(groups) if groups is not None else found
+        unknown = sorted(set(found) - set(names))
+        if unknown:
+            raise ValueError(
+                f"`impressions` column {attribute!r} has group {unknown[0]!r}, which the "
+                f"eligible table does not list for {attribute!r}."
+            )
+        members = np.zeros((len(frame), len(names)))
+        rows = np.flatnonzero(keep)
+        codes = pd.Index(names).get_indexer(labels[rows])
+        members[rows, codes] = impressions[rows]
+    else:
+        columns = probability_columns(frame)
+        if not columns:
+            raise ValueError(
+                f"`impressions` has neither a column {attribute!r} nor `p_<group>` "
+                f"probability columns for attribute {attribute!r}."
+            )
+        soft = True
+        found = [c[len(PROB_PREFIX) :] for c in columns]
+        probs = np.column_stack([_numeric(frame, c, "impressions") for c in columns])
+        if ((probs < 0) | (probs > 1)).any():
+            row = int(np.flatnonzero(((probs < 0) | (probs > 1)).any(axis=1))[0])
+            raise ValueError(f"`impressions` has a probability outside [0, 1] at row {row}.")
+        total = probs.sum(axis=1)
+        off = np.abs(total - 1.0) > prob_tolerance
+        if off.any():
+            row = int(np.flatnonzero(off)[0])
+            raise ValueError(
+                f"`impressions` probabilities p_* sum to {total[row]:.4g}, not 1, at row {row}."
+            )
+        info["renormalised_rows"] = int((total != 1.0).sum())
+        probs = probs / np.where(total > 0, total, 1.0)[:, None]
+        keep_cols = [i for i, g in enumerate(found) if g not in drop]
+        dropped_mass = probs[:, [i for i in range(len(found)) if i not in keep_cols]].sum(axis=1)
+        info["dropped_impressions"] = float((impressions * dropped_mass).sum())
+        names_found = [found[i] for i in keep_cols]
+        names = list(groups) if groups is not None else names_found
+        missing = sorted(set(names_found) - set(names))
+        if missing:
+            raise ValueError(
+                f"`impressions` has a column 'p_{missing[0]}' for a group the eligible "
+                f"table does not list for {attribute!r}."
+            )
+        members = np.zeros((len(frame), len(names)))
+        for i in keep_cols:
+            members[:, names.index(found[i])] = impressions * probs[:, i]
+
+    keys = ["ad_id", "user_id"] if "user_id" in frame.columns else ["ad_id"]
+    for key in keys:
+        if frame[key].isna().any():
+            row = int(np.flatnonzero(frame[key].isna().to_numpy())[0])
+            raise ValueError(f"`impressions` column {key!r} is missing at row {row}.")
+    data = pd.DataFrame(members, columns=names)
+    data.insert(0, "impressions", impressions)
+    for key in keys:
+        data[key] = frame[key].astype(str).to_numpy()
+    table = data.groupby(keys, sort=True)[["impressions", *names]].sum()
+    return DeliveryCounts(attribute, tuple(names), table, soft, info)
+
+
+def count_delivery_chunks(
+    chunks: Iterable[pd.DataFrame], attribute: str, **kwargs: Any
+) -> DeliveryCounts:
+    """Reduce a log given as chunks (e.g. ``pandas.read_csv(..., chunksize=...)``).
+
+    The result equals :func:`count_delivery` on the concatenated log (exactly for hard
+    labels and integer impressions, to float rounding otherwise).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> log = pd.DataFrame({"ad_id": ["a"] * 4, "impressions": [1, 2, 3, 4],
+    ...                     "sex": ["female", "male", "male", "female"]})
+    >>> chunked = count_delivery_chunks([log[:1], log[1:]], "sex")
+    >>> chunked.totals().equals(count_delivery(log, "sex").totals())
+    True
+    """
+    merged: DeliveryCounts | None = None
+    for chunk in chunks:
+        part = count_delivery(chunk, attribute, **kwargs)
+        merged = part if merged is None else merged.merge(part)
+    if merged is None:
+        raise ValueError("`chunks` yielded no rows.")
+    return merged
+
+
+def count_eligible(
+    frame: pd.DataFrame,
+    attribute: str,
+    *,
+    drop_groups: Sequence[str] = ("unknown",),
+) -> EligibleCounts:
+    """Eligible counts of one attribute from a table of (ad, attribute, group) rows.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Columns ``ad_id``, ``attribute``, ``group``, ``eligible``; optional
+        ``noise_scale`` (Laplace scale of DP noise added to ``eligible``; 0 when none).
+        Rows repeating an (ad, attribute, group) are added (chunks of one snapshot).
+    attribute : str
+    drop_groups : sequence of str, default ("unknown",)
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({"ad_id": ["a", "a"], "attribute": ["sex", "sex"],
+    ...                       "group": ["female", "male"], "eligible": [40, 60]})
+    >>> count_eligible(table, "sex").counts.to_dict("index")
+    {'a': {'female': 40.0, 'male': 60.0}}
+    """
+    frame = _validate_frame(frame, "eligible", ("ad_id", "attribute", "group", "eligible"))
+    attributes = frame["attribute"].astype(str)
+    if attribute not in set(attributes):
+        known = ", ".join(sorted(set(attributes)))
+        raise ValueError(
+            f"`attribute` {attribute!r} is not in the eligible table (it has: {known})."
+        )
+    rows = frame[attributes == attribute]
+    eligible = _numeric(rows, "eligible", "eligible")
+    if "noise_scale" in rows.columns:
+        noise = _numeric(rows, "noise_scale", "eligible")
+        if (noise < 0).any():
+            raise ValueError("`eligible` column 'noise_scale' has a negative value.")
+    else:
+        noise = np.zeros(len(rows))
+    if ((eligible < 0) & (noise == 0)).any():
+        row = int(np.flatnonzero((eligible < 0) & (noise == 0))[0])
+        raise ValueError(
+            f"`eligible` count is negative at row {row} of attribute {attribute!r} with "
+            "no noise_scale to explain it."
+        )
+    data = pd.DataFrame(
+        {
+            "ad_id": rows["ad_id"].astype(str).to_numpy(),
+            "group": rows["group"].astype(str).to_numpy(),
+            "eligible": eligible,
+            "noise_var": noise**2,
+        }
+    )
+    data = data[~data["group"].isin({str(g) for g in drop_groups})]
+    if len(data) == 0:
+        raise ValueError(f"`eligible` has no groups left for {attribute!r} after drop_groups.")
+    groups = tuple(sorted(data["group"].unique()))
+    summed = data.groupby(["ad_id", "group"], sort=True)[["eligible", "noise_var"]].sum()
+    counts = summed["eligible"].unstack("group").reindex(columns=list(groups))
+    missing = int(counts.isna().to_numpy().sum())
+    counts = counts.fillna(0.0)
+    # Independent noises add in variance; the Laplace scale reported is that of the sum.
+    noise_scale = np.sqrt(summed["noise_var"].unstack("group").reindex(columns=list(groups)))
+    noise_scale = noise_scale.fillna(0.0)
+    counts.columns.name = None
+    noise_scale.columns.name = None
+    return EligibleCounts(attribute, groups, counts, noise_scale, {"missing_cells": missing})
