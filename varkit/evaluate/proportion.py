@@ -1,0 +1,212 @@
+"""Confidence intervals for a proportion (accuracy) and the z-test of two proportions."""
+
+from __future__ import annotations
+
+import math
+
+from scipy import stats
+from statsmodels.stats.proportion import proportion_confint
+
+from varkit.evaluate._inputs import check_alternative, check_confidence, check_count, finite_float
+from varkit.results import Result
+
+__all__ = ["proportion_ci", "proportion_difference"]
+
+# varkit name -> statsmodels name
+_METHODS = {
+    "normal": "normal",
+    "wilson": "wilson",
+    "clopper-pearson": "beta",
+    "jeffreys": "jeffreys",
+    "agresti-coull": "agresti_coull",
+}
+
+
+def _validate_proportion_ci(
+    k: object, n: object, method: object, confidence: object
+) -> tuple[int, int, str, float]:
+    n_ = check_count("n", n, minimum=1)
+    k_ = check_count("k", k)
+    if k_ > n_:
+        raise ValueError(f"`k` ({k_}) must not exceed `n` ({n_}).")
+    if method not in _METHODS:
+        raise ValueError(f"`method` must be one of {', '.join(_METHODS)}, got {method!r}.")
+    return k_, n_, str(method), check_confidence(confidence)
+
+
+def proportion_ci(
+    k: int,
+    n: int,
+    *,
+    method: str = "wilson",
+    confidence: float = 0.95,
+    metric: str = "accuracy",
+) -> Result:
+    """Confidence interval for a binomial proportion, e.g. accuracy = k correct of n.
+
+    Parameters
+    ----------
+    k, n : int
+        Successes (correct predictions) and trials (test examples), ``0 <= k <= n``.
+    method : {'wilson', 'clopper-pearson', 'jeffreys', 'normal', 'agresti-coull'}
+        Interval. ``normal`` is the Wald interval of Raschka (2018, eq. 4), clipped to
+        [0, 1]; Wilson and Jeffreys are recommended by Brown, Cai & DasGupta (2001);
+        Clopper-Pearson is exact (conservative).
+    confidence : float
+        Level of the interval.
+    metric : str
+        Name written into the result.
+
+    Returns
+    -------
+    Result
+        ``estimate = k / n`` with ``stderr = sqrt(p (1 - p) / n)``.
+
+    Notes
+    -----
+    The bounds come from :func:`statsmodels.stats.proportion.proportion_confint`. Two edge
+    fixes follow Brown, Cai & DasGupta (2001, sec. 4.1.2): the Jeffreys lower bound is 0
+    when ``k = 0`` and the upper bound is 1 when ``k = n``; every bound is clipped to [0, 1].
+
+    References
+    ----------
+    Raschka, S. (2018). Model evaluation, model selection, and algorithm selection in machine
+    learning. arXiv:1811.12808, sec. 1.6.
+    Brown, L. D., Cai, T. T. & DasGupta, A. (2001). Interval estimation for a binomial
+    proportion. Statistical Science 16(2), 101-133.
+
+    Examples
+    --------
+    >>> r = proportion_ci(81, 100, method="wilson")
+    >>> round(r.ci_low, 4), round(r.ci_high, 4)
+    (0.7222, 0.8749)
+    >>> import numpy as np
+    >>> counts = np.random.default_rng(0).binomial(50, 0.3, size=400)
+    >>> cover = [proportion_ci(int(x), 50).ci_low <= 0.3 <= proportion_ci(int(x), 50).ci_high
+    ...          for x in counts]
+    >>> bool(0.92 < np.mean(cover) <= 1.0)
+    True
+    """
+    k, n, method, confidence = _validate_proportion_ci(k, n, method, confidence)
+    low, high = proportion_confint(k, n, alpha=1.0 - confidence, method=_METHODS[method])
+    low, high = float(low), float(high)
+    if method in ("jeffreys", "clopper-pearson"):
+        low = 0.0 if k == 0 else low
+        high = 1.0 if k == n else high
+    low, high = min(max(low, 0.0), 1.0), min(max(high, 0.0), 1.0)
+    p = k / n
+    return Result(
+        metric=metric,
+        estimate=p,
+        ci_low=low,
+        ci_high=high,
+        confidence=confidence,
+        method=method,
+        n=n,
+        stderr=math.sqrt(p * (1.0 - p) / n),
+        details={"successes": k, "trials": n},
+    )
+
+
+def _validate_proportion_difference(
+    p1: object, p2: object, n1: object, n2: object, alternative: object, confidence: object
+) -> tuple[float, float, int, int, str, float]:
+    values = []
+    for name, value in (("p1", p1), ("p2", p2)):
+        v = finite_float(name, value)
+        if not 0.0 <= v <= 1.0:
+            raise ValueError(f"`{name}` must be a proportion in [0, 1], got {v}.")
+        values.append(v)
+    n1_ = check_count("n1", n1, minimum=1)
+    n2_ = n1_ if n2 is None else check_count("n2", n2, minimum=1)
+    return (
+        values[0],
+        values[1],
+        n1_,
+        n2_,
+        check_alternative(alternative),
+        check_confidence(confidence),
+    )
+
+
+def proportion_difference(
+    p1: float,
+    p2: float,
+    n1: int,
+    n2: int | None = None,
+    *,
+    alternative: str = "two-sided",
+    confidence: float = 0.95,
+    pooled: bool = False,
+) -> Result:
+    """z-test and Wald interval for the difference of two independent proportions.
+
+    Parameters
+    ----------
+    p1, p2 : float
+        The two proportions (e.g. accuracies).
+    n1, n2 : int
+        Their sample sizes; ``n2`` defaults to ``n1``.
+    alternative : {'two-sided', 'less', 'greater'}
+        Alternative hypothesis about ``p1 - p2``.
+    confidence : float
+        Level of the Wald interval of ``p1 - p2`` (always two-sided).
+    pooled : bool
+        Use the pooled variance under H0 for the test statistic (the interval always uses
+        the unpooled variance).
+
+    Returns
+    -------
+    Result
+        ``metric='proportion_difference'``, estimate ``p1 - p2``, z statistic and p-value.
+
+    Notes
+    -----
+    Raschka (2018, sec. 4.3): ``z = (p1 - p2) / sqrt(p1 (1 - p1) / n1 + p2 (1 - p2) / n2)``.
+    Written by hand because statsmodels' two-sample functions take counts, not proportions.
+    The test assumes independent samples; two models scored on the *same* test set are
+    paired, and :func:`varkit.evaluate.mcnemar` is the right test there (Dietterich 1998).
+    Unlike ``mlxtend.evaluate.proportion_difference`` (which returns the lower-tail
+    probability ``Phi(z)``), the p-value follows ``alternative``.
+
+    Examples
+    --------
+    >>> r = proportion_difference(0.92, 0.84, 100)
+    >>> round(r.statistic, 4), round(r.pvalue, 4)
+    (1.7541, 0.0794)
+    """
+    p1, p2, n1, n2, alternative, confidence = _validate_proportion_difference(
+        p1, p2, n1, n2, alternative, confidence
+    )
+    diff = p1 - p2
+    se = math.sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2)
+    if pooled:
+        pool = (p1 * n1 + p2 * n2) / (n1 + n2)
+        se_test = math.sqrt(pool * (1 - pool) * (1 / n1 + 1 / n2))
+    else:
+        se_test = se
+    if se_test > 0:
+        z = diff / se_test
+    else:
+        z = 0.0 if diff == 0 else math.copysign(math.inf, diff)
+    if alternative == "two-sided":
+        pvalue = float(2 * stats.norm.sf(abs(z)))
+    elif alternative == "greater":
+        pvalue = float(stats.norm.sf(z))
+    else:
+        pvalue = float(stats.norm.cdf(z))
+    half = float(stats.norm.ppf(0.5 + confidence / 2)) * se
+    return Result(
+        metric="proportion_difference",
+        estimate=diff,
+        ci_low=max(diff - half, -1.0),
+        ci_high=min(diff + half, 1.0),
+        confidence=confidence,
+        method="z-test-pooled" if pooled else "z-test",
+        n=n1 + n2,
+        stderr=se,
+        statistic=z,
+        pvalue=min(pvalue, 1.0),
+        alternative=alternative,
+        details={"p1": p1, "p2": p2, "n1": n1, "n2": n2},
+    )
