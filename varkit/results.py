@@ -207,8 +207,7 @@ class Result:
         if not isinstance(other, Result):
             return NotImplemented
         return all(
-            _same(getattr(self, f.name), getattr(other, f.name))
-            for f in dataclasses.fields(self)
+            _same(getattr(self, f.name), getattr(other, f.name)) for f in dataclasses.fields(self)
         )
 
     __hash__ = None  # type: ignore[assignment]
@@ -327,9 +326,11 @@ class ResultSet:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ResultSet):
             return NotImplemented
-        return len(self) == len(other) and all(
-            a == b for a, b in zip(self.results, other.results, strict=True)
-        ) and _same(self.provenance, other.provenance)
+        return (
+            len(self) == len(other)
+            and all(a == b for a, b in zip(self.results, other.results, strict=True))
+            and _same(self.provenance, other.provenance)
+        )
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -460,9 +461,7 @@ def make_provenance(
         "varkit_version": varkit_version,
         "python": platform.python_version(),
         "time_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "inputs": [
-            {"path": os.fspath(p), "sha256": file_sha256(p)} for p in inputs
-        ],
+        "inputs": [{"path": os.fspath(p), "sha256": file_sha256(p)} for p in inputs],
         "seed": seed,
         "device": device,
     }

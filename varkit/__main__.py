@@ -1,0 +1,3 @@
+from varkit.cli.main import main
+
+main()

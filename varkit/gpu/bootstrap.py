@@ -1,0 +1,351 @@
+"""The bootstrap: confidence intervals for any statistic, fast for statistics of sums."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from varkit.gpu import counter_rng as crng
+from varkit.gpu.backend import Backend, resolve_device, to_numpy
+from varkit.gpu.intervals import INTERVAL_METHODS, interval
+from varkit.gpu.replicates import SCHEMES, default_batch, replicate_sums
+from varkit.gpu.statistics import NAMED_STATISTICS, build_problem
+from varkit.io import check_array
+from varkit.results import Result
+
+__all__ = ["bootstrap"]
+
+
+@dataclass(frozen=True)
+class _Options:
+    n_resamples: int
+    method: str
+    confidence: float
+    scheme: str
+    batch: int | None
+    backend: Backend
+    seed: int
+
+
+def _validate_bootstrap(
+    statistic: Any,
+    n_resamples: Any,
+    method: Any,
+    confidence: Any,
+    scheme: Any,
+    batch: Any,
+    device: Any,
+    random_state: Any,
+    strata: Any,
+    clusters: Any,
+) -> _Options:
+    if not callable(statistic) and statistic not in NAMED_STATISTICS:
+        raise ValueError(
+            f"`statistic` must be one of {', '.join(NAMED_STATISTICS)} or a callable; "
+            f"got {statistic!r}."
+        )
+    if isinstance(n_resamples, bool) or not isinstance(n_resamples, (int, np.integer)):
+        raise TypeError("`n_resamples` must be a positive integer.")
+    if n_resamples < 2:
+        raise ValueError(f"`n_resamples` must be at least 2, got {n_resamples}.")
+    if method not in INTERVAL_METHODS:
+        raise ValueError(f"`method` must be one of {', '.join(INTERVAL_METHODS)}; got {method!r}.")
+    if isinstance(confidence, bool) or not isinstance(confidence, (int, float, np.floating)):
+        raise TypeError("`confidence` must be a number in (0, 1).")
+    if not 0.0 < float(confidence) < 1.0:
+        raise ValueError(f"`confidence` must be in (0, 1), got {confidence}.")
+    if scheme not in SCHEMES:
+        raise ValueError(f"`scheme` must be one of {', '.join(SCHEMES)}; got {scheme!r}.")
+    if batch is not None and (
+        isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1
+    ):
+        raise ValueError("`batch` must be None or a positive integer.")
+    if callable(statistic) and scheme == "poisson":
+        raise ValueError(
+            "scheme='poisson' needs a named statistic (a weighted sum); "
+            "use scheme='multinomial' with a callable statistic."
+        )
+    if callable(statistic) and (strata is not None or clusters is not None):
+        raise ValueError("`strata` and `clusters` need a named statistic, not a callable.")
+    return _Options(
+        n_resamples=int(n_resamples),
+        method=str(method),
+        confidence=float(confidence),
+        scheme=str(scheme),
+        batch=None if batch is None else int(batch),
+        backend=resolve_device(device),
+        seed=crng.resolve_seed(random_state),
+    )
+
+
+def bootstrap(
+    data: Any,
+    statistic: str | Callable[..., Any],
+    *,
+    n_resamples: int = 9999,
+    method: str = "bca",
+    confidence: float = 0.95,
+    paired: bool = False,
+    strata: Sequence[Any] | np.ndarray | None = None,
+    clusters: Sequence[Any] | np.ndarray | None = None,
+    scheme: str = "multinomial",
+    batch: int | None = None,
+    device: str = "auto",
+    random_state: Any = None,
+    progress: Callable[[int], None] | None = None,
+) -> Result:
+    """Bootstrap confidence interval of a statistic.
+
+    Parameters
+    ----------
+    data : array_like or tuple of array_like
+        One sample (``mean``, ``sum``, ``proportion``), a pair ``(numerator, denominator)``
+        (``ratio``), ``(values, weights)`` (``weighted_mean``), ``(x, y)``
+        (``mean_difference``), or the samples a callable statistic takes.
+    statistic : str or callable
+        A name in ``mean, sum, proportion, ratio, weighted_mean, mean_difference`` (fast
+        path: weighted sums computed by fused kernels, O(n) BCa), or a callable
+        ``statistic(*samples, axis=-1)`` vectorised over a leading batch axis (the data is
+        then resampled by index, in batches).
+    n_resamples : int
+        Number of bootstrap replicates.
+    method : {'bca', 'percentile', 'basic'}
+        Interval method.
+    confidence : float
+        Confidence level of the two-sided interval.
+    paired : bool
+        Resample the samples together (rows are units) rather than independently.
+    strata : array_like, optional
+        Labels: resample within each stratum (multinomial scheme).
+    clusters : array_like, optional
+        Labels: resample whole clusters (e.g. users) instead of rows.
+    scheme : {'multinomial', 'poisson'}
+        Multinomial resampling (the classical bootstrap) or independent Poisson(1) weights
+        per unit (mergeable across partitions of the data).
+    batch : int, optional
+        Replicates computed per step; bounds memory. The result does not depend on it.
+    device : {'auto', 'cpu', 'gpu'}
+        ``auto`` uses CuPy when a GPU is visible.
+    random_state : None, int or numpy.random.Generator
+        Seed of the counter-based generator: the same seed gives the same interval
+        whatever ``batch`` and ``device``.
+    progress : callable, optional
+        Called with the number of replicates done after each step (progress bars).
+
+    Returns
+    -------
+    Result
+        ``estimate`` is the statistic on the data, ``ci_low``/``ci_high`` the interval,
+        ``stderr`` the standard deviation of the replicates; ``details`` carries the
+        scheme, seed, device, bias and BCa's z0 and acceleration.
+
+    Notes
+    -----
+    Named statistics are functions of weighted sums, so each replicate is a weighted sum
+    over the data (multinomial counts or Poisson weights) and the jackknife needed by BCa
+    has a closed form, O(n) instead of O(n^2) as in ``scipy.stats.bootstrap``. Replicates
+    whose statistic is undefined (a Poisson replicate with all weights zero) are dropped
+    and counted in ``details["dropped_replicates"]``.
+
+    References
+    ----------
+    Efron, B. & Tibshirani, R. (1993). *An Introduction to the Bootstrap*. Chapman & Hall.
+    Chamandy, N. et al. (2012). Estimating uncertainty for massive data streams. Google.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.random.default_rng(0).exponential(size=500)
+    >>> r = bootstrap(x, "mean", n_resamples=2000, random_state=1, device="cpu")
+    >>> bool(r.ci_low < x.mean() < r.ci_high), r.method
+    (True, 'bootstrap-bca')
+
+    Coverage on simulated data: 95% intervals of an exponential mean cover 1.0 about 95%
+    of the time (the test suite checks this at scale).
+
+    >>> hits = [bootstrap(np.random.default_rng(s).exponential(size=60), "mean",
+    ...                   n_resamples=500, random_state=s, device="cpu").ci_low < 1.0
+    ...         for s in range(20)]
+    >>> sum(hits) >= 17
+    True
+    """
+    opts = _validate_bootstrap(
+        statistic,
+        n_resamples,
+        method,
+        confidence,
+        scheme,
+        batch,
+        device,
+        random_state,
+        strata,
+        clusters,
+    )
+    if callable(statistic):
+        return _bootstrap_callable(data, statistic, paired, opts, progress)
+    problem = build_problem(str(statistic), data, paired=paired, strata=strata, clusters=clusters)
+    estimate = problem.estimate()
+    sums = replicate_sums(
+        problem,
+        scheme=opts.scheme,
+        seed=opts.seed,
+        n_resamples=opts.n_resamples,
+        backend=opts.backend,
+        batch=opts.batch,
+        progress=progress,
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        replicates = np.asarray(problem.combine(sums), dtype=np.float64)
+    jackknife = problem.jackknife() if opts.method == "bca" else None
+    details: dict[str, Any] = {"n_rows": problem.n_rows}
+    if clusters is not None:
+        details["n_clusters"] = problem.n_units
+    if problem.bounds.size > 2:
+        details["n_strata"] = int(problem.bounds.size - 1)
+    return _result(str(statistic), estimate, replicates, jackknife, problem.n_units, opts, details)
+
+
+def _result(
+    name: str,
+    estimate: float,
+    replicates: np.ndarray,
+    jackknife: list[np.ndarray] | None,
+    n_units: int,
+    opts: _Options,
+    details: dict[str, Any],
+) -> Result:
+    finite = np.isfinite(replicates)
+    dropped = int(replicates.size - np.count_nonzero(finite))
+    replicates = replicates[finite]
+    details.update(
+        {
+            "n_resamples": opts.n_resamples,
+            "scheme": opts.scheme,
+            "seed": opts.seed,
+            "device": opts.backend.device,
+            "dropped_replicates": dropped,
+        }
+    )
+    if dropped:
+        details["dropped_reason"] = "statistic undefined on the replicate (e.g. zero total weight)"
+    if replicates.size < 2:
+        raise ValueError("fewer than two bootstrap replicates have a defined statistic.")
+    details["bias"] = float(replicates.mean() - estimate)
+    if jackknife is not None:
+        jackknife = [values[np.isfinite(values)] for values in jackknife]
+    if np.ptp(replicates) == 0.0:
+        # every replicate equals the estimate (constant data): the interval is a point
+        lo = hi = float(replicates[0])
+        details["warning"] = "degenerate bootstrap distribution: all replicates are equal"
+    else:
+        lo, hi, extra = interval(
+            replicates,
+            estimate,
+            method=opts.method,
+            confidence=opts.confidence,
+            jackknife=jackknife,
+        )
+        details.update(extra)
+        if not (np.isfinite(lo) and np.isfinite(hi)):
+            details["warning"] = (
+                "the BCa interval is undefined: the estimate lies outside the replicates"
+            )
+    return Result(
+        metric=name,
+        estimate=estimate,
+        ci_low=lo,
+        ci_high=hi,
+        confidence=opts.confidence,
+        method=f"bootstrap-{opts.method}",
+        n=n_units,
+        stderr=float(np.std(replicates, ddof=1)),
+        details=details,
+    )
+
+
+# -- callable statistics: batched index resampling -------------------------------------
+
+
+def _vectorise(statistic: Callable[..., Any]) -> Callable[..., Any]:
+    """``statistic(*samples, axis=-1)``; loop over the batch axis when it takes no axis."""
+    try:
+        takes_axis = "axis" in inspect.signature(statistic).parameters
+    except (TypeError, ValueError):  # builtins without a signature
+        takes_axis = False
+    if takes_axis:
+        return statistic
+
+    def looped(*samples: Any, axis: int = -1) -> Any:
+        if np.ndim(samples[0]) == 1:
+            return statistic(*samples)
+        return np.array([statistic(*row) for row in zip(*samples, strict=True)])
+
+    return looped
+
+
+def _bootstrap_callable(
+    data: Any,
+    statistic: Callable[..., Any],
+    paired: bool,
+    opts: _Options,
+    progress: Callable[[int], None] | None,
+) -> Result:
+    raw = list(data) if isinstance(data, (tuple, list)) and not np.isscalar(data[0]) else [data]
+    samples = [check_array(s, f"data[{i}]") for i, s in enumerate(raw)]
+    if paired and len({s.size for s in samples}) > 1:
+        raise ValueError("paired samples must have the same length.")
+    func = _vectorise(statistic)
+    estimate = float(np.asarray(func(*samples, axis=-1)))
+    xp = opts.backend.xp
+    dev = [xp.asarray(s) for s in samples]
+    # draw positions of sample j start after those of samples < j: independent streams
+    starts = np.cumsum([0] + [s.size for s in samples])
+    n_max = max(s.size for s in samples)
+    step = opts.batch or default_batch(n_max, opts.backend)
+    replicates = np.empty(opts.n_resamples)
+    for start in range(0, opts.n_resamples, step):
+        stop = min(opts.n_resamples, start + step)
+        keys = crng.replicate_keys(opts.seed, start, stop, xp)
+        resampled = []
+        for j, sample in enumerate(dev):
+            first = 0 if paired else int(starts[j])
+            positions = crng.unit_offsets(
+                xp.arange(first, first + sample.size, dtype=xp.uint64), xp
+            )
+            idx = crng.uniform_indices(keys, positions, sample.size, xp)
+            resampled.append(sample[idx])
+        replicates[start:stop] = to_numpy(func(*resampled, axis=-1))
+        if progress is not None:
+            progress(stop - start)
+    jackknife = _callable_jackknife(samples, func, paired) if opts.method == "bca" else None
+    name = getattr(statistic, "__name__", "statistic")
+    return _result(name, estimate, replicates, jackknife, samples[0].size, opts, {})
+
+
+def _callable_jackknife(
+    samples: list[np.ndarray], func: Callable[..., Any], paired: bool
+) -> list[np.ndarray]:
+    """Leave-one-out statistics by n evaluations (O(n^2) work, as in scipy)."""
+    out = []
+    groups = [list(range(len(samples)))] if paired else [[j] for j in range(len(samples))]
+    for group in groups:
+        n = samples[group[0]].size
+        values = np.empty(n)
+        block = max(1, (1 << 22) // max(1, n))
+        for start in range(0, n, block):
+            rows = np.arange(start, min(n, start + block))
+            keep = np.ones((rows.size, n), dtype=bool)
+            keep[np.arange(rows.size), rows] = False
+            args = []
+            for j, sample in enumerate(samples):
+                if j in group:
+                    args.append(np.broadcast_to(sample, keep.shape)[keep].reshape(rows.size, n - 1))
+                else:
+                    args.append(np.broadcast_to(sample, (rows.size, sample.size)))
+            values[rows] = func(*args, axis=-1)
+        out.append(values)
+    return out
