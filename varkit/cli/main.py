@@ -78,8 +78,24 @@ def cli() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the ``varkit`` command (console-script entry point)."""
-    cli.main(args=argv, prog_name="varkit")
+    """Run the ``varkit`` command (console-script entry point).
+
+    Usage errors are printed as one ``error:`` line (click would print three).
+    """
+    try:
+        cli.main(args=argv, prog_name="varkit", standalone_mode=False)
+    except click.exceptions.UsageError as exc:
+        hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+        click.echo(f"error: {' '.join(exc.format_message().split())}{hint}", err=True)
+        sys.exit(2)
+    except click.exceptions.ClickException as exc:
+        click.echo(f"error: {' '.join(exc.format_message().split())}", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("error: aborted.", err=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -64,6 +64,21 @@ def device_option(func: F) -> F:
     )(func)
 
 
+def command_line(ctx: click.Context) -> str:
+    """The command as typed, reconstructed from click's parsed parameters (provenance)."""
+    parts = [ctx.command_path]
+    for name, value in ctx.params.items():
+        if value is None or value is False:
+            continue
+        param = next((p for p in ctx.command.params if p.name == name), None)
+        if param is None or isinstance(param, click.Argument):
+            parts.append(str(value))
+            continue
+        flag = max(param.opts, key=len)
+        parts.append(flag if value is True else f"{flag}={value}")
+    return " ".join(parts)
+
+
 def format_results(results: ResultSet, fmt: str) -> str:
     """Render a ResultSet as table, json, csv or markdown text."""
     if fmt == "json":
