@@ -1,0 +1,382 @@
+"""Synthetic ad delivery with known truth, and a VRS-like controller (our proxy).
+
+Two generators:
+
+* :func:`simulate_ad_logs` draws logs of ads whose *population* delivered and eligible
+  shares are known exactly: the ground truth for bias and interval-coverage tests.
+* :func:`simulate_delivery` runs an auction: users with BISG-style group probabilities and
+  activity rates, ads with targeting, budgets and a latent delivery skew correlated with
+  the (true) group, and optionally a VRS-like controller that boosts bids to close the
+  measured gap using only DP-noised aggregate measurements and noisy user summaries. The
+  controller is **our proxy** built from the public descriptions (``shared/methods/
+  fairness.md`` section 1.6), not Meta's system. True labels are kept aside, so the
+  shuffle-distance trajectory and coverage with and without the controller can be scored.
+
+Examples
+--------
+>>> sim = simulate_delivery(n_users=600, n_ads=4, n_rounds=6, random_state=0)
+>>> sorted(sim.impressions.columns)[:4]
+['ad_id', 'date', 'impressions', 'p_asian_pi']
+>>> set(sim.eligible["attribute"]) == {"sex", "race"}
+True
+>>> sim.truth.columns.tolist()
+['ad_id', 'attribute', 'impressions', 'true_shuffle_distance', 'bisg_shuffle_distance']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from varkit.fairness.distances import shuffle_distance
+
+__all__ = [
+    "RACE_GROUPS",
+    "SimulatedDelivery",
+    "plot_trajectory",
+    "simulate_ad_logs",
+    "simulate_delivery",
+]
+
+RACE_GROUPS = ("white", "black", "hispanic", "asian_pi")
+RACE_SHARES = (0.6, 0.13, 0.19, 0.08)
+SEX_GROUPS = ("female", "male")
+
+
+@dataclass(frozen=True)
+class SimulatedDelivery:
+    """Logs written by the simulator and the truth kept aside.
+
+    Attributes
+    ----------
+    impressions : pandas.DataFrame
+        ``date, ad_id, user_id, impressions, sex, p_<race group>`` (the CSV format).
+    eligible : pandas.DataFrame
+        ``ad_id, attribute, group, eligible, noise_scale``.
+    truth : pandas.DataFrame
+        Per ad and attribute: impressions, the shuffle distance with the true labels of
+        delivered and eligible users, and (race) the one an exact BISG soft count gives.
+        They differ when delivery depends on the true group beyond what BISG captures
+        (selection breaks calibration within the delivered audience): soft counts then
+        understate the true distance, a limit of any BISG-based measurement.
+    trajectory : pandas.DataFrame
+        ``round, ad_id, attribute, impressions, shuffle_distance``: cumulative true
+        distance after every round.
+    """
+
+    impressions: pd.DataFrame
+    eligible: pd.DataFrame
+    truth: pd.DataFrame
+    trajectory: pd.DataFrame
+
+
+def _memberships(
+    latent: np.ndarray, n_groups: int, blur: float, rng: np.random.Generator
+) -> np.ndarray:
+    """Calibrated soft memberships: ``(1 - blur) onehot + blur Dirichlet(1)``.
+
+    The true label is then drawn from the membership, so E[membership] is the true-label
+    share exactly: soft counts are unbiased for the truth, as calibrated BISG would be.
+    """
+    onehot = np.eye(n_groups)[latent]
+    return (1 - blur) * onehot + blur * rng.dirichlet(np.ones(n_groups), size=len(latent))
+
+
+def _draw_labels(probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    edges = np.cumsum(probs, axis=1)
+    edges[:, -1] = 1.0
+    return (rng.random(len(probs))[:, None] >= edges).sum(axis=1)
+
+
+def simulate_ad_logs(
+    delivered_shares: Sequence[float],
+    eligible_shares: Sequence[float],
+    *,
+    n_ads: int = 1,
+    n_users: int = 200,
+    mean_frequency: float = 2.0,
+    n_eligible: int = 20_000,
+    soft: bool = False,
+    blur: float = 0.3,
+    noise_scale: float = 0.0,
+    groups: Sequence[str] | None = None,
+    attribute: str = "race",
+    random_state: int | np.random.Generator | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, float]:
+    """Logs of ads with known population delivered and eligible shares.
+
+    Each delivered user has a latent class drawn from ``delivered_shares`` and a frequency
+    ``1 + Poisson(lambda)``, ``lambda ~ Exponential(mean_frequency - 1)`` (overdispersed:
+    impressions cluster within users), independent of the class. With ``soft=True`` the
+    log holds calibrated memberships ``(1 - blur) onehot + blur Dirichlet(1)`` instead of
+    labels, and the population shares become ``(1 - blur) s + blur / K``. Eligible counts
+    are drawn the same way from ``n_eligible`` users, plus Laplace(``noise_scale``).
+
+    Returns
+    -------
+    impressions, eligible : pandas.DataFrame
+        In the CSV formats of ``varkit fairness vrs``.
+    true_shuffle_distance : float
+        The population shuffle distance every ad shares.
+
+    Examples
+    --------
+    >>> imp, elig, truth = simulate_ad_logs([0.6, 0.4], [0.5, 0.5], random_state=0)
+    >>> round(truth, 12), sorted(imp.columns)
+    (0.1, ['ad_id', 'impressions', 'race', 'user_id'])
+    """
+    rng = np.random.default_rng(random_state)
+    d = np.asarray(delivered_shares, dtype=float)
+    e = np.asarray(eligible_shares, dtype=float)
+    k = d.size
+    names = list(groups) if groups is not None else [f"g{i}" for i in range(k)]
+    blur_used = blur if soft else 0.0
+    truth = float(
+        shuffle_distance((1 - blur_used) * d + blur_used / k, (1 - blur_used) * e + blur_used / k)
+    )
+    imp_parts, elig_parts = [], []
+    for a in range(n_ads):
+        ad = f"ad_{a:03d}"
+        latent = rng.choice(k, size=n_users, p=d)
+        rate = rng.exponential(max(mean_frequency - 1.0, 1e-12), size=n_users)
+        freq = 1 + rng.poisson(rate)
+        part = pd.DataFrame(
+            {"ad_id": ad, "user_id": [f"u{a}_{i}" for i in range(n_users)], "impressions": freq}
+        )
+        if soft:
+            probs = _memberships(latent, k, blur, rng)
+            for j, g in enumerate(names):
+                part[f"p_{g}"] = probs[:, j]
+        else:
+            part[attribute] = np.asarray(names)[latent]
+        imp_parts.append(part)
+        if soft:
+            latent_e = rng.choice(k, size=n_eligible, p=e)
+            counts = _memberships(latent_e, k, blur, rng).sum(axis=0)
+        else:
+            counts = rng.multinomial(n_eligible, e).astype(float)
+        counts = counts + (rng.laplace(0, noise_scale, size=k) if noise_scale > 0 else 0.0)
+        elig_parts.append(
+            pd.DataFrame(
+                {
+                    "ad_id": ad,
+                    "attribute": attribute,
+                    "group": names,
+                    "eligible": counts,
+                    "noise_scale": noise_scale,
+                }
+            )
+        )
+    return pd.concat(imp_parts, ignore_index=True), pd.concat(elig_parts, ignore_index=True), truth
+
+
+def simulate_delivery(
+    *,
+    n_users: int = 5000,
+    n_ads: int = 30,
+    n_rounds: int = 20,
+    budget: tuple[int, int] = (100, 3000),
+    skew: float = 0.5,
+    controller: bool = False,
+    gain: float = 2.0,
+    max_boost: float = 4.0,
+    measurement_noise_scale: float = 5.0,
+    eligible_noise_scale: float = 0.0,
+    blur: float = 0.3,
+    random_state: int | np.random.Generator | None = None,
+) -> SimulatedDelivery:
+    """Run a synthetic auction for a set of ads over ``n_rounds`` rounds (days).
+
+    Parameters
+    ----------
+    n_users, n_ads, n_rounds : int
+        Audience size, number of (housing) ads, and rounds; a round is a ``date``.
+    budget : (int, int), default (100, 3000)
+        Each ad's impression budget is log-uniform in this range, spent evenly by round.
+    skew : float, default 0.5
+        Standard deviation of each ad's latent log-propensity per race group and for
+        female users: the delivery skew the system learned, correlated with true group.
+    controller : bool, default False
+        Enable the VRS-like controller (our proxy): after every round it measures the
+        ad's delivered race and sex mix from aggregate counts with Laplace noise of scale
+        ``measurement_noise_scale``, and moves a per-group log-boost by ``gain`` times the
+        relative gap ``(e_k - d_k) / e_k``; a user's boost is ``exp(q_u . theta)``
+        clipped to ``[1/max_boost, max_boost]``, with ``q_u`` the user's noisy summary
+        (BISG probabilities; for sex, 0.8 on the true sex), never an exact label.
+    measurement_noise_scale, eligible_noise_scale : float
+        Laplace scales of the controller's measurements and of the published eligible
+        counts (written to ``noise_scale``).
+    blur : float, default 0.3
+        How uncertain the BISG memberships are (see :func:`simulate_ad_logs`).
+    random_state : None, int or numpy.random.Generator
+
+    Returns
+    -------
+    SimulatedDelivery
+    """
+    rng = np.random.default_rng(random_state)
+    k = len(RACE_GROUPS)
+    latent = rng.choice(k, size=n_users, p=RACE_SHARES)
+    bisg = _memberships(latent, k, blur, rng)
+    race = _draw_labels(bisg, rng)  # true race, drawn from calibrated BISG
+    female = rng.random(n_users) < 0.5
+    activity = rng.lognormal(0.0, 0.7, size=n_users)
+    interest = rng.normal(0.4 * (race - 1.0), 1.0)  # targeting feature, correlated with race
+    sex_summary = np.column_stack([np.where(female, 0.8, 0.2), np.where(female, 0.2, 0.8)])
+
+    centre = rng.normal(0, 1, size=n_ads)
+    width = rng.uniform(0.7, 2.5, size=n_ads)
+    eligible = np.abs(interest[None, :] - centre[:, None]) < width[:, None]  # (ads, users)
+    budgets = np.exp(rng.uniform(np.log(budget[0]), np.log(budget[1]), size=n_ads)).round()
+    per_round = np.ceil(budgets / n_rounds)
+    bid = rng.lognormal(0, 0.3, size=n_ads)
+    log_prop = rng.normal(0, skew, size=(n_ads, k))
+    log_prop_female = rng.normal(0, skew, size=n_ads)
+    base_score = bid[:, None] * np.exp(
+        log_prop[:, race] + log_prop_female[:, None] * female[None, :]
+    )
+
+    # Eligible table: soft race counts (BISG sums), hard sex counts, optional DP noise.
+    elig_race = eligible.astype(float) @ bisg
+    elig_sex = np.column_stack([eligible @ female, eligible @ ~female]).astype(float)
+    rows = []
+    for attribute, groups, table in (
+        ("race", RACE_GROUPS, elig_race),
+        ("sex", SEX_GROUPS, elig_sex),
+    ):
+        noisy = table + (
+            rng.laplace(0, eligible_noise_scale, size=table.shape) if eligible_noise_scale else 0.0
+        )
+        for a in range(n_ads):
+            for j, g in enumerate(groups):
+                rows.append((f"ad_{a:03d}", attribute, g, float(noisy[a, j]), eligible_noise_scale))
+    eligible_table = pd.DataFrame(
+        rows, columns=["ad_id", "attribute", "group", "eligible", "noise_scale"]
+    )
+    e_race_meas = np.maximum(elig_race, 0) / np.maximum(elig_race.sum(axis=1, keepdims=True), 1e-12)
+    e_sex_meas = elig_sex / np.maximum(elig_sex.sum(axis=1, keepdims=True), 1e-12)
+    true_elig_race = np.stack([np.bincount(race[eligible[a]], minlength=k) for a in range(n_ads)])
+    true_elig_sex = elig_sex
+
+    theta_race = np.zeros((n_ads, k))
+    theta_sex = np.zeros((n_ads, 2))
+    delivered = np.zeros((n_ads, n_users))  # impressions per ad and user
+    log_rows: list[pd.DataFrame] = []
+    trajectory = []
+    for round_ in range(n_rounds):
+        # About four ad opportunities per impression the ads could buy this round.
+        opportunities = rng.poisson(activity / activity.sum() * 4.0 * per_round.sum())
+        users = np.repeat(np.arange(n_users), opportunities)
+        rng.shuffle(users)
+        boost = np.exp(theta_race @ bisg.T + theta_sex @ sex_summary.T)
+        boost = np.clip(boost, 1.0 / max_boost, max_boost)
+        remaining = np.maximum(np.minimum(per_round, budgets - delivered.sum(axis=1)), 0)
+        score = (base_score * boost)[:, users] * eligible[:, users] * (remaining > 0)[:, None]
+        score = score * np.exp(rng.gumbel(size=score.shape) * 0.5)
+        outside = np.exp(rng.gumbel(size=len(users)) * 0.5) * 0.5  # competing advertisers
+        winner = np.where(score.max(axis=0) > outside, score.argmax(axis=0), -1)
+        # Pacing: each ad keeps its first `remaining` wins of the round.
+        this_round = np.zeros((n_ads, n_users))
+        for a in np.unique(winner[winner >= 0]):
+            won = users[winner == a][: int(remaining[a])]
+            np.add.at(this_round[a], won, 1.0)
+        delivered += this_round
+        ad_idx, user_idx = np.nonzero(this_round)
+        if ad_idx.size:
+            part = pd.DataFrame(
+                {
+                    "date": f"2023-05-{round_ + 1:02d}",
+                    "ad_id": [f"ad_{a:03d}" for a in ad_idx],
+                    "user_id": [f"u{u:05d}" for u in user_idx],
+                    "impressions": this_round[ad_idx, user_idx].astype(int),
+                    "sex": np.where(female[user_idx], "female", "male"),
+                }
+            )
+            for j, g in enumerate(RACE_GROUPS):
+                part[f"p_{g}"] = np.round(bisg[user_idx, j], 6)
+            log_rows.append(part)
+        true_race = np.stack(
+            [np.bincount(race, weights=delivered[a], minlength=k) for a in range(n_ads)]
+        )
+        true_sex = np.column_stack([delivered @ female, delivered @ ~female]).astype(float)
+        bisg_sd = np.asarray(shuffle_distance(delivered @ bisg, elig_race))
+        for attribute, d_true, e_true in (
+            ("race", true_race, true_elig_race),
+            ("sex", true_sex, true_elig_sex),
+        ):
+            sd = np.asarray(shuffle_distance(d_true, e_true))
+            proxy = bisg_sd if attribute == "race" else sd
+            for a in range(n_ads):
+                trajectory.append(
+                    (
+                        round_,
+                        f"ad_{a:03d}",
+                        attribute,
+                        float(d_true[a].sum()),
+                        float(sd[a]),
+                        float(proxy[a]),
+                    )
+                )
+        if controller:
+            # Only aggregate, noised measurements reach the controller.
+            meas_race = delivered @ bisg + rng.laplace(0, measurement_noise_scale, size=(n_ads, k))
+            meas_sex = np.column_stack([delivered @ female, delivered @ ~female]) + rng.laplace(
+                0, measurement_noise_scale, size=(n_ads, 2)
+            )
+            for meas, e_meas, theta in (
+                (meas_race, e_race_meas, theta_race),
+                (meas_sex, e_sex_meas, theta_sex),
+            ):
+                meas = np.maximum(meas, 0)
+                total = meas.sum(axis=1, keepdims=True)
+                d_meas = np.where(total > 0, meas / np.maximum(total, 1e-12), e_meas)
+                theta += gain * (e_meas - d_meas) / np.maximum(e_meas, 0.05)
+                np.clip(theta, -np.log(max_boost), np.log(max_boost), out=theta)
+
+    impressions = (
+        pd.concat(log_rows, ignore_index=True)
+        if log_rows
+        else pd.DataFrame(columns=["date", "ad_id", "user_id", "impressions", "sex"])
+    )
+    traj = pd.DataFrame(
+        trajectory,
+        columns=[
+            "round",
+            "ad_id",
+            "attribute",
+            "impressions",
+            "shuffle_distance",
+            "bisg_shuffle_distance",
+        ],
+    )
+    last = traj[traj["round"] == n_rounds - 1]
+    truth = last.rename(columns={"shuffle_distance": "true_shuffle_distance"})[
+        ["ad_id", "attribute", "impressions", "true_shuffle_distance", "bisg_shuffle_distance"]
+    ].reset_index(drop=True)
+    return SimulatedDelivery(impressions, eligible_table, truth, traj.reset_index(drop=True))
+
+
+def plot_trajectory(trajectory: pd.DataFrame, ax: Any = None, threshold: float = 0.10) -> Any:
+    """Plot the impression-weighted mean shuffle distance per round and attribute.
+
+    Needs matplotlib (``pip install varkit[plot]``); returns the axes.
+    """
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as exc:  # pragma: no cover - optional dependency
+        raise ImportError("plot_trajectory needs matplotlib: pip install 'varkit[plot]'.") from exc
+    if ax is None:
+        _, ax = plt.subplots()
+    for attribute, part in trajectory.groupby("attribute"):
+        weighted = part.assign(w=part["impressions"] * part["shuffle_distance"]).groupby("round")
+        mean = weighted["w"].sum() / weighted["impressions"].sum()
+        ax.plot(mean.index, mean.to_numpy(), label=str(attribute))
+    ax.axhline(threshold, linestyle="--", color="grey")
+    ax.set_xlabel("round")
+    ax.set_ylabel("impression-weighted shuffle distance (true labels)")
+    ax.legend()
+    return ax

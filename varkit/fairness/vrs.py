@@ -1,0 +1,429 @@
+"""Per-ad VRS metrics from delivery and eligible logs, and their coverage across ads.
+
+:func:`vrs_metrics` is the front door: one :class:`~varkit.results.Result` per ad and
+attribute (metric ``shuffle_distance``, grouped by ``ad_id`` and ``attribute``) with the
+per-ad bootstrap interval, and the signed gaps, largest gap, KL / Jensen-Shannon,
+debiased value, noise floor and probability of being under the threshold in ``details``.
+:func:`vrs_coverage` turns those into the settlement's compliance coverage.
+
+Examples
+--------
+>>> from varkit.datasets.fairness import load_impressions_example, load_eligible_example
+>>> rs = vrs_metrics(load_impressions_example(), load_eligible_example(), "sex",
+...                  n_resamples=200, random_state=0)
+>>> r = rs[0]
+>>> r.metric, sorted(r.group)
+('shuffle_distance', ['ad_id', 'attribute'])
+>>> bool(r.ci_low <= r.estimate <= r.ci_high)
+True
+>>> cov = vrs_coverage(rs, min_impressions=100)
+>>> cov[0].metric, cov[0].group["weighting"]
+('compliance_coverage', 'ads')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from varkit.fairness.counts import (
+    DeliveryCounts,
+    EligibleCounts,
+    count_delivery,
+    count_eligible,
+)
+from varkit.fairness.coverage import DEFAULT_TOLERANCE, compliance_coverage, passes_threshold
+from varkit.fairness.distances import (
+    js_distance,
+    kl_divergence,
+    max_gap,
+    shuffle_distance,
+    signed_gaps,
+)
+from varkit.fairness.uncertainty import (
+    INTERVALS,
+    SCHEMES,
+    replicate_counts,
+    summarise_replicates,
+)
+from varkit.results import Result, ResultSet
+
+__all__ = ["vrs_coverage", "vrs_metrics"]
+
+_ESTIMATES = ("plug-in", "debiased")
+
+
+def _validate_vrs(
+    attribute: Any,
+    unit: str,
+    threshold: float,
+    confidence: float,
+    n_resamples: int,
+    scheme: str,
+    interval: str,
+    eligible_sampling: str,
+    delivered_noise_scale: float,
+    estimate: str,
+) -> None:
+    if not isinstance(attribute, str) or not attribute:
+        raise TypeError("`attribute` must be a non-empty string such as 'sex' or 'race'.")
+    if unit not in ("impressions", "reach"):
+        raise ValueError(f"`unit` must be 'impressions' or 'reach', got {unit!r}.")
+    if not 0 <= threshold <= 1:
+        raise ValueError(f"`threshold` must be in [0, 1], got {threshold}.")
+    if not 0 < confidence < 1:
+        raise ValueError(f"`confidence` must be in (0, 1), got {confidence}.")
+    if isinstance(n_resamples, bool) or int(n_resamples) != n_resamples or n_resamples < 0:
+        raise ValueError(f"`n_resamples` must be a non-negative integer, got {n_resamples}.")
+    if 0 < n_resamples < 10:
+        raise ValueError(
+            f"`n_resamples` must be 0 (no interval) or at least 10, got {n_resamples}."
+        )
+    if scheme not in SCHEMES:
+        raise ValueError(f"`scheme` must be 'multinomial' or 'poisson', got {scheme!r}.")
+    if interval not in INTERVALS:
+        raise ValueError(f"`interval` must be one of {', '.join(INTERVALS)}, got {interval!r}.")
+    if eligible_sampling not in ("multinomial", "fixed"):
+        raise ValueError(
+            f"`eligible_sampling` must be 'multinomial' or 'fixed', got {eligible_sampling!r}."
+        )
+    if not delivered_noise_scale >= 0:
+        raise ValueError(
+            f"`delivered_noise_scale` must be non-negative, got {delivered_noise_scale}."
+        )
+    if estimate not in _ESTIMATES:
+        raise ValueError(f"`estimate` must be 'plug-in' or 'debiased', got {estimate!r}.")
+
+
+def _ad_slices(index: pd.Index) -> dict[str, slice]:
+    """Row slices of each ad in a table sorted by ad (level 0)."""
+    ads = np.asarray(index.get_level_values(0))
+    if len(ads) == 0:
+        return {}
+    starts = np.flatnonzero(np.r_[True, ads[1:] != ads[:-1]])
+    stops = np.r_[starts[1:], len(ads)]
+    return {str(ads[a]): slice(int(a), int(b)) for a, b in zip(starts, stops, strict=True)}
+
+
+def _shares(counts: np.ndarray, groups: Sequence[str]) -> dict[str, float]:
+    total = counts.sum()
+    return {
+        g: float(c / total) if total > 0 else float("nan")
+        for g, c in zip(groups, counts, strict=True)
+    }
+
+
+def vrs_metrics(
+    impressions: pd.DataFrame | DeliveryCounts,
+    eligible: pd.DataFrame | EligibleCounts,
+    attribute: str,
+    *,
+    unit: str = "impressions",
+    threshold: float = 0.10,
+    confidence: float = 0.95,
+    n_resamples: int = 1000,
+    scheme: str = "multinomial",
+    interval: str = "projection",
+    eligible_sampling: str = "multinomial",
+    redraw_membership: bool | None = None,
+    delivered_noise_scale: float = 0.0,
+    drop_groups: Sequence[str] = ("unknown",),
+    estimate: str = "plug-in",
+    tolerance: float = DEFAULT_TOLERANCE,
+    random_state: int | np.random.Generator | None = None,
+) -> ResultSet:
+    """Shuffle distance of every ad for one attribute, with its per-ad bootstrap interval.
+
+    Parameters
+    ----------
+    impressions : pandas.DataFrame or DeliveryCounts
+        The delivery log (``ad_id``, ``impressions``, a label column named ``attribute`` or
+        ``p_<group>`` probabilities, optional ``user_id``), or its counts already reduced
+        in chunks (:func:`~varkit.fairness.counts.count_delivery_chunks`).
+    eligible : pandas.DataFrame or EligibleCounts
+        The eligible table (``ad_id``, ``attribute``, ``group``, ``eligible``, optional
+        ``noise_scale``).
+    attribute : str
+        ``sex``, ``race`` ... as named in the eligible table.
+    unit : {'impressions', 'reach'}, default 'impressions'
+        The settlement counts impressions; reach counts unique users (needs ``user_id``).
+    threshold : float, default 0.10
+        The per-ad bar; ``details["pass"]`` and ``details["p_under"]`` refer to it.
+    confidence : float, default 0.95
+    n_resamples : int, default 1000
+        Bootstrap replicates per ad; 0 gives point metrics only.
+    scheme : {'multinomial', 'poisson'}, default 'multinomial'
+        Resampling weights of users (or impressions when there are no user ids).
+    interval : {'projection', 'percentile', 'basic'}, default 'projection'
+        See :mod:`varkit.fairness.uncertainty`; ``projection`` contains 0 when perfect
+        delivery cannot be ruled out.
+    eligible_sampling : {'multinomial', 'fixed'}, default 'multinomial'
+        Whether eligible counts are a sample (redrawn) or a census (fixed).
+    redraw_membership : bool, optional
+        Redraw soft group memberships in each replicate (default: when they are soft).
+    delivered_noise_scale : float, default 0
+        Laplace scale of DP noise in the delivered counts; allows negative impressions,
+        which are clipped per group, and re-adds the noise in each replicate.
+    drop_groups : sequence of str, default ("unknown",)
+    estimate : {'plug-in', 'debiased'}, default 'plug-in'
+        Which value is the result's ``estimate`` (the other is in ``details``).
+    tolerance : float, default 1e-9
+        Float tolerance of the pass rule ``SD <= threshold + tolerance``.
+    random_state : None, int or numpy.random.Generator
+
+    Returns
+    -------
+    ResultSet
+        One ``shuffle_distance`` result per ad, grouped by ``ad_id`` and ``attribute``. An
+        ad listed in ``eligible`` with no impressions gets a NaN estimate and its reason.
+
+    Raises
+    ------
+    ValueError
+        For an ad delivered but absent from the eligible table, a label or probability
+        column for a group the eligible table does not list, and the input faults of
+        :func:`~varkit.fairness.counts.count_delivery` and ``count_eligible``.
+    """
+    _validate_vrs(
+        attribute,
+        unit,
+        threshold,
+        confidence,
+        n_resamples,
+        scheme,
+        interval,
+        eligible_sampling,
+        delivered_noise_scale,
+        estimate,
+    )
+    elig = (
+        eligible
+        if isinstance(eligible, EligibleCounts)
+        else count_eligible(eligible, attribute, drop_groups=drop_groups)
+    )
+    if elig.attribute != attribute:
+        raise ValueError(f"`eligible` counts attribute {elig.attribute!r}, not {attribute!r}.")
+    if isinstance(impressions, DeliveryCounts):
+        counts = impressions
+        if counts.attribute != attribute:
+            raise ValueError(
+                f"`impressions` counts attribute {counts.attribute!r}, not {attribute!r}."
+            )
+        extra = sorted(set(counts.groups) - set(elig.groups))
+        if extra:
+            raise ValueError(
+                f"`impressions` has group {extra[0]!r}, which the eligible table does not "
+                f"list for {attribute!r}."
+            )
+    else:
+        counts = count_delivery(
+            impressions,
+            attribute,
+            groups=elig.groups,
+            drop_groups=drop_groups,
+            allow_negative=delivered_noise_scale > 0,
+        )
+    groups = elig.groups
+    units_table = counts.unit_table(unit).reindex(columns=list(groups), fill_value=0.0)
+    impressions_per_row = counts.table["impressions"].to_numpy()
+    slices = _ad_slices(units_table.index)
+    unknown_ads = sorted(set(slices) - set(elig.counts.index))
+    if unknown_ads:
+        raise ValueError(
+            f"`impressions` has ad {unknown_ads[0]!r}, which is not in the eligible table "
+            f"for {attribute!r} ({len(unknown_ads)} such ads)."
+        )
+    rng = np.random.default_rng(random_state)
+    values = units_table.to_numpy()
+    redraw = counts.soft if redraw_membership is None else bool(redraw_membership)
+    clustered = counts.by_user
+    method = (
+        f"bootstrap-{'users' if clustered else 'impressions'}-{interval}"
+        if n_resamples
+        else "plug-in"
+    )
+    results = []
+    for ad in elig.counts.index:
+        label = {"ad_id": str(ad), "attribute": attribute}
+        e_raw = elig.counts.loc[ad].to_numpy(dtype=float)
+        e_noise = elig.noise_scale.loc[ad].to_numpy(dtype=float)
+        e_clip = np.maximum(e_raw, 0.0)
+        details: dict[str, Any] = {
+            "unit": unit,
+            "membership": "soft" if counts.soft else "hard",
+            "threshold": threshold,
+            "tolerance": tolerance,
+            "groups": list(groups),
+            "eligible_noise_scale": float(e_noise.max()),
+            "eligible_clipped_groups": [g for g, v in zip(groups, e_raw, strict=True) if v < 0],
+        }
+        if ad not in slices:
+            results.append(
+                Result(
+                    "shuffle_distance",
+                    float("nan"),
+                    method="none",
+                    n=0,
+                    group=label,
+                    details={
+                        **details,
+                        "impressions": 0.0,
+                        "pass": False,
+                        "reason": "no delivered impressions",
+                    },
+                )
+            )
+            continue
+        rows = values[slices[ad]]
+        ad_impressions = float(impressions_per_row[slices[ad]].sum())
+        d_raw = rows.sum(axis=0)
+        d_clip = np.maximum(d_raw, 0.0)
+        details.update(
+            impressions=ad_impressions,
+            n_users=int(rows.shape[0]) if clustered else None,
+            delivered_noise_scale=delivered_noise_scale,
+            delivered_clipped_groups=[g for g, v in zip(groups, d_raw, strict=True) if v < 0],
+            delivered_shares=_shares(d_clip, groups),
+            eligible_shares=_shares(e_clip, groups),
+            gaps=dict(zip(groups, signed_gaps(d_clip, e_clip).tolist(), strict=True)),
+            max_gap=max_gap(d_clip, e_clip),
+            kl_eligible_delivered=kl_divergence(d_clip, e_clip),
+            js_distance=js_distance(d_clip, e_clip),
+        )
+        if details["eligible_clipped_groups"] or details["delivered_clipped_groups"]:
+            details["adjustment"] = "negative noisy counts clipped to 0, shares renormalised"
+        sd = float(shuffle_distance(d_clip, e_clip))
+        n_units = int(rows.shape[0]) if clustered else int(round(d_clip.sum()))
+        if not np.isfinite(sd):
+            details.update({"pass": False, "reason": "no mass on one side after clipping"})
+            results.append(
+                Result(
+                    "shuffle_distance", sd, method="none", n=n_units, group=label, details=details
+                )
+            )
+            continue
+        if n_resamples == 0:
+            details["pass"] = bool(passes_threshold(sd, threshold, tolerance))
+            results.append(
+                Result(
+                    "shuffle_distance", sd, method=method, n=n_units, group=label, details=details
+                )
+            )
+            continue
+        unit_rows = (
+            impressions_per_row[slices[ad]]
+            if unit == "impressions"
+            else (impressions_per_row[slices[ad]] > 0).astype(float)
+        )
+        d_star, e_star = replicate_counts(
+            rows,
+            e_clip,
+            units=unit_rows,
+            clustered=clustered,
+            redraw_membership=redraw and clustered,
+            eligible_sampling=eligible_sampling,
+            eligible_noise=e_noise,
+            delivered_noise=delivered_noise_scale,
+            n_resamples=int(n_resamples),
+            scheme=scheme,
+            random_state=rng,
+        )
+        summary = summarise_replicates(
+            d_clip,
+            e_clip,
+            d_star,
+            e_star,
+            confidence=confidence,
+            threshold=threshold,
+            tolerance=tolerance,
+            interval=interval,
+        )
+        chosen = summary["debiased"] if estimate == "debiased" else sd
+        details.update(
+            plug_in=sd,
+            debiased=summary["debiased"],
+            bias_corrected=summary["bias_corrected"],
+            noise_floor=summary["noise_floor"],
+            p_under=summary["p_under"],
+            n_resamples=int(n_resamples),
+            n_valid_resamples=summary["n_valid"],
+            scheme=scheme,
+            redraw_membership=redraw and clustered,
+            eligible_sampling=eligible_sampling,
+            estimate=estimate,
+        )
+        details["pass"] = bool(passes_threshold(chosen, threshold, tolerance))
+        results.append(
+            Result(
+                "shuffle_distance",
+                chosen,
+                min(summary["ci_low"], chosen),
+                max(summary["ci_high"], chosen),
+                confidence,
+                method,
+                n=n_units,
+                stderr=summary["stderr"],
+                group=label,
+                details=details,
+            )
+        )
+    return ResultSet(tuple(results))
+
+
+def vrs_coverage(
+    results: ResultSet,
+    *,
+    threshold: float | None = None,
+    min_impressions: float = 0,
+    confidence: float = 0.95,
+    n_resamples: int = 2000,
+    random_state: int | np.random.Generator | None = None,
+) -> ResultSet:
+    """Compliance coverage per attribute of the ads in a :func:`vrs_metrics` result set.
+
+    Parameters
+    ----------
+    results : ResultSet
+        ``shuffle_distance`` results of :func:`vrs_metrics` (one or several attributes).
+    threshold : float, optional
+        Default: the threshold the per-ad results were computed with.
+    min_impressions : float, default 0
+    confidence : float, default 0.95
+    n_resamples : int, default 2000
+    random_state : None, int or numpy.random.Generator
+
+    Returns
+    -------
+    ResultSet
+        For each attribute, the results of
+        :func:`~varkit.fairness.coverage.compliance_coverage`.
+    """
+    if not isinstance(results, ResultSet):
+        raise TypeError(f"`results` must be a ResultSet, got {type(results).__name__}.")
+    per_ad = [r for r in results if r.metric == "shuffle_distance" and "ad_id" in r.group]
+    if not per_ad:
+        raise ValueError("`results` holds no per-ad shuffle_distance results.")
+    out: list[Result] = []
+    for attribute in dict.fromkeys(r.group.get("attribute", "") for r in per_ad):
+        ads = [r for r in per_ad if r.group.get("attribute", "") == attribute]
+        bar = ads[0].details.get("threshold", 0.10) if threshold is None else threshold
+        tolerance = ads[0].details.get("tolerance", DEFAULT_TOLERANCE)
+        p_under = [r.details.get("p_under", float("nan")) for r in ads]
+        out.extend(
+            compliance_coverage(
+                [r.estimate for r in ads],
+                [r.details.get("impressions", 0.0) for r in ads],
+                threshold=float(bar),
+                min_impressions=min_impressions,
+                confidence=confidence,
+                tolerance=float(tolerance),
+                p_under=None if all(np.isnan(p_under)) else p_under,
+                attribute=attribute,
+                n_resamples=n_resamples,
+                random_state=random_state,
+            )
+        )
+    return ResultSet(tuple(out), results.provenance)
