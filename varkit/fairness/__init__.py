@@ -7,6 +7,7 @@ from varkit.fairness.counts import (
     count_delivery_chunks,
     count_eligible,
 )
+from varkit.fairness.coverage import compliance_coverage, passes_threshold
 from varkit.fairness.distances import (
     clip_and_renormalise,
     js_distance,
@@ -15,17 +16,35 @@ from varkit.fairness.distances import (
     shuffle_distance,
     signed_gaps,
 )
+from varkit.fairness.simulate import (
+    SimulatedDelivery,
+    plot_trajectory,
+    simulate_ad_logs,
+    simulate_delivery,
+)
+from varkit.fairness.uncertainty import replicate_counts, summarise_replicates
+from varkit.fairness.vrs import vrs_coverage, vrs_metrics
 
 __all__ = [
     "DeliveryCounts",
     "EligibleCounts",
+    "SimulatedDelivery",
     "clip_and_renormalise",
+    "compliance_coverage",
     "count_delivery",
     "count_delivery_chunks",
     "count_eligible",
     "js_distance",
     "kl_divergence",
     "max_gap",
+    "passes_threshold",
+    "plot_trajectory",
+    "replicate_counts",
     "shuffle_distance",
     "signed_gaps",
+    "simulate_ad_logs",
+    "simulate_delivery",
+    "summarise_replicates",
+    "vrs_coverage",
+    "vrs_metrics",
 ]
