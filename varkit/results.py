@@ -64,7 +64,12 @@ def _to_float(name: str, value: Any) -> float | None:
 
 
 def _jsonable(value: Any) -> Any:
-    """Normalise a value to plain Python types that JSON can hold (lists, not tuples)."""
+    """Normalise a value to plain Python types that JSON can hold (lists, not tuples).
+
+    The strings ``"inf"``, ``"-inf"`` and ``"nan"`` are how strict JSON spells the
+    non-finite floats, so they are read as those floats here: a ``details`` value can
+    round-trip through JSON only if this holds on both sides.
+    """
     if isinstance(value, Mapping):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, np.ndarray):
@@ -77,7 +82,10 @@ def _jsonable(value: Any) -> Any:
         return int(value)
     if isinstance(value, (float, np.floating)):
         return float(value)
-    if value is None or isinstance(value, str):
+    if isinstance(value, str):
+        # by the schema's convention these strings are the non-finite floats
+        return _NONFINITE.get(value, value)
+    if value is None:
         return value
     raise TypeError(f"`details` values must be JSON-able, got {type(value).__name__}.")
 
@@ -273,6 +281,16 @@ def _decode_floats(value: Any) -> Any:
     return value
 
 
+def _label_column(key: str) -> str:
+    """Frame column of a group label; prefixed when it would clash with a field."""
+    return f"group.{key}" if key in _COLUMNS or key == "details" else key
+
+
+def _cell(text: str) -> str:
+    """A Markdown table cell: pipes escaped, line breaks flattened."""
+    return " ".join(text.replace("|", "\\|").split()) if text.strip() else ""
+
+
 _COLUMNS = (
     "metric",
     "estimate",
@@ -387,14 +405,12 @@ class ResultSet:
             keys.extend(k for k in r.group if k not in keys)
         rows = []
         for r in self.results:
-            row: dict[str, Any] = {
-                (k if k not in _COLUMNS else f"group.{k}"): r.group.get(k) for k in keys
-            }
+            row: dict[str, Any] = {_label_column(k): r.group.get(k) for k in keys}
             row.update({c: getattr(r, c) for c in _COLUMNS})
             row["df"] = None if r.df is None else ",".join(f"{d:g}" for d in r.df)
             row["details"] = json.dumps(_encode_floats(r.details), sort_keys=True)
             rows.append(row)
-        columns = [k if k not in _COLUMNS else f"group.{k}" for k in keys]
+        columns = [_label_column(k) for k in keys]
         return pd.DataFrame(rows, columns=[*columns, *_COLUMNS, "details"])
 
     def to_markdown(self) -> str:
@@ -403,7 +419,7 @@ class ResultSet:
         for r in self.results:
             keys.extend(k for k in r.group if k not in keys)
         head = [*keys, "metric", "estimate", "interval", "p-value", "method", "n"]
-        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        lines = ["| " + " | ".join(_cell(h) for h in head) + " |", "|" + "---|" * len(head)]
         for r in self.results:
             interval = (
                 f"[{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]"
@@ -421,7 +437,7 @@ class ResultSet:
                 r.method,
                 "" if r.n is None else str(r.n),
             ]
-            lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+            lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
         return "\n".join(lines) + "\n"
 
 
