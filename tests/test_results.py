@@ -509,6 +509,27 @@ def test_to_markdown_escapes_pipes_in_group_names() -> None:
     assert len(cells(lines[0])) == len(cells(lines[2])) == len(lines[1].split("|")) - 2
 
 
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.dictionaries(st.text(max_size=6), st.text(max_size=6), max_size=3),
+        min_size=1,
+        max_size=4,
+    ),
+    st.text(max_size=6),
+)
+def test_to_markdown_keeps_its_shape_for_any_labels(
+    groups: list[dict[str, str]], method: str
+) -> None:
+    text = ResultSet([Result("m", 1.0, method=method, group=g) for g in groups]).to_markdown()
+    # Markdown renderers split rows on line feeds (and carriage returns) only.
+    lines = text.replace("\r", "\n").split("\n")
+    assert lines[-1] == "" and len(lines) == 2 + len(groups) + 1
+    width = len(cells(lines[0]))
+    assert lines[1] == "|" + "---|" * width
+    assert all(len(cells(line)) == width for line in lines[2:-1])
+
+
 def test_select_by_metric_and_group() -> None:
     result_set = grouped_set()
     assert [r.group for r in result_set.select("accuracy")] == [
