@@ -125,7 +125,7 @@ def test_cluster_bootstrap_interval_covers_a_two_group_gap():
 @pytest.mark.parametrize(
     "kwargs",
     [
-        {"delivered_shares": [0.5, 0.5], "eligible_shares": [0.5, 0.5], "n_users": 60},
+        {"delivered_shares": [0.5, 0.5], "eligible_shares": [0.5, 0.5], "n_users": 150},
         {"delivered_shares": [0.62, 0.38], "eligible_shares": [0.5, 0.5], "n_users": 300},
         {
             "delivered_shares": [0.4, 0.3, 0.2, 0.1],
