@@ -67,6 +67,22 @@ def _epsilon(fpr: Any, fnr: Any, delta: Any) -> Any:
     return np.maximum(eps, 0.0)
 
 
+def _epsilon_range_over_box(
+    fpr_lo: Any, fpr_hi: Any, fnr_lo: Any, fnr_hi: Any, delta: Any
+) -> tuple[Any, Any]:
+    """Smallest and largest epsilon over boxes [fpr_lo, fpr_hi] x [fnr_lo, fnr_hi].
+
+    The privacy region is convex and epsilon grows away from the chance strip
+    ``|FPR + FNR - 1| <= delta`` along both axes on each side of it, so the extremes sit at
+    the (low, low) and (high, high) corners, and the minimum is 0 when the box meets the
+    strip. Vectorised.
+    """
+    e_low = _epsilon(fpr_lo, fnr_lo, delta)
+    e_high = _epsilon(fpr_hi, fnr_hi, delta)
+    meets = (fpr_lo + fnr_lo <= 1.0 + delta) & (fpr_hi + fnr_hi >= 1.0 - delta)
+    return np.where(meets, 0.0, np.minimum(e_low, e_high)), np.maximum(e_low, e_high)
+
+
 def epsilon_from_rates(fpr: ArrayLike, fnr: ArrayLike, delta: ArrayLike = 0.0) -> Any:
     """The epsilon certified by an attack with false-positive and false-negative rates.
 
