@@ -83,7 +83,8 @@ def main(argv: list[str] | None = None) -> None:
     Usage errors are printed as one ``error:`` line (click would print three).
     """
     try:
-        cli.main(args=argv, prog_name="varkit", standalone_mode=False)
+        # without standalone mode click returns the exit code of ctx.exit() instead
+        code = cli.main(args=argv, prog_name="varkit", standalone_mode=False)
     except click.exceptions.UsageError as exc:
         hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
         click.echo(f"error: {' '.join(exc.format_message().split())}{hint}", err=True)
@@ -96,6 +97,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         click.echo("error: aborted.", err=True)
         sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":  # pragma: no cover
