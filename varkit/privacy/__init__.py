@@ -6,9 +6,11 @@ from varkit.privacy.bayes import EpsilonPosterior, bayesian_epsilon
 from varkit.privacy.bounds import epsilon_from_rates
 from varkit.privacy.clopper_pearson import clopper_pearson_epsilon
 from varkit.privacy.counts import AttackCounts
+from varkit.privacy.estimator import EpsilonEstimator
 
 __all__ = [
     "AttackCounts",
+    "EpsilonEstimator",
     "EpsilonPosterior",
     "attack_counts",
     "attack_roc",
