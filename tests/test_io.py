@@ -316,6 +316,36 @@ def test_success_converts_declared_columns_and_keeps_the_rest(in_tmp: Path) -> N
     assert isinstance(df.index, pd.RangeIndex)
 
 
+def test_labels_keep_leading_zeros_and_undeclared_columns_are_parsed(in_tmp: Path) -> None:
+    write("x.csv", "ad_id,score,age,city\n007,1,31,Oslo\n010,0,,Rome\n")
+    df = read_table("x.csv", [Column("ad_id", "label"), Column("score")])
+    assert df["ad_id"].tolist() == ["007", "010"]
+    assert df["age"].dtype == np.float64 and np.isnan(df["age"].iloc[1])
+    assert df["city"].tolist() == ["Oslo", "Rome"]
+
+
+def test_binary_rejects_a_column_of_true_false(in_tmp: Path) -> None:
+    write("x.csv", "member\ntrue\nfalse\n")
+    message = raised(InputError, read_table, "x.csv", [Column("member", "binary")])
+    assert message == "x.csv: column 'member' must be numeric, but row 1 holds 'true'."
+
+
+def test_fault_quotes_the_cell_as_written(in_tmp: Path) -> None:
+    write("x.csv", "member\n1\n0\n2.0\n")
+    message = raised(InputError, read_table, "x.csv", [Column("member", "binary")])
+    assert message == "x.csv: column 'member' must hold only 0 and 1, but row 3 holds 2.0."
+
+
+@pytest.mark.filterwarnings("error")
+def test_text_deep_in_a_large_numeric_column(in_tmp: Path) -> None:
+    # pandas reads large files in chunks; a chunk with text must not leak a DtypeWarning.
+    rows = ["0.5"] * 1_000_000 + [" ", "x"]
+    write("x.csv", "score\n" + "\n".join(rows) + "\n")
+    with pytest.raises(InputError) as info:
+        read_table("x.csv", [Column("score")])
+    assert str(info.value) == "x.csv: column 'score' must be numeric, but row 1000001 holds 'x'."
+
+
 def test_numbers_with_spaces_parse(in_tmp: Path) -> None:
     write("x.csv", "score\n 1.5 \n2\n")
     assert read_table("x.csv", [Column("score")])["score"].tolist() == [1.5, 2.0]

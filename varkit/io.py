@@ -53,6 +53,7 @@ varkit.io.InputError: data: column 'score' must be numeric, but row 2 holds 'abc
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -392,13 +393,13 @@ def validate_frame(
     return out
 
 
-def _read_csv(path: str, label: str) -> pd.DataFrame:
-    if os.path.getsize(path) == 0:
-        raise InputError(f"{label} is empty.")
+def _parse_csv(path: str, label: str, **options: Any) -> pd.DataFrame:
+    """``pandas.read_csv`` with its errors turned into one-sentence InputErrors."""
     try:
-        # Everything as text, so that a bad cell is found and reported here with its row
-        # rather than turned into NaN (or an object column) by the parser.
-        return pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False)
+        with warnings.catch_warnings():
+            # A column with text among numbers is checked (and reported) by validate_frame.
+            warnings.simplefilter("ignore", pd.errors.DtypeWarning)
+            return pd.read_csv(path, **options)
     except pd.errors.EmptyDataError:
         raise InputError(f"{label} is empty.") from None
     except pd.errors.ParserError as exc:
@@ -408,6 +409,45 @@ def _read_csv(path: str, label: str) -> pd.DataFrame:
         raise InputError(
             f"{label} is not UTF-8 text (byte {exc.start} cannot be decoded)."
         ) from None
+
+
+def _declares(col: Column, name: str) -> bool:
+    return name.startswith(col.name) if col.prefix else name == col.name
+
+
+def _read_csv(path: str, label: str, declared: Sequence[Column]) -> pd.DataFrame:
+    """Read a CSV with pandas' own type inference, labels kept as text.
+
+    This is the fast path: a numeric column that parses as numbers needs no further
+    conversion. Label columns are read as text so that ``007`` stays ``007``; only the
+    missing-value tokens of this module count as missing, and not in labels.
+    """
+    if os.path.getsize(path) == 0:
+        raise InputError(f"{label} is empty.")
+    header = [str(c) for c in _parse_csv(path, label, nrows=0).columns]
+    labels = [n for n in header if any(c.kind == "label" and _declares(c, n) for c in declared)]
+    missing_tokens = {n: sorted(_MISSING_TOKENS) for n in header if n not in labels}
+    return _parse_csv(
+        path,
+        label,
+        dtype=dict.fromkeys(labels, str),
+        keep_default_na=False,
+        na_values=missing_tokens,
+    )
+
+
+def _read_csv_text(path: str, label: str) -> pd.DataFrame:
+    """Read a CSV with every cell as text, so that a bad cell can be quoted as written."""
+    return _parse_csv(path, label, dtype=str, keep_default_na=False, na_filter=False)
+
+
+def _parsed_booleans(frame: pd.DataFrame, declared: Sequence[Column]) -> bool:
+    """Whether pandas turned a declared numeric column into booleans (true/false text)."""
+    return any(
+        pd.api.types.is_bool_dtype(frame[n])
+        for n in map(str, frame.columns)
+        if any(c.kind != "label" and _declares(c, n) for c in declared)
+    )
 
 
 def _read_parquet(path: str, label: str) -> pd.DataFrame:
@@ -437,8 +477,9 @@ def read_table(
     path : str or path-like
         The file; messages name it as given.
     columns : sequence of Column
-        The declared columns (see :class:`Column`). Other columns are kept unchanged
-        (as text for a CSV).
+        The declared columns (see :class:`Column`). Other columns are left as pandas
+        reads them (numbers where the whole column parses as numbers, else text), with
+        this module's missing-value tokens read as NaN.
     what : str, optional
         A short noun for the file in messages, e.g. ``"eligibility table"``: messages then
         read ``eligibility table 'e.csv' is empty.`` instead of ``file 'e.csv' is empty.``
@@ -484,9 +525,19 @@ def read_table(
         if len(frame) == 0:
             raise InputError(f"{label} has no rows.")
     else:
-        frame = _read_csv(shown, label)
+        frame = _read_csv(shown, label, declared)
         if len(frame) == 0:
             raise InputError(f"{label} has a header but no rows.")
+        # A CSV cell reading `true` is text, not a 0/1 value: check such columns as text.
+        if _parsed_booleans(frame, declared):
+            frame = _read_csv_text(shown, label)
+        try:
+            return validate_frame(frame, declared, source=source)
+        except InputError:
+            # Find the fault again on the cells as written, so that the message quotes
+            # them (`Infinity`, `2.0`) rather than pandas' parse of them.
+            validate_frame(_read_csv_text(shown, label), declared, source=source)
+            raise
     return validate_frame(frame, declared, source=source)
 
 
