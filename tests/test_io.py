@@ -100,6 +100,17 @@ def test_non_utf8_file(in_tmp: Path) -> None:
     assert message.startswith("file 'x.csv' is not UTF-8 text")
 
 
+def test_unreadable_file(in_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write("x.csv", "score\n1\n")
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(pd, "read_csv", refuse)
+    message = raised(InputError, read_table, "x.csv", [Column("score")])
+    assert message == "file 'x.csv' cannot be read (Permission denied)."
+
+
 def test_path_object_is_named_as_given(write_file: Any) -> None:
     path = write_file("sub/x.csv", "score\n1\nq\n")
     message = raised(InputError, read_table, path, [Column("score")])

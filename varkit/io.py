@@ -409,6 +409,8 @@ def _parse_csv(path: str, label: str, **options: Any) -> pd.DataFrame:
         raise InputError(
             f"{label} is not UTF-8 text (byte {exc.start} cannot be decoded)."
         ) from None
+    except OSError as exc:  # unreadable: permissions, a broken gzip stream ...
+        raise InputError(f"{label} cannot be read ({exc.strerror or exc}).") from None
 
 
 def _declares(col: Column, name: str) -> bool:
