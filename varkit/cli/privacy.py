@@ -1,0 +1,212 @@
+"""``varkit privacy``: epsilon from a membership-inference log (Bayesian and Clopper-Pearson)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+import numpy as np
+
+from varkit.cli.options import (
+    command_line,
+    confidence_option,
+    device_option,
+    emit,
+    output_options,
+    seed_option,
+)
+from varkit.io import Column, read_table
+from varkit.results import ResultSet, make_provenance
+
+__all__ = ["privacy"]
+
+
+def _parse_threshold(text: str) -> str | float:
+    if text in ("split", "bonferroni"):
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(
+            f"--threshold must be 'split', 'bonferroni' or a number, got {text!r}."
+        ) from None
+
+
+@click.group()
+def privacy() -> None:
+    """Differential privacy: the epsilon a membership-inference attack demonstrates."""
+
+
+@privacy.command("epsilon")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--member-col", default="member", show_default=True, help="0/1 membership column.")
+@click.option(
+    "--score-col",
+    default=None,
+    help="Attack score column, higher = member.  [default: score]",
+)
+@click.option(
+    "--guess-col", default=None, help="0/1 guess column, instead of a score (no threshold)."
+)
+@click.option(
+    "--model-col",
+    default="model_id",
+    show_default=True,
+    help="Optional trained-model column: pooled, with a per-model breakdown.",
+)
+@click.option(
+    "--delta",
+    "deltas",
+    type=float,
+    multiple=True,
+    default=(0.0,),
+    show_default=True,
+    help="The delta of (epsilon, delta)-DP; repeat for an epsilon(delta) curve.",
+)
+@click.option(
+    "--method",
+    type=click.Choice(("bayes", "clopper-pearson", "both")),
+    default="bayes",
+    show_default=True,
+    help="Bayesian credible interval (Zanella-Béguelin et al. 2023), Clopper-Pearson, or both.",
+)
+@click.option(
+    "--threshold",
+    default="split",
+    show_default=True,
+    help="split (choose on held-out rows), bonferroni (grid, corrected) or a number.",
+)
+@click.option(
+    "--bound",
+    type=click.Choice(("two-sided", "lower")),
+    default="two-sided",
+    show_default=True,
+    help="Two-sided interval or one-sided lower bound.",
+)
+@click.option(
+    "--n-thresholds", type=int, default=20, show_default=True, help="Threshold grid size."
+)
+@click.option(
+    "--split-fraction",
+    type=float,
+    default=0.5,
+    show_default=True,
+    help="Share of rows spent on choosing the threshold with --threshold split.",
+)
+@click.option(
+    "--tpr-at-fpr",
+    "tpr_fprs",
+    type=float,
+    multiple=True,
+    help="Also report the attack's TPR at this FPR (repeatable), and its AUC.",
+)
+@click.option("--plot", type=click.Path(dir_okay=False), default=None, help="Write a PNG plot.")
+@confidence_option
+@seed_option
+@device_option
+@output_options
+def epsilon(
+    path: str,
+    member_col: str,
+    score_col: str | None,
+    guess_col: str | None,
+    model_col: str,
+    deltas: tuple[float, ...],
+    method: str,
+    threshold: str,
+    bound: str,
+    n_thresholds: int,
+    split_fraction: float,
+    tpr_fprs: tuple[float, ...],
+    plot: str | None,
+    confidence: float,
+    seed: int | None,
+    device: str,
+    fmt: str,
+    output: str | None,
+) -> None:
+    """Estimate epsilon from PATH, a CSV with one row per challenge point.
+
+    Columns: member (0/1) and score (higher = member) or a 0/1 guess; optional model_id.
+    """
+    from varkit.privacy import attack_roc, audit_epsilon, tpr_at_fpr
+
+    if score_col is not None and guess_col is not None:
+        raise ValueError("Give --score-col or --guess-col, not both.")
+    use_guess = guess_col is not None
+    value_col: str = guess_col if guess_col is not None else (score_col or "score")
+    columns = [
+        Column(member_col, "binary"),
+        Column(value_col, "binary" if use_guess else "float"),
+        Column(model_col, "label", required=False),
+    ]
+    table = read_table(path, columns)
+    if use_guess and threshold != "split":
+        raise ValueError("--threshold applies to a score column, not to --guess-col.")
+    members = table[member_col].to_numpy()
+    values = table[value_col].to_numpy()
+    models = table[model_col].to_numpy() if model_col in table.columns else None
+    results = audit_epsilon(
+        members,
+        None if use_guess else values,
+        guess=values if use_guess else None,
+        model_id=models,
+        delta=list(deltas),
+        method=method,
+        threshold=None if use_guess else _parse_threshold(threshold),
+        bound=bound,
+        confidence=confidence,
+        n_thresholds=n_thresholds,
+        split_fraction=split_fraction,
+        random_state=seed,
+    )
+    extra = []
+    if tpr_fprs:
+        if use_guess:
+            raise ValueError("--tpr-at-fpr needs a score column, not --guess-col.")
+        extra = [tpr_at_fpr(members, values, f, confidence=confidence) for f in tpr_fprs]
+        extra.append(attack_roc(members, values, confidence=confidence))
+    if plot is not None:
+        _plot(results, plot, confidence)
+    provenance = make_provenance(
+        command=command_line(click.get_current_context()),
+        inputs=[path],
+        seed=seed,
+        device="cpu",
+    )
+    emit(ResultSet(results.results + tuple(extra), provenance), fmt, output)
+
+
+def _plot(results: ResultSet, path: str, confidence: float) -> None:
+    """Posterior density of epsilon with its interval, and Clopper-Pearson beside it."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise ValueError("--plot needs matplotlib (pip install 'varkit[plot]').") from None
+    from varkit.privacy import EpsilonPosterior, clopper_pearson_epsilon
+
+    first = results[0]
+    details: dict[str, Any] = first.details
+    fp, fn, tn, tp = (int(details[k]) for k in ("fp", "fn", "tn", "tp"))
+    delta = float(details["delta"])
+    posterior = EpsilonPosterior(fp=fp, fn=fn, tn=tn, tp=tp, delta=delta)
+    level = float(details.get("per_threshold_confidence", confidence))
+    low, high = posterior.interval(level)
+    cp = clopper_pearson_epsilon(fp=fp, fn=fn, tn=tn, tp=tp, delta=delta, confidence=level)
+    cp_low, cp_high = float(cp.ci_low or 0.0), float(cp.ci_high or np.inf)
+    right = max(high, posterior.ppf(0.999), cp_high if np.isfinite(cp_high) else 0.0)
+    grid = np.linspace(0.0, 1.05 * right, 400)
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.plot(grid, posterior.pdf(grid), color="C0", label="posterior density")
+    ax.axvspan(low, high, color="C0", alpha=0.15, label=f"{level:.0%} credible interval")
+    cp_high = cp_high if np.isfinite(cp_high) else float(grid[-1])
+    ax.hlines(0.0, cp_low, cp_high, color="C3", lw=4, label="Clopper-Pearson interval")
+    ax.set_xlabel(f"epsilon (delta = {details['delta']:g})")
+    ax.set_ylabel("density")
+    ax.legend(frameon=False)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
