@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from varkit.gpu.counter_rng import POISSON_THRESHOLDS
+
 _G = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
@@ -33,6 +35,32 @@ _ROW_BLOCK = 2048
 _REP_CHUNK = 16
 
 
+# The Poisson thresholds as compile-time constants: LLVM then vectorises the twelve
+# compares (1.4x faster than reading them from an array, measured).
+assert POISSON_THRESHOLDS.size == 12
+_T0, _T1, _T2, _T3, _T4, _T5, _T6, _T7, _T8, _T9, _T10, _T11 = (
+    np.uint32(t) for t in POISSON_THRESHOLDS
+)
+
+
+@njit(inline="always")
+def _poisson_weight(u32):  # type: ignore[no-untyped-def]
+    return (
+        np.int32(u32 >= _T0)
+        + np.int32(u32 >= _T1)
+        + np.int32(u32 >= _T2)
+        + np.int32(u32 >= _T3)
+        + np.int32(u32 >= _T4)
+        + np.int32(u32 >= _T5)
+        + np.int32(u32 >= _T6)
+        + np.int32(u32 >= _T7)
+        + np.int32(u32 >= _T8)
+        + np.int32(u32 >= _T9)
+        + np.int32(u32 >= _T10)
+        + np.int32(u32 >= _T11)
+    )
+
+
 @njit(inline="always")
 def _mix64(z):  # type: ignore[no-untyped-def]
     z = (z ^ (z >> _S30)) * _M1
@@ -41,17 +69,14 @@ def _mix64(z):  # type: ignore[no-untyped-def]
 
 
 @njit(parallel=True, cache=True, fastmath=_FAST)
-def poisson_sums(z_cols, offsets, keys, thresholds, out):  # type: ignore[no-untyped-def]
+def poisson_sums(z_cols, offsets, keys, out):  # type: ignore[no-untyped-def]
     """out[b, c] = sum_i W(i, b) z_cols[c, i] with Poisson(1) weights W.
-
-    ``thresholds`` are ``POISSON_THRESHOLDS`` as uint32.
 
     Rows are processed in blocks that stay in L1 while a chunk of replicates runs over
     them, so the data is read from memory once per chunk of replicates.
     """
     n_cols, n_units = z_cols.shape
     n_reps = keys.shape[0]
-    n_thr = thresholds.shape[0]
     n_chunks = (n_reps + _REP_CHUNK - 1) // _REP_CHUNK
     for chunk in prange(n_chunks):
         b0 = chunk * _REP_CHUNK
@@ -63,11 +88,7 @@ def poisson_sums(z_cols, offsets, keys, thresholds, out):  # type: ignore[no-unt
                 key = keys[b]
                 for r in range(r0, r1):
                     # 32-bit compares: twice the SIMD lanes of 64-bit ones.
-                    u32 = np.uint32(_mix64(key + offsets[r]) >> _S32)
-                    count = np.int32(0)
-                    for t in range(n_thr):
-                        count += np.int32(u32 >= thresholds[t])
-                    w[r - r0] = count
+                    w[r - r0] = _poisson_weight(np.uint32(_mix64(key + offsets[r]) >> _S32))
                 for c in range(n_cols):
                     acc = 0.0
                     for r in range(r0, r1):

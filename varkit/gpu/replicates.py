@@ -9,6 +9,7 @@ bounds memory to O(batch x chunk) by looping over blocks of replicates and units
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -49,6 +50,18 @@ def replicate_sums(
     """Sums ``S[b] = sum_i w_i(b) z_i`` for replicates ``b < n_resamples`` (NumPy array)."""
     n_units, n_cols = problem.z.shape
     out = np.zeros((n_resamples, n_cols))
+    varying = np.arange(n_cols)
+    if scheme == "multinomial":
+        # a column constant within every stratum has the same sum in every multinomial
+        # replicate (stratum sizes are fixed): no need to resample it (the mean's column of
+        # ones); the gather then touches half the memory.
+        fixed, varying = _fixed_columns(problem)
+        out[:] = fixed
+        problem = dataclasses.replace(problem, z=np.ascontiguousarray(problem.z[:, varying]))
+        if varying.size == 0:
+            if progress is not None:
+                progress(n_resamples)
+            return out
     step = batch or (_KERNEL_BATCH if compiled else default_batch(n_units, backend))
     kernel = _pick_kernel(scheme, backend, compiled)
     xp = backend.xp
@@ -57,10 +70,21 @@ def replicate_sums(
     for start in range(0, n_resamples, step):
         stop = min(n_resamples, start + step)
         keys = crng.replicate_keys(seed, start, stop, xp)
-        out[start:stop] = to_numpy(kernel(problem, z, offsets, keys, backend))
+        out[start:stop, varying] = to_numpy(kernel(problem, z, offsets, keys, backend))
         if progress is not None:
             progress(stop - start)
     return out
+
+
+def _fixed_columns(problem: LinearProblem) -> tuple[np.ndarray, np.ndarray]:
+    """Sums of the columns constant within each stratum, and the other columns' indices."""
+    z, bounds = problem.z, problem.bounds
+    firsts = z[bounds[:-1]]
+    sizes = np.diff(bounds)
+    stratum = np.repeat(np.arange(sizes.size), sizes)
+    constant = np.all(z == firsts[stratum], axis=0)
+    fixed = np.where(constant, (sizes[:, None] * firsts).sum(axis=0), 0.0)
+    return fixed, np.flatnonzero(~constant)
 
 
 def _pick_kernel(scheme: str, backend: Backend, compiled: bool) -> Callable[..., Any]:
@@ -77,8 +101,7 @@ def _numba_poisson(problem: LinearProblem, z: Any, offsets: Any, keys: Any, _: B
     from varkit.gpu import _numba_kernels
 
     out = np.zeros((keys.shape[0], z.shape[1]))
-    thresholds = crng.POISSON_THRESHOLDS.astype(np.uint32)
-    return _numba_kernels.poisson_sums(np.ascontiguousarray(z.T), offsets, keys, thresholds, out)
+    return _numba_kernels.poisson_sums(np.ascontiguousarray(z.T), offsets, keys, out)
 
 
 def _numba_multinomial(problem: LinearProblem, z: Any, offsets: Any, keys: Any, _: Backend) -> Any:
