@@ -367,7 +367,7 @@ class ResultSet:
 
     def extend(self, results: Iterable[Result]) -> ResultSet:
         """A new set with ``results`` appended (provenance kept)."""
-        return ResultSet(self.results + tuple(results), self.provenance)
+        return ResultSet((*self.results, *results), self.provenance)
 
     # -- conversion -------------------------------------------------------------------
     def to_dict(self, *, strict_json: bool = False) -> dict[str, Any]:

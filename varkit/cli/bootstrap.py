@@ -8,7 +8,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import click
-import numpy as np
 import pandas as pd
 
 from varkit.cli.options import (
@@ -20,6 +19,7 @@ from varkit.cli.options import (
     seed_option,
 )
 from varkit.gpu import bootstrap as run_bootstrap
+from varkit.gpu.counter_rng import resolve_seed
 from varkit.gpu.intervals import INTERVAL_METHODS
 from varkit.gpu.replicates import SCHEMES
 from varkit.gpu.statistics import NAMED_STATISTICS
@@ -157,7 +157,7 @@ def bootstrap(
     columns += [Column(name, "label") for name in (by, cluster, strata) if name is not None]
     frame = read_table(file, columns)
     data, paired, labels, used = _data_for(statistic, frame, column, second, by, paired_with)
-    seed_value = seed if seed is not None else int(np.random.SeedSequence().entropy % 2**63)
+    seed_value = seed if seed is not None else resolve_seed(None)
     with progress_bar(resamples, "bootstrap") as progress:
         result = run_bootstrap(
             data,
@@ -180,4 +180,4 @@ def bootstrap(
         seed=seed_value,
         device=result.details.get("device"),
     )
-    emit(ResultSet([result], provenance), fmt, output)
+    emit(ResultSet((result,), provenance), fmt, output)

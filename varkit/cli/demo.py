@@ -91,7 +91,7 @@ def run_demo(output: str | os.PathLike[str], *, seed: int = 0, device: str = "au
     provenance = make_provenance(
         command="varkit demo", seed=seed, device=device, seconds_per_section=timings
     )
-    result_set = ResultSet(results, provenance)
+    result_set = ResultSet(tuple(results), provenance)
     (out / "results.json").write_text(result_set.to_json() + "\n", encoding="utf-8")
     summary = "# varkit demo\n\n" + result_set.to_markdown()
     (out / "summary.md").write_text(summary, encoding="utf-8")
