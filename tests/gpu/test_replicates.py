@@ -9,6 +9,8 @@ array functions in ``permutation.py`` the same way.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -16,7 +18,7 @@ from varkit.gpu import _numba_kernels
 from varkit.gpu import counter_rng as crng
 from varkit.gpu.backend import resolve_device
 from varkit.gpu.permutation import _shuffled, _sign_matrix
-from varkit.gpu.replicates import replicate_sums
+from varkit.gpu.replicates import _array_multinomial, _numba_multinomial, replicate_sums
 from varkit.gpu.statistics import LinearProblem, build_problem
 
 CPU = resolve_device("cpu")
@@ -121,9 +123,11 @@ def test_poisson_reference_equals_weights_times_data() -> None:
     np.testing.assert_allclose(reference, weights @ problem.z, rtol=1e-12)
 
 
-@pytest.mark.parametrize("compiled", [True, False])
-def test_multinomial_draws_keep_every_stratum_size(compiled: bool) -> None:
+@pytest.mark.parametrize("kernel", [_numba_multinomial, _array_multinomial])
+def test_multinomial_draws_keep_every_stratum_size(kernel: Any) -> None:
     # z = stratum indicators: every replicate's sums are the stratum sizes, exactly.
+    # (The kernels are called directly: replicate_sums skips such within-stratum constant
+    # columns, so it would not exercise them.)
     sizes = [7, 1, 30, 12]
     bounds = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
     n = int(bounds[-1])
@@ -133,10 +137,23 @@ def test_multinomial_draws_keep_every_stratum_size(compiled: bool) -> None:
     problem = LinearProblem(
         "sizes", z, bounds, np.arange(n, dtype=np.uint64), np.zeros(n, np.int64), lambda s: s, n
     )
-    sums = replicate_sums(
-        problem, scheme="multinomial", seed=0, n_resamples=100, backend=CPU, compiled=compiled
-    )
+    keys = crng.replicate_keys(0, 0, 100)
+    offsets = crng.unit_offsets(problem.unit_ids)
+    sums = kernel(problem, z, offsets, keys, CPU)
     assert np.array_equal(sums, np.tile(np.asarray(sizes, float), (100, 1)))
+
+
+def test_replicate_sums_of_within_stratum_constant_columns_are_exact() -> None:
+    problem = build_problem("mean", np.arange(12.0), strata=np.repeat([0, 1, 2], 4))
+    for compiled in (True, False):
+        sums = replicate_sums(
+            problem, scheme="multinomial", seed=1, n_resamples=50, backend=CPU, compiled=compiled
+        )
+        assert np.array_equal(sums[:, 1], np.full(50, 12.0))
+        # within each stratum the draws are of that stratum: the grand sum stays in range
+        assert np.all(
+            (sums[:, 0] >= 0 * 4 + 4 * 4 + 8 * 4) & (sums[:, 0] <= 3 * 4 + 7 * 4 + 11 * 4)
+        )
 
 
 def test_progress_is_told_every_replicate() -> None:
