@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 from sklearn.linear_model import LassoCV, RidgeCV
 
 from varkit.cav._checks import (
@@ -77,7 +78,7 @@ def fit_coefficients(z: FloatArray, h: FloatArray, fit: str) -> tuple[float, Flo
         return float(z.mean()), np.zeros(0)
     if fit == "ols":
         design = np.column_stack([np.ones(z.size), h])
-        coef = np.linalg.lstsq(design, z, rcond=None)[0]
+        coef = np.asarray(np.linalg.lstsq(design, z, rcond=None)[0], dtype=np.float64)
         return float(coef[0]), coef[1:]
     # Penalised fits need comparable column scales; coefficients go back to the raw scale.
     centre, scale = h.mean(axis=0), h.std(axis=0)
@@ -131,7 +132,7 @@ def regression_adjust(
     return out
 
 
-def constant_columns(h: FloatArray) -> FloatArray:
+def constant_columns(h: FloatArray) -> NDArray[np.bool_]:
     """Boolean mask of columns with zero variance (they carry no information)."""
     return np.asarray(np.ptp(h, axis=0) == 0, dtype=bool)
 
