@@ -1,0 +1,138 @@
+"""Seeded train/test splits for the model-refitting tests, built on scikit-learn splitters.
+
+``split_seeding="varkit"`` stratifies for classifiers and respects ``groups``;
+``split_seeding="mlxtend"`` reproduces mlxtend.evaluate's splits exactly: a
+``RandomState(seed)`` draws one ``randint(0, 32767)`` per split, passed to
+``train_test_split`` (unstratified), so users moving from mlxtend get identical statistics.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.model_selection import (
+    GroupKFold,
+    GroupShuffleSplit,
+    KFold,
+    RepeatedKFold,
+    RepeatedStratifiedKFold,
+    ShuffleSplit,
+    StratifiedGroupKFold,
+    StratifiedShuffleSplit,
+    train_test_split,
+)
+
+from varkit.evaluate._fitting import Split
+
+__all__ = ["five_by_two_splits", "holdout_splits", "kfold_splits"]
+
+_SEEDINGS = ("varkit", "mlxtend")
+
+
+def check_seeding(split_seeding: Any, random_state: Any) -> str:
+    if split_seeding not in _SEEDINGS:
+        raise ValueError(
+            f"`split_seeding` must be one of {', '.join(_SEEDINGS)}, got {split_seeding!r}."
+        )
+    if split_seeding == "mlxtend" and not (
+        random_state is None or isinstance(random_state, (int, np.integer))
+    ):
+        raise TypeError("`random_state` must be None or an int with split_seeding='mlxtend'.")
+    return str(split_seeding)
+
+
+def seeds(random_state: Any, count: int) -> list[int]:
+    """``count`` integer seeds for scikit-learn splitters from None, an int or a Generator."""
+    rng = np.random.default_rng(random_state)
+    return [int(s) for s in rng.integers(0, 2**31 - 1, size=count)]
+
+
+def _mlxtend_seeds(random_state: Any, count: int) -> list[int]:
+    rng = np.random.RandomState(random_state)
+    return [int(rng.randint(low=0, high=32767)) for _ in range(count)]
+
+
+def holdout_splits(
+    y: np.ndarray,
+    *,
+    n_rounds: int,
+    test_size: float,
+    stratify: bool,
+    groups: Any = None,
+    random_state: Any = None,
+    split_seeding: str = "varkit",
+) -> list[Split]:
+    """``n_rounds`` random train/test splits (repeated holdout, Monte-Carlo CV)."""
+    index = np.arange(len(y))
+    if split_seeding == "mlxtend":
+        return [
+            tuple(train_test_split(index, test_size=test_size, random_state=s))  # type: ignore[misc]
+            for s in _mlxtend_seeds(random_state, n_rounds)
+        ]
+    seed = seeds(random_state, 1)[0]
+    splitter: Any
+    if groups is not None:
+        splitter = GroupShuffleSplit(n_splits=n_rounds, test_size=test_size, random_state=seed)
+    elif stratify:
+        splitter = StratifiedShuffleSplit(n_rounds, test_size=test_size, random_state=seed)
+    else:
+        splitter = ShuffleSplit(n_splits=n_rounds, test_size=test_size, random_state=seed)
+    return list(splitter.split(index, y, groups))
+
+
+def kfold_splits(
+    y: np.ndarray,
+    *,
+    n_splits: int,
+    n_repeats: int = 1,
+    stratify: bool,
+    shuffle: bool = True,
+    groups: Any = None,
+    random_state: Any = None,
+    split_seeding: str = "varkit",
+) -> list[Split]:
+    """(Repeated) k-fold splits; stratified for classifiers, grouped when ``groups`` given.
+
+    With ``split_seeding='mlxtend'`` a single unstratified ``KFold(n_splits, shuffle,
+    random_state)`` as in ``mlxtend.evaluate.paired_ttest_kfold_cv``.
+    """
+    index = np.arange(len(y))
+    if split_seeding == "mlxtend":
+        state = random_state if shuffle else None
+        splits = list(KFold(n_splits=n_splits, shuffle=shuffle, random_state=state).split(index))
+        return splits * n_repeats if n_repeats > 1 and not shuffle else splits
+    if groups is not None:
+        out: list[Split] = []
+        for seed in seeds(random_state, n_repeats):
+            splitter: Any = (
+                StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+                if stratify
+                else GroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+            )
+            out.extend(splitter.split(index, y, groups))
+        return out
+    cls = RepeatedStratifiedKFold if stratify else RepeatedKFold
+    seed = seeds(random_state, 1)[0]
+    return list(cls(n_splits=n_splits, n_repeats=n_repeats, random_state=seed).split(index, y))
+
+
+def five_by_two_splits(
+    y: np.ndarray,
+    *,
+    stratify: bool,
+    groups: Any = None,
+    random_state: Any = None,
+    split_seeding: str = "varkit",
+) -> list[Split]:
+    """Ten splits: five repetitions of 2-fold CV; splits 2i and 2i+1 swap the halves."""
+    index = np.arange(len(y))
+    if split_seeding == "mlxtend":
+        out: list[Split] = []
+        for seed in _mlxtend_seeds(random_state, 5):
+            first, second = train_test_split(index, test_size=0.5, random_state=seed)
+            out.extend([(first, second), (second, first)])
+        return out
+    return kfold_splits(
+        y, n_splits=2, n_repeats=5, stratify=stratify, groups=groups, random_state=random_state
+    )
