@@ -26,6 +26,9 @@ import pytest
 
 from varkit.gpu import bootstrap
 
+# many bootstraps of small data: one thread avoids the kernels' per-call start-up cost
+pytestmark = pytest.mark.usefixtures("one_numba_thread")
+
 TEST_RESAMPLES = 20_000
 DATASETS = ["mean_lognormal", "ratio_of_sums", "mean_difference_independent", "median_callable"]
 
