@@ -1,0 +1,42 @@
+"""The bundled CAV test log: 2000 importance-sampling tests of the ``surrogate`` vehicle.
+
+Made by :func:`make_cav_example` (``OvertakingScenario()``, seed 20221), whose exact crash
+rate is ``OvertakingScenario().crash_rate("surrogate")``.
+
+Examples
+--------
+>>> from varkit.datasets.cav import load_cav_example
+>>> log = load_cav_example()
+>>> log.shape, list(log.columns[:3])
+((2000, 9), ['crash', 'weight', 'n_critical'])
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import pandas as pd
+
+__all__ = ["CAV_EXAMPLE_SEED", "load_cav_example", "make_cav_example"]
+
+CAV_EXAMPLE_SEED = 20221
+_FILE = "cav_example.csv"
+
+
+def make_cav_example(n_tests: int = 2000, seed: int = CAV_EXAMPLE_SEED) -> pd.DataFrame:
+    """Regenerate the bundled log from the simulator."""
+    from varkit.cav.scenarios import OvertakingScenario
+
+    return OvertakingScenario().simulate(n_tests, "surrogate", random_state=seed)
+
+
+def load_cav_example() -> pd.DataFrame:
+    """The bundled test log (``crash``, ``weight``, ``n_critical``, ``cv_*``)."""
+    path = resources.files("varkit").joinpath("datasets", "data", _FILE)
+    with resources.as_file(path) as real:
+        return pd.read_csv(real)
+
+
+if __name__ == "__main__":  # regenerate: python -m varkit.datasets.cav
+    target = resources.files("varkit").joinpath("datasets", "data", _FILE)
+    make_cav_example().to_csv(str(target), index=False, float_format="%.12g")
