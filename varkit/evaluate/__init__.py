@@ -1,9 +1,12 @@
 """Model evaluation, model selection and algorithm selection (Raschka 2018)."""
 
 from varkit.evaluate.bootstrap632 import bootstrap_632_score, no_information_rate
+from varkit.evaluate.bootstrap_metrics import bootstrap_metric, paired_bootstrap_difference
 from varkit.evaluate.cochran import cochrans_q
+from varkit.evaluate.cv import cross_val_ci, holdout, nested_cv
 from varkit.evaluate.ftest import ftest
 from varkit.evaluate.mcnemar import mcnemar, mcnemar_table
+from varkit.evaluate.multiple import adjust_pvalues, critical_difference, friedman_nemenyi
 from varkit.evaluate.paired_ttests import (
     combined_ftest_5x2cv,
     corrected_resampled_ttest,
@@ -15,15 +18,23 @@ from varkit.evaluate.paired_ttests import (
 from varkit.evaluate.proportion import proportion_ci, proportion_difference
 
 __all__ = [
+    "adjust_pvalues",
     "bootstrap_632_score",
+    "bootstrap_metric",
     "cochrans_q",
     "combined_ftest_5x2cv",
     "corrected_resampled_ttest",
+    "critical_difference",
+    "cross_val_ci",
     "five_by_two_cv",
+    "friedman_nemenyi",
     "ftest",
+    "holdout",
     "mcnemar",
     "mcnemar_table",
+    "nested_cv",
     "no_information_rate",
+    "paired_bootstrap_difference",
     "paired_ttest_5x2cv",
     "paired_ttest_kfold_cv",
     "paired_ttest_resampled",

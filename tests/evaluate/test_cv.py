@@ -1,0 +1,61 @@
+import numpy as np
+import pytest
+from scipy import stats
+from sklearn.datasets import load_iris
+from sklearn.dummy import DummyClassifier
+from sklearn.model_selection import GridSearchCV, KFold
+from sklearn.naive_bayes import GaussianNB
+from sklearn.neighbors import KNeighborsClassifier
+
+from varkit.evaluate import cross_val_ci, holdout, nested_cv, proportion_ci
+
+X, Y = load_iris(return_X_y=True)
+
+
+def test_holdout_accuracy_interval_is_binomial_interval_of_test_counts():
+    r = holdout(GaussianNB(), X, Y, test_size=0.4, interval="clopper-pearson", random_state=0)
+    k = round(r.estimate * r.n)
+    ref = proportion_ci(k, r.n, method="clopper-pearson")
+    assert (r.ci_low, r.ci_high) == (ref.ci_low, ref.ci_high)
+    assert r.n == 60 and r.details["n_train"] == 90
+
+
+def test_cross_val_ci_uses_corrected_variance():
+    r = cross_val_ci(GaussianNB(), X, Y, cv=5, n_repeats=2, random_state=0)
+    s = np.asarray(r.details["fold_scores"])
+    se = np.sqrt((1 / 10 + 30 / 120) * s.var(ddof=1))
+    assert r.stderr == pytest.approx(se)
+    assert r.ci_high - r.estimate == pytest.approx(stats.t.ppf(0.975, 9) * se)
+    naive = cross_val_ci(GaussianNB(), X, Y, cv=5, n_repeats=2, random_state=0, corrected=False)
+    assert naive.ci_high - naive.ci_low < r.ci_high - r.ci_low
+
+
+def test_cross_val_ci_accepts_splitters_and_groups():
+    r = cross_val_ci(GaussianNB(), X, Y, cv=KFold(3, shuffle=True, random_state=0))
+    assert r.n == 3
+    groups = np.arange(150) // 10
+    r = cross_val_ci(GaussianNB(), X, Y, cv=3, groups=groups, random_state=0)
+    assert r.n == 3
+
+
+def test_nested_cv_compares_algorithms_on_the_same_outer_folds():
+    searches = {
+        "knn": GridSearchCV(KNeighborsClassifier(), {"n_neighbors": [1, 7]}, cv=3),
+        "dummy": GridSearchCV(DummyClassifier(), {"strategy": ["prior"]}, cv=3),
+    }
+    rs = nested_cv(searches, X, Y, outer_cv=3, random_state=0)
+    assert [r.group.get("model") for r in rs][:2] == ["knn", "dummy"]
+    pair = rs.select("accuracy_difference")[0]
+    d = np.asarray(rs[0].details["fold_scores"]) - np.asarray(rs[1].details["fold_scores"])
+    assert pair.estimate == pytest.approx(d.mean())
+    assert pair.method == "corrected-resampled-t"
+    assert all(len(r.details["best_params"]) == 3 for r in rs[:2])
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="`cv`"):
+        cross_val_ci(GaussianNB(), X, Y, cv=1)
+    with pytest.raises(ValueError, match="`test_size`"):
+        holdout(GaussianNB(), X, Y, test_size=1.5)
+    with pytest.raises(ValueError, match="empty"):
+        nested_cv({}, X, Y)

@@ -1,0 +1,66 @@
+import numpy as np
+import pytest
+from scipy import stats
+
+from varkit.evaluate import adjust_pvalues, critical_difference, friedman_nemenyi
+from varkit.results import Result
+
+
+def test_holm_and_bonferroni_by_hand():
+    raw = [0.01, 0.04, 0.03, 0.20]
+    family = [Result("t", 0.0, pvalue=p) for p in raw]
+    holm = [r.pvalue for r in adjust_pvalues(family, method="holm")]
+    # Holm (1979): sorted p * (m - i + 1), running max, capped at 1.
+    assert holm == pytest.approx([0.04, 0.09, 0.09, 0.20])
+    bonf = [r.pvalue for r in adjust_pvalues(family, method="bonferroni")]
+    assert bonf == pytest.approx([0.04, 0.16, 0.12, 0.80])
+    bh = [r.pvalue for r in adjust_pvalues(family, method="bh")]
+    assert bh == pytest.approx([0.04, 0.05333333, 0.05333333, 0.20])
+
+
+def test_results_without_pvalues_pass_through():
+    rs = adjust_pvalues([Result("accuracy", 0.9), Result("t", 0.0, pvalue=0.02)])
+    assert rs[0].pvalue is None and rs[1].details["pvalue_raw"] == 0.02
+
+
+def test_critical_difference_matches_demsar_table5():
+    # Demsar (2006), table 5(a): q_0.05 = 1.960, 2.343, 2.569, 2.728 for k = 2..5.
+    for k, q in [(2, 1.960), (3, 2.343), (4, 2.569), (5, 2.728)]:
+        assert critical_difference(k, 6) == pytest.approx(q * np.sqrt(k * (k + 1) / 36), abs=2e-3)
+    assert critical_difference(4, 14) == pytest.approx(1.25, abs=0.005)  # sec. 3.2.4
+
+
+def test_friedman_statistic_is_rank_formula_and_iman_davenport():
+    rng = np.random.default_rng(0)
+    scores = rng.random((14, 4)) + np.array([0.0, 0.3, 0.05, 0.3])
+    rs = friedman_nemenyi(scores)
+    ranks = stats.rankdata(-scores, axis=1).mean(axis=0)
+    n, k = scores.shape
+    chi2 = 12 * n / (k * (k + 1)) * (np.sum(ranks**2) - k * (k + 1) ** 2 / 4)  # Demsar eq. 1
+    assert rs[0].statistic == pytest.approx(chi2)
+    ff = (n - 1) * chi2 / (n * (k - 1) - chi2)  # Demsar eq. 2
+    assert rs[0].details["iman_davenport_f"] == pytest.approx(ff)
+    # Demsar's worked example: chi2 = 9.28 with N = 14, k = 4 gives F_F = 3.69.
+    assert 13 * 9.28 / (14 * 3 - 9.28) == pytest.approx(3.69, abs=0.005)
+    pairs = rs.select("rank_difference")
+    assert len(pairs) == 6
+    assert all(
+        (abs(r.estimate) > r.details["critical_difference"]) == r.details["significant"]
+        for r in pairs
+    )
+
+
+def test_nemenyi_pvalue_at_the_critical_difference_is_alpha():
+    k, n = 4, 14
+    cd = critical_difference(k, n)
+    se = np.sqrt(k * (k + 1) / (6 * n))
+    assert stats.studentized_range.sf(cd / se * np.sqrt(2), k, np.inf) == pytest.approx(0.05)
+
+
+def test_bad_inputs():
+    with pytest.raises(ValueError, match="at least 2 data sets and 3 models"):
+        friedman_nemenyi([[1, 2], [3, 4]])
+    with pytest.raises(ValueError, match="NaN"):
+        friedman_nemenyi([[1, 2, np.nan], [3, 4, 5]])
+    with pytest.raises(ValueError, match="`method`"):
+        adjust_pvalues([], method="fdr")

@@ -1,0 +1,199 @@
+"""Several models or data sets: multiple-comparison corrections, Friedman with Nemenyi."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
+
+from varkit.evaluate._inputs import check_confidence
+from varkit.results import Result, ResultSet
+
+__all__ = ["adjust_pvalues", "critical_difference", "friedman_nemenyi"]
+
+# varkit name -> statsmodels name
+_CORRECTIONS = {
+    "bonferroni": "bonferroni",
+    "holm": "holm",
+    "sidak": "sidak",
+    "holm-sidak": "holm-sidak",
+    "hochberg": "simes-hochberg",
+    "hommel": "hommel",
+    "bh": "fdr_bh",
+    "by": "fdr_by",
+}
+
+
+def adjust_pvalues(results: Iterable[Result], *, method: str = "holm") -> ResultSet:
+    """Adjust the p-values of a family of tests (statsmodels ``multipletests``).
+
+    Parameters
+    ----------
+    results : iterable of Result
+        The tests of one family (e.g. all pairwise McNemar tests); results without a
+        p-value pass through unchanged.
+    method : {'holm', 'bonferroni', 'sidak', 'holm-sidak', 'hochberg', 'hommel', 'bh', 'by'}
+        Family-wise error (Holm 1979 and others) or false discovery rate (``bh``:
+        Benjamini-Hochberg 1995; ``by``: Benjamini-Yekutieli 2001).
+
+    Returns
+    -------
+    ResultSet
+        The same results with adjusted ``pvalue``; ``details`` gain ``pvalue_raw`` and
+        ``pvalue_adjustment``.
+
+    Examples
+    --------
+    >>> rs = adjust_pvalues([Result("t", 0.0, pvalue=p) for p in (0.01, 0.04, 0.03)])
+    >>> [round(r.pvalue, 2) for r in rs]
+    [0.03, 0.06, 0.06]
+    """
+    if method not in _CORRECTIONS:
+        raise ValueError(f"`method` must be one of {', '.join(_CORRECTIONS)}, got {method!r}.")
+    items = list(results)
+    for item in items:
+        if not isinstance(item, Result):
+            raise TypeError(f"`results` must hold Result objects, got {type(item).__name__}.")
+    tested = [i for i, r in enumerate(items) if r.pvalue is not None and not math.isnan(r.pvalue)]
+    if tested:
+        raw = np.array([items[i].pvalue for i in tested], dtype=float)
+        adjusted = multipletests(raw, method=_CORRECTIONS[method])[1]
+        for i, p_raw, p_adj in zip(tested, raw, adjusted, strict=True):
+            items[i] = items[i].replace(
+                pvalue=float(p_adj),
+                details={
+                    **items[i].details,
+                    "pvalue_raw": float(p_raw),
+                    "pvalue_adjustment": method,
+                    "family_size": len(tested),
+                },
+            )
+    return ResultSet(tuple(items), {"function": "varkit.evaluate.adjust_pvalues"})
+
+
+def critical_difference(n_models: int, n_datasets: int, *, alpha: float = 0.05) -> float:
+    """Nemenyi critical difference of average ranks (Demsar 2006, sec. 3.2.2).
+
+    ``CD = q_alpha sqrt(k (k + 1) / (6 N))`` with ``q_alpha`` the studentized range
+    quantile (infinite df) divided by sqrt(2).
+
+    Examples
+    --------
+    >>> round(critical_difference(4, 14), 3)  # Demsar (2006), sec. 3.2.4: CD = 1.25
+    1.254
+    """
+    if n_models < 2 or n_datasets < 1:
+        raise ValueError("need at least 2 models and 1 data set for a critical difference.")
+    q = float(stats.studentized_range.ppf(1 - alpha, n_models, np.inf)) / math.sqrt(2)
+    return q * math.sqrt(n_models * (n_models + 1) / (6.0 * n_datasets))
+
+
+def friedman_nemenyi(
+    scores: Any,
+    *,
+    models: Sequence[str] | None = None,
+    alpha: float = 0.05,
+    higher_is_better: bool = True,
+) -> ResultSet:
+    """Friedman test across data sets with Nemenyi post-hoc comparisons (Demsar 2006).
+
+    Parameters
+    ----------
+    scores : array-like of shape (n_datasets, n_models)
+        One score per (data set, model); ranks are taken within each data set (ties get
+        average ranks).
+    models : sequence of str, optional
+        Model names.
+    alpha : float
+        Level of the critical difference.
+    higher_is_better : bool
+        Rank 1 goes to the highest score (accuracy) or to the lowest (error).
+
+    Returns
+    -------
+    ResultSet
+        ``friedman`` (chi-square with tie correction, from
+        :func:`scipy.stats.friedmanchisquare`; ``details`` add the Iman-Davenport F and its
+        p-value, Demsar eq. 2), one ``average_rank`` per model, and one ``rank_difference``
+        per pair with the Nemenyi p-value and the critical difference in ``details``.
+
+    Examples
+    --------
+    >>> s = [[0.9, 0.8, 0.7], [0.85, 0.8, 0.6], [0.95, 0.9, 0.8], [0.7, 0.75, 0.5]]
+    >>> rs = friedman_nemenyi(s, models=["a", "b", "c"])
+    >>> round(rs[0].statistic, 3), [r.estimate for r in rs.select("average_rank")]
+    (6.5, [1.25, 1.75, 3.0])
+    """
+    table = np.asarray(scores, dtype=float)
+    if table.ndim != 2 or table.shape[0] < 2 or table.shape[1] < 3:
+        raise ValueError(
+            "`scores` must be a (data sets x models) table with at least 2 data sets and 3 models."
+        )
+    if not np.all(np.isfinite(table)):
+        raise ValueError("`scores` contains NaN or infinite values.")
+    check_confidence(1 - alpha)
+    n, k = table.shape
+    names = list(models) if models is not None else [f"model_{j + 1}" for j in range(k)]
+    if len(names) != k:
+        raise ValueError(f"got {len(names)} model names for {k} score columns.")
+    ranks = stats.rankdata(-table if higher_is_better else table, axis=1)
+    avg = ranks.mean(axis=0)
+    chi2, p = stats.friedmanchisquare(*table.T)
+    chi2 = float(chi2)
+    f_denominator = n * (k - 1) - chi2
+    iman = (n - 1) * chi2 / f_denominator if f_denominator > 0 else math.inf
+    iman_p = float(stats.f.sf(iman, k - 1, (k - 1) * (n - 1))) if math.isfinite(iman) else 0.0
+    cd = critical_difference(k, n, alpha=alpha)
+    out = [
+        Result(
+            metric="friedman",
+            estimate=chi2,
+            method="friedman-chi2",
+            n=n,
+            statistic=chi2,
+            pvalue=float(p),
+            df=(float(k - 1),),
+            details={"iman_davenport_f": iman, "iman_davenport_pvalue": iman_p, "models": names},
+        )
+    ]
+    out += [
+        Result(
+            metric="average_rank",
+            estimate=float(r),
+            method="friedman-ranks",
+            n=n,
+            group={"model": m},
+        )
+        for m, r in zip(names, avg, strict=True)
+    ]
+    se = math.sqrt(k * (k + 1) / (6.0 * n))
+    for i in range(k):
+        for j in range(i + 1, k):
+            diff = float(avg[i] - avg[j])
+            q = abs(diff) / se * math.sqrt(2)
+            out.append(
+                Result(
+                    metric="rank_difference",
+                    estimate=diff,
+                    method="nemenyi",
+                    n=n,
+                    statistic=abs(diff) / se,
+                    pvalue=float(stats.studentized_range.sf(q, k, np.inf)),
+                    alternative="two-sided",
+                    group={
+                        "comparison": f"{names[i]}-{names[j]}",
+                        "model_1": names[i],
+                        "model_2": names[j],
+                    },
+                    details={
+                        "critical_difference": cd,
+                        "alpha": alpha,
+                        "significant": abs(diff) > cd,
+                    },
+                )
+            )
+    return ResultSet(tuple(out), {"function": "varkit.evaluate.friedman_nemenyi"})
