@@ -65,7 +65,43 @@ def _engine_section(seed: int, device: str) -> list[Result]:
     return results
 
 
-SECTIONS: dict[str, Section] = {"engine": _engine_section}
+def _privacy_section(seed: int, device: str) -> list[Result]:
+    """Epsilon that a membership-inference attack demonstrates: Bayes beside Clopper-Pearson."""
+    from varkit.datasets.privacy import load_mia_example
+    from varkit.privacy import audit_epsilon
+
+    log = load_mia_example()
+    results = audit_epsilon(
+        log["member"].to_numpy(),
+        log["score"].to_numpy(),
+        model_id=log["model_id"].to_numpy(),
+        delta=1e-5,
+        method="both",
+        random_state=seed,
+    )
+    return [r for r in results if "model_id" not in r.group]
+
+
+def _fairness_section(seed: int, device: str) -> list[Result]:
+    """VRS shuffle distance per ad (sex, estimated race) and compliance coverage."""
+    from varkit.datasets.fairness import load_eligible_example, load_impressions_example
+    from varkit.fairness import vrs_coverage, vrs_metrics
+
+    impressions, eligible = load_impressions_example(), load_eligible_example()
+    per_ad = [
+        vrs_metrics(impressions, eligible, attribute, n_resamples=500, random_state=seed)
+        for attribute in ("sex", "race")
+    ]
+    everything = ResultSet(tuple(r for rs in per_ad for r in rs))
+    coverage = vrs_coverage(everything, random_state=seed)
+    return [*everything, *coverage]
+
+
+SECTIONS: dict[str, Section] = {
+    "engine": _engine_section,
+    "privacy": _privacy_section,
+    "fairness": _fairness_section,
+}
 
 
 def run_demo(output: str | os.PathLike[str], *, seed: int = 0, device: str = "auto") -> ResultSet:

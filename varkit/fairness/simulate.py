@@ -242,7 +242,9 @@ def simulate_delivery(
 
     # Eligible table: soft race counts (BISG sums), hard sex counts, optional DP noise.
     elig_race = eligible.astype(float) @ bisg
-    elig_sex = np.column_stack([eligible @ female, eligible @ ~female]).astype(float)
+    elig_sex = np.column_stack(
+        [eligible @ female.astype(float), eligible @ (~female).astype(float)]
+    )
     rows = []
     for attribute, groups, table in (
         ("race", RACE_GROUPS, elig_race),
