@@ -3,6 +3,7 @@
 from varkit.evaluate.bootstrap632 import bootstrap_632_score, no_information_rate
 from varkit.evaluate.bootstrap_metrics import bootstrap_metric, paired_bootstrap_difference
 from varkit.evaluate.cochran import cochrans_q
+from varkit.evaluate.comparison import ModelComparison
 from varkit.evaluate.cv import cross_val_ci, holdout, nested_cv
 from varkit.evaluate.ftest import ftest
 from varkit.evaluate.mcnemar import mcnemar, mcnemar_table
@@ -15,14 +16,19 @@ from varkit.evaluate.paired_ttests import (
     paired_ttest_kfold_cv,
     paired_ttest_resampled,
 )
+from varkit.evaluate.predictions import compare_predictions
 from varkit.evaluate.proportion import proportion_ci, proportion_difference
+from varkit.evaluate.scores import compare_scores
 
 __all__ = [
+    "ModelComparison",
     "adjust_pvalues",
     "bootstrap_632_score",
     "bootstrap_metric",
     "cochrans_q",
     "combined_ftest_5x2cv",
+    "compare_predictions",
+    "compare_scores",
     "corrected_resampled_ttest",
     "critical_difference",
     "cross_val_ci",

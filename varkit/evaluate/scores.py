@@ -1,0 +1,178 @@
+"""Compare models from a log of precomputed per-split scores (the `evaluate scores` workflow)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from varkit.evaluate._inputs import check_confidence
+from varkit.evaluate.multiple import adjust_pvalues, friedman_nemenyi
+from varkit.evaluate.paired_ttests import _t_on_differences
+from varkit.results import Result, ResultSet
+
+__all__ = ["compare_scores"]
+
+_KEYS = ("repeat", "fold")
+
+
+def _validate_scores(scores: Any) -> pd.DataFrame:
+    if not isinstance(scores, pd.DataFrame):
+        raise TypeError("`scores` must be a pandas DataFrame in the long score-log format.")
+    for column in ("model", "score"):
+        if column not in scores.columns:
+            raise ValueError(f"`scores` has no column '{column}'.")
+    frame = scores.copy()
+    frame["model"] = frame["model"].astype(str)
+    if "dataset" in frame.columns:
+        frame["dataset"] = frame["dataset"].astype(str)
+    else:
+        frame["dataset"] = ""
+    values = pd.to_numeric(frame["score"], errors="coerce")
+    if values.isna().any():
+        row = int(np.flatnonzero(values.isna().to_numpy())[0]) + 1
+        raise ValueError(f"column 'score' has a missing or non-numeric value in row {row}.")
+    frame["score"] = values.astype(float)
+    if frame["model"].nunique() < 2:
+        raise ValueError("the score log holds fewer than 2 models; need at least two to compare.")
+    return frame
+
+
+def _split_keys(frame: pd.DataFrame) -> list[str]:
+    keys = [k for k in _KEYS if k in frame.columns]
+    if not keys:
+        # rows of one model in file order are its splits
+        frame["split"] = frame.groupby(["dataset", "model"]).cumcount()
+        keys = ["split"]
+    return keys
+
+
+def compare_scores(
+    scores: pd.DataFrame,
+    *,
+    confidence: float = 0.95,
+    correction: str = "holm",
+    higher_is_better: bool = True,
+) -> ResultSet:
+    """Corrected resampled t-tests from per-split scores; Friedman/Nemenyi across data sets.
+
+    Parameters
+    ----------
+    scores : DataFrame
+        Long format, one row per (model, dataset, repeat, fold): ``model``, ``score``;
+        optional ``dataset``, ``repeat``, ``fold``, ``n_train``, ``n_test``. Splits are
+        matched across models by (dataset, repeat, fold); without repeat/fold columns the
+        k-th row of each model is its k-th split.
+    confidence : float
+        Interval level.
+    correction : str
+        Adjustment of the pairwise p-values within each data set (:func:`adjust_pvalues`).
+    higher_is_better : bool
+        Direction of the score (for the Friedman ranks).
+
+    Returns
+    -------
+    ResultSet
+        Per data set: each model's mean score with a corrected t interval, and each pair's
+        corrected resampled t-test (Nadeau & Bengio 2003) with adjusted p-value. When
+        ``n_train``/``n_test`` are absent the plain t-test is used and ``details`` say so.
+        With two or more data sets and three or more models: Friedman and Nemenyi on the
+        per-data-set mean scores (Demsar 2006); with two models: the Wilcoxon signed-rank
+        test across data sets.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> log = pd.DataFrame({"model": ["a"] * 5 + ["b"] * 5,
+    ...                     "score": [.80, .82, .79, .81, .83, .75, .78, .74, .77, .76],
+    ...                     "n_train": 80, "n_test": 20})
+    >>> rs = compare_scores(log)
+    >>> [r.metric for r in rs], rs[2].method
+    (['score', 'score', 'score_difference'], 'corrected-resampled-t')
+    """
+    frame = _validate_scores(scores)
+    confidence = check_confidence(confidence)
+    keys = _split_keys(frame)
+    has_sizes = {"n_train", "n_test"} <= set(frame.columns)
+    results: list[Result] = []
+    for dataset, rows in frame.groupby("dataset", sort=False):
+        label = {"dataset": str(dataset)} if dataset else {}
+        table = rows.pivot_table(index=keys, columns="model", values="score", aggfunc="mean")
+        models = [m for m in pd.unique(rows["model"]) if m in table.columns]
+        complete = table[models].dropna()
+        dropped = int(len(table) - len(complete))
+        if len(complete) < 2:
+            raise ValueError(
+                f"data set {dataset or '(all)'} has fewer than 2 splits scored for every model."
+            )
+        if has_sizes:
+            n_train = float(pd.to_numeric(rows["n_train"]).mean())
+            n_test = float(pd.to_numeric(rows["n_test"]).mean())
+            ratio = n_test / n_train
+        else:
+            ratio = 0.0
+        method = "corrected-resampled-t" if has_sizes else "resampled-t"
+        extra = {
+            "n_splits": int(len(complete)),
+            "excluded_splits": {"not_scored_for_every_model": dropped},
+            "corrected": has_sizes,
+        }
+        if not has_sizes:
+            extra["note"] = "n_train/n_test columns absent: uncorrected t (too narrow)"
+        j = len(complete)
+        for model in models:
+            res = _t_on_differences(
+                complete[model].to_numpy(),
+                variance_factor=1.0 / j + ratio,
+                confidence=confidence,
+                alternative="two-sided",
+                method=method.replace("resampled-t", "cv-t"),
+                metric="score",
+                details=extra,
+                group={**label, "model": model},
+            )
+            results.append(res.replace(statistic=None, pvalue=None, alternative=None))
+        pairs = []
+        for i, a in enumerate(models):
+            for b in models[i + 1 :]:
+                pairs.append(
+                    _t_on_differences(
+                        complete[a].to_numpy() - complete[b].to_numpy(),
+                        variance_factor=1.0 / j + ratio,
+                        confidence=confidence,
+                        alternative="two-sided",
+                        method=method,
+                        metric="score_difference",
+                        details=extra,
+                        group={**label, "comparison": f"{a}-{b}", "model_1": a, "model_2": b},
+                    )
+                )
+        results.extend(adjust_pvalues(pairs, method=correction) if len(pairs) > 1 else pairs)
+    datasets = frame["dataset"].unique()
+    if len(datasets) >= 2:
+        means = frame.pivot_table(index="dataset", columns="model", values="score", aggfunc="mean")
+        means = means.dropna()
+        models = list(means.columns)
+        if len(models) >= 3 and len(means) >= 2:
+            results.extend(
+                friedman_nemenyi(means.to_numpy(), models=models, higher_is_better=higher_is_better)
+            )
+        elif len(models) == 2 and len(means) >= 2:
+            diff = means[models[0]] - means[models[1]]
+            test = stats.wilcoxon(diff.to_numpy()) if np.any(diff != 0) else None
+            results.append(
+                Result(
+                    metric="score_difference",
+                    estimate=float(diff.median()),
+                    method="wilcoxon-signed-rank",
+                    n=int(len(diff)),
+                    statistic=float(test.statistic) if test else 0.0,
+                    pvalue=float(test.pvalue) if test else 1.0,
+                    alternative="two-sided",
+                    group={"comparison": f"{models[0]}-{models[1]}", "dataset": "(across)"},
+                    details={"estimate": "median of per-data-set mean differences"},
+                )
+            )
+    return ResultSet(tuple(results), {"function": "varkit.evaluate.compare_scores"})
