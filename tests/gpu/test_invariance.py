@@ -141,3 +141,66 @@ def test_poisson_replicates_are_sums_over_partitions_of_the_data() -> None:
     total = replicate_sums(whole, **kw)
     merged = replicate_sums(part(slice(0, 120)), **kw) + replicate_sums(part(slice(120, 300)), **kw)
     np.testing.assert_allclose(merged, total, rtol=1e-12)
+
+
+def _mean_of(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    return np.mean(x, axis=axis)
+
+
+def _difference_of_means(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
+    return np.mean(x, axis=axis) - np.mean(y, axis=axis)
+
+
+@pytest.mark.parametrize(
+    ("data", "named", "func", "paired"),
+    [
+        (X, "mean", _mean_of, False),
+        ((X, Y), "mean_difference", _difference_of_means, False),
+        ((X, W), "mean_difference", _difference_of_means, True),
+    ],
+    ids=["mean", "unpaired-difference", "paired-difference"],
+)
+@pytest.mark.parametrize("method", ["percentile", "basic", "bca"])
+def test_callable_and_named_paths_draw_the_same_resamples(
+    data: Any, named: str, func: Any, paired: bool, method: str
+) -> None:
+    # Both paths key draw position j of replicate b the same way (the samples of an
+    # unpaired statistic take consecutive positions), so a callable computing the named
+    # statistic reproduces the fast path's interval, BCa's jackknife included.
+    common: dict[str, Any] = dict(
+        n_resamples=600, method=method, paired=paired, random_state=13, device="cpu"
+    )
+    fast = bootstrap(data, named, **common)
+    slow = bootstrap(data, func, **common)
+    np.testing.assert_allclose(
+        [slow.ci_low, slow.ci_high, slow.stderr],
+        [fast.ci_low, fast.ci_high, fast.stderr],
+        rtol=1e-9,
+    )
+    if method == "bca":
+        assert slow.details["acceleration"] == pytest.approx(fast.details["acceleration"], rel=1e-9)
+
+
+def test_a_callable_without_an_axis_argument_is_looped_over_replicates() -> None:
+    def p90(x: np.ndarray) -> float:
+        return float(np.percentile(x, 90))
+
+    def p90_axis(x: np.ndarray, axis: int = -1) -> np.ndarray:
+        return np.percentile(x, 90, axis=axis)
+
+    looped = bootstrap(X[:80], p90, n_resamples=300, random_state=2, device="cpu")
+    vectorised = bootstrap(X[:80], p90_axis, n_resamples=300, random_state=2, device="cpu")
+    assert looped.metric == "p90"
+    np.testing.assert_allclose(
+        [looped.ci_low, looped.ci_high], [vectorised.ci_low, vectorised.ci_high], rtol=1e-12
+    )
+
+
+def test_a_higher_confidence_gives_a_wider_interval() -> None:
+    widths = [
+        (lambda r: r.ci_high - r.ci_low)(
+            bootstrap(X, "mean", n_resamples=2000, confidence=c, random_state=1, device="cpu")
+        )
+        for c in (0.5, 0.8, 0.95, 0.99)
+    ]
+    assert widths == sorted(widths) and widths[0] > 0

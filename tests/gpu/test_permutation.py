@@ -3,14 +3,17 @@
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
+import jsonschema
 import numpy as np
 import pytest
 from scipy import stats
 
 from varkit.gpu import permutation_test
+from varkit.results import ResultSet, load_json_schema
 
 ALTERNATIVES = ["two-sided", "less", "greater"]
 
@@ -200,3 +203,5 @@ def test_large_samples_do_not_overflow_the_count_of_permutations(
     )
     assert result.details["exact"] is False
     assert 0.0 < result.pvalue <= 1.0
+    document = ResultSet([result]).to_json()  # the count stays JSON-able
+    jsonschema.validate(json.loads(document), load_json_schema())
