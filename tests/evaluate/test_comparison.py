@@ -1,0 +1,55 @@
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.datasets import load_iris
+from sklearn.dummy import DummyClassifier
+from sklearn.exceptions import NotFittedError
+from sklearn.naive_bayes import GaussianNB
+from sklearn.tree import DecisionTreeClassifier
+
+from varkit.evaluate import ModelComparison, five_by_two_cv
+
+X, Y = load_iris(return_X_y=True)
+
+
+def _models():
+    return {
+        "nb": GaussianNB(),
+        "tree": DecisionTreeClassifier(max_depth=2, random_state=0),
+        "dummy": DummyClassifier(),
+    }
+
+
+def test_refuses_to_report_before_fit_and_clones():
+    mc = ModelComparison(_models())
+    with pytest.raises(NotFittedError):
+        mc.summary()
+    assert clone(mc).get_params()["cv"] == "5x2"
+
+
+def test_5x2_pairs_match_the_function_and_holm_adjusts():
+    mc = ModelComparison(_models(), cv="5x2", random_state=4).fit(X, Y)
+    rs = five_by_two_cv(_models()["nb"], _models()["tree"], X, Y, random_state=4)
+    pair = mc.results_.select("accuracy_difference", comparison="nb-tree")
+    assert [r.statistic for r in pair] == pytest.approx([r.statistic for r in rs])
+    assert all(r.details["family_size"] == 6 for r in pair)
+    assert all(r.pvalue >= r.details["pvalue_raw"] for r in pair)
+    assert mc.scores_.shape == (10, 3)
+
+
+def test_repeated_kfold_uses_corrected_t():
+    mc = ModelComparison(
+        _models(), cv="repeated-kfold", n_splits=5, n_repeats=2, random_state=0
+    ).fit(X, Y)
+    pair = mc.results_.select("accuracy_difference", comparison="nb-dummy")[0]
+    d = mc.scores_[:, 0] - mc.scores_[:, 2]
+    se = np.sqrt((1 / 10 + 30 / 120) * d.var(ddof=1))
+    assert pair.statistic == pytest.approx(d.mean() / se)
+    assert pair.method == "corrected-resampled-t"
+
+
+def test_bad_parameters():
+    with pytest.raises(ValueError, match="`estimators`"):
+        ModelComparison({"nb": GaussianNB()}).fit(X, Y)
+    with pytest.raises(ValueError, match="`cv`"):
+        ModelComparison(_models(), cv="loo").fit(X, Y)

@@ -1,0 +1,307 @@
+"""``varkit evaluate``: compare models from predictions, score logs, or by refitting them."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import click
+import pandas as pd
+from sklearn.base import is_classifier
+
+from varkit.cli.options import (
+    command_line,
+    confidence_option,
+    device_option,
+    emit,
+    output_options,
+    seed_option,
+)
+from varkit.io import Column, read_table
+from varkit.results import ResultSet, make_provenance
+
+__all__ = ["evaluate"]
+
+
+@click.group()
+def evaluate() -> None:
+    """Model evaluation and comparison (McNemar, Cochran's Q, 5x2cv, corrected t, Friedman)."""
+
+
+def _model_columns(path: str, truth: str, models: str | None) -> list[str]:
+    if models is not None:
+        names = [m.strip() for m in models.split(",") if m.strip()]
+        if len(names) < 2:
+            raise ValueError(
+                "--models must name at least 2 prediction columns, separated by commas."
+            )
+        return names
+    header = read_table(path, [Column(truth, "label")])
+    names = [c for c in header.columns if c not in (truth, "id")]
+    if len(names) < 2:
+        raise ValueError(
+            f"{path}: need at least 2 prediction columns besides '{truth}', found {len(names)}."
+        )
+    return [str(c) for c in names]
+
+
+@evaluate.command("compare")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--truth", default="y_true", show_default=True, help="Column of true labels.")
+@click.option(
+    "--models",
+    default=None,
+    help="Comma-separated prediction columns.  [default: every column but the truth and id]",
+)
+@click.option(
+    "--interval",
+    type=click.Choice(("wilson", "clopper-pearson", "jeffreys", "normal", "agresti-coull")),
+    default="wilson",
+    show_default=True,
+    help="Interval of each model's accuracy.",
+)
+@click.option(
+    "--mcnemar",
+    "mcnemar_method",
+    type=click.Choice(("exact", "mid-p", "chi2", "chi2-corrected")),
+    default="exact",
+    show_default=True,
+    help="McNemar test variant for each pair.",
+)
+@click.option(
+    "--correction",
+    type=click.Choice(("holm", "bonferroni", "hochberg", "bh", "by", "sidak", "holm-sidak")),
+    default="holm",
+    show_default=True,
+    help="Multiple-comparison adjustment of the pairwise p-values.",
+)
+@click.option(
+    "--n-resamples",
+    type=click.IntRange(min=100),
+    default=9999,
+    show_default=True,
+    help="Bootstrap replicates for the paired accuracy differences.",
+)
+@confidence_option
+@seed_option
+@device_option
+@output_options
+def compare(
+    path: str,
+    truth: str,
+    models: str | None,
+    interval: str,
+    mcnemar_method: str,
+    correction: str,
+    n_resamples: int,
+    confidence: float,
+    seed: int | None,
+    device: str,
+    fmt: str,
+    output: str | None,
+) -> None:
+    """Compare models on one test set from PATH, a CSV with one row per test example.
+
+    Columns: the true label (--truth) and one column of predicted labels per model.
+    Reports each accuracy with an interval, pairwise McNemar tests (adjusted p-values),
+    paired bootstrap intervals of accuracy differences and, for 3+ models, Cochran's Q.
+    """
+    from varkit.evaluate import compare_predictions
+
+    names = _model_columns(path, truth, models)
+    if truth in names:
+        raise ValueError(f"--models lists the truth column '{truth}'.")
+    table = read_table(path, [Column(truth, "label"), *(Column(m, "label") for m in names)])
+    results = compare_predictions(
+        table[truth].to_numpy(),
+        {m: table[m].to_numpy() for m in names},
+        interval=interval,
+        mcnemar_method=mcnemar_method,
+        correction=correction,
+        n_resamples=n_resamples,
+        confidence=confidence,
+        random_state=seed,
+        device=device,
+    )
+    provenance = make_provenance(
+        command=command_line(click.get_current_context()), inputs=[path], seed=seed, device=device
+    )
+    emit(ResultSet(results.results, provenance), fmt, output)
+
+
+@evaluate.command("scores")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option(
+    "--correction",
+    type=click.Choice(("holm", "bonferroni", "hochberg", "bh", "by", "sidak", "holm-sidak")),
+    default="holm",
+    show_default=True,
+    help="Multiple-comparison adjustment of the pairwise p-values.",
+)
+@click.option(
+    "--lower-is-better",
+    is_flag=True,
+    default=False,
+    help="The score is a loss (rank the lowest first in Friedman/Nemenyi).",
+)
+@confidence_option
+@output_options
+def scores(
+    path: str,
+    correction: str,
+    lower_is_better: bool,
+    confidence: float,
+    fmt: str,
+    output: str | None,
+) -> None:
+    """Compare models from PATH, a CSV of per-split scores (one row per model and split).
+
+    Columns: model, score; optional dataset, repeat, fold, n_train, n_test. Gives each
+    model's mean score, corrected resampled t-tests per pair (Nadeau & Bengio; needs
+    n_train and n_test) and, with a dataset column, Friedman/Nemenyi across data sets.
+    """
+    from varkit.evaluate import compare_scores
+
+    columns = [
+        Column("model", "label"),
+        Column("score"),
+        Column("dataset", "label", required=False),
+        Column("repeat", "int", required=False),
+        Column("fold", "int", required=False),
+        Column("n_train", "count", required=False),
+        Column("n_test", "count", required=False),
+    ]
+    table = read_table(path, columns)
+    results = compare_scores(
+        table, confidence=confidence, correction=correction, higher_is_better=not lower_is_better
+    )
+    provenance = make_provenance(
+        command=command_line(click.get_current_context()), inputs=[path], seed=None, device="cpu"
+    )
+    emit(ResultSet(results.results, provenance), fmt, output)
+
+
+def _load_model(spec: str, params: dict[str, dict[str, Any]]) -> tuple[str, Any]:
+    name, sep, target = spec.partition("=")
+    if not sep or not name or "." not in target:
+        raise ValueError(f"--model must look like NAME=package.module.Class, got {spec!r}.")
+    module_name, _, class_name = target.rpartition(".")
+    try:
+        cls = getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError):
+        raise ValueError(f"--model {name}: cannot import {target!r}.") from None
+    try:
+        return name, cls(**params.get(name, {}))
+    except TypeError as exc:
+        raise ValueError(f"--model {name}: bad parameters for {target} ({exc}).") from None
+
+
+def _parse_params(items: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        model, dot, param = key.partition(".")
+        if not sep or not dot or not model or not param:
+            raise ValueError(f"--param must look like NAME.key=value, got {item!r}.")
+        value: Any = text
+        for cast in (int, float):
+            try:
+                value = cast(text)
+                break
+            except ValueError:
+                continue
+        if text in ("True", "False", "None"):
+            value = {"True": True, "False": False, "None": None}[text]
+        out.setdefault(model, {})[param] = value
+    return out
+
+
+def _parse_cv(text: str) -> tuple[str, int, int]:
+    if text == "5x2":
+        return "5x2", 2, 5
+    kind, _, rest = text.partition(":")
+    try:
+        if kind == "kfold":
+            return "kfold", int(rest), 1
+        if kind == "repeated":
+            folds, _, repeats = rest.partition("x")
+            return "repeated-kfold", int(folds), int(repeats)
+    except ValueError:
+        pass
+    raise ValueError(f"--cv must be 5x2, kfold:K or repeated:KxR, got {text!r}.")
+
+
+@evaluate.command("cv")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--target", required=True, help="Column to predict.")
+@click.option(
+    "--model",
+    "model_specs",
+    multiple=True,
+    required=True,
+    help="NAME=python.path.Class (repeat; at least two).",
+)
+@click.option("--param", "param_specs", multiple=True, help="NAME.key=value (repeatable).")
+@click.option(
+    "--cv", "cv_spec", default="5x2", show_default=True, help="5x2, kfold:K or repeated:KxR."
+)
+@click.option("--scoring", default=None, help="scikit-learn scoring name.  [default: accuracy/r2]")
+@click.option("--n-jobs", type=int, default=None, help="Parallel model fits (-1: all cores).")
+@confidence_option
+@seed_option
+@output_options
+def cv(
+    path: str,
+    target: str,
+    model_specs: tuple[str, ...],
+    param_specs: tuple[str, ...],
+    cv_spec: str,
+    scoring: str | None,
+    n_jobs: int | None,
+    confidence: float,
+    seed: int | None,
+    fmt: str,
+    output: str | None,
+) -> None:
+    """Fit and compare models on PATH, a CSV with one row per example.
+
+    Numeric feature columns are used as they are; text columns are one-hot encoded.
+    """
+    from varkit.evaluate import ModelComparison
+
+    kind, folds, repeats = _parse_cv(cv_spec)
+    params = _parse_params(param_specs)
+    estimators = dict(_load_model(spec, params) for spec in model_specs)
+    if len(estimators) < 2:
+        raise ValueError("give at least 2 distinct --model NAME=Class options.")
+    unknown = set(params) - set(estimators)
+    if unknown:
+        raise ValueError(f"--param names a model that is not given: {sorted(unknown)[0]}.")
+    table = read_table(path, [Column(target, "label")])
+    features = table.drop(columns=[target])
+    if features.shape[1] == 0:
+        raise ValueError(f"{path}: no feature columns besides '{target}'.")
+    if features.isna().any().any():
+        column = str(features.columns[features.isna().any()].tolist()[0])
+        raise ValueError(f"{path}: feature column '{column}' has missing values.")
+    X = pd.get_dummies(features, dtype=float).to_numpy(dtype=float)
+    y = table[target].to_numpy()
+    if not is_classifier(next(iter(estimators.values()))):
+        numeric = pd.to_numeric(pd.Series(y), errors="coerce")
+        if numeric.isna().any():
+            raise ValueError(f"{path}: target '{target}' must be numeric for regressors.")
+        y = numeric.to_numpy(dtype=float)
+    comparison = ModelComparison(
+        estimators,
+        cv=kind,
+        n_splits=folds,
+        n_repeats=repeats,
+        scoring=scoring,
+        confidence=confidence,
+        random_state=seed,
+        n_jobs=n_jobs,
+    ).fit(X, y)
+    provenance = make_provenance(
+        command=command_line(click.get_current_context()), inputs=[path], seed=seed, device="cpu"
+    )
+    emit(ResultSet(comparison.results_.results, provenance), fmt, output)
