@@ -37,6 +37,7 @@ def _endpoints(result: Any) -> np.ndarray:
     return np.array([result.ci_low, result.ci_high, result.stderr])
 
 
+@pytest.mark.usefixtures("one_numba_thread")  # batch=1 means 999 small kernel calls
 @pytest.mark.parametrize("case", sorted(CASES))
 @pytest.mark.parametrize("method", ["percentile", "bca"])
 def test_same_seed_same_interval_whatever_the_batch(case: str, method: str) -> None:
