@@ -16,6 +16,7 @@ from varkit.evaluate.paired_ttests import (
     paired_ttest_kfold_cv,
     paired_ttest_resampled,
 )
+from varkit.evaluate.permutation import paired_permutation_test
 from varkit.evaluate.predictions import compare_predictions
 from varkit.evaluate.proportion import proportion_ci, proportion_difference
 from varkit.evaluate.scores import compare_scores
@@ -41,6 +42,7 @@ __all__ = [
     "nested_cv",
     "no_information_rate",
     "paired_bootstrap_difference",
+    "paired_permutation_test",
     "paired_ttest_5x2cv",
     "paired_ttest_kfold_cv",
     "paired_ttest_resampled",
