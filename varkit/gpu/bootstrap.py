@@ -206,6 +206,11 @@ def bootstrap(
         details["n_clusters"] = problem.n_units
     if problem.bounds.size > 2:
         details["n_strata"] = int(problem.bounds.size - 1)
+        if opts.scheme == "poisson":
+            details["note"] = (
+                "Poisson weights are drawn per unit, so strata do not change them; "
+                "use scheme='multinomial' to fix the stratum sizes"
+            )
     return _result(str(statistic), estimate, replicates, jackknife, problem.n_units, opts, details)
 
 
@@ -237,9 +242,12 @@ def _result(
     details["bias"] = float(replicates.mean() - estimate)
     if jackknife is not None:
         jackknife = [values[np.isfinite(values)] for values in jackknife]
-    if np.ptp(replicates) == 0.0:
+    # relative tolerance: Poisson replicates of constant data, sum(w x) / sum(w), differ
+    # from x in the last bits (e.g. x = 0.1)
+    scale = max(abs(estimate), float(np.max(np.abs(replicates))))
+    if np.ptp(replicates) <= 64 * np.finfo(np.float64).eps * scale:
         # every replicate equals the estimate (constant data): the interval is a point
-        lo = hi = float(replicates[0])
+        lo = hi = float(estimate)
         details["warning"] = "degenerate bootstrap distribution: all replicates are equal"
     else:
         lo, hi, extra = interval(
@@ -294,7 +302,8 @@ def _bootstrap_callable(
     opts: _Options,
     progress: Callable[[int], None] | None,
 ) -> Result:
-    raw = list(data) if isinstance(data, (tuple, list)) and not np.isscalar(data[0]) else [data]
+    is_tuple = isinstance(data, (tuple, list)) and len(data) > 0 and not np.isscalar(data[0])
+    raw = list(data) if is_tuple else [data]
     samples = [check_array(s, f"data[{i}]") for i, s in enumerate(raw)]
     if paired and len({s.size for s in samples}) > 1:
         raise ValueError("paired samples must have the same length.")

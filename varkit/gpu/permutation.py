@@ -129,8 +129,10 @@ def permutation_test(
         alternative=alternative,
         details={
             "exact": exact,
+            "n_resamples": int(n_resamples),
             "n_permutations": int(null.size),
-            "n_possible": total if total < 2**63 else float(total),
+            # 2**n and C(n, k) outgrow a float for n >= 1024: report huge counts as inf
+            "n_possible": total if total < 2**63 else float("inf"),
             "seed": None if exact else seed,
             "device": backend.device,
         },
@@ -139,7 +141,7 @@ def permutation_test(
 
 def _pvalue(observed: float, null: np.ndarray, alternative: str, exact: bool) -> float:
     # relative tolerance as scipy: null values equal to the observed up to rounding count
-    gamma = abs(observed) * 1e-14 * 100
+    gamma = abs(observed) * 100 * float(np.finfo(np.float64).eps)
     less = np.count_nonzero(null <= observed + gamma)
     greater = np.count_nonzero(null >= observed - gamma)
     adjust = 0 if exact else 1
@@ -169,8 +171,10 @@ def _sign_flip(
     null = np.empty(n_resamples)
     xp = backend.xp
     values = xp.asarray(d)
-    for start in range(0, n_resamples, _KERNEL_BATCH):
-        stop = min(n_resamples, start + _KERNEL_BATCH)
+    # a GPU takes all sign-flip replicates in one launch (no per-replicate buffers)
+    step = n_resamples if backend.is_gpu and not callable(statistic) else _KERNEL_BATCH
+    for start in range(0, n_resamples, step):
+        stop = min(n_resamples, start + step)
         keys = crng.replicate_keys(seed, start, stop, xp)
         if callable(statistic):
             signs = _sign_matrix(keys, n, xp)

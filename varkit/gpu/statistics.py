@@ -76,18 +76,20 @@ class LinearProblem:
         return int(self.z.shape[0])
 
     def estimate(self) -> float:
-        return float(self.combine(self.z.sum(axis=0)))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return float(self.combine(self.z.sum(axis=0)))
 
     def jackknife(self) -> list[np.ndarray]:
-        """Leave-one-unit-out statistics, one array per input sample."""
+        """Leave-one-unit-out statistics, one array per input sample (NaN where undefined)."""
         total = self.z.sum(axis=0)
-        values = np.asarray(self.combine(total[None, :] - self.z), dtype=np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            values = np.asarray(self.combine(total[None, :] - self.z), dtype=np.float64)
         return [values[self.samples == j] for j in np.unique(self.samples)]
 
 
 def _as_samples(data: Any, count: int, statistic: str) -> list[Any]:
     if count == 1:
-        if isinstance(data, (tuple, list)) and len(data) == 1:
+        if isinstance(data, (tuple, list)) and len(data) == 1 and not np.isscalar(data[0]):
             return [data[0]]
         return [data]
     if not isinstance(data, (tuple, list)) or len(data) != count:
@@ -124,6 +126,8 @@ def _columns(statistic: str, data: Any, paired: bool) -> tuple[np.ndarray, np.nd
             if (b < 0).any():
                 raise ValueError("`weights` must be non-negative.")
             a = a * b
+        if b.sum() == 0:
+            raise ValueError(f"`{names[1]}` must not sum to zero.")
         return np.column_stack([a, b]), np.zeros(a.size, np.int64), _ratio
     if statistic == "mean_difference":
         first, second = _as_samples(data, 2, statistic)
@@ -192,7 +196,8 @@ def build_problem(
         )
         first_row = np.full(n_clusters, -1, np.int64)
         first_row[codes[::-1]] = np.arange(n_rows - 1, -1, -1)
-        for name, labels in (("strata", stratum), ("samples", samples)):
+        # samples first: unpaired mean_difference uses the samples as its strata
+        for name, labels in (("samples", samples), ("strata", stratum)):
             if (labels[first_row][codes] != labels).any():
                 what = "stratum" if name == "strata" else "sample"
                 raise ValueError(f"every cluster must lie within one {what}; one spans several.")
