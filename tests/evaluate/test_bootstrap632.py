@@ -90,3 +90,25 @@ def test_bad_arguments():
         bootstrap_632_score(GaussianNB(), X, np.zeros(150))
     with pytest.raises(TypeError, match="`estimator`"):
         bootstrap_632_score(object(), X, y)
+
+
+def test_632_plus_interval_coverage_for_naive_bayes():
+    # Expected error of GaussianNB on two unit-variance Gaussians at +-0.6 (n = 100),
+    # estimated with a 100k-row test set; the interval should cover it about 95 %.
+    rng = np.random.default_rng(0)
+
+    def draw(n):
+        y = rng.integers(0, 2, n)
+        return rng.normal(size=(n, 2)) + np.where(y[:, None] == 1, 0.6, -0.6), y
+
+    X_test, y_test = draw(100_000)
+    reps = 200
+    errors, intervals = [], []
+    for rep in range(reps):
+        X, y = draw(100)
+        errors.append(np.mean(GaussianNB().fit(X, y).predict(X_test) != y_test))
+        r = bootstrap_632_score(GaussianNB(), X, y, n_splits=40, random_state=rep)
+        intervals.append((r.ci_low, r.ci_high))
+    expected = np.mean(errors)
+    cover = np.mean([lo <= expected <= hi for lo, hi in intervals])
+    assert abs(cover - 0.95) < 3 * np.sqrt(0.95 * 0.05 / reps)

@@ -185,10 +185,13 @@ def bootstrap_632_score(
     Examples never left out (probability about ``0.368^B``) are excluded and counted in
     ``details``.
 
-    The interval is approximate: ``estimate +- z w SE`` with ``SE = sd(E_i) / sqrt(n)``
-    over the per-example leave-one-out bootstrap errors ``E_i`` (treated as independent)
-    and ``w`` the weight of ``Err1`` (1, .632 or the .632+ weight). Its coverage has not
-    been checked by simulation.
+    The interval is approximate: ``estimate +- z SE`` with ``SE = sd(c_i) / sqrt(n)`` over
+    the per-example terms ``c_i = (1 - w) err_i + w E_i`` (apparent loss ``err_i``,
+    leave-one-out bootstrap loss ``E_i``, ``w`` the weight of ``Err1``), treated as
+    independent. In simulation (Gaussian naive Bayes, two Gaussian classes, n = 100) it
+    covered the expected error 94 % of the time at 95 %. It does not account for the
+    estimator's bias: for 1-nearest-neighbour, where .632 and .632+ are biased down, it
+    under-covers badly (48 % for .632+ in the same simulation).
 
     References
     ----------
@@ -227,7 +230,12 @@ def bootstrap_632_score(
     err1 = float(per_example.mean())
 
     estimate, weight, relative = combine_632(err_bar, err1, gamma, method)
-    se = weight * float(per_example.std(ddof=1)) / math.sqrt(per_example.size)
+    # The estimate is (nearly) a mean over examples of (1 - w) apparent_i + w E_i; its
+    # spread over examples gives the standard error (scaling sd(E_i) by w alone gave 73 %
+    # coverage in simulation, this 94 %).
+    apparent = _loss(kind, y_arr, full_pred)[used]
+    composite = (1.0 - weight) * apparent + weight * per_example
+    se = float(composite.std(ddof=1)) / math.sqrt(per_example.size)
     half = float(stats.norm.ppf(0.5 + confidence / 2)) * se
     upper = estimate + half
     return Result(
