@@ -12,7 +12,7 @@ from varkit.evaluate.bootstrap632 import combine_632, no_information_rate
 
 
 def test_no_information_rate_equals_all_pairs_definition():
-    # Efron & Tibshirani (1997), eq. 27: mean loss over all n^2 (y_i, yhat_j) pairs.
+    # Efron & Tibshirani (1997): mean loss over all n^2 (y_i, yhat_j) pairs.
     rng = np.random.default_rng(0)
     y, yhat = rng.integers(0, 4, 60), rng.integers(0, 5, 60)
     pairs = np.mean([a != b for a, b in itertools.product(y, yhat)])
@@ -45,7 +45,7 @@ def test_combine_632_hand_values_and_clipping():
 
 
 def test_632_plus_fixes_632_on_pure_noise_with_1nn():
-    # Efron & Tibshirani (1997, sec. 3): 1-NN on labels independent of X has err = 0 and
+    # Efron & Tibshirani (1997): 1-NN on labels independent of X has err = 0 and
     # true error 1/2; .632 is biased down to about .316, .632+ is close to 1/2.
     rng = np.random.default_rng(3)
     X = rng.normal(size=(120, 2))

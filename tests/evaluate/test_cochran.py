@@ -33,7 +33,7 @@ def test_twelve_models_on_ten_thousand_rows_is_linear_time():
     preds = [np.where(rng.random(10_000) < 0.7, y, 1 - y) for _ in range(12)]
     start = time.perf_counter()
     r = cochrans_q(y, *preds)
-    assert time.perf_counter() - start < 0.5  # mlxtend: ~1.2 s (method note, sec. 4)
+    assert time.perf_counter() - start < 0.5  # mlxtend: ~1.2 s (method note)
     assert 0 <= r.pvalue <= 1
 
 

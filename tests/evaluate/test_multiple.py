@@ -24,10 +24,10 @@ def test_results_without_pvalues_pass_through():
 
 
 def test_critical_difference_matches_demsar_table5():
-    # Demsar (2006), table 5(a): q_0.05 = 1.960, 2.343, 2.569, 2.728 for k = 2..5.
+    # Demsar (2006), Nemenyi critical values: q_0.05 = 1.960, 2.343, 2.569, 2.728 for k = 2..5.
     for k, q in [(2, 1.960), (3, 2.343), (4, 2.569), (5, 2.728)]:
         assert critical_difference(k, 6) == pytest.approx(q * np.sqrt(k * (k + 1) / 36), abs=2e-3)
-    assert critical_difference(4, 14) == pytest.approx(1.25, abs=0.005)  # sec. 3.2.4
+    assert critical_difference(4, 14) == pytest.approx(1.25, abs=0.005)  # Demsar's example
 
 
 def test_friedman_statistic_is_rank_formula_and_iman_davenport():
@@ -36,9 +36,9 @@ def test_friedman_statistic_is_rank_formula_and_iman_davenport():
     rs = friedman_nemenyi(scores)
     ranks = stats.rankdata(-scores, axis=1).mean(axis=0)
     n, k = scores.shape
-    chi2 = 12 * n / (k * (k + 1)) * (np.sum(ranks**2) - k * (k + 1) ** 2 / 4)  # Demsar eq. 1
+    chi2 = 12 * n / (k * (k + 1)) * (np.sum(ranks**2) - k * (k + 1) ** 2 / 4)  # Demsar 2006
     assert rs[0].statistic == pytest.approx(chi2)
-    ff = (n - 1) * chi2 / (n * (k - 1) - chi2)  # Demsar eq. 2
+    ff = (n - 1) * chi2 / (n * (k - 1) - chi2)  # Demsar 2006
     assert rs[0].details["iman_davenport_f"] == pytest.approx(ff)
     # Demsar's worked example: chi2 = 9.28 with N = 14, k = 4 gives F_F = 3.69.
     assert 13 * 9.28 / (14 * 3 - 9.28) == pytest.approx(3.69, abs=0.005)

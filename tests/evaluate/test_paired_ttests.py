@@ -66,8 +66,8 @@ def test_five_by_two_formulas_by_hand():
     p = np.array([[0.04, 0.02], [0.01, 0.03], [0.00, 0.02], [0.05, 0.01], [0.02, 0.02]])
     s2 = ((p - p.mean(axis=1, keepdims=True)) ** 2).sum(axis=1)
     t, f = five_by_two_statistics(p)
-    assert t == pytest.approx(0.04 / np.sqrt(s2.mean()))  # Dietterich (1998), eq. 9
-    assert f == pytest.approx((p**2).sum() / (2 * s2.sum()))  # Alpaydin (1999), eq. 2
+    assert t == pytest.approx(0.04 / np.sqrt(s2.mean()))  # Dietterich (1998)
+    assert f == pytest.approx((p**2).sum() / (2 * s2.sum()))  # Alpaydin (1999)
 
 
 def test_corrected_t_is_nadeau_bengio_formula():
@@ -160,7 +160,7 @@ class _OneFeatureNB(ClassifierMixin, BaseEstimator):
 
 
 def test_type_one_error_corrected_vs_plain_resampled_t():
-    # Two algorithms of equal true accuracy; Nadeau & Bengio (2003, table 2): the plain
+    # Two algorithms of equal true accuracy; Nadeau & Bengio (2003): the plain
     # resampled t rejects far above 5 %, the corrected one near 5 %.
     rng = np.random.default_rng(2024)
     reps, n, rounds = 150, 120, 15

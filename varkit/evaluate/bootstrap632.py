@@ -29,11 +29,11 @@ def _loss(kind: str, y: np.ndarray, pred: np.ndarray) -> np.ndarray:
 
 
 def no_information_rate(y: Any, y_pred: Any, *, loss: str = "zero-one") -> float:
-    """The no-information error rate gamma (Efron & Tibshirani 1997, eq. 27).
+    """The no-information error rate gamma (Efron & Tibshirani 1997).
 
     ``gamma = (1/n^2) sum_i sum_j L(y_i, yhat_j)``: the loss when inputs and outputs are
     independent. For 0-1 loss it is ``sum_k p_k (1 - q_k)`` with ``p_k`` and ``q_k`` the
-    class frequencies of y and of the predictions (eq. 28), O(n + K); for squared error
+    class frequencies of y and of the predictions, O(n + K); for squared error
     it is ``mean(y^2) - 2 mean(y) mean(yhat) + mean(yhat^2)``, O(n). mlxtend builds all n^2
     pairs.
 
@@ -60,12 +60,12 @@ def combine_632(
 ) -> tuple[float, float, float]:
     """Estimate, weight of ``Err1`` and clipped ``R'`` from the three error rates.
 
-    Efron & Tibshirani (1997, eqs. 24, 29-32): ``Err1' = min(Err1, gamma)``;
+    Efron & Tibshirani (1997): ``Err1' = min(Err1, gamma)``;
     ``R' = (Err1' - err) / (gamma - err)`` when ``Err1' > err`` and ``gamma > err``, else 0;
-    ``w = .632 / (1 - .368 R')``; ``Err.632+ = (1 - w) err + w Err1'``. This equals their
-    eq. 32 whenever ``Err1 <= gamma``; when ``Err1 > gamma`` it gives ``gamma`` (R' = 1),
-    the cap the paper intends, where eq. 32 read literally mixes the uncapped ``Err1`` into
-    ``Err.632`` and can exceed ``gamma``.
+    ``w = .632 / (1 - .368 R')``; ``Err.632+ = (1 - w) err + w Err1'``. This equals the
+    paper's .632+ formula whenever ``Err1 <= gamma``; when ``Err1 > gamma`` it gives
+    ``gamma`` (R' = 1), the cap the paper intends, where that formula read literally mixes
+    the uncapped ``Err1`` into ``Err.632`` and can exceed ``gamma``.
 
     Examples
     --------
@@ -147,8 +147,8 @@ def bootstrap_632_score(
         Data.
     method : {'.632+', '.632', 'oob'}
         Estimator of Efron & Tibshirani (1997): ``oob`` is the leave-one-out bootstrap
-        ``Err^(1)`` (eq. 7), ``.632`` is ``.368 err + .632 Err^(1)`` (eq. 24) and
-        ``.632+`` is eq. 32.
+        ``Err^(1)``, ``.632`` is ``.368 err + .632 Err^(1)`` and
+        ``.632+`` is their .632+ rule.
     n_splits : int
         Number of bootstrap samples B.
     loss : {'auto', 'zero-one', 'squared'}
@@ -174,9 +174,9 @@ def bootstrap_632_score(
     over examples, of the loss of the models whose bootstrap sample left that example
     out), ``gamma`` the no-information rate (:func:`no_information_rate`)::
 
-        Err1' = min(Err1, gamma)                                          (eq. 31)
+        Err1' = min(Err1, gamma)
         R'    = (Err1' - err) / (gamma - err) if Err1' > err and gamma > err, else 0
-        w     = .632 / (1 - .368 R'),   Err.632+ = (1 - w) err + w Err1'   (eqs. 29-32)
+        w     = .632 / (1 - .368 R'),   Err.632+ = (1 - w) err + w Err1'
 
     so R' lies in [0, 1], the weight in [.632, 1] and the estimate below gamma when the
     apparent error is (see :func:`combine_632`). mlxtend differs: it averages per-round

@@ -109,7 +109,7 @@ def paired_bootstrap_difference(
     """Paired bootstrap interval of ``metric(model 1) - metric(model 2)`` on one test set.
 
     Rows (test examples) are resampled together, so the correlation of the two models'
-    errors is kept (Raschka 2018, sec. 4.2; Efron & Tibshirani 1993). For accuracy the
+    errors is kept (Raschka 2018; Efron & Tibshirani 1993). For accuracy the
     difference is the mean of ``correct1 - correct2`` per row and takes the engine's fast
     path.
 

@@ -34,7 +34,7 @@ def cochrans_q(y_true: Any, *y_preds: Any, names: Sequence[str] | None = None) -
 
     Notes
     -----
-    Raschka (2018, eq. 12), with ``G_j`` the number of examples model j gets right and
+    Raschka (2018), with ``G_j`` the number of examples model j gets right and
     ``L_i`` the number of models right on example i::
 
         Q = (L - 1) (L sum_j G_j^2 - T^2) / (L T - sum_i L_i^2),   T = sum_j G_j

@@ -35,7 +35,7 @@ def holdout(
     confidence: float = 0.95,
     random_state: Any = None,
 ) -> Result:
-    """Fit on a training split and score on the held-out test split (Raschka 2018, sec. 1).
+    """Fit on a training split and score on the held-out test split (Raschka 2018).
 
     For accuracy (the default for classifiers) the interval is a binomial proportion
     interval of the number of correct test predictions (``interval``: wilson,
@@ -181,7 +181,7 @@ def nested_cv(
     random_state: Any = None,
     n_jobs: int | None = None,
 ) -> ResultSet:
-    """Nested cross-validation for algorithm selection (Raschka 2018, sec. 4.12).
+    """Nested cross-validation for algorithm selection (Raschka 2018).
 
     Each estimator is a model-selection object (``GridSearchCV``, ``RandomizedSearchCV``
     ...) that tunes on the inner folds of each outer training set; its outer-fold scores

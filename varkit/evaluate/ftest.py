@@ -33,7 +33,7 @@ def ftest(y_true: Any, *y_preds: Any, names: Sequence[str] | None = None) -> Res
 
     Notes
     -----
-    Looney (1988) via Raschka (2018, sec. 4.5): a two-way (models x examples) ANOVA of the
+    Looney (1988) via Raschka (2018): a two-way (models x examples) ANOVA of the
     0/1 correctness matrix, with ``ACC`` the mean accuracy and ``L_i`` the number of models
     right on example i::
 

@@ -1,4 +1,4 @@
-"""McNemar's test of two classifiers on one test set (Dietterich 1998; Raschka 2018, sec. 4.4)."""
+"""McNemar's test of two classifiers on one test set (Dietterich 1998; Raschka 2018)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def mcnemar_table(y_true: Any, y_pred1: Any, y_pred2: Any) -> np.ndarray:
     -------
     numpy.ndarray of int, shape (2, 2)
         ``[[both right, 1 right & 2 wrong], [1 wrong & 2 right, both wrong]]`` (the layout of
-        Raschka 2018, fig. 19; ``b = table[0, 1]``, ``c = table[1, 0]``). A table is input
+        Raschka 2018; ``b = table[0, 1]``, ``c = table[1, 0]``). A table is input
         data for :func:`mcnemar`, not an estimate, so it is an array and not a Result.
 
     Examples
@@ -78,7 +78,7 @@ def mcnemar(table: Any, *, method: str = "exact") -> Result:
         ``exact``: two-sided binomial test of ``b`` out of ``b + c`` at 1/2.
         ``mid-p``: exact p minus the point probability (Fagerland, Lydersen & Laake 2013),
         closer to nominal size and still valid in their study.
-        ``chi2``: ``(b - c)^2 / (b + c)`` on 1 df (Raschka 2018, eq. 11).
+        ``chi2``: ``(b - c)^2 / (b + c)`` on 1 df (Raschka 2018).
         ``chi2-corrected``: Edwards' ``(|b - c| - 1)^2 / (b + c)`` with the correction
         clipped at zero, so ``b = c`` gives 0 and p = 1 (statsmodels and mlxtend give
         ``1 / (b + c)``).

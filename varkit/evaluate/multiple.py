@@ -76,14 +76,14 @@ def adjust_pvalues(results: Iterable[Result], *, method: str = "holm") -> Result
 
 
 def critical_difference(n_models: int, n_datasets: int, *, alpha: float = 0.05) -> float:
-    """Nemenyi critical difference of average ranks (Demsar 2006, sec. 3.2.2).
+    """Nemenyi critical difference of average ranks (Demsar 2006).
 
     ``CD = q_alpha sqrt(k (k + 1) / (6 N))`` with ``q_alpha`` the studentized range
     quantile (infinite df) divided by sqrt(2).
 
     Examples
     --------
-    >>> round(critical_difference(4, 14), 3)  # Demsar (2006), sec. 3.2.4: CD = 1.25
+    >>> round(critical_difference(4, 14), 3)  # Demsar (2006): CD = 1.25
     1.254
     """
     if n_models < 2 or n_datasets < 1:
@@ -118,7 +118,7 @@ def friedman_nemenyi(
     ResultSet
         ``friedman`` (chi-square with tie correction, from
         :func:`scipy.stats.friedmanchisquare`; ``details`` add the Iman-Davenport F and its
-        p-value, Demsar eq. 2), one ``average_rank`` per model, and one ``rank_difference``
+        p-value, Demsar 2006), one ``average_rank`` per model, and one ``rank_difference``
         per pair with the Nemenyi p-value and the critical difference in ``details``.
 
     Examples

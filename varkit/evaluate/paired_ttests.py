@@ -1,5 +1,5 @@
 """Paired tests that refit two models on repeated splits (Dietterich 1998; Alpaydin 1999;
-Nadeau & Bengio 2003; Raschka 2018, sec. 4.6-4.8)."""
+Nadeau & Bengio 2003; Raschka 2018)."""
 
 from __future__ import annotations
 
@@ -137,7 +137,7 @@ def corrected_resampled_ttest(
 
     Notes
     -----
-    Nadeau & Bengio (2003, eq. 17 and sec. 4.1): the overlap of training sets correlates the
+    Nadeau & Bengio (2003): the overlap of training sets correlates the
     J differences, so the variance of their mean is ``(1/J + n_test/n_train) s^2`` instead
     of ``s^2 / J``; ``t = mean / sqrt((1/J + n_test/n_train) s^2)`` on J - 1 df. Bouckaert &
     Frank (2004) apply it to every fold of r-times repeated k-fold (J = r k).
@@ -218,7 +218,7 @@ def paired_ttest_resampled(
     """Resampled paired t-test over ``n_rounds`` random train/test splits.
 
     Both estimators are cloned and fitted on each training split; the differences of their
-    test scores are t-tested on ``n_rounds - 1`` df (Dietterich 1998, sec. 3.3). The plain
+    test scores are t-tested on ``n_rounds - 1`` df (Dietterich 1998). The plain
     test ignores the overlap of training sets and rejects far too often (Dietterich found
     type-I error up to 0.5 for nominal 0.05); ``corrected=True`` applies Nadeau & Bengio's
     correction (:func:`corrected_resampled_ttest`), which is the one to use.
@@ -321,7 +321,7 @@ def paired_ttest_kfold_cv(
 ) -> Result:
     """Paired t-test over the folds of (repeated) k-fold cross-validation.
 
-    The plain test (Dietterich 1998, sec. 3.4) uses ``s^2 / J`` for the variance of the
+    The plain test (Dietterich 1998) uses ``s^2 / J`` for the variance of the
     mean of ``J = cv * n_repeats`` fold differences and is liberal; ``corrected=True``
     uses Nadeau & Bengio's ``(1/J + 1/(cv - 1)) s^2`` (Bouckaert & Frank 2004's corrected
     repeated k-fold test). Folds are stratified for classifiers and grouped when ``groups``
@@ -382,8 +382,8 @@ def paired_ttest_kfold_cv(
 def five_by_two_statistics(differences: Any) -> tuple[float, float]:
     """Dietterich's 5x2cv t and Alpaydin's combined F from a (5, 2) array of differences.
 
-    ``t = p_1^(1) / sqrt(sum_i s_i^2 / 5)`` (Dietterich 1998, eq. 9) and
-    ``F = sum_i sum_j (p_i^(j))^2 / (2 sum_i s_i^2)`` (Alpaydin 1999, eq. 2), with
+    ``t = p_1^(1) / sqrt(sum_i s_i^2 / 5)`` (Dietterich 1998) and
+    ``F = sum_i sum_j (p_i^(j))^2 / (2 sum_i s_i^2)`` (Alpaydin 1999), with
     ``s_i^2 = sum_j (p_i^(j) - mean_i)^2``.
 
     Examples

@@ -49,7 +49,7 @@ def proportion_ci(
     k, n : int
         Successes (correct predictions) and trials (test examples), ``0 <= k <= n``.
     method : {'wilson', 'clopper-pearson', 'jeffreys', 'normal', 'agresti-coull'}
-        Interval. ``normal`` is the Wald interval of Raschka (2018, eq. 4), clipped to
+        Interval. ``normal`` is the Wald interval of Raschka (2018), clipped to
         [0, 1]; Wilson and Jeffreys are recommended by Brown, Cai & DasGupta (2001);
         Clopper-Pearson is exact (conservative).
     confidence : float
@@ -65,13 +65,13 @@ def proportion_ci(
     Notes
     -----
     The bounds come from :func:`statsmodels.stats.proportion.proportion_confint`. Two edge
-    fixes follow Brown, Cai & DasGupta (2001, sec. 4.1.2): the Jeffreys lower bound is 0
+    fixes follow Brown, Cai & DasGupta (2001): the Jeffreys lower bound is 0
     when ``k = 0`` and the upper bound is 1 when ``k = n``; every bound is clipped to [0, 1].
 
     References
     ----------
     Raschka, S. (2018). Model evaluation, model selection, and algorithm selection in machine
-    learning. arXiv:1811.12808, sec. 1.6.
+    learning. arXiv:1811.12808.
     Brown, L. D., Cai, T. T. & DasGupta, A. (2001). Interval estimation for a binomial
     proportion. Statistical Science 16(2), 101-133.
 
@@ -162,7 +162,7 @@ def proportion_difference(
 
     Notes
     -----
-    Raschka (2018, sec. 4.3): ``z = (p1 - p2) / sqrt(p1 (1 - p1) / n1 + p2 (1 - p2) / n2)``.
+    Raschka (2018): ``z = (p1 - p2) / sqrt(p1 (1 - p1) / n1 + p2 (1 - p2) / n2)``.
     Written by hand because statsmodels' two-sample functions take counts, not proportions.
     The test assumes independent samples; two models scored on the *same* test set are
     paired, and :func:`varkit.evaluate.mcnemar` is the right test there (Dietterich 1998).
