@@ -24,93 +24,142 @@ _SOURCE = r"""
 #define M1 0xBF58476D1CE4E5B9ULL
 #define M2 0x94D049BB133111EBULL
 #define THREADS 256
-#define MAX_COLS 8
+#define WARPS (THREADS / 32)
 
-__device__ __forceinline__ unsigned long long mix64(unsigned long long z) {
+typedef unsigned long long u64;
+
+__device__ __forceinline__ u64 mix64(u64 z) {
     z = (z ^ (z >> 30)) * M1;
     z = (z ^ (z >> 27)) * M2;
     return z ^ (z >> 31);
 }
 
-__device__ void block_reduce(double acc[MAX_COLS], int n_cols, double* out) {
-    __shared__ double shared[THREADS];
-    for (int c = 0; c < n_cols; ++c) {
-        shared[threadIdx.x] = acc[c];
-        __syncthreads();
-        for (int s = THREADS / 2; s > 0; s >>= 1) {
-            if (threadIdx.x < s) shared[threadIdx.x] += shared[threadIdx.x + s];
-            __syncthreads();
-        }
-        if (threadIdx.x == 0) out[c] = shared[0];
-        __syncthreads();
+// Poisson(1) weight from the top 32 bits by inverse CDF (thresholds of counter_rng).
+__device__ __forceinline__ int poisson_weight(unsigned int u) {
+    return (u >= T0) + (u >= T1) + (u >= T2) + (u >= T3) + (u >= T4) + (u >= T5)
+         + (u >= T6) + (u >= T7) + (u >= T8) + (u >= T9) + (u >= T10) + (u >= T11);
+}
+
+// Sum V values over the block: warp shuffles, then one shared-memory pass.
+template <int V>
+__device__ void block_sum(double (&acc)[V], double* out) {
+    __shared__ double partial[WARPS][V];
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    #pragma unroll
+    for (int v = 0; v < V; ++v) {
+        double x = acc[v];
+        for (int s = 16; s > 0; s >>= 1) x += __shfl_down_sync(0xffffffffu, x, s);
+        if (lane == 0) partial[warp][v] = x;
+    }
+    __syncthreads();
+    if (threadIdx.x < V) {
+        double total = 0.0;
+        for (int w = 0; w < WARPS; ++w) total += partial[w][threadIdx.x];
+        out[threadIdx.x] = total;
     }
 }
 
-extern "C" __global__ void poisson_sums(
-    const double* z, const unsigned long long* offsets, const unsigned long long* keys,
-    const unsigned int* thresholds, int n_thr, long long n_units, int n_cols, double* out)
+// R replicates per block share each row's z: z is read once per R replicates.
+template <int NC, int R>
+__global__ void poisson_sums(const double* __restrict__ z, const u64* __restrict__ offsets,
+                             const u64* __restrict__ keys, int n_keys, long long n_units,
+                             double* out)
 {
-    const unsigned long long key = keys[blockIdx.x];
-    double acc[MAX_COLS];
-    for (int c = 0; c < n_cols; ++c) acc[c] = 0.0;
-    for (long long r = threadIdx.x; r < n_units; r += THREADS) {
-        unsigned int u32 = (unsigned int)(mix64(key + offsets[r]) >> 32);
-        int w = 0;
-        for (int t = 0; t < n_thr; ++t) w += (u32 >= thresholds[t]);
-        if (w) {
-            for (int c = 0; c < n_cols; ++c) acc[c] += w * z[r * n_cols + c];
+    const int b0 = blockIdx.x * R;
+    u64 key[R];
+    #pragma unroll
+    for (int r = 0; r < R; ++r) key[r] = keys[min(b0 + r, n_keys - 1)];
+    double acc[R * NC];
+    #pragma unroll
+    for (int v = 0; v < R * NC; ++v) acc[v] = 0.0;
+    for (long long i = threadIdx.x; i < n_units; i += THREADS) {
+        const u64 offset = offsets[i];
+        double zi[NC];
+        #pragma unroll
+        for (int c = 0; c < NC; ++c) zi[c] = z[i * NC + c];
+        #pragma unroll
+        for (int r = 0; r < R; ++r) {
+            const double w = (double)poisson_weight((unsigned int)(mix64(key[r] + offset) >> 32));
+            #pragma unroll
+            for (int c = 0; c < NC; ++c) acc[r * NC + c] += w * zi[c];
         }
     }
-    block_reduce(acc, n_cols, out + (long long)blockIdx.x * n_cols);
+    __shared__ double result[R * NC];
+    block_sum<R * NC>(acc, result);
+    __syncthreads();
+    if (threadIdx.x < R * NC && b0 + threadIdx.x / NC < n_keys)
+        out[(long long)b0 * NC + threadIdx.x] = result[threadIdx.x];
 }
 
-extern "C" __global__ void multinomial_sums(
-    const double* z, const long long* bounds, int n_strata, int n_cols,
-    const unsigned long long* keys, double* out)
+// One block per replicate: draws gather rows at random, so there is no reuse to share.
+template <int NC>
+__global__ void multinomial_sums(const double* __restrict__ z, const long long* bounds,
+                                 int n_strata, const u64* __restrict__ keys, double* out)
 {
-    const unsigned long long key = keys[blockIdx.x];
-    double acc[MAX_COLS];
-    for (int c = 0; c < n_cols; ++c) acc[c] = 0.0;
+    const u64 key = keys[blockIdx.x];
+    double acc[NC];
+    #pragma unroll
+    for (int c = 0; c < NC; ++c) acc[c] = 0.0;
     for (int h = 0; h < n_strata; ++h) {
         const long long start = bounds[h];
         const long long size = bounds[h + 1] - start;
         const double scale = (double)size / 9007199254740992.0;
         for (long long j = start + threadIdx.x; j < start + size; j += THREADS) {
-            unsigned long long word = mix64(key + ((unsigned long long)j + 1ULL) * G);
+            const u64 word = mix64(key + ((u64)j + 1ULL) * G);
             long long idx = (long long)((double)(word >> 11) * scale);
             if (idx >= size) idx = size - 1;
-            for (int c = 0; c < n_cols; ++c) acc[c] += z[(start + idx) * n_cols + c];
+            #pragma unroll
+            for (int c = 0; c < NC; ++c) acc[c] += z[(start + idx) * NC + c];
         }
     }
-    block_reduce(acc, n_cols, out + (long long)blockIdx.x * n_cols);
+    block_sum<NC>(acc, out + (long long)blockIdx.x * NC);
 }
 
-extern "C" __global__ void sign_flip_sums(
-    const double* values, long long n, const unsigned long long* keys, double* out)
+// R replicates per block; each thread takes whole 64-value words: one hash per word and
+// replicate gives 64 signs.
+template <int R>
+__global__ void sign_flip_sums(const double* __restrict__ values, long long n,
+                               const u64* __restrict__ keys, int n_keys, double* out)
 {
-    const unsigned long long key = keys[blockIdx.x];
-    double acc[MAX_COLS];
-    acc[0] = 0.0;
-    for (long long i = threadIdx.x; i < n; i += THREADS) {
-        unsigned long long word = mix64(key + ((unsigned long long)(i >> 6) + 1ULL) * G);
-        unsigned long long bit = (word >> (i & 63)) & 1ULL;
-        acc[0] += values[i] * (1.0 - 2.0 * (double)bit);
+    const int b0 = blockIdx.x * R;
+    u64 key[R];
+    #pragma unroll
+    for (int r = 0; r < R; ++r) key[r] = keys[min(b0 + r, n_keys - 1)];
+    double acc[R];
+    #pragma unroll
+    for (int r = 0; r < R; ++r) acc[r] = 0.0;
+    const long long n_words = (n + 63) / 64;
+    for (long long q = threadIdx.x; q < n_words; q += THREADS) {
+        u64 word[R];
+        #pragma unroll
+        for (int r = 0; r < R; ++r) word[r] = mix64(key[r] + ((u64)q + 1ULL) * G);
+        const long long base = q * 64;
+        const int lim = (int)min(64LL, n - base);
+        for (int t = 0; t < lim; ++t) {
+            const double v = values[base + t];
+            #pragma unroll
+            for (int r = 0; r < R; ++r)
+                acc[r] += v * (1.0 - 2.0 * (double)((word[r] >> t) & 1ULL));
+        }
     }
-    block_reduce(acc, 1, out + blockIdx.x);
+    __shared__ double result[R];
+    block_sum<R>(acc, result);
+    __syncthreads();
+    if (threadIdx.x < R && b0 + threadIdx.x < n_keys) out[b0 + threadIdx.x] = result[threadIdx.x];
 }
 
 extern "C" __global__ void shuffle_subset_sums(
-    const double* values, long long n, long long n_first, const unsigned long long* keys,
+    const double* values, long long n, long long n_first, const u64* keys,
     int n_keys, double* work, double* out)
 {
     int b = blockIdx.x * blockDim.x + threadIdx.x;
     if (b >= n_keys) return;
-    const unsigned long long key = keys[b];
+    const u64 key = keys[b];
     double* perm = work + (long long)b * n;
     for (long long i = 0; i < n; ++i) perm[i] = values[i];
     double acc = 0.0;
     for (long long i = n - 1; i > n - 1 - n_first; --i) {
-        unsigned long long word = mix64(key + ((unsigned long long)i + 1ULL) * G);
+        u64 word = mix64(key + ((u64)i + 1ULL) * G);
         long long j = (long long)((double)(word >> 11) * ((double)(i + 1) / 9007199254740992.0));
         if (j > i) j = i;
         double tmp = perm[i]; perm[i] = perm[j]; perm[j] = tmp;
@@ -121,11 +170,30 @@ extern "C" __global__ void shuffle_subset_sums(
 """
 
 
-@functools.lru_cache(maxsize=1)
-def _module() -> Any:
+def _source() -> str:
+    thresholds = "".join(
+        f"#define T{k} {int(t)}u\n" for k, t in enumerate(crng.POISSON_THRESHOLDS)
+    )
+    return thresholds + _SOURCE
+
+
+def _replicates_per_block(n_cols: int) -> int:
+    """Replicates sharing one pass over z: at most 16 accumulators per thread."""
+    return max(1, min(8, 16 // n_cols))
+
+
+@functools.lru_cache(maxsize=None)
+def _function(name: str) -> Any:
+    """Compile (once per instantiation) and return one kernel, e.g. 'poisson_sums<2, 8>'."""
     import cupy
 
-    return cupy.RawModule(code=_SOURCE, options=("--std=c++14",))
+    templated = "<" in name
+    module = cupy.RawModule(
+        code=_source(),
+        options=("--std=c++14",),
+        name_expressions=(name,) if templated else (),
+    )
+    return module.get_function(name)
 
 
 def _check_cols(n_cols: int) -> None:
@@ -138,20 +206,19 @@ def poisson(problem: Any, z: Any, offsets: Any, keys: Any, backend: Any) -> Any:
 
     n_units, n_cols = z.shape
     _check_cols(n_cols)
-    out = cupy.zeros((keys.shape[0], n_cols), dtype=cupy.float64)
-    thresholds = cupy.asarray(crng.POISSON_THRESHOLDS.astype(np.uint32))
-    kernel = _module().get_function("poisson_sums")
+    n_keys = int(keys.shape[0])
+    per_block = _replicates_per_block(n_cols)
+    out = cupy.zeros((n_keys, n_cols), dtype=cupy.float64)
+    kernel = _function(f"poisson_sums<{n_cols}, {per_block}>")
     kernel(
-        (int(keys.shape[0]),),
+        ((n_keys + per_block - 1) // per_block,),
         (_THREADS,),
         (
             cupy.ascontiguousarray(z, dtype=cupy.float64),
             cupy.ascontiguousarray(offsets, dtype=cupy.uint64),
             cupy.ascontiguousarray(keys, dtype=cupy.uint64),
-            thresholds,
-            np.int32(thresholds.size),
+            np.int32(n_keys),
             np.int64(n_units),
-            np.int32(n_cols),
             out,
         ),
     )
@@ -165,7 +232,7 @@ def multinomial(problem: Any, z: Any, offsets: Any, keys: Any, backend: Any) -> 
     _check_cols(n_cols)
     out = cupy.zeros((keys.shape[0], n_cols), dtype=cupy.float64)
     bounds = cupy.asarray(problem.bounds, dtype=cupy.int64)
-    kernel = _module().get_function("multinomial_sums")
+    kernel = _function(f"multinomial_sums<{n_cols}>")
     kernel(
         (int(keys.shape[0]),),
         (_THREADS,),
@@ -173,7 +240,6 @@ def multinomial(problem: Any, z: Any, offsets: Any, keys: Any, backend: Any) -> 
             cupy.ascontiguousarray(z, dtype=cupy.float64),
             bounds,
             np.int32(bounds.size - 1),
-            np.int32(n_cols),
             cupy.ascontiguousarray(keys, dtype=cupy.uint64),
             out,
         ),
@@ -184,15 +250,18 @@ def multinomial(problem: Any, z: Any, offsets: Any, keys: Any, backend: Any) -> 
 def sign_flip(values: Any, keys: Any) -> Any:
     import cupy
 
-    out = cupy.zeros(keys.shape[0], dtype=cupy.float64)
-    kernel = _module().get_function("sign_flip_sums")
+    n_keys = int(keys.shape[0])
+    per_block = 8
+    out = cupy.zeros(n_keys, dtype=cupy.float64)
+    kernel = _function(f"sign_flip_sums<{per_block}>")
     kernel(
-        (int(keys.shape[0]),),
+        ((n_keys + per_block - 1) // per_block,),
         (_THREADS,),
         (
             cupy.ascontiguousarray(values, dtype=cupy.float64),
             np.int64(values.size),
             cupy.ascontiguousarray(keys, dtype=cupy.uint64),
+            np.int32(n_keys),
             out,
         ),
     )
@@ -205,7 +274,7 @@ def shuffle_subset(values: Any, n_first: int, keys: Any) -> Any:
     n_keys = int(keys.shape[0])
     out = cupy.zeros(n_keys, dtype=cupy.float64)
     work = cupy.empty((n_keys, values.size), dtype=cupy.float64)
-    kernel = _module().get_function("shuffle_subset_sums")
+    kernel = _function("shuffle_subset_sums")
     blocks = (n_keys + 127) // 128
     kernel(
         (blocks,),
