@@ -2,7 +2,10 @@ import time
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
+from statsmodels.stats.contingency_tables import cochrans_q as sm_cochrans_q
 
 from varkit.evaluate import cochrans_q
 
@@ -48,3 +51,18 @@ def test_type_one_error_under_equal_accuracy():
     se = np.sqrt(0.05 * 0.95 / reps)
     assert abs(rejections / reps - 0.05) < 3 * se
     assert stats.chi2.sf(7.815, 3) == pytest.approx(0.05, abs=1e-4)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 10_000), st.integers(2, 6), st.integers(5, 80))
+def test_matches_statsmodels_on_random_correctness(seed, n_models, n):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    y[:2] = [0, 1]
+    preds = [np.where(rng.random(n) < rng.uniform(0.3, 0.9), y, 1 - y) for _ in range(n_models)]
+    correct = np.column_stack([p == y for p in preds]).astype(int)
+    ours = cochrans_q(y, *preds)
+    ref = sm_cochrans_q(correct)
+    if np.isfinite(ref.statistic):
+        assert ours.statistic == pytest.approx(ref.statistic)
+        assert ours.pvalue == pytest.approx(ref.pvalue, abs=1e-12)

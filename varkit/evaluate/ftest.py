@@ -71,7 +71,7 @@ def ftest(y_true: Any, *y_preds: Any, names: Sequence[str] | None = None) -> Res
     sst = n_models * n * mean_acc * (1.0 - mean_acc)
     ssab = sst - ssa - ssb
     df1, df2 = n_models - 1, (n_models - 1) * (n - 1)
-    # Sums of squares of 0/1 data: round-off below 1e-9 of SST is zero.
+    # Sums of squares of 0/1 data: round-off below 1e-12 of max(SST, 1) is zero.
     tol = 1e-12 * max(sst, 1.0)
     ssa = 0.0 if abs(ssa) < tol else ssa
     ssab = 0.0 if abs(ssab) < tol else ssab

@@ -120,11 +120,10 @@ def mcnemar(table: Any, *, method: str = "exact") -> Result:
         # binomtest's two-sided p at 1/2 is min(1, 2 P(X <= min(b, c))) by symmetry.
         pvalue = float(stats.binomtest(b, discordant, 0.5).pvalue)
         if method == "mid-p":
-            pvalue = min(1.0, 2 * float(stats.binom.cdf(statistic, discordant, 0.5))) - float(
+            # Fagerland et al. (2013): 2 P(X <= min) - P(X = min); equals 1 when b = c.
+            pvalue = 2 * float(stats.binom.cdf(statistic, discordant, 0.5)) - float(
                 stats.binom.pmf(statistic, discordant, 0.5)
             )
-            if b == c:
-                pvalue = 1.0
     else:
         excess = abs(b - c)
         if method == "chi2-corrected":

@@ -99,9 +99,10 @@ def kfold_splits(
     """
     index = np.arange(len(y))
     if split_seeding == "mlxtend":
+        if n_repeats != 1:
+            raise ValueError("split_seeding='mlxtend' has no repeated k-fold; use n_repeats=1.")
         state = random_state if shuffle else None
-        splits = list(KFold(n_splits=n_splits, shuffle=shuffle, random_state=state).split(index))
-        return splits * n_repeats if n_repeats > 1 and not shuffle else splits
+        return list(KFold(n_splits=n_splits, shuffle=shuffle, random_state=state).split(index))
     if groups is not None:
         out: list[Split] = []
         for seed in seeds(random_state, n_repeats):
