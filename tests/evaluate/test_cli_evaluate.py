@@ -193,6 +193,7 @@ def test_cv_command_fits_and_compares(tmp_path):
         "json",
     )
     assert result.exit_code == 0, result.output
+    jsonschema.validate(json.loads(result.output), load_json_schema())
     rs = ResultSet.from_json(result.output)
     assert rs.select("accuracy_difference")[0].method == "corrected-resampled-t"
     bad = _run(
