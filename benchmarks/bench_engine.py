@@ -177,6 +177,9 @@ def main() -> None:
     parser.add_argument("--methods", default=None, help="comma-separated subset of methods")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", default=None, help="append JSON lines here")
+    parser.add_argument(
+        "--no-baseline-for", default="", help="cases whose CPU baseline a GPU run skips"
+    )
     parser.add_argument("--child", nargs=3, metavar=("CASE", "METHOD", "DEVICE"))
     args = parser.parse_args()
     if args.child:
@@ -195,6 +198,8 @@ def main() -> None:
             baseline = [m for m in methods if m.startswith("varkit")]
             if case in SLOW_CPU_CASES:
                 baseline = baseline[-1:]
+            if case in args.no_baseline_for.split(","):
+                baseline = []
             runs = [(m, "cpu") for m in baseline] + runs
         for method, device in runs:
             slow = method.startswith("scipy") or (device == "cpu" and case in SLOW_CPU_CASES)

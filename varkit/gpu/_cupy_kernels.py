@@ -17,6 +17,8 @@ import numpy as np
 from varkit.gpu import counter_rng as crng
 
 _THREADS = 256
+# enough blocks to fill an H100/H200 (132 SMs x 8 resident blocks) several times over
+_TARGET_BLOCKS = 4096
 _MAX_COLS = 8
 
 _SOURCE = r"""
@@ -59,20 +61,24 @@ __device__ void block_sum(double (&acc)[V], double* out) {
     }
 }
 
-// R replicates per block share each row's z: z is read once per R replicates.
+// R replicates per block share each row's z: z is read once per R replicates. The units
+// are split into gridDim.y chunks so that there are enough blocks to fill the GPU; each
+// chunk writes its own partial sums (summed afterwards: deterministic, unlike atomics).
 template <int NC, int R>
 __global__ void poisson_sums(const double* __restrict__ z, const u64* __restrict__ offsets,
                              const u64* __restrict__ keys, int n_keys, long long n_units,
-                             double* out)
+                             long long chunk, double* partial)
 {
     const int b0 = blockIdx.x * R;
+    const long long i0 = (long long)blockIdx.y * chunk;
+    const long long i1 = min(n_units, i0 + chunk);
     u64 key[R];
     #pragma unroll
     for (int r = 0; r < R; ++r) key[r] = keys[min(b0 + r, n_keys - 1)];
     double acc[R * NC];
     #pragma unroll
     for (int v = 0; v < R * NC; ++v) acc[v] = 0.0;
-    for (long long i = threadIdx.x; i < n_units; i += THREADS) {
+    for (long long i = i0 + threadIdx.x; i < i1; i += THREADS) {
         const u64 offset = offsets[i];
         double zi[NC];
         #pragma unroll
@@ -88,7 +94,7 @@ __global__ void poisson_sums(const double* __restrict__ z, const u64* __restrict
     block_sum<R * NC>(acc, result);
     __syncthreads();
     if (threadIdx.x < R * NC && b0 + threadIdx.x / NC < n_keys)
-        out[(long long)b0 * NC + threadIdx.x] = result[threadIdx.x];
+        partial[((long long)blockIdx.y * n_keys + b0) * NC + threadIdx.x] = result[threadIdx.x];
 }
 
 // One block per replicate: draws gather rows at random, so there is no reuse to share.
@@ -104,6 +110,7 @@ __global__ void multinomial_sums(const double* __restrict__ z, const long long* 
         const long long start = bounds[h];
         const long long size = bounds[h + 1] - start;
         const double scale = (double)size / 9007199254740992.0;
+        #pragma unroll 4
         for (long long j = start + threadIdx.x; j < start + size; j += THREADS) {
             const u64 word = mix64(key + ((u64)j + 1ULL) * G);
             long long idx = (long long)((double)(word >> 11) * scale);
@@ -208,10 +215,14 @@ def poisson(problem: Any, z: Any, offsets: Any, keys: Any, backend: Any) -> Any:
     _check_cols(n_cols)
     n_keys = int(keys.shape[0])
     per_block = _replicates_per_block(n_cols)
-    out = cupy.zeros((n_keys, n_cols), dtype=cupy.float64)
+    blocks = (n_keys + per_block - 1) // per_block
+    # split the units so that about _TARGET_BLOCKS blocks run, each over >= 4 rows a thread
+    n_chunks = max(1, min(-(-_TARGET_BLOCKS // blocks), -(-n_units // (4 * _THREADS))))
+    chunk = -(-n_units // n_chunks)
+    partial = cupy.zeros((n_chunks, n_keys, n_cols), dtype=cupy.float64)
     kernel = _function(f"poisson_sums<{n_cols}, {per_block}>")
     kernel(
-        ((n_keys + per_block - 1) // per_block,),
+        (blocks, n_chunks),
         (_THREADS,),
         (
             cupy.ascontiguousarray(z, dtype=cupy.float64),
@@ -219,10 +230,11 @@ def poisson(problem: Any, z: Any, offsets: Any, keys: Any, backend: Any) -> Any:
             cupy.ascontiguousarray(keys, dtype=cupy.uint64),
             np.int32(n_keys),
             np.int64(n_units),
-            out,
+            np.int64(chunk),
+            partial,
         ),
     )
-    return out
+    return partial.sum(axis=0)
 
 
 def multinomial(problem: Any, z: Any, offsets: Any, keys: Any, backend: Any) -> Any:

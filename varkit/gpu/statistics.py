@@ -204,15 +204,17 @@ def build_problem(
         stratum = stratum[first_row]
         samples = samples[first_row]
         unit_ids = np.arange(n_clusters, dtype=np.uint64)
-    order = np.argsort(stratum, kind="stable")
-    counts = np.bincount(stratum[order])
+    counts = np.bincount(stratum)
     bounds = np.concatenate([[0], np.cumsum(counts[counts > 0])]).astype(np.int64)
+    if stratum.size > 1 and bool(np.any(stratum[1:] < stratum[:-1])):
+        order = np.argsort(stratum, kind="stable")
+        z, unit_ids, samples = z[order], unit_ids[order], samples[order]
     return LinearProblem(
         name=statistic,
-        z=np.ascontiguousarray(z[order]),
+        z=np.ascontiguousarray(z),
         bounds=bounds,
-        unit_ids=unit_ids[order],
-        samples=samples[order],
+        unit_ids=unit_ids,
+        samples=samples,
         combine=combine,
         n_rows=n_rows,
     )
