@@ -41,8 +41,9 @@ def bca_levels(
     for values in jackknife:
         n = float(values.size)
         u = (n - 1.0) * (values.mean() - values)
-        num += float(np.sum(u**3)) / n**3
-        den += float(np.sum(u**2)) / n**2
+        u2 = u * u
+        num += float(np.dot(u2, u)) / n**3
+        den += float(u2.sum()) / n**2
     accel = num / (6.0 * den**1.5) if den > 0 else 0.0
     z_lo, z_hi = float(ndtri(alpha)), float(ndtri(1.0 - alpha))
     lo = float(ndtr(z0 + (z0 + z_lo) / (1.0 - accel * (z0 + z_lo))))

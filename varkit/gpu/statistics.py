@@ -84,7 +84,10 @@ class LinearProblem:
         total = self.z.sum(axis=0)
         with np.errstate(divide="ignore", invalid="ignore"):
             values = np.asarray(self.combine(total[None, :] - self.z), dtype=np.float64)
-        return [values[self.samples == j] for j in np.unique(self.samples)]
+        n_samples = int(self.samples.max()) + 1 if self.samples.size else 0
+        if n_samples <= 1:
+            return [values]
+        return [values[self.samples == j] for j in range(n_samples)]
 
 
 def _as_samples(data: Any, count: int, statistic: str) -> list[Any]:
