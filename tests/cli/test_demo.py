@@ -19,7 +19,13 @@ def test_demo_writes_schema_valid_results_and_a_summary(tmp_path: Path) -> None:
     document = json.loads((out / "results.json").read_text())
     jsonschema.Draft202012Validator(load_json_schema()).validate(document)
     results = ResultSet.from_dict(document)
-    assert {r.group["module"] for r in results} >= {"engine"}
+    assert {r.group["module"] for r in results} == {
+        "engine",
+        "evaluate",
+        "privacy",
+        "cav",
+        "fairness",
+    }
     assert all(r.ci_low is not None or r.pvalue is not None for r in results)
     assert (out / "summary.md").read_text().startswith("# varkit demo")
     assert f"{len(results)} results" in result.output

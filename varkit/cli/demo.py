@@ -65,6 +65,23 @@ def _engine_section(seed: int, device: str) -> list[Result]:
     return results
 
 
+def _evaluate_section(seed: int, device: str) -> list[Result]:
+    """Three models on one test set: accuracy, McNemar, paired bootstrap, Cochran's Q."""
+    from varkit.datasets.evaluate import load_predictions_example
+    from varkit.evaluate import compare_predictions
+
+    log = load_predictions_example()
+    models = [c for c in log.columns if c not in ("id", "y_true")]
+    results = compare_predictions(
+        log["y_true"],
+        {m: log[m] for m in models},
+        n_resamples=4999,
+        random_state=seed,
+        device=device,
+    )
+    return list(results)
+
+
 def _privacy_section(seed: int, device: str) -> list[Result]:
     """Epsilon that a membership-inference attack demonstrates: Bayes beside Clopper-Pearson."""
     from varkit.datasets.privacy import load_mia_example
@@ -112,6 +129,7 @@ def _cav_section(seed: int, device: str) -> list[Result]:
 
 SECTIONS: dict[str, Section] = {
     "engine": _engine_section,
+    "evaluate": _evaluate_section,
     "privacy": _privacy_section,
     "cav": _cav_section,
     "fairness": _fairness_section,
