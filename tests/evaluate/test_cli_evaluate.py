@@ -31,7 +31,7 @@ def test_compare_on_bundled_example_validates_and_matches_api():
         "json",
         "--seed",
         "0",
-        "--n-resamples",
+        "--resamples",
         "999",
         "--device",
         "cpu",
@@ -57,7 +57,7 @@ def test_compare_with_two_models_has_no_cochran(tmp_path):
         predictions_example_path(),
         "--models",
         "forest,baseline",
-        "--n-resamples",
+        "--resamples",
         "200",
         "--seed",
         "1",
@@ -85,7 +85,7 @@ def test_compare_with_two_models_has_no_cochran(tmp_path):
 def test_compare_bad_input_exit_2_one_line(tmp_path, content, args, words):
     path = tmp_path / "preds.csv"
     path.write_text(content)
-    _check_error(_run("compare", str(path), "--n-resamples", "100", *args), words)
+    _check_error(_run("compare", str(path), "--resamples", "100", *args), words)
 
 
 def test_compare_impossible_confidence_is_usage_error():

@@ -76,7 +76,8 @@ def _model_columns(path: str, truth: str, models: str | None) -> list[str]:
     help="Multiple-comparison adjustment of the pairwise p-values.",
 )
 @click.option(
-    "--n-resamples",
+    "--resamples",
+    "n_resamples",
     type=click.IntRange(min=100),
     default=9999,
     show_default=True,
