@@ -78,14 +78,3 @@ def test_missing_file_exits_2(tmp_path) -> None:
 def test_confidence_out_of_range_is_a_usage_error(tmp_path) -> None:
     out = _run(_write(tmp_path, "member,score\n1,0.3\n0,0.2\n"), "--confidence", "1.5")
     assert out.exit_code == 2
-
-
-def test_plot_without_matplotlib_is_one_error_line(tmp_path) -> None:
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        out = _run(mia_example_path(), "--plot", str(tmp_path / "p.png"), "--seed", "1")
-        assert out.exit_code == 2 and out.output.startswith("error: --plot needs matplotlib")
-    else:
-        out = _run(mia_example_path(), "--plot", str(tmp_path / "p.png"), "--seed", "1")
-        assert out.exit_code == 0 and (tmp_path / "p.png").stat().st_size > 0

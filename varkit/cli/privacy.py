@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
-import numpy as np
 
 from varkit.cli.options import (
     command_line,
@@ -100,7 +97,13 @@ def privacy() -> None:
     multiple=True,
     help="Also report the attack's TPR at this FPR (repeatable), and its AUC.",
 )
-@click.option("--plot", type=click.Path(dir_okay=False), default=None, help="Write a PNG plot.")
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write a PNG: posterior density of epsilon (pooled, first delta) with the "
+    "credible interval and the Clopper-Pearson interval. Needs the `plot` extra.",
+)
 @confidence_option
 @seed_option
 @device_option
@@ -167,7 +170,7 @@ def epsilon(
         extra = [tpr_at_fpr(members, values, f, confidence=confidence) for f in tpr_fprs]
         extra.append(attack_roc(members, values, confidence=confidence))
     if plot is not None:
-        _plot(results, plot, confidence)
+        _plot(results, plot)
     provenance = make_provenance(
         command=command_line(click.get_current_context()),
         inputs=[path],
@@ -177,36 +180,26 @@ def epsilon(
     emit(ResultSet(results.results + tuple(extra), provenance), fmt, output)
 
 
-def _plot(results: ResultSet, path: str, confidence: float) -> None:
+def _plot(results: ResultSet, path: str) -> None:
     """Posterior density of epsilon with its interval, and Clopper-Pearson beside it."""
+    from varkit.privacy import plot_epsilon
+
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise ValueError("--plot needs matplotlib (pip install 'varkit[plot]').") from None
-    from varkit.privacy import EpsilonPosterior, clopper_pearson_epsilon
-
-    first = results[0]
-    details: dict[str, Any] = first.details
-    fp, fn, tn, tp = (int(details[k]) for k in ("fp", "fn", "tn", "tp"))
-    delta = float(details["delta"])
-    posterior = EpsilonPosterior(fp=fp, fn=fn, tn=tn, tp=tp, delta=delta)
-    level = float(details.get("per_threshold_confidence", confidence))
-    low, high = posterior.interval(level)
-    cp = clopper_pearson_epsilon(fp=fp, fn=fn, tn=tn, tp=tp, delta=delta, confidence=level)
-    cp_low, cp_high = float(cp.ci_low or 0.0), float(cp.ci_high or np.inf)
-    right = max(high, posterior.ppf(0.999), cp_high if np.isfinite(cp_high) else 0.0)
-    grid = np.linspace(0.0, 1.05 * right, 400)
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.plot(grid, posterior.pdf(grid), color="C0", label="posterior density")
-    ax.axvspan(low, high, color="C0", alpha=0.15, label=f"{level:.0%} credible interval")
-    cp_high = cp_high if np.isfinite(cp_high) else float(grid[-1])
-    ax.hlines(0.0, cp_low, cp_high, color="C3", lw=4, label="Clopper-Pearson interval")
-    ax.set_xlabel(f"epsilon (delta = {details['delta']:g})")
-    ax.set_ylabel("density")
-    ax.legend(frameon=False)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+        raise ValueError(
+            "--plot needs matplotlib, from the `plot` extra: pip install 'varkit[plot]'."
+        ) from None
+    pooled = next(r for r in results if "model_id" not in r.group)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    try:
+        plot_epsilon(pooled, ax=ax)
+        fig.tight_layout()
+        fig.savefig(path, dpi=120)
+    except OSError as exc:
+        raise ValueError(f"--plot could not write {path}: {exc.strerror or exc}.") from None
+    finally:
+        plt.close(fig)

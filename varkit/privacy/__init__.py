@@ -7,6 +7,7 @@ from varkit.privacy.bounds import epsilon_from_rates
 from varkit.privacy.clopper_pearson import clopper_pearson_epsilon
 from varkit.privacy.counts import AttackCounts
 from varkit.privacy.estimator import EpsilonEstimator
+from varkit.privacy.plot import plot_epsilon
 
 __all__ = [
     "AttackCounts",
@@ -19,5 +20,6 @@ __all__ = [
     "clopper_pearson_epsilon",
     "counts_at_thresholds",
     "epsilon_from_rates",
+    "plot_epsilon",
     "tpr_at_fpr",
 ]
