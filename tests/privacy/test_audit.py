@@ -9,7 +9,13 @@ import pytest
 from sklearn.metrics import roc_curve
 from statsmodels.stats.proportion import proportion_confint
 
-from varkit.privacy import audit_epsilon, counts_at_thresholds, epsilon_from_rates
+from varkit.privacy import (
+    audit_epsilon,
+    bayesian_epsilon,
+    clopper_pearson_epsilon,
+    counts_at_thresholds,
+    epsilon_from_rates,
+)
 from varkit.privacy.bounds import _epsilon_range_over_box
 
 
@@ -91,6 +97,26 @@ def test_per_model_breakdown_adds_up_to_the_pool() -> None:
     assert sorted(r.group["model_id"] for r in per_model) == ["m0", "m1", "m2", "m3"]
     for key in ("fp", "fn", "tn", "tp"):
         assert sum(r.details[key] for r in per_model) == pooled.details[key]
+
+
+def test_per_model_breakdown_covers_every_delta_and_method() -> None:
+    member, score, models = _data(n=2000, n_models=3)
+    deltas = [0.0, 1e-5, 1e-2]
+    rs = audit_epsilon(member, score, model_id=models, threshold=0.5, method="both", delta=deltas)
+    per_model = [r for r in rs if "model_id" in r.group]
+    keys = {(r.group["model_id"], r.method, r.group["delta"]) for r in per_model}
+    assert len(per_model) == len(keys) == 3 * 2 * 3
+    called = score >= 0.5
+    for r in per_model:
+        rows = models == r.group["model_id"]
+        m, c = member[rows].astype(bool), called[rows]
+        counts = {"fp": int((c & ~m).sum()), "fn": int((~c & m).sum()),
+                  "tn": int((~c & ~m).sum()), "tp": int((c & m).sum())}  # fmt: skip
+        function = bayesian_epsilon if r.method == "bayes-jeffreys" else clopper_pearson_epsilon
+        expected = function(**counts, delta=float(r.group["delta"]))
+        assert (r.estimate, r.ci_low, r.ci_high) == (
+            expected.estimate, expected.ci_low, expected.ci_high,
+        )  # fmt: skip
 
 
 @pytest.mark.parametrize(

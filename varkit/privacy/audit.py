@@ -193,7 +193,7 @@ def audit_epsilon(
         The attack's own guesses (no threshold to choose).
     model_id : array_like, optional
         The trained model each challenge point belongs to; pooled, with a per-model
-        breakdown (at the first delta) in the results.
+        breakdown (every method and delta, same threshold) in the results.
     delta : float or sequence of float, default 0
         One result per delta: an epsilon(delta) curve for one attack (one threshold).
     method : {'bayes', 'clopper-pearson', 'both'}, default 'bayes'
@@ -216,7 +216,9 @@ def audit_epsilon(
     -------
     ResultSet
         ``metric='epsilon'`` results, one per method and delta (``group={'delta': ...}``),
-        then one per method and model (``group={'delta': ..., 'model_id': ...}``).
+        then one per model, method and delta (``group={'delta': ..., 'model_id': ...}``);
+        a model whose estimation rows hold only one class is listed in the pooled
+        results' ``details['models_without_both_classes']`` instead.
         ``details`` say how the threshold was chosen and how many rows went into it.
 
     Examples
@@ -301,14 +303,15 @@ def audit_epsilon(
                 continue
             counts = _counts(members[rows], called[rows])
             for method_name in args["methods"]:
-                r = _estimate(method_name, counts, deltas[0], level, bound)
-                results.append(
-                    r.replace(
-                        confidence=conf,
-                        group={"delta": f"{deltas[0]:g}", "model_id": str(model)},
-                        details={**r.details, **info},
+                for d in deltas:
+                    r = _estimate(method_name, counts, d, level, bound)
+                    results.append(
+                        r.replace(
+                            confidence=conf,
+                            group={"delta": f"{d:g}", "model_id": str(model)},
+                            details={**r.details, **info},
+                        )
                     )
-                )
         if skipped:
             note = {"models_without_both_classes": skipped}
             results = [
