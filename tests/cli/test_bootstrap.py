@@ -150,3 +150,18 @@ def test_seed_makes_results_reproducible() -> None:
     other = invoke("bootstrap", SESSIONS, "-c", "revenue", "--resamples", "300", "--seed", "8")
     assert other[1] != runs[0][1]
     assert np.isfinite(float(runs[0][1].split("[")[2].split(",")[0]))
+
+
+def test_progress_bar_only_for_long_runs_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from varkit.cli.bootstrap import progress_bar
+
+    with progress_bar(10, "x", work=10**12) as progress:  # stderr is not a terminal here
+        assert progress is None
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    with progress_bar(10, "x", work=10) as progress:
+        assert progress is None
+    with progress_bar(10, "x", work=10**12) as progress:
+        assert progress is not None
+        progress(10)

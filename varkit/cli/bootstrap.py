@@ -29,10 +29,20 @@ from varkit.results import ResultSet, make_provenance
 __all__ = ["bootstrap", "progress_bar"]
 
 
+# below this many resampled elements (rows x replicates) a run takes about a second
+_LONG_RUN = 10**9
+
+
 @contextlib.contextmanager
-def progress_bar(total: int, label: str) -> Iterator[Callable[[int], None] | None]:
-    """A progress callback drawing a bar on a terminal; None when stderr is piped."""
-    if total < 20000 or not sys.stderr.isatty():
+def progress_bar(
+    total: int, label: str, *, work: int | None = None
+) -> Iterator[Callable[[int], None] | None]:
+    """A progress callback drawing a bar on a terminal for long runs; None otherwise.
+
+    ``total`` is the number of steps (replicates); ``work`` the size of the run (rows x
+    replicates) that decides whether it is long enough to deserve a bar.
+    """
+    if (work if work is not None else total) < _LONG_RUN or not sys.stderr.isatty():
         yield None
         return
     with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
@@ -158,7 +168,7 @@ def bootstrap(
     frame = read_table(file, columns)
     data, paired, labels, used = _data_for(statistic, frame, column, second, by, paired_with)
     seed_value = seed if seed is not None else resolve_seed(None)
-    with progress_bar(resamples, "bootstrap") as progress:
+    with progress_bar(resamples, "bootstrap", work=resamples * len(used)) as progress:
         result = run_bootstrap(
             data,
             statistic,
