@@ -178,9 +178,7 @@ extern "C" __global__ void shuffle_subset_sums(
 
 
 def _source() -> str:
-    thresholds = "".join(
-        f"#define T{k} {int(t)}u\n" for k, t in enumerate(crng.POISSON_THRESHOLDS)
-    )
+    thresholds = "".join(f"#define T{k} {int(t)}u\n" for k, t in enumerate(crng.POISSON_THRESHOLDS))
     return thresholds + _SOURCE
 
 
@@ -189,7 +187,7 @@ def _replicates_per_block(n_cols: int) -> int:
     return max(1, min(8, 16 // n_cols))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _function(name: str) -> Any:
     """Compile (once per instantiation) and return one kernel, e.g. 'poisson_sums<2, 8>'."""
     import cupy
