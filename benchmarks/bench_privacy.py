@@ -216,7 +216,8 @@ def widths() -> None:
 
 # (FPR, FNR, n per class, bound)
 COVERAGE_SETTINGS = (
-    (0.1, 0.1, 500, "two-sided"),
+    (0.1, 0.1, 500, "two-sided"),  # FPR = FNR: the two directions of epsilon tie
+    (0.05, 0.2, 500, "two-sided"),
     (0.01, 0.4, 1000, "two-sided"),
     (0.2, 0.3, 100, "two-sided"),
     (0.001, 0.5, 2000, "two-sided"),
@@ -269,7 +270,7 @@ def main() -> None:
     parser.add_argument("--baseline-cases", type=int, default=2)
     parser.add_argument("--baseline-repeats", type=int, default=1)
     parser.add_argument("--skip-baseline", action="store_true")
-    parser.add_argument("--sims", type=int, default=400, help="simulations per coverage setting")
+    parser.add_argument("--sims", type=int, default=500, help="simulations per coverage setting")
     parser.add_argument("--seed", type=int, default=20240611)
     args = parser.parse_args()
     start = time.perf_counter()

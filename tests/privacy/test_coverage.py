@@ -6,7 +6,11 @@ holds epsilon_true. What is checked: coverage >= nominal - 3 Monte Carlo standar
 (one-sided, since Clopper-Pearson with a union bound is conservative by design and the
 Bayesian interval is a credible interval with no frequentist guarantee). Not checked, and
 documented: at epsilon_true = 0 with delta = 0 the Bayesian interval never covers, because
-the posterior gives epsilon = 0 no mass; the Clopper-Pearson interval does.
+the posterior gives epsilon = 0 no mass; the Clopper-Pearson interval does. And at equal
+rates (FPR = FNR) the Bayesian interval under-covers (about 0.90 at 95%: 0.905 over 2000
+simulations at FPR = FNR = 0.1, n = 500, in benchmarks/privacy_results.md): epsilon is
+there the maximum of two tied directions, a kink, and the posterior of a maximum sits above
+the truth.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ def _floor(reps: int) -> float:
 
 @pytest.mark.parametrize(
     ("fpr", "fnr", "n"),
-    [(0.1, 0.1, 500), (0.01, 0.4, 1000)],
+    [(0.05, 0.2, 500), (0.01, 0.4, 1000)],
 )
 def test_two_sided_intervals_cover_at_least_nominally(fpr, fnr, n) -> None:
     reps = 300
@@ -62,11 +66,19 @@ def test_clopper_pearson_covers_a_random_attack_and_bayes_does_not() -> None:
     assert cov["bayes"] == 0.0  # no posterior mass at epsilon = 0 when delta = 0
 
 
+def test_bayes_undercovers_where_the_two_directions_tie() -> None:
+    """FPR = FNR: a known weakness of the credible interval, kept visible by this test."""
+    reps = 300
+    cov = _coverage(0.1, 0.1, 500, 1e-5, reps, "two-sided", seed=11)
+    assert cov["cp"] >= _floor(reps)
+    assert cov["bayes"] < CONFIDENCE  # about 0.90 (0.905 +- 0.007 over 2000 simulations)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("fpr", "fnr", "n", "bound"),
     [
-        (0.1, 0.1, 500, "two-sided"),
+        (0.05, 0.2, 500, "two-sided"),
         (0.01, 0.4, 1000, "two-sided"),
         (0.2, 0.3, 100, "two-sided"),
         (0.001, 0.5, 5000, "two-sided"),

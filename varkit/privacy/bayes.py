@@ -373,8 +373,11 @@ def bayesian_epsilon(
     -----
     Zanella-Béguelin et al. (2023), "Bayesian Estimation of Differential Privacy", ICML,
     Sec. 4 (joint Beta posterior with Jeffreys priors, equal-tailed interval). A credible
-    interval, not a frequentist guarantee; ``tests/privacy/test_coverage.py`` measures its
-    frequentist coverage. See :class:`EpsilonPosterior` for the computation.
+    interval, not a frequentist guarantee; ``tests/privacy/test_coverage.py`` and
+    ``benchmarks/bench_privacy.py`` measure its frequentist coverage: about nominal or
+    above when one direction of epsilon dominates, but about 0.90 at 95% where FPR = FNR
+    (the two directions tie and epsilon, their maximum, has a kink), and 0 for a random
+    attack with ``delta = 0``. See :class:`EpsilonPosterior` for the computation.
 
     Examples
     --------
