@@ -17,7 +17,7 @@ from varkit.evaluate import (
 )
 from varkit.evaluate._fitting import score_splits
 from varkit.evaluate.paired_ttests import five_by_two_statistics
-from varkit.evaluate.splits import holdout_splits
+from varkit.gpu.splits import holdout_splits
 
 
 def _models():

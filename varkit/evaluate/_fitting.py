@@ -12,8 +12,7 @@ from sklearn.metrics import check_scoring
 from sklearn.utils import _safe_indexing, indexable
 
 from varkit.evaluate._inputs import check_labels
-
-Split = tuple[np.ndarray, np.ndarray]
+from varkit.gpu.splits import Split
 
 
 def default_scoring(estimator: Any, scoring: Any) -> Any:

@@ -13,7 +13,7 @@ from sklearn.utils import _safe_indexing
 
 from varkit.evaluate._fitting import check_xy
 from varkit.evaluate._inputs import check_confidence, check_count
-from varkit.evaluate.splits import seeds
+from varkit.gpu.splits import seeds
 from varkit.results import Result
 
 __all__ = ["bootstrap_632_score", "combine_632", "no_information_rate"]

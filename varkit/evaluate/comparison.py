@@ -15,7 +15,7 @@ from varkit.evaluate._fitting import check_xy, default_scoring, score_splits, sc
 from varkit.evaluate._inputs import check_confidence, check_count
 from varkit.evaluate.multiple import adjust_pvalues
 from varkit.evaluate.paired_ttests import _t_on_differences, five_by_two_statistics
-from varkit.evaluate.splits import five_by_two_splits, kfold_splits
+from varkit.gpu.splits import five_by_two_splits, kfold_splits
 from varkit.results import Result, ResultSet
 
 __all__ = ["ModelComparison"]

@@ -17,7 +17,7 @@ from varkit.evaluate._fitting import check_xy, default_scoring, model_names, sco
 from varkit.evaluate._inputs import check_confidence
 from varkit.evaluate.paired_ttests import corrected_resampled_ttest
 from varkit.evaluate.proportion import proportion_ci
-from varkit.evaluate.splits import kfold_splits, seeds
+from varkit.gpu.splits import kfold_splits, seeds
 from varkit.results import Result, ResultSet
 
 __all__ = ["cross_val_ci", "holdout", "nested_cv"]

@@ -18,7 +18,7 @@ from varkit.evaluate._fitting import (
     scoring_name,
 )
 from varkit.evaluate._inputs import check_alternative, check_confidence, check_count
-from varkit.evaluate.splits import (
+from varkit.gpu.splits import (
     check_seeding,
     five_by_two_splits,
     holdout_splits,
