@@ -104,12 +104,14 @@ class DeliveryCounts:
             raise ValueError("`other` must use the same (hard or soft) memberships.")
         groups = tuple(sorted(set(self.groups) | set(other.groups)))
         columns = ["impressions", *groups]
-        both = pd.concat(
-            [
-                self.table.reindex(columns=columns, fill_value=0.0),
-                other.table.reindex(columns=columns, fill_value=0.0),
+        parts = [t.reindex(columns=columns, fill_value=0.0) for t in (self.table, other.table)]
+        if self.by_user and parts[0].index.levels[1].dtype != parts[1].index.levels[1].dtype:
+            # integer user ids in one chunk and text in another: compare them as text
+            parts = [
+                p.set_axis(p.index.set_levels(p.index.levels[1].astype(str), level=1))
+                for p in parts
             ]
-        )
+        both = pd.concat(parts)
         table = both.groupby(level=list(range(both.index.nlevels)), sort=True).sum()
         info = {k: self.info.get(k, 0) + other.info.get(k, 0) for k in _INFO_KEYS}
         return DeliveryCounts(self.attribute, groups, table, self.soft, info)
@@ -200,6 +202,7 @@ def count_delivery(
     drop_groups: Sequence[str] = ("unknown",),
     prob_tolerance: float = 0.02,
     allow_negative: bool = False,
+    by_user: bool = True,
 ) -> DeliveryCounts:
     """Reduce one chunk of a delivery log to per-(ad, user) sufficient counts.
 
@@ -222,6 +225,10 @@ def count_delivery(
     allow_negative : bool, default False
         Accept negative impressions (DP-noised aggregate counts); they are clipped per
         group later, when shares are taken.
+    by_user : bool, default True
+        Keep one row per (ad, user) when there is a ``user_id`` column (needed by the
+        cluster bootstrap and by reach). False gives one row per ad: enough for point
+        metrics in impressions and several times faster on large logs.
 
     Returns
     -------
@@ -238,18 +245,28 @@ def count_delivery(
     info: dict[str, Any] = dict.fromkeys(_INFO_KEYS, 0)
     info["n_rows"] = len(frame)
 
+    keys = ["ad_id", "user_id"] if by_user and "user_id" in frame.columns else ["ad_id"]
+    key_codes, key_levels = [], []
+    for key in keys:
+        codes, levels = _sorted_codes(frame[key], as_str=key == "ad_id")
+        if (codes < 0).any():
+            row = int(np.flatnonzero(codes < 0)[0])
+            raise ValueError(f"`impressions` column {key!r} is missing at row {row}.")
+        key_codes.append(codes)
+        key_levels.append(levels)
+    cell, cell_codes = _cells(key_codes, [len(levels) for levels in key_levels])
+    n_cells = len(cell_codes[0])
+
     if attribute in frame.columns:
         soft = False
-        labels = frame[attribute]
-        if labels.isna().any():
-            row = int(np.flatnonzero(labels.isna().to_numpy())[0])
+        codes, labels = _sorted_codes(frame[attribute], as_str=True)
+        if (codes < 0).any():
+            row = int(np.flatnonzero(codes < 0)[0])
             raise ValueError(
                 f"`impressions` column {attribute!r} has a missing label at row {row}."
             )
-        labels = labels.astype(str).to_numpy()
-        keep = ~np.isin(labels, list(drop))
-        info["dropped_impressions"] = float(impressions[~keep].sum())
-        found = sorted(set(labels[keep]))
+        kept_label = ~np.isin(np.asarray(labels), list(drop))
+        found = [str(g) for g in np.asarray(labels)[kept_label]]
         names = list(groups) if groups is not None else found
         unknown = sorted(set(found) - set(names))
         if unknown:
@@ -257,10 +274,17 @@ def count_delivery(
                 f"`impressions` column {attribute!r} has group {unknown[0]!r}, which the "
                 f"eligible table does not list for {attribute!r}."
             )
-        members = np.zeros((len(frame), len(names)))
-        rows = np.flatnonzero(keep)
-        codes = pd.Index(names).get_indexer(labels[rows])
-        members[rows, codes] = impressions[rows]
+        # label code -> group column, dropped labels to an extra last column: one bincount
+        # over the (cell, column) pairs sums every group's impressions at once.
+        width = len(names) + 1
+        column_of = np.where(
+            kept_label, pd.Index(names).get_indexer(np.asarray(labels)), len(names)
+        )
+        flat = np.bincount(
+            cell * width + column_of[codes], weights=impressions, minlength=n_cells * width
+        ).reshape(n_cells, width)
+        info["dropped_impressions"] = float(flat[:, -1].sum())
+        members = flat[:, :-1]
     else:
         columns = probability_columns(frame)
         if not columns:
@@ -294,21 +318,57 @@ def count_delivery(
                 f"`impressions` has a column 'p_{missing[0]}' for a group the eligible "
                 f"table does not list for {attribute!r}."
             )
-        members = np.zeros((len(frame), len(names)))
+        members = np.zeros((n_cells, len(names)))
         for i in keep_cols:
-            members[:, names.index(found[i])] = impressions * probs[:, i]
+            members[:, names.index(found[i])] = np.bincount(
+                cell, weights=impressions * probs[:, i], minlength=n_cells
+            )
 
-    keys = ["ad_id", "user_id"] if "user_id" in frame.columns else ["ad_id"]
-    for key in keys:
-        if frame[key].isna().any():
-            row = int(np.flatnonzero(frame[key].isna().to_numpy())[0])
-            raise ValueError(f"`impressions` column {key!r} is missing at row {row}.")
     data = pd.DataFrame(members, columns=names)
-    data.insert(0, "impressions", impressions)
-    for key in keys:
-        data[key] = frame[key].astype(str).to_numpy()
-    table = data.groupby(keys, sort=True)[["impressions", *names]].sum()
-    return DeliveryCounts(attribute, tuple(names), table, soft, info)
+    data.insert(0, "impressions", np.bincount(cell, weights=impressions, minlength=n_cells))
+    if len(keys) == 2:
+        data.index = pd.MultiIndex(levels=key_levels, codes=cell_codes, names=keys)
+    else:
+        data.index = key_levels[0].take(cell_codes[0]).rename("ad_id")
+    return DeliveryCounts(attribute, tuple(names), data, soft, info)
+
+
+def _sorted_codes(values: pd.Series, *, as_str: bool) -> tuple[np.ndarray, pd.Index]:
+    """Integer codes of a key column and its sorted distinct values (-1 marks missing).
+
+    Ad ids and labels become strings (they are matched with the eligible table, which is
+    read as text); user ids keep an integer dtype, whose numeric sort is much cheaper than
+    sorting millions of strings. Only the distinct values are converted and sorted.
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    if as_str or uniques.dtype.kind not in "iu":
+        uniques = pd.Index(np.asarray(uniques).astype(str), dtype=object)
+    levels, rank = np.unique(np.asarray(uniques), return_inverse=True)
+    rank = np.asarray(rank, dtype=np.int64).ravel()
+    if codes.size and codes.min() < 0:
+        mapped = np.where(codes >= 0, rank[np.maximum(codes, 0)], -1)
+    else:
+        mapped = rank[codes]
+    index = pd.Index(levels, dtype=object) if levels.dtype.kind in "OU" else pd.Index(levels)
+    return mapped, index
+
+
+def _cells(codes: list[np.ndarray], sizes: list[int]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Row -> sorted distinct key cell, and each cell's code per key level."""
+    if len(codes) == 1:
+        present = np.bincount(codes[0], minlength=sizes[0]) > 0
+        cell_of_code = np.cumsum(present) - 1
+        return cell_of_code[codes[0]], [np.flatnonzero(present)]
+    key = codes[0] * np.int64(sizes[1]) + codes[1]
+    order = np.argsort(key, kind="stable")
+    ordered = key[order]
+    new = np.empty(ordered.size, dtype=bool)
+    new[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    cell = np.empty(key.size, dtype=np.int64)
+    cell[order] = np.cumsum(new) - 1
+    distinct = ordered[new]
+    return cell, [distinct // sizes[1], distinct % sizes[1]]
 
 
 def count_delivery_chunks(
