@@ -15,6 +15,7 @@ from varkit.cli.options import (
     output_options,
     seed_option,
 )
+from varkit.gpu.backend import resolve_device
 from varkit.io import Column, read_table
 from varkit.results import Result, ResultSet, make_provenance
 
@@ -153,6 +154,7 @@ def vrs(
         delivered_noise_scale=delivered_noise_scale,
         estimate=estimate,
         random_state=seed,
+        device=device,
     )
     coverage = vrs_coverage(
         per_ad, min_impressions=min_impressions, confidence=confidence, random_state=seed
@@ -161,7 +163,7 @@ def vrs(
         command=command_line(click.get_current_context()),
         inputs=[impressions, eligible],
         seed=seed,
-        device="cpu",
+        device=resolve_device(device).device,
     )
     emit(ResultSet(per_ad.results + coverage.results, provenance), fmt, output)
 

@@ -69,6 +69,7 @@ def _validate_vrs(
     eligible_sampling: str,
     delivered_noise_scale: float,
     estimate: str,
+    device: str,
 ) -> None:
     if not isinstance(attribute, str) or not attribute:
         raise TypeError("`attribute` must be a non-empty string such as 'sex' or 'race'.")
@@ -96,6 +97,8 @@ def _validate_vrs(
         raise ValueError(
             f"`delivered_noise_scale` must be non-negative, got {delivered_noise_scale}."
         )
+    if device not in ("cpu", "gpu", "auto"):
+        raise ValueError(f"`device` must be 'cpu', 'gpu' or 'auto', got {device!r}.")
     if estimate not in _ESTIMATES:
         raise ValueError(f"`estimate` must be 'plug-in' or 'debiased', got {estimate!r}.")
 
@@ -132,6 +135,7 @@ def vrs_metrics(
     estimate: str = "plug-in",
     tolerance: float = DEFAULT_TOLERANCE,
     random_state: int | np.random.Generator | None = None,
+    device: str = "cpu",
 ) -> ResultSet:
     """Shuffle distance of every ad for one attribute, with its per-ad bootstrap interval.
 
@@ -171,6 +175,8 @@ def vrs_metrics(
     tolerance : float, default 1e-9
         Float tolerance of the pass rule ``SD <= threshold + tolerance``.
     random_state : None, int or numpy.random.Generator
+    device : {'cpu', 'gpu', 'auto'}, default 'cpu'
+        Where the shared resampling engine sums the resampled users' counts.
 
     Returns
     -------
@@ -196,6 +202,7 @@ def vrs_metrics(
         eligible_sampling,
         delivered_noise_scale,
         estimate,
+        device,
     )
     elig = (
         eligible
@@ -351,6 +358,7 @@ def vrs_metrics(
             n_resamples=int(n_resamples),
             scheme=scheme,
             random_state=rng,
+            device=device,
         )
         summary = summarise_replicates(
             d_clip[i],
