@@ -94,27 +94,7 @@ class DeliveryCounts:
         >>> a.merge(b).totals().to_dict("index")
         {'x': {'female': 1.0, 'male': 3.0}}
         """
-        if other.attribute != self.attribute:
-            raise ValueError(
-                f"`other` counts attribute {other.attribute!r}, not {self.attribute!r}."
-            )
-        if other.by_user != self.by_user:
-            raise ValueError("`other` must have user ids exactly when these counts do.")
-        if other.soft != self.soft:
-            raise ValueError("`other` must use the same (hard or soft) memberships.")
-        groups = tuple(sorted(set(self.groups) | set(other.groups)))
-        columns = ["impressions", *groups]
-        parts = [t.reindex(columns=columns, fill_value=0.0) for t in (self.table, other.table)]
-        if self.by_user and parts[0].index.levels[1].dtype != parts[1].index.levels[1].dtype:
-            # integer user ids in one chunk and text in another: compare them as text
-            parts = [
-                p.set_axis(p.index.set_levels(p.index.levels[1].astype(str), level=1))
-                for p in parts
-            ]
-        both = pd.concat(parts)
-        table = both.groupby(level=list(range(both.index.nlevels)), sort=True).sum()
-        info = {k: self.info.get(k, 0) + other.info.get(k, 0) for k in _INFO_KEYS}
-        return DeliveryCounts(self.attribute, groups, table, self.soft, info)
+        return _merge_all([self, other])
 
     def totals(self, unit: str = "impressions") -> pd.DataFrame:
         """Delivered counts per ad (rows) and group (columns) in the given unit.
@@ -388,13 +368,70 @@ def count_delivery_chunks(
     >>> chunked.totals().equals(count_delivery(log, "sex").totals())
     True
     """
-    merged: DeliveryCounts | None = None
+    # Reductions are merged in batches (one sort of the batch's keys) rather than one by
+    # one, which would re-sort the growing table once per chunk.
+    parts: list[DeliveryCounts] = []
     for chunk in chunks:
-        part = count_delivery(chunk, attribute, **kwargs)
-        merged = part if merged is None else merged.merge(part)
-    if merged is None:
+        parts.append(count_delivery(chunk, attribute, **kwargs))
+        if len(parts) == _MERGE_BATCH:
+            parts = [_merge_all(parts)]
+    if not parts:
         raise ValueError("`chunks` yielded no rows.")
-    return merged
+    return _merge_all(parts) if len(parts) > 1 else parts[0]
+
+
+_MERGE_BATCH = 8
+
+
+def _merge_all(parts: list[DeliveryCounts]) -> DeliveryCounts:
+    """Counts of the union of several logs (rows with the same key are added)."""
+    first = parts[0]
+    for other in parts[1:]:
+        if other.attribute != first.attribute:
+            raise ValueError(
+                f"`other` counts attribute {other.attribute!r}, not {first.attribute!r}."
+            )
+        if other.by_user != first.by_user:
+            raise ValueError("`other` must have user ids exactly when these counts do.")
+        if other.soft != first.soft:
+            raise ValueError("`other` must use the same (hard or soft) memberships.")
+    groups = tuple(sorted(set().union(*(p.groups for p in parts))))
+    columns = ["impressions", *groups]
+    tables = [p.table.reindex(columns=columns, fill_value=0.0) for p in parts]
+    if first.by_user and len({str(t.index.levels[1].dtype) for t in tables}) > 1:
+        # integer user ids in one chunk and text in another: compare them as text
+        tables = [
+            t.set_axis(t.index.set_levels(t.index.levels[1].astype(str), level=1)) for t in tables
+        ]
+    both = pd.concat(tables)
+    index = both.index
+    if isinstance(index, pd.MultiIndex):
+        level_codes = [np.asarray(c, dtype=np.int64) for c in index.codes]
+        level_values = list(index.levels)
+    else:
+        level_codes, uniques = [np.asarray(c) for c in pd.factorize(index)]
+        level_codes, level_values = [level_codes.astype(np.int64)], [pd.Index(uniques)]
+    key_codes, key_levels = [], []
+    for i, (codes, values) in enumerate(zip(level_codes, level_values, strict=True)):
+        sorted_codes, levels = _sorted_codes(pd.Series(np.asarray(values)), as_str=i == 0)
+        key_codes.append(sorted_codes[codes])
+        key_levels.append(levels)
+    cell, cell_codes = _cells(key_codes, [len(levels) for levels in key_levels])
+    n_cells = len(cell_codes[0])
+    values = both.to_numpy(dtype=float)
+    data = pd.DataFrame(
+        {
+            c: np.bincount(cell, weights=values[:, j], minlength=n_cells)
+            for j, c in enumerate(columns)
+        }
+    )
+    names = list(index.names) if isinstance(index, pd.MultiIndex) else ["ad_id"]
+    if len(key_codes) == 2:
+        data.index = pd.MultiIndex(levels=key_levels, codes=cell_codes, names=names)
+    else:
+        data.index = key_levels[0].take(cell_codes[0]).rename("ad_id")
+    info = {k: sum(p.info.get(k, 0) for p in parts) for k in _INFO_KEYS}
+    return DeliveryCounts(first.attribute, groups, data, first.soft, info)
 
 
 def count_eligible(
