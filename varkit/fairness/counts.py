@@ -264,7 +264,7 @@ def count_delivery(
             cell * width + column_of[codes], weights=impressions, minlength=n_cells * width
         ).reshape(n_cells, width)
         info["dropped_impressions"] = float(flat[:, -1].sum())
-        members = flat[:, :-1]
+        members: np.ndarray = np.asarray(flat[:, :-1], dtype=np.float64)
     else:
         columns = probability_columns(frame)
         if not columns:
@@ -409,8 +409,9 @@ def _merge_all(parts: list[DeliveryCounts]) -> DeliveryCounts:
         level_codes = [np.asarray(c, dtype=np.int64) for c in index.codes]
         level_values = list(index.levels)
     else:
-        level_codes, uniques = [np.asarray(c) for c in pd.factorize(index)]
-        level_codes, level_values = [level_codes.astype(np.int64)], [pd.Index(uniques)]
+        flat_codes, uniques = pd.factorize(index)
+        level_codes = [np.asarray(flat_codes, dtype=np.int64)]
+        level_values = [pd.Index(uniques)]
     key_codes, key_levels = [], []
     for i, (codes, values) in enumerate(zip(level_codes, level_values, strict=True)):
         sorted_codes, levels = _sorted_codes(pd.Series(np.asarray(values)), as_str=i == 0)
