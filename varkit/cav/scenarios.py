@@ -49,6 +49,38 @@ Control variates (columns ``cv_*``, mean exactly 0 under the testing distributio
     ``cv_brake`` likewise, ``cv_cut_in_gap``/``cv_brake_gap`` the same terms times
     ``s_j / 10``, and ``cv_surrogate = sum_j (W P_SM(crash|s_j,u_j) - crit(s_j))``.
 
+Owen-Zhou mixture-component controls (``controls="mixture"``, columns ``MIXTURE_CONTROL_COLUMNS``)
+    Owen & Zhou (2000, "Safe and effective importance sampling", JASA 95:135-143, Sec. 3,
+    regression estimator Eq. 13-15): when q is a mixture ``sum_S alpha_S q_S``, every
+    ``q_S/q - 1`` has mean exactly 0 under q. Here q of a whole test is a product of
+    per-step mixtures, so it is a mixture over subsets S of the critical steps, with
+    ``q_S = prod_{j in S} q~_j prod_{j in C minus S} p_j`` and
+    ``alpha_S = (1-eps)^|S| eps^(k-|S|)``. With ``w_j = p_j/q_j`` and
+    ``r_j = q~_j/q_j`` (so ``eps w_j + (1-eps) r_j = 1``) the columns are, for the critical
+    steps ordered by gap (``(i)`` = the i-th shortest gap, 0 when a test has fewer than i
+    critical steps; order 4 sums the 4th and later):
+    ``cv_nde = W - 1`` (S empty: q_S = p), ``cv_twisted = prod_j r_j - 1`` (S = all
+    critical steps; bounded by ``(1-eps)^-k``), ``cv_step_i = r_(i) - 1`` (the per-step
+    factor, bounded in [-1, eps/(1-eps)]), ``cv_single_i = g_(i) - 1`` with
+    ``g_i = r_i prod_{l != i} w_l`` (S = {i}: the component that twists only step i) and
+    ``cv_single_crit_i = (g_(i) - 1) crit(s_(i)) / gamma``. Each has conditional mean 0
+    given the gaps (the maneuvers are independent given the gaps under q and
+    ``E_q[w_j | s] = E_q[r_j | s] = 1``), so any per-stratum coefficients keep the estimate
+    unbiased. Only the components close to ``p`` carry the heavy ``prod w_l`` factor that
+    dominates ``Y W``; the bounded ones (``cv_twisted``, ``cv_step_i``) cannot cancel it.
+
+Exact variances (``importance_sampling_variance``, ``control_variance_bound``)
+    Steps are independent under q too, so with per-step moments ``a = E_q[w^2]``,
+    ``b = E_q[w^2 (1 - c)]``, ``b2 = E_q[w^2 (1 - c)^2]`` (``c`` the step's crash
+    probability given gap and maneuver) the per-test variance of ``Y W`` is
+    ``a^T - b^T - mu^2`` and ``E_q[Var(Y W | gaps, maneuvers)] = b^T - b2^T``: the least
+    per-test variance that ANY control built from the gaps and maneuvers can leave (the
+    residual of the best one, ``W E[Y | s, u]``). Both are 1-D quadratures. With the
+    defaults ``a = 1.41`` so ``E_q[W^2] = a^40 ~ 1e6``: the variance of importance sampling
+    is dominated by tests with ~12 critical steps that occur with probability ~1e-7, which
+    a feasible sample never contains (the sample variance then underestimates it, and
+    normal intervals under-cover).
+
 Assumptions (simplifications of a real overtaking NDE): steps are independent (no state
 dynamics), gaps are not twisted by q, maneuvers are three discrete choices, and the crash
 rule is a threshold on the gap with Gaussian noise. The family is built to know the answer
@@ -76,7 +108,13 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy import integrate, optimize, special, stats
 
-__all__ = ["CONTROL_COLUMNS", "VEHICLES", "OvertakingScenario", "Vehicle"]
+__all__ = [
+    "CONTROL_COLUMNS",
+    "MIXTURE_CONTROL_COLUMNS",
+    "VEHICLES",
+    "OvertakingScenario",
+    "Vehicle",
+]
 
 FloatArray = NDArray[np.float64]
 MANEUVERS = ("keep", "cut_in", "brake")
@@ -88,6 +126,15 @@ CONTROL_COLUMNS = (
     "cv_brake_gap",
     "cv_surrogate",
 )
+MIXTURE_ORDERS = 4  # critical steps 1..3 by gap get their own columns; 4 sums the rest
+MIXTURE_CONTROL_COLUMNS = (
+    "cv_nde",
+    "cv_twisted",
+    *(f"cv_step_{i}" for i in range(1, MIXTURE_ORDERS + 1)),
+    *(f"cv_single_{i}" for i in range(1, MIXTURE_ORDERS + 1)),
+    *(f"cv_single_crit_{i}" for i in range(1, MIXTURE_ORDERS + 1)),
+)
+CONTROL_SETS = ("product", "local", "mixture")
 
 
 @dataclass(frozen=True)
@@ -134,9 +181,11 @@ class OvertakingScenario:
         Criticality threshold on the maneuver challenge.
     epsilon : float
         Defensive weight of p in the importance-sampling mixture at critical steps.
-    controls : {'product', 'local'}
+    controls : {'product', 'local', 'mixture'}
         Whether the ``cv_*`` maneuver terms carry the test's whole likelihood ratio W or
-        only the step's own ratio (bounded, but blind to the other critical steps).
+        only the step's own ratio (bounded, but blind to the other critical steps), or the
+        Owen-Zhou mixture-component controls (``MIXTURE_CONTROL_COLUMNS``; see the module
+        docstring).
     """
 
     n_steps: int = 40
@@ -223,6 +272,69 @@ class OvertakingScenario:
         """Exact crash rate per test, ``1 - (1 - r_v)^T``."""
         return float(-math.expm1(self.n_steps * math.log1p(-self.step_crash_rate(vehicle))))
 
+    def _weight_moments(self, vehicle: str | Vehicle) -> tuple[float, float, float, float]:
+        """Per-step ``E_q[w^2]``, ``E_q[w^2 (1-c)]``, ``E_q[w^2 (1-c)^2]``, ``E_p[1-c]``.
+
+        ``c(s, u) = Phi((D_v(u) - s)/sigma_v)`` is the step's crash probability given gap
+        and maneuver; ``w = p/q`` (1 off the critical set). Adaptive quadrature over
+        log-gap, split at the critical gap where q changes.
+        """
+        v = _check_vehicle(vehicle)
+        mu, sigma = math.log(self.gap_median), self.gap_sigma
+        gap_c = self.critical_gap()
+        distance = np.asarray(v.crash_distance)
+
+        def parts(x: float) -> FloatArray:
+            gap = np.array(math.exp(x))
+            p = self.maneuver_probabilities(gap)
+            q = self.proposal(gap) if gap < gap_c else p
+            with np.errstate(invalid="ignore"):
+                c = np.where(
+                    np.isfinite(distance), stats.norm.cdf((distance - gap) / v.noise_sd), 0
+                )
+            w2q = p * p / q  # q w^2
+            dens = stats.norm.pdf(x, mu, sigma)
+            return np.asarray(
+                dens
+                * np.array(
+                    [
+                        w2q.sum(),
+                        (w2q * (1 - c)).sum(),
+                        (w2q * (1 - c) ** 2).sum(),
+                        (p * (1 - c)).sum(),
+                    ]
+                )
+            )
+
+        edges = (mu - 12 * sigma, math.log(gap_c), mu + 12 * sigma)
+        out = np.zeros(4)
+        for i in range(4):
+            for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+                f = lambda x, i=i: float(parts(x)[i])  # noqa: E731
+                out[i] += integrate.quad(f, lo, hi, epsabs=0.0, epsrel=1e-11, limit=200)[0]
+        return float(out[0]), float(out[1]), float(out[2]), float(out[3])
+
+    def importance_sampling_variance(self, vehicle: str | Vehicle) -> float:
+        """Exact per-test variance of ``Y W`` under q, ``a^T - b^T - mu^2`` (module docstring).
+
+        Multiply ``(z / rhw)^2 / mu^2`` by it for the tests importance sampling really needs.
+        """
+        a, b, _, e = self._weight_moments(vehicle)
+        t = self.n_steps
+        mu = -math.expm1(t * math.log(e))
+        return float(a**t - b**t - mu**2)
+
+    def control_variance_bound(self, vehicle: str | Vehicle) -> float:
+        """Least per-test variance any control built from gaps and maneuvers can leave.
+
+        ``E_q[Var(Y W | s, u)] = b^T - b2^T`` (module docstring): the residual variance of
+        the best such control, ``W E[Y | s, u]`` (the vehicle's own crash model), so
+        ``importance_sampling_variance / control_variance_bound`` bounds the variance
+        reduction of every regression on such controls, stratified or not.
+        """
+        _, b, b2, _ = self._weight_moments(vehicle)
+        return float(b**self.n_steps - b2**self.n_steps)
+
     # -- simulation --------------------------------------------------------------------
     def simulate(
         self,
@@ -254,6 +366,10 @@ class OvertakingScenario:
         """
         if isinstance(n_tests, bool) or not isinstance(n_tests, (int, np.integer)) or n_tests < 1:
             raise ValueError(f"`n_tests` must be a positive integer, got {n_tests!r}.")
+        if self.controls not in CONTROL_SETS:
+            raise ValueError(
+                f"`controls` must be one of {', '.join(CONTROL_SETS)}, got {self.controls!r}."
+            )
         if testing not in ("is", "nde"):
             raise ValueError(f"`testing` must be 'is' or 'nde', got {testing!r}.")
         v = _check_vehicle(vehicle)
@@ -287,6 +403,18 @@ class OvertakingScenario:
         qu = np.take_along_axis(q, u[..., None], axis=-1)[..., 0]
         step_w = np.where(critical, pu / qu, 1.0)  # p/q of each step; 1 off the critical set
         w = np.prod(step_w, axis=1)
+        frame = pd.DataFrame(
+            {
+                "crash": crash.astype(np.int64),
+                "weight": w,
+                "n_critical": critical.sum(axis=1).astype(np.int64),
+            }
+        )
+        if self.controls == "mixture":
+            cols = self._mixture_controls(gap, critical, step_w)
+            for name in MIXTURE_CONTROL_COLUMNS:
+                frame[name] = cols[name]
+            return frame
         sm = self.surrogate_crash(gap)
         sm_u = np.take_along_axis(sm, u[..., None], axis=-1)[..., 0]
         crit = np.sum(p * sm, axis=-1)
@@ -300,13 +428,42 @@ class OvertakingScenario:
             cols[f"cv_{name}"] = term.sum(axis=1)
             cols[f"cv_{name}_gap"] = (term * scaled_gap).sum(axis=1)
         cols["cv_surrogate"] = np.where(critical, factor * sm_u - crit, 0.0).sum(axis=1)
-        frame = pd.DataFrame(
-            {
-                "crash": crash.astype(np.int64),
-                "weight": w,
-                "n_critical": critical.sum(axis=1).astype(np.int64),
-            }
-        )
         for name in CONTROL_COLUMNS:
             frame[name] = cols[name]
         return frame
+
+    def _mixture_controls(
+        self, gap: FloatArray, critical: NDArray[np.bool_], step_w: FloatArray
+    ) -> dict[str, FloatArray]:
+        """Owen-Zhou mixture-component controls (module docstring), mean 0 given the gaps."""
+        eps = self.epsilon
+        # r_j = q~_j / q_j from eps w_j + (1 - eps) r_j = 1 (1 off the critical set)
+        r = np.where(critical, (1.0 - eps * step_w) / (1.0 - eps), 1.0)
+        w = np.prod(step_w, axis=1)
+        # prod_{l != i} w_l without dividing by w_i (which can be 0): prefix x suffix products
+        ones = np.ones((gap.shape[0], 1))
+        before = np.cumprod(np.hstack([ones, step_w[:, :-1]]), axis=1)
+        after = np.cumprod(np.hstack([ones, step_w[:, :0:-1]]), axis=1)[:, ::-1]
+        single = r * before * after  # g_i = q_{i}/q for the component twisting step i only
+        crit = self.criticality(gap) / self.gamma
+        # critical steps ordered by gap; non-critical steps sort last
+        order = np.argsort(np.where(critical, gap, np.inf), axis=1, kind="stable")
+        rank_of = np.take_along_axis
+        n = gap.shape[0]
+        cols: dict[str, FloatArray] = {
+            "cv_nde": w - 1.0,
+            "cv_twisted": np.prod(r, axis=1) - 1.0,
+        }
+        step_terms = np.where(critical, r - 1.0, 0.0)
+        single_terms = np.where(critical, single - 1.0, 0.0)
+        for name, terms in (
+            ("step", step_terms),
+            ("single", single_terms),
+            ("single_crit", single_terms * crit),
+        ):
+            ranked = rank_of(terms, order, axis=1)
+            for i in range(1, MIXTURE_ORDERS):
+                cols[f"cv_{name}_{i}"] = ranked[:, i - 1].copy()
+            rest = ranked[:, MIXTURE_ORDERS - 1 :].sum(axis=1) if n else np.zeros(0)
+            cols[f"cv_{name}_{MIXTURE_ORDERS}"] = rest
+        return cols
