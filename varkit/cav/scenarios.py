@@ -411,9 +411,9 @@ class OvertakingScenario:
             }
         )
         if self.controls == "mixture":
-            cols = self._mixture_controls(gap, critical, step_w)
+            mixture = self._mixture_controls(gap, critical, step_w)
             for name in MIXTURE_CONTROL_COLUMNS:
-                frame[name] = cols[name]
+                frame[name] = mixture[name]
             return frame
         sm = self.surrogate_crash(gap)
         sm_u = np.take_along_axis(sm, u[..., None], axis=-1)[..., 0]
