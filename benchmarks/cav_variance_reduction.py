@@ -6,7 +6,17 @@ rate, the tests needed for relative half-width 0.3 at 90% confidence by NDE (exa
 variance-reduction factor IS/SCV from that log, and with --reps R the empirical variance
 ratio, bias and 90% coverage of both over R independent logs.
 
+It also prints exact figures from the simulator's quadratures: the tests importance
+sampling really needs (from its exact per-test variance, not the sample one) and the largest
+variance reduction that ANY control built from gaps and maneuvers can give
+(``importance_sampling_variance / control_variance_bound``).
+
+--controls picks the cv_* set: ``product`` (default) or ``local`` (the summed per-step
+controls), ``mixture`` (all Owen-Zhou mixture-component controls) or ``bounded`` (only the
+bounded mixture components, cv_twisted and cv_step_*).
+
     python benchmarks/cav_variance_reduction.py [--tests 400000] [--reps 0] [--reps-tests 20000]
+        [--controls product|local|mixture|bounded]
 """
 
 from __future__ import annotations
@@ -14,6 +24,7 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
+import pandas as pd
 
 from varkit.cav import (
     VEHICLES,
@@ -31,18 +42,36 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=0)
     parser.add_argument("--reps-tests", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--controls", choices=("product", "local", "mixture", "bounded"), default="product"
+    )
     args = parser.parse_args()
-    scenario = OvertakingScenario()
+    scenario = OvertakingScenario(
+        controls="mixture" if args.controls == "bounded" else args.controls
+    )
     rng = np.random.default_rng(args.seed)
-    print("vehicle     mu_exact   n_NDE     n_IS      n_SCV     VRF(IS/SCV)")
+
+    def controls(log: pd.DataFrame) -> pd.DataFrame:
+        if args.controls == "bounded":
+            return log.filter(regex="^cv_(twisted|step_)")
+        return log.filter(like="cv_")
+
+    print(f"controls: {args.controls}")
+    print(
+        "vehicle     mu_exact   n_NDE     n_IS      n_SCV     VRF(IS/SCV)  "
+        "n_IS(exact var)  max VRF(any gap/maneuver control, exact)"
+    )
     for vehicle in VEHICLES:
         mu = scenario.crash_rate(vehicle)
+        var_is = scenario.importance_sampling_variance(vehicle)
+        n_is_exact = (Z90 / 0.3) ** 2 * var_is / mu**2
+        best_vrf = var_is / scenario.control_variance_bound(vehicle)
         log = scenario.simulate(args.tests, vehicle, random_state=rng)
         r = sparse_control_variates(
             log["crash"],
             log["weight"],
             log["n_critical"],
-            log.filter(like="cv_"),
+            controls(log),
             pool_above=3,
             random_state=rng,
         )
@@ -50,7 +79,8 @@ def main() -> None:
         req = r.details["tests_required"]
         print(
             f"{vehicle:11s} {mu:.3e}  {n_nde:8.0f}  {req['is']:8.0f}  {req['scv']:8.0f}  "
-            f"{r.details['variance_reduction_factor']:.2f}"
+            f"{r.details['variance_reduction_factor']:.2f}         {n_is_exact:.2e}        "
+            f"{best_vrf:.2f}"
         )
         if args.reps:
             est, cover = [], []
@@ -60,7 +90,7 @@ def main() -> None:
                     d["crash"],
                     d["weight"],
                     d["n_critical"],
-                    d.filter(like="cv_"),
+                    controls(d),
                     pool_above=3,
                     confidence=0.9,
                     random_state=rng,
