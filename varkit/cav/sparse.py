@@ -20,6 +20,15 @@ Coefficients are cross-fitted by default (fold f adjusted with coefficients fitt
 other folds of its stratum), which keeps ``mu_hat`` unbiased; ``crossfit=None`` fits them
 on the same tests, as "adaptive" evaluation after testing does, and is biased when crashes
 are rare.
+
+Owen-Zhou mixture-component controls (``OvertakingScenario(controls="mixture")``) fit this
+scheme directly: their columns for the i-th critical step are constant (0) in strata with
+fewer than i critical steps, so each stratum regresses on a k-dependent set (constant
+columns are dropped per stratum). Use the bounded components (``cv_twisted``,
+``cv_step_*``): the components that carry ``prod_l w_l`` (``cv_nde``, ``cv_single*``) are
+as heavy-tailed as ``Y W`` itself, and cross-fitted coefficients applied to them blow the
+estimate up in strata with three or more critical steps (measured in
+``benchmarks/cav_variance_reduction.py --controls mixture``).
 """
 
 from __future__ import annotations
