@@ -76,3 +76,29 @@ def test_bad_input_exits_2_with_one_error_line(tmp_path, text, args, needle):
 def test_missing_file_exits_2(tmp_path):
     out = CliRunner().invoke(cli, ["cav", "crash-rate", str(tmp_path / "none.csv")])
     assert out.exit_code == 2 and out.stderr.startswith("error:")
+
+
+def test_simulate_writes_the_chosen_control_family(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import pandas as pd
+
+    from varkit.cav.scenarios import MIXTURE_CONTROL_COLUMNS
+
+    path = tmp_path / "mix.csv"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "cav",
+            "simulate",
+            "--tests",
+            "50",
+            "--controls",
+            "mixture",
+            "--seed",
+            "1",
+            "-o",
+            str(path),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    columns = [c for c in pd.read_csv(path).columns if c.startswith("cv_")]
+    assert columns == list(MIXTURE_CONTROL_COLUMNS)

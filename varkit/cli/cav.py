@@ -212,6 +212,13 @@ def crash_rate(
     show_default=True,
     help="Decision steps per test (three variables each).",
 )
+@click.option(
+    "--controls",
+    type=click.Choice(("product", "local", "mixture")),
+    default="product",
+    show_default=True,
+    help="Family of control-variate columns written (see varkit.cav.scenarios).",
+)
 @seed_option
 @click.option(
     "--output",
@@ -221,14 +228,20 @@ def crash_rate(
     help="CSV file to write; standard output when omitted.",
 )
 def simulate(
-    vehicle: str, n_tests: int, testing: str, steps: int, seed: int | None, output: str | None
+    vehicle: str,
+    n_tests: int,
+    testing: str,
+    steps: int,
+    controls: str,
+    seed: int | None,
+    output: str | None,
 ) -> None:
     """Write a test log CSV from the overtaking simulator (its exact crash rate on stderr)."""
     import sys
 
     from varkit.cav.scenarios import OvertakingScenario
 
-    scenario = OvertakingScenario(n_steps=steps)
+    scenario = OvertakingScenario(n_steps=steps, controls=controls)
     log = scenario.simulate(n_tests, vehicle, testing=testing, random_state=seed)
     text = log.to_csv(index=False, float_format="%.10g")
     if output is None:

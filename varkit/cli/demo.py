@@ -118,7 +118,9 @@ def _cav_section(seed: int, device: str) -> list[Result]:
     """Crash rate of the bundled CAV test log by importance sampling.
 
     Sparse control variates are left out until they beat importance sampling on the
-    simulator (issue 5 is open: on this log they do not yet).
+    simulator (issue 5 is open). On this simulator's proposal the importance-sampling
+    interval itself is too narrow: its true variance is dominated by tests too rare to be
+    sampled (benchmarks/RESULTS.md, varkit.cav).
     """
     from varkit.cav import importance_sampling_estimate
     from varkit.datasets.cav import load_cav_example
