@@ -1,0 +1,89 @@
+"""``varkit gate``: hold results JSON files against a TOML rules file (exit 0/1/2)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import click
+
+from varkit.gates import check, load_rules
+from varkit.results import Result, ResultSet
+
+
+def read_results(path: str) -> list[Result]:
+    """The results of one varkit results JSON file; ``ValueError`` naming the file if not."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ValueError(f"results file {path!r} is not UTF-8 text.") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(
+            f"results file {path!r} is not valid JSON ({exc.msg} at line {exc.lineno})."
+        ) from None
+    if not isinstance(data, dict):
+        raise ValueError(f"results file {path!r} is not a varkit results document.")
+    try:
+        return list(ResultSet.from_dict(data))
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise ValueError(f"results file {path!r}: {' '.join(str(exc).split())}") from None
+
+
+@click.command()
+@click.argument("results", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--rules",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="TOML file of [[rule]] tables (see examples/gates.toml).",
+)
+@click.option(
+    "--junit", type=click.Path(dir_okay=False), default=None, help="Write JUnit XML here."
+)
+@click.option(
+    "--markdown",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write a Markdown summary here (also appended to $GITHUB_STEP_SUMMARY when set).",
+)
+@click.option(
+    "--strict",
+    is_flag=True,
+    default=False,
+    show_default=True,
+    help="Treat inconclusive decisions as failures (exit 1).",
+)
+@click.pass_context
+def gate(
+    ctx: click.Context,
+    results: tuple[str, ...],
+    rules: str,
+    junit: str | None,
+    markdown: str | None,
+    strict: bool,
+) -> None:
+    """Check RESULTS (varkit results JSON files) against the gates in --rules.
+
+    Exit 0 when every gate passes (inconclusive ones too, unless --strict), 1 when one
+    fails, 2 on a usage or input error.
+    """
+    rule_list = load_rules(rules)
+    items: list[Result] = []
+    for path in results:
+        items.extend(read_results(path))
+    report = check(items, rule_list)
+    click.echo(report.to_table(), nl=False)
+    if junit is not None:
+        Path(junit).write_text(report.to_junit_xml(), encoding="utf-8")
+    text = report.to_markdown()
+    if markdown is not None:
+        Path(markdown).write_text(text, encoding="utf-8")
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a", encoding="utf-8") as handle:
+            handle.write(text + "\n")
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        for line in report.github_annotations():
+            click.echo(line)
+    ctx.exit(report.exit_code(strict))
