@@ -1,0 +1,205 @@
+"""``varkit gate``: exit codes, report files, GitHub integration, bad input."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from varkit.cli.main import cli
+from varkit.datasets.sessions import sessions_example_path
+from varkit.results import Result, ResultSet
+
+EXAMPLE_RULES = str(Path(__file__).resolve().parents[2] / "examples" / "gates.toml")
+Write = Callable[[str, str], Path]
+
+
+def invoke(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args), env=env)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def results_file(write_file: Write, *results: Result, name: str = "results.json") -> str:
+    return str(write_file(name, ResultSet(results, {"function": "test"}).to_json()))
+
+
+def example_results(write_file: Write, epsilon_high: float = 7.9) -> str:
+    return results_file(
+        write_file,
+        Result(
+            "accuracy_difference",
+            0.002,
+            -0.005,
+            0.009,
+            0.95,
+            group={"comparison": "candidate-baseline"},
+        ),
+        Result("epsilon", 6.0, 4.1, epsilon_high, 0.95),
+        Result("mcnemar", 9.3, pvalue=0.002),
+    )
+
+
+def rules_file(write_file: Write, body: str) -> str:
+    return str(write_file("gates.toml", body))
+
+
+@pytest.fixture(autouse=True)
+def _no_github_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+
+
+def test_all_pass_exit_0(write_file: Write) -> None:
+    code, out, err = invoke("gate", example_results(write_file), "--rules", EXAMPLE_RULES)
+    assert code == 0, err
+    assert "3 passed, 0 failed, 0 inconclusive" in out
+    assert "::" not in out
+
+
+def test_failure_exit_1(write_file: Write) -> None:
+    path = example_results(write_file, epsilon_high=8.2)
+    code, out, _ = invoke("gate", path, "--rules", EXAMPLE_RULES)
+    assert code == 1
+    assert "FAIL" in out and "epsilon audit" in out and "[4.1, 8.2]" in out
+
+
+def test_inconclusive_passes_unless_strict(write_file: Write) -> None:
+    path = results_file(write_file, Result("delta", 0.0, -0.1, 0.1, 0.95))
+    rules = rules_file(write_file, '[[rule]]\nname = "r"\nmetric = "delta"\nmin = 0.0\n')
+    code, out, _ = invoke("gate", path, "--rules", rules)
+    assert code == 0 and "INCONCLUSIVE" in out
+    code, _, _ = invoke("gate", path, "--rules", rules, "--strict")
+    assert code == 1
+
+
+def test_several_results_files_are_pooled(write_file: Write) -> None:
+    first = results_file(write_file, Result("epsilon", 6.0, 4.1, 7.9, 0.95), name="a.json")
+    second = results_file(write_file, Result("mcnemar", 9.3, pvalue=0.002), name="b.json")
+    rules = rules_file(
+        write_file,
+        '[[rule]]\nname = "e"\nmetric = "epsilon"\nmax = 8.0\nmode = "assured"\n'
+        '[[rule]]\nname = "m"\nmetric = "mcnemar"\nmax_pvalue = 0.05\n',
+    )
+    code, out, _ = invoke("gate", first, second, "--rules", rules)
+    assert code == 0 and "2 passed" in out
+    code, out, _ = invoke("gate", first, "--rules", rules)
+    assert code == 1 and "No result has metric 'mcnemar'" in out
+
+
+def test_junit_and_markdown_files(write_file: Write, tmp_path: Path) -> None:
+    junit, markdown = tmp_path / "report.xml", tmp_path / "summary.md"
+    path = example_results(write_file, epsilon_high=8.2)
+    args = ["gate", path, "--rules", EXAMPLE_RULES, "--junit", str(junit)]
+    code, _, _ = invoke(*args, "--markdown", str(markdown))
+    assert code == 1
+    root = ET.fromstring(junit.read_text(encoding="utf-8").split("\n", 1)[1])
+    cases = list(root.iter("testcase"))
+    assert len(cases) == 3
+    assert [c.find("failure") is not None for c in cases] == [False, True, False]
+    text = markdown.read_text(encoding="utf-8")
+    assert "| status | rule |" in text and "epsilon audit" in text
+
+
+def test_github_summary_and_annotations(
+    write_file: Write, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    summary = tmp_path / "step_summary.md"
+    summary.write_text("earlier step\n", encoding="utf-8")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    path = results_file(
+        write_file,
+        Result("epsilon", 8.0, 7.0, 9.0, 0.95),
+        Result("delta", 0.0, -0.1, 0.1, 0.95),
+    )
+    rules = rules_file(
+        write_file,
+        '[[rule]]\nname = "e"\nmetric = "epsilon"\nmax = 8.0\nmode = "assured"\n'
+        '[[rule]]\nname = "d"\nmetric = "delta"\nmin = 0.0\n',
+    )
+    code, out, _ = invoke("gate", path, "--rules", rules)
+    assert code == 1
+    annotations = [line for line in out.splitlines() if line.startswith("::")]
+    assert annotations == [
+        "::error title=varkit gate%3A e::epsilon: The interval [7, 9] is not wholly <= 8.",
+        "::warning title=varkit gate%3A d::delta: The interval [-0.1, 0.1] straddles the "
+        "bound >= 0.",
+    ]
+    text = summary.read_text(encoding="utf-8")
+    assert text.startswith("earlier step\n") and "### varkit gate" in text
+
+
+def test_round_trip_from_varkit_bootstrap(write_file: Write, tmp_path: Path) -> None:
+    output = tmp_path / "latency.json"
+    code, _, err = invoke(
+        "bootstrap",
+        sessions_example_path(),
+        "-c",
+        "latency_ms",
+        "--resamples",
+        "200",
+        "--seed",
+        "1",
+        "--format",
+        "json",
+        "-o",
+        str(output),
+    )
+    assert code == 0, err
+    (result,) = ResultSet.from_json(output.read_text(encoding="utf-8"))
+    assert result.ci_low is not None and result.ci_high is not None
+    rule = '[[rule]]\nname = "latency"\nmetric = "mean"\ngroup = {{ column = "latency_ms" }}\n'
+    passing = rules_file(write_file, rule.format() + f"max = {result.ci_high}\nmode = 'assured'\n")
+    code, out, _ = invoke("gate", str(output), "--rules", passing)
+    assert code == 0 and "1 passed" in out
+    failing = rules_file(write_file, rule.format() + f"max = {result.ci_low - 1}\n")
+    code, out, _ = invoke("gate", str(output), "--rules", failing)
+    assert code == 1 and "mean[column=latency_ms]" in out
+
+
+# -- bad input: exit 2 with one error line ----------------------------------------------
+def assert_input_error(code: int, err: str, fragment: str) -> None:
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert fragment in lines[0]
+
+
+def test_bad_rules_file_exit_2(write_file: Write) -> None:
+    rules = rules_file(write_file, '[[rule]]\nname = "r"\nmetric = "m"\nmode = "sure"\nmin = 0\n')
+    code, _, err = invoke("gate", example_results(write_file), "--rules", rules)
+    assert_input_error(code, err, "`mode` must be 'credible' or 'assured'")
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        ("{not json", "is not valid JSON"),
+        ("[1, 2]", "is not a varkit results document"),
+        (json.dumps({"schema": "other/1", "results": []}), "not a varkit results document"),
+        (
+            json.dumps(
+                {"schema": "varkit.results/1", "results": [{"metric": "m", "estimate": "abc"}]}
+            ),
+            "`estimate` must be a number",
+        ),
+    ],
+)
+def test_bad_results_json_exit_2(write_file: Write, content: str, fragment: str) -> None:
+    path = str(write_file("bad.json", content))
+    code, _, err = invoke("gate", path, "--rules", EXAMPLE_RULES)
+    assert_input_error(code, err, fragment)
+    assert "bad.json" in err
+
+
+def test_missing_files_exit_2(write_file: Write, tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        cli, ["gate", str(tmp_path / "none.json"), "--rules", EXAMPLE_RULES]
+    )
+    assert result.exit_code == 2
+    result = CliRunner().invoke(cli, ["gate", example_results(write_file)])
+    assert result.exit_code == 2 and "--rules" in result.stderr
