@@ -27,5 +27,9 @@ def test_demo_writes_schema_valid_results_and_a_summary(tmp_path: Path) -> None:
         "fairness",
     }
     assert all(r.ci_low is not None or r.pvalue is not None for r in results)
-    assert (out / "summary.md").read_text().startswith("# varkit demo")
+    summary = (out / "summary.md").read_text()
+    assert summary.startswith("# varkit demo")
+    assert "## Gates" in summary
+    assert "Gates (bundled rules" in result.output
+    assert "0 failed" in result.output
     assert f"{len(results)} results" in result.output

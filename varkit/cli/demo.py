@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from importlib import resources
 from pathlib import Path
 
 import click
@@ -13,6 +14,7 @@ import pandas as pd
 
 from varkit.cli.options import device_option
 from varkit.datasets.sessions import load_sessions_example
+from varkit.gates import GateReport, check, load_rules
 from varkit.gpu import bootstrap, permutation_test
 from varkit.results import Result, ResultSet, make_provenance
 
@@ -163,9 +165,18 @@ def run_demo(output: str | os.PathLike[str], *, seed: int = 0, device: str = "au
     )
     result_set = ResultSet(tuple(results), provenance)
     (out / "results.json").write_text(result_set.to_json() + "\n", encoding="utf-8")
+    report = gate_demo(result_set)
     summary = "# varkit demo\n\n" + result_set.to_markdown()
+    summary += "\n## Gates\n\n" + report.to_markdown()
     (out / "summary.md").write_text(summary, encoding="utf-8")
     return result_set
+
+
+def gate_demo(result_set: ResultSet) -> GateReport:
+    """Gate the demo's results with the bundled rules (``datasets/data/demo_gates.toml``)."""
+    rules = resources.files("varkit.datasets").joinpath("data", "demo_gates.toml")
+    with resources.as_file(rules) as path:
+        return check(result_set, load_rules(path))
 
 
 @click.command()
@@ -184,5 +195,7 @@ def demo(output: str, seed: int, device: str) -> None:
     result_set = run_demo(output, seed=seed, device=device)
     for result in result_set:
         click.echo(str(result))
+    click.echo("\nGates (bundled rules; a gate decides on the interval):")
+    click.echo(gate_demo(result_set).to_table())
     seconds = sum(np.asarray(list(result_set.provenance["seconds_per_section"].values())))
     click.echo(f"\n{len(result_set)} results in {seconds:.1f} s; written to {output}/")
