@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -39,10 +40,10 @@ from typing import Any
 
 from varkit.results import Result, ResultSet
 
-try:  # Python >= 3.11
+if sys.version_info >= (3, 11):
     import tomllib as _toml
-except ModuleNotFoundError:  # pragma: no cover - Python 3.10
-    _toml = None  # type: ignore[assignment]
+else:  # pragma: no cover - Python 3.10: the same parser, from PyPI (a dependency there)
+    import tomli as _toml
 
 __all__ = ["Decision", "GateReport", "Rule", "assert_gate", "check", "load_rules"]
 
@@ -455,8 +456,6 @@ def load_rules(path: str | os.PathLike[str]) -> list[Rule]:
     >>> load_rules(path)[0].bound_text
     '<= 8'
     """
-    if _toml is None:  # pragma: no cover - Python 3.10
-        raise RuntimeError("reading gate rules needs Python >= 3.11 (the stdlib tomllib).")
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"rules file {str(path)!r} does not exist.")
