@@ -7,14 +7,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from sklearn.base import BaseEstimator, is_classifier
 from sklearn.exceptions import NotFittedError
 
 from varkit.evaluate._fitting import check_xy, default_scoring, score_splits, scoring_name
 from varkit.evaluate._inputs import check_confidence, check_count
 from varkit.evaluate.multiple import adjust_pvalues
-from varkit.evaluate.paired_ttests import _t_on_differences, five_by_two_statistics
+from varkit.evaluate.paired_ttests import _t_on_differences, five_by_two_results
 from varkit.gpu.splits import five_by_two_splits, kfold_splits
 from varkit.results import Result, ResultSet
 
@@ -172,35 +171,10 @@ class ModelComparison(BaseEstimator):  # type: ignore[misc]
                     group=group,
                 )
             ]
-        t, f = five_by_two_statistics(diffs)
-        mean = float(diffs.mean())
         details = {"differences": diffs.reshape(5, 2)}
-        return [
-            Result(
-                metric=metric,
-                estimate=mean,
-                method="5x2cv-t",
-                n=10,
-                statistic=t,
-                pvalue=1.0 if t == 0 else float(min(1.0, 2 * stats.t.sf(abs(t), 5))),
-                df=(5.0,),
-                alternative="two-sided",
-                group=group,
-                details=details,
-            ),
-            Result(
-                metric=metric,
-                estimate=mean,
-                method="5x2cv-combined-f",
-                n=10,
-                statistic=f,
-                pvalue=1.0 if f == 0 else float(stats.f.sf(f, 10, 5)),
-                df=(10.0, 5.0),
-                alternative="two-sided",
-                group=group,
-                details=details,
-            ),
-        ]
+        return list(
+            five_by_two_results(diffs.reshape(5, 2), metric=metric, group=group, details=details)
+        )
 
     def summary(self) -> pd.DataFrame:
         """The results as a DataFrame (one row per result)."""

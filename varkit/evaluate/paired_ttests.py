@@ -44,6 +44,44 @@ def _t_pvalue(t: float, df: float, alternative: str) -> float:
     return float(stats.t.cdf(t, df))
 
 
+def five_by_two_results(
+    diffs: np.ndarray,
+    *,
+    metric: str,
+    group: dict[str, str],
+    details: dict[str, Any],
+    alternative: str = "two-sided",
+) -> tuple[Result, Result]:
+    """The 5x2cv t (Dietterich 1998) and combined F (Alpaydin 1999) results of (5, 2)
+    score differences."""
+    t, f = five_by_two_statistics(diffs)
+    mean = float(np.mean(diffs))
+    common: dict[str, Any] = {
+        "metric": metric,
+        "estimate": mean,
+        "n": 10,
+        "group": group,
+        "details": details,
+    }
+    t_result = Result(
+        method="5x2cv-t",
+        statistic=t,
+        pvalue=1.0 if t == 0 else _t_pvalue(t, 5, alternative),
+        df=(5.0,),
+        alternative=alternative,
+        **common,
+    )
+    f_result = Result(
+        method="5x2cv-combined-f",
+        statistic=f,
+        pvalue=1.0 if f == 0 else float(stats.f.sf(f, 10, 5)),
+        df=(10.0, 5.0),
+        alternative="two-sided",
+        **common,
+    )
+    return t_result, f_result
+
+
 def _ratio(numerator: float, denominator: float) -> float:
     """numerator / denominator, with 0/0 = 0 (no difference at all) and x/0 = +-inf."""
     if denominator > 0:
@@ -454,7 +492,6 @@ def five_by_two_cv(
     scoring = default_scoring(estimator1, scoring)
     scores = score_splits([estimator1, estimator2], X, y, splits, scoring=scoring, n_jobs=n_jobs)
     diffs = (scores[:, 0] - scores[:, 1]).reshape(5, 2)
-    t, f = five_by_two_statistics(diffs)
     metric = f"{scoring_name(scoring)}_difference"
     group = _comparison(estimator1, estimator2)
     details = {
@@ -463,30 +500,8 @@ def five_by_two_cv(
         "split_seeding": seeding,
         "n_train": int(np.mean([len(tr) for tr, _ in splits])),
     }
-    mean = float(diffs.mean())
-    t_result = Result(
-        metric=metric,
-        estimate=mean,
-        method="5x2cv-t",
-        n=10,
-        statistic=t,
-        pvalue=1.0 if t == 0 else _t_pvalue(t, 5, alternative),
-        df=(5.0,),
-        alternative=alternative,
-        group=group,
-        details=details,
-    )
-    f_result = Result(
-        metric=metric,
-        estimate=mean,
-        method="5x2cv-combined-f",
-        n=10,
-        statistic=f,
-        pvalue=1.0 if f == 0 else float(stats.f.sf(f, 10, 5)),
-        df=(10.0, 5.0),
-        alternative="two-sided",
-        group=group,
-        details=details,
+    t_result, f_result = five_by_two_results(
+        diffs, metric=metric, group=group, details=details, alternative=alternative
     )
     return ResultSet((t_result, f_result), {"function": "varkit.evaluate.five_by_two_cv"})
 
