@@ -26,6 +26,7 @@ _COMMANDS = {
     "cav": "varkit.cli.cav:cav",
     "fairness": "varkit.cli.fairness:fairness",
     "gate": "varkit.cli.gate:gate",
+    "report": "varkit.cli.report:report",
 }
 
 
