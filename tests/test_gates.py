@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from varkit.gates import Decision, GateReport, Rule, assert_gate, check, load_rules
@@ -284,3 +285,201 @@ def test_check_validates_arguments() -> None:
         check([], [])
     with pytest.raises(TypeError, match="`results`"):
         check(["x"], [Rule("r", "m", min=0.0)])  # type: ignore[list-item]
+
+
+# -- bounds relative to a baseline -------------------------------------------------------
+def acc(model: str, low: float, high: float, estimate: float | None = None) -> Result:
+    mid = (low + high) / 2 if estimate is None else estimate
+    return Result("accuracy", mid, low, high, 0.95, "wilson", group={"model": model})
+
+
+def paired(first: str, second: str, low: float, high: float) -> Result:
+    group = {"comparison": f"{first}-{second}", "model_1": first, "model_2": second}
+    return Result("accuracy_difference", (low + high) / 2, low, high, 0.95, "paired", group=group)
+
+
+NO_DROP = Rule("no drop", "accuracy", {"model": "cand"}, baseline={"model": "base"}, max_drop=0.01)
+
+
+def test_relative_rule_prefers_the_paired_difference() -> None:
+    # separate intervals: [0.80, 0.86] - [0.81, 0.87] -> [-0.07, 0.05] would straddle -0.01;
+    # the paired interval [-0.005, 0.02] is wholly >= -0.01, so it passes
+    results = [
+        acc("cand", 0.80, 0.86),
+        acc("base", 0.81, 0.87),
+        paired("cand", "base", -0.005, 0.02),
+    ]
+    (d,) = check(results, [NO_DROP]).decisions
+    assert d.status == "pass"
+    assert (d.ci_low, d.ci_high) == (-0.005, 0.02)
+    assert d.basis.startswith("paired: accuracy_difference[comparison=cand-base")
+    assert "paired result" in d.reason
+    assert d.bound == "candidate - baseline >= -0.01"
+
+
+def test_reversed_paired_difference_is_negated() -> None:
+    # base - cand in [0.015, 0.03] -> cand - base in [-0.03, -0.015]: wholly below -0.01
+    results = [
+        acc("cand", 0.80, 0.86),
+        acc("base", 0.81, 0.87),
+        paired("base", "cand", 0.015, 0.03),
+    ]
+    (d,) = check(results, [NO_DROP]).decisions
+    assert d.status == "fail"
+    assert (d.ci_low, d.ci_high) == (-0.03, -0.015)
+    assert d.estimate == pytest.approx(-0.0225)
+    assert "(reversed)" in d.basis
+
+
+def test_paired_difference_with_other_shared_labels_must_agree() -> None:
+    cand = Result("accuracy", 0.9, 0.85, 0.95, 0.95, group={"data": "a", "model": "cand"})
+    base = Result("accuracy", 0.9, 0.85, 0.95, 0.95, group={"data": "a", "model": "base"})
+    other = paired("cand", "base", -0.5, -0.4).replace(
+        group={"data": "b", "model_1": "cand", "model_2": "base"}
+    )
+    (d,) = check([cand, base, other], [NO_DROP]).decisions
+    assert d.basis == "separate intervals, combined conservatively"
+
+
+@pytest.mark.parametrize(
+    ("cand", "base", "mode", "expected", "interval"),
+    [
+        # [c_lo - b_hi, c_hi - b_lo], bound >= -0.01
+        ((0.80, 0.86), (0.81, 0.87), "credible", "inconclusive", (-0.07, 0.05)),
+        ((0.70, 0.75), (0.81, 0.87), "credible", "fail", (-0.17, -0.06)),
+        ((0.88, 0.90), (0.80, 0.85), "assured", "pass", (0.03, 0.10)),
+        ((0.83, 0.90), (0.80, 0.85), "assured", "fail", (-0.02, 0.10)),
+    ],
+)
+def test_relative_rule_combines_separate_intervals_conservatively(
+    cand: tuple[float, float],
+    base: tuple[float, float],
+    mode: str,
+    expected: str,
+    interval: tuple[float, float],
+) -> None:
+    rule = Rule("r", "accuracy", baseline={"model": "base"}, max_drop=0.01, mode=mode)
+    (d,) = check([acc("cand", *cand), acc("base", *base)], [rule]).decisions
+    assert d.status == expected
+    assert d.ci_low == pytest.approx(interval[0]) and d.ci_high == pytest.approx(interval[1])
+    assert d.confidence == pytest.approx(0.90)  # Bonferroni: 0.95 + 0.95 - 1
+    assert d.basis == "separate intervals, combined conservatively"
+    assert d.label == "accuracy[model=cand] vs [model=base]"
+
+
+def test_max_rise_and_ratio_bounds() -> None:
+    cand = Result("crash_rate", 2e-4, 1.5e-4, 3e-4, 0.95, "is", group={"model": "cand"})
+    base = Result("crash_rate", 1e-4, 1e-4, 2e-4, 0.95, "is", group={"model": "base"})
+    rise = Rule("rise", "crash_rate", baseline={"model": "base"}, max_rise=2e-4, mode="assured")
+    ratio = Rule("ratio", "crash_rate", baseline={"model": "base"}, max_ratio=3.0)
+    loose = Rule("loose", "crash_rate", baseline={"model": "base"}, max_ratio=0.5)
+    rise_d, ratio_d, loose_d = check([cand, base], [rise, ratio, loose]).decisions
+    # difference: [1.5e-4 - 2e-4, 3e-4 - 1e-4] = [-5e-5, 2e-4] <= 2e-4
+    assert rise_d.status == "pass" and rise_d.ci_high == pytest.approx(2e-4)
+    # ratio: [1.5e-4 / 2e-4, 3e-4 / 1e-4] = [0.75, 3.0], wholly <= 3
+    assert ratio_d.status == "pass"
+    assert (ratio_d.ci_low, ratio_d.ci_high) == (pytest.approx(0.75), pytest.approx(3.0))
+    assert ratio_d.estimate == pytest.approx(2.0)
+    assert ratio_d.bound == "candidate / baseline <= 3"
+    # wholly above 0.5
+    assert loose_d.status == "fail"
+
+
+def test_ratio_needs_a_baseline_interval_above_zero() -> None:
+    cand = Result("rate", 0.2, 0.1, 0.3, 0.95, group={"model": "cand"})
+    base = Result("rate", 0.1, 0.0, 0.2, 0.95, group={"model": "base"})
+    rule = Rule("r", "rate", baseline={"model": "base"}, max_ratio=10.0)
+    (d,) = check([cand, base], [rule]).decisions
+    assert d.status == "fail" and "above zero" in d.reason
+
+
+@pytest.mark.parametrize("mode", ["credible", "assured"])
+def test_missing_or_undefined_baseline_never_passes(mode: str) -> None:
+    rule = Rule("r", "accuracy", baseline={"model": "base"}, max_drop=0.5, mode=mode)
+    wide = acc("cand", 0.5, 0.9)
+    assert [d.status for d in check([wide], [rule]).decisions] == ["fail"]
+    assert "No baseline result" in check([wide], [rule]).decisions[0].reason
+    no_interval = Result("accuracy", 0.9, group={"model": "base"})
+    assert check([wide, no_interval], [rule]).decisions[0].status == "fail"
+    nan = Result("accuracy", math.nan, 0.1, 0.2, 0.95, group={"model": "base"})
+    assert check([wide, nan], [rule]).decisions[0].status == "fail"
+    two = [wide, acc("base", 0.8, 0.9), acc("base", 0.7, 0.9)]
+    (d,) = check(two, [rule]).decisions
+    assert d.status == "fail" and "ambiguous" in d.reason
+    # only the baseline itself: no candidate
+    (d,) = check([acc("base", 0.8, 0.9)], [rule]).decisions
+    assert d.status == "fail" and "candidate" in d.reason
+
+
+def test_baseline_is_matched_per_candidate_on_its_other_labels() -> None:
+    rule = Rule("r", "accuracy", baseline={"model": "base"}, max_drop=0.0, mode="assured")
+    results = [
+        Result("accuracy", 0.9, 0.88, 0.92, 0.95, group={"data": d, "model": m})
+        for d in ("a", "b")
+        for m in ("cand", "base")
+    ]
+    results[2] = results[2].replace(ci_low=0.95, ci_high=0.97)  # data b: cand above base
+    decisions = check(results, [rule]).decisions
+    assert [d.label for d in decisions] == [
+        "accuracy[data=a, model=cand] vs [model=base]",
+        "accuracy[data=b, model=cand] vs [model=base]",
+    ]
+    # a: [0.88 - 0.92, ...] = [-0.04, 0.04] not wholly >= 0; b: [0.95 - 0.92, ...] >= 0
+    assert [d.status for d in decisions] == ["fail", "pass"]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("max_drop = 0.01", "needs a `baseline`"),
+        ('baseline = { model = "b" }\nmin = 0', "needs a relative bound"),
+        ('baseline = { model = "b" }\nmax_drop = -0.1', "`max_drop` must be non-negative"),
+        ('baseline = { model = "b" }\nmax_ratio = 0', "`max_ratio` must be positive"),
+        ('baseline = { model = "b" }\nmax_drop = 0.1\nmin = 0', "excludes `min`"),
+        ('baseline = { model = "b" }\nmax_drop = 0.1\nmax_ratio = 2', "not both"),
+        ('baseline = { model = "b" }\nmin_ratio = 2\nmax_ratio = 1', "is above `max_ratio`"),
+        ("baseline = {}\nmax_drop = 0.1", "`baseline` must name at least one label"),
+        ('baseline = "b"\nmax_drop = 0.1', "`baseline` must be a table"),
+        ('baseline = { model = "b" }\nmax_rise = "x"', "`max_rise` must be a number"),
+    ],
+)
+def test_bad_relative_rules_give_one_sentence(
+    write_file: Callable[[str, str], Path], body: str, message: str
+) -> None:
+    path = write_file("gates.toml", '[[rule]]\nname = "a"\nmetric = "m"\n' + body + "\n")
+    with pytest.raises(ValueError) as info:
+        load_rules(path)
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_relative_rule_from_toml(write_file: Callable[[str, str], Path]) -> None:
+    path = write_file(
+        "gates.toml",
+        '[[rule]]\nname = "no drop"\nmetric = "accuracy"\ngroup = { model = "cand" }\n'
+        'baseline = { model = "base" }\nmax_drop = 0.01\nmode = "assured"\n',
+    )
+    (rule,) = load_rules(path)
+    assert rule.baseline == {"model": "base"} and rule.limits == (-0.01, math.inf)
+    assert rule.relative and not rule.ratio
+
+
+@pytest.mark.parametrize("correlation", [0.0, 0.8, -0.5])
+def test_combined_interval_covers_the_difference(correlation: float) -> None:
+    # Two normal estimates with 95% intervals; the conservative combination must cover the
+    # true difference at least 95% of the time whatever their correlation (module docs).
+    rng = np.random.default_rng(20261126)
+    reps, sd_c, sd_b, z = 2000, 0.02, 0.03, 1.959964
+    cov = [[sd_c**2, correlation * sd_c * sd_b], [correlation * sd_c * sd_b, sd_b**2]]
+    draws = rng.multivariate_normal([0.80, 0.82], cov, size=reps)
+    rule = Rule("r", "accuracy", baseline={"model": "base"}, max_drop=1.0)
+    covered = 0
+    for c, b in draws:
+        results = [
+            acc("cand", c - z * sd_c, c + z * sd_c, c),
+            acc("base", b - z * sd_b, b + z * sd_b, b),
+        ]
+        (d,) = check(results, [rule]).decisions
+        assert d.ci_low is not None and d.ci_high is not None
+        covered += d.ci_low <= -0.02 <= d.ci_high
+    coverage = covered / reps
+    assert coverage >= 0.95 - 3 * math.sqrt(0.95 * 0.05 / reps)

@@ -14,6 +14,49 @@ interval bound or p-value, a missing interval (where the mode needs one) or a ru
 matches no result never passes. MLflow, TFMA, Deepchecks and Evidently gate on point
 values only (see ``methods/engine.md`` section C); deciding on the interval is the point.
 
+Bounds relative to a baseline
+-----------------------------
+A rule may bound a result *relative to a baseline result* of the same metric instead of
+absolutely. ``baseline`` gives the group labels that turn a candidate's labels into its
+baseline's (the baseline is the result whose group is the candidate's with these labels put
+in), and one or two relative bounds say how far the candidate may be from it:
+``max_drop`` (candidate - baseline >= -max_drop, for metrics where higher is better),
+``max_rise`` (candidate - baseline <= max_rise, where lower is better), or ``min_ratio`` /
+``max_ratio`` (bounds on candidate / baseline)::
+
+    [[rule]]
+    name = "candidate accuracy at most 1 point below the baseline's"
+    metric = "accuracy"
+    group = { model = "candidate" }
+    baseline = { model = "baseline" }
+    max_drop = 0.01
+    mode = "credible"
+
+The interval that decides is, in this order of preference:
+
+1. **A paired result**, when one exists: a result named ``<metric>_difference`` (or
+   ``<metric>_ratio`` for ratio bounds) comparing the two, labelled ``<key>_1`` /
+   ``<key>_2`` (or ``comparison = "a-b"``) on the one label ``key`` in which candidate and
+   baseline differ, as ``varkit evaluate compare`` writes them
+   (``accuracy_difference[model_1=candidate, model_2=baseline]``); labels it shares with
+   the candidate must agree. Its interval is used as it is (negated, or inverted for a
+   ratio, when it compares baseline to candidate). When both models were scored on the same
+   test set this is the honest interval, and it is much narrower than anything built from
+   the two separate intervals, because the shared test examples cancel.
+2. **Otherwise, the two separate intervals combined conservatively**: the difference
+   interval ``[c_low - b_high, c_high - b_low]`` (for a ratio, of positive intervals,
+   ``[c_low / b_high, c_high / b_low]``). Whenever both intervals cover, this one covers,
+   so its coverage is at least ``c_1 + c_2 - 1`` (90% from two 95% intervals, by
+   Bonferroni) whatever the dependence between the two; when both estimates are near
+   normal it is at least the nominal level for any correlation, since
+   ``sd(c - b) <= sd(c) + sd(b)``. It is wide, so the gate errs on the side of its mode:
+   credible rules fail less often, assured rules pass less often. Holding the candidate
+   interval against the baseline's *point* estimate instead would ignore the baseline's
+   own noise, and is not done.
+
+A missing baseline (or one that is ambiguous: several results with its labels and method)
+never passes, nor does a ratio whose baseline interval reaches zero.
+
 Examples
 --------
 >>> from varkit.results import Result, ResultSet
@@ -48,7 +91,8 @@ else:  # pragma: no cover - Python 3.10: the same parser, from PyPI (a dependenc
 __all__ = ["Decision", "GateReport", "Rule", "assert_gate", "check", "load_rules"]
 
 MODES = ("credible", "assured")
-_KEYS = ("name", "metric", "group", "min", "max", "mode", "max_pvalue")
+RELATIVE = ("max_drop", "max_rise", "min_ratio", "max_ratio")
+_KEYS = ("name", "metric", "group", "min", "max", "mode", "max_pvalue", "baseline", *RELATIVE)
 PASS, FAIL, INCONCLUSIVE = "pass", "fail", "inconclusive"
 
 
@@ -79,11 +123,20 @@ class Rule:
         How an interval is held against the bound (see the module docstring).
     max_pvalue : float or None
         Pass when the result's p-value is below this level; excludes ``min``/``max``.
+    baseline : dict of str to str or None
+        Labels that turn a candidate's group into its baseline's (same metric); needs one
+        of the relative bounds below, which exclude ``min``/``max``/``max_pvalue``.
+    max_drop, max_rise : float or None
+        Non-negative bounds on candidate - baseline: ``>= -max_drop``, ``<= max_rise``.
+    min_ratio, max_ratio : float or None
+        Positive bounds on candidate / baseline.
 
     Examples
     --------
     >>> Rule("epsilon audit", "epsilon", max=8.0, mode="assured").bound_text
     '<= 8'
+    >>> Rule("no drop", "accuracy", baseline={"model": "base"}, max_drop=0.01).bound_text
+    'candidate - baseline >= -0.01'
     """
 
     name: str
@@ -93,25 +146,37 @@ class Rule:
     max: float | None = None
     mode: str = "credible"
     max_pvalue: float | None = None
+    baseline: dict[str, str] | None = None
+    max_drop: float | None = None
+    max_rise: float | None = None
+    min_ratio: float | None = None
+    max_ratio: float | None = None
 
     def __post_init__(self) -> None:
         for key in ("name", "metric"):
             value = getattr(self, key)
             if not isinstance(value, str) or not value.strip():
                 raise TypeError(f"`{key}` must be a non-empty string, got {value!r}.")
-        if not isinstance(self.group, Mapping) or not all(
-            isinstance(v, (str, int)) and not isinstance(v, bool) for v in self.group.values()
-        ):
-            raise TypeError("`group` must be a table of label names to strings.")
         set_ = object.__setattr__
-        set_(self, "group", {str(k): str(v) for k, v in self.group.items()})
+        set_(self, "group", _labels("group", self.group))
+        if self.baseline is not None:
+            set_(self, "baseline", _labels("baseline", self.baseline))
+            if not self.baseline:
+                raise ValueError("`baseline` must name at least one label.")
         if self.mode not in MODES:
             raise ValueError(f"`mode` must be 'credible' or 'assured', got {self.mode!r}.")
-        for key in ("min", "max", "max_pvalue"):
+        for key in ("min", "max", "max_pvalue", *RELATIVE):
             value = getattr(self, key)
             if value is not None:
                 set_(self, key, _number(key, value))
-        if self.max_pvalue is not None:
+        if self.relative:
+            self._check_relative()
+        elif self.baseline is not None:
+            raise ValueError(
+                "a `baseline` needs a relative bound: `max_drop`, `max_rise`, `min_ratio` "
+                "or `max_ratio`."
+            )
+        elif self.max_pvalue is not None:
             if self.min is not None or self.max is not None:
                 raise ValueError("give either `max_pvalue` or `min`/`max`, not both.")
             if not 0.0 < self.max_pvalue <= 1.0:
@@ -121,6 +186,55 @@ class Rule:
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"`min` ({self.min:g}) is above `max` ({self.max:g}).")
 
+    def _check_relative(self) -> None:
+        if self.baseline is None:
+            raise ValueError("a relative bound needs a `baseline` (the baseline's labels).")
+        if self.min is not None or self.max is not None or self.max_pvalue is not None:
+            raise ValueError(
+                "a relative bound excludes `min`, `max` and `max_pvalue` on the same rule."
+            )
+        difference = self.max_drop is not None or self.max_rise is not None
+        if difference and self.ratio:
+            raise ValueError("give `max_drop`/`max_rise` or `min_ratio`/`max_ratio`, not both.")
+        for key in ("max_drop", "max_rise"):
+            value = getattr(self, key)
+            if value is not None and value < 0:
+                raise ValueError(f"`{key}` must be non-negative, got {value:g}.")
+        for key in ("min_ratio", "max_ratio"):
+            value = getattr(self, key)
+            if value is not None and not value > 0:
+                raise ValueError(f"`{key}` must be positive, got {value:g}.")
+        if (
+            self.min_ratio is not None
+            and self.max_ratio is not None
+            and self.min_ratio > self.max_ratio
+        ):
+            raise ValueError(
+                f"`min_ratio` ({self.min_ratio:g}) is above `max_ratio` ({self.max_ratio:g})."
+            )
+
+    @property
+    def relative(self) -> bool:
+        """Whether the bound is relative to a baseline result."""
+        return any(getattr(self, key) is not None for key in RELATIVE)
+
+    @property
+    def ratio(self) -> bool:
+        """Whether the relative bound is on candidate / baseline (else on the difference)."""
+        return self.min_ratio is not None or self.max_ratio is not None
+
+    @property
+    def limits(self) -> tuple[float, float]:
+        """The bounds on the interval that decides (``-inf``/``inf`` where none)."""
+        if self.ratio:
+            low, high = self.min_ratio, self.max_ratio
+        elif self.relative:
+            low = None if self.max_drop is None else -self.max_drop
+            high = self.max_rise
+        else:
+            low, high = self.min, self.max
+        return (-math.inf if low is None else low, math.inf if high is None else high)
+
     @property
     def kind(self) -> str:
         """``'credible'``, ``'assured'`` or ``'max_pvalue'``."""
@@ -128,14 +242,20 @@ class Rule:
 
     @property
     def bound_text(self) -> str:
-        """The bound in words: ``'>= -0.01'``, ``'<= 8'``, ``'in [0, 1]'``, ``'p < 0.05'``."""
+        """The bound in words: ``'>= -0.01'``, ``'<= 8'``, ``'in [0, 1]'``, ``'p < 0.05'``,
+        ``'candidate - baseline >= -0.01'``, ``'candidate / baseline <= 1.5'``."""
         if self.max_pvalue is not None:
             return f"p < {self.max_pvalue:g}"
-        if self.min is not None and self.max is not None:
-            return f"in [{self.min:g}, {self.max:g}]"
-        if self.min is not None:
-            return f">= {self.min:g}"
-        return f"<= {self.max:g}"
+        low, high = self.limits
+        if math.isfinite(low) and math.isfinite(high):
+            text = f"in [{low:g}, {high:g}]"
+        elif math.isfinite(low):
+            text = f">= {low:g}"
+        else:
+            text = f"<= {high:g}"
+        if self.relative:
+            return f"candidate {'/' if self.ratio else '-'} baseline {text}"
+        return text
 
     def matches(self, result: Result) -> bool:
         """Whether the rule applies to ``result`` (same metric, all group labels equal)."""
@@ -148,8 +268,10 @@ class Rule:
 class Decision:
     """The outcome of one rule on one result (or on no result, when none matched).
 
-    ``label`` names the result (``metric[key=value, ...]``); ``ci_low``/``ci_high`` and
-    ``pvalue`` are what decided; ``reason`` is one sentence.
+    ``label`` names the result (``metric[key=value, ...]``; for a relative rule,
+    ``candidate vs baseline``); ``ci_low``/``ci_high`` and ``pvalue`` are what decided;
+    ``basis`` says which interval that was for a relative rule (the paired result, or the
+    two separate intervals combined); ``reason`` is one sentence.
     """
 
     rule: str
@@ -162,6 +284,7 @@ class Decision:
     ci_high: float | None = None
     confidence: float | None = None
     pvalue: float | None = None
+    basis: str = ""
 
     @property
     def interval_text(self) -> str:
@@ -171,6 +294,14 @@ class Decision:
         if self.confidence is not None:
             text += f" ({self.confidence * 100:g}%)"
         return text
+
+
+def _labels(name: str, value: Any) -> dict[str, str]:
+    if not isinstance(value, Mapping) or not all(
+        isinstance(v, (str, int)) and not isinstance(v, bool) for v in value.values()
+    ):
+        raise TypeError(f"`{name}` must be a table of label names to strings.")
+    return {str(k): str(v) for k, v in value.items()}
 
 
 def _fmt(x: float | None) -> str:
@@ -190,6 +321,28 @@ def _label(result: Result) -> str:
 
 def _is_nan(x: float | None) -> bool:
     return x is not None and math.isnan(x)
+
+
+def _hold(
+    rule: Rule, low: float | None, high: float | None, what: str = "result"
+) -> tuple[str, str]:
+    """Status and reason of an interval held against the rule's bound."""
+    if low is None or high is None:
+        return FAIL, f"The {what} has no interval, which {rule.mode} mode needs."
+    if _is_nan(low) or _is_nan(high):
+        return FAIL, "The interval has a NaN bound, so the rule cannot pass."
+    lower, upper = rule.limits
+    interval = f"[{_fmt(low)}, {_fmt(high)}]"
+    # an endpoint equal to the bound is on the right side
+    inside = low >= lower and high <= upper
+    outside = high < lower or low > upper
+    if inside:
+        return PASS, f"The whole interval {interval} is {rule.bound_text}."
+    if rule.mode == "assured":
+        return FAIL, f"The interval {interval} is not wholly {rule.bound_text}."
+    if outside:
+        return FAIL, f"The whole interval {interval} is outside {rule.bound_text}."
+    return INCONCLUSIVE, f"The interval {interval} straddles the bound {rule.bound_text}."
 
 
 def _decide(rule: Rule, result: Result) -> Decision:
@@ -217,24 +370,149 @@ def _decide(rule: Rule, result: Result) -> Decision:
         if result.pvalue < rule.max_pvalue:
             return decision(PASS, f"p = {_fmt(result.pvalue)} is below {rule.max_pvalue:g}.")
         return decision(FAIL, f"p = {_fmt(result.pvalue)} is not below {rule.max_pvalue:g}.")
-    low, high = result.ci_low, result.ci_high
-    if low is None or high is None:
-        return decision(FAIL, f"The result has no interval, which {rule.mode} mode needs.")
-    if _is_nan(low) or _is_nan(high):
-        return decision(FAIL, "The interval has a NaN bound, so the rule cannot pass.")
-    lower = -math.inf if rule.min is None else rule.min
-    upper = math.inf if rule.max is None else rule.max
-    interval = f"[{_fmt(low)}, {_fmt(high)}]"
-    # an endpoint equal to the bound is on the right side
-    inside = low >= lower and high <= upper
-    outside = high < lower or low > upper
-    if inside:
-        return decision(PASS, f"The whole interval {interval} is {rule.bound_text}.")
-    if rule.mode == "assured":
-        return decision(FAIL, f"The interval {interval} is not wholly {rule.bound_text}.")
-    if outside:
-        return decision(FAIL, f"The whole interval {interval} is outside {rule.bound_text}.")
-    return decision(INCONCLUSIVE, f"The interval {interval} straddles the bound {rule.bound_text}.")
+    return decision(*_hold(rule, result.ci_low, result.ci_high))
+
+
+def _group_text(group: Mapping[str, str]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in group.items())
+
+
+def _find_baseline(rule: Rule, candidate: Result, items: Sequence[Result]) -> list[Result]:
+    """The results whose group is the candidate's with the baseline labels put in; when
+    several, those of the candidate's method."""
+    assert rule.baseline is not None
+    wanted = {**candidate.group, **rule.baseline}
+    found = [r for r in items if r.metric == rule.metric and r.group == wanted]
+    if len(found) > 1:
+        same_method = [r for r in found if r.method == candidate.method]
+        found = same_method or found
+    return found
+
+
+def _find_paired(
+    rule: Rule, candidate: Result, baseline: Result, items: Sequence[Result]
+) -> list[tuple[Result, int]]:
+    """Paired results comparing candidate and baseline, each with its orientation
+    (+1: candidate first, -1: baseline first)."""
+    differing = [
+        k
+        for k in candidate.group.keys() | baseline.group.keys()
+        if candidate.group.get(k) != baseline.group.get(k)
+    ]
+    if len(differing) != 1:
+        return []
+    key = differing[0]
+    cand, base = candidate.group.get(key), baseline.group.get(key)
+    metric = f"{rule.metric}_{'ratio' if rule.ratio else 'difference'}"
+    shared = {k: v for k, v in candidate.group.items() if k != key}
+    found = []
+    for r in items:
+        if r.metric != metric or r.ci_low is None or r.ci_high is None:
+            continue
+        if any(r.group.get(k, v) != v for k, v in shared.items()):
+            continue
+        pair = (r.group.get(f"{key}_1"), r.group.get(f"{key}_2"))
+        comparison = r.group.get("comparison")
+        if pair == (cand, base) or (pair == (None, None) and comparison == f"{cand}-{base}"):
+            found.append((r, 1))
+        elif pair == (base, cand) or (pair == (None, None) and comparison == f"{base}-{cand}"):
+            found.append((r, -1))
+    return found
+
+
+def _combine(rule: Rule, candidate: Result, baseline: Result) -> tuple[float, ...] | str:
+    """Estimate and conservative interval of candidate - baseline (or /), or why not."""
+    c_low, c_high, b_low, b_high = (
+        candidate.ci_low,
+        candidate.ci_high,
+        baseline.ci_low,
+        baseline.ci_high,
+    )
+    if c_low is None or c_high is None:
+        return "The candidate has no interval, which a relative rule needs."
+    if b_low is None or b_high is None:
+        return "The baseline has no interval, which a relative rule needs."
+    if any(math.isnan(x) for x in (c_low, c_high, b_low, b_high)):
+        return "An interval has a NaN bound, so the rule cannot pass."
+    if not rule.ratio:
+        return (candidate.estimate - baseline.estimate, c_low - b_high, c_high - b_low)
+    if not b_low > 0 or c_low < 0:
+        return (
+            "A ratio needs a baseline interval above zero and a candidate interval at or "
+            f"above zero, got [{_fmt(b_low)}, {_fmt(b_high)}] and [{_fmt(c_low)}, "
+            f"{_fmt(c_high)}]."
+        )
+    estimate = candidate.estimate / baseline.estimate if baseline.estimate else math.nan
+    return (estimate, c_low / b_high, c_high / b_low)
+
+
+def _decide_relative(rule: Rule, candidate: Result, items: Sequence[Result]) -> Decision:
+    """Hold a candidate result against a baseline-relative rule (see the module docstring)."""
+    assert rule.baseline is not None
+    wanted = {**candidate.group, **rule.baseline}
+    label = f"{_label(candidate)} vs [{_group_text(rule.baseline)}]"
+
+    def decision(status: str, reason: str, basis: str = "", **numbers: Any) -> Decision:
+        return Decision(rule.name, status, label, reason, rule.bound_text, basis=basis, **numbers)
+
+    baselines = _find_baseline(rule, candidate, items)
+    if not baselines:
+        return decision(
+            FAIL,
+            f"No baseline result has metric {rule.metric!r} and group {{{_group_text(wanted)}}}, "
+            "so the rule cannot pass.",
+        )
+    if len(baselines) > 1:
+        return decision(
+            FAIL,
+            f"{len(baselines)} results have metric {rule.metric!r}, group "
+            f"{{{_group_text(wanted)}}} and method {candidate.method!r}: the baseline is "
+            "ambiguous, so the rule cannot pass.",
+        )
+    (baseline,) = baselines
+    if math.isnan(candidate.estimate) or math.isnan(baseline.estimate):
+        return decision(FAIL, "An estimate is NaN, so the rule cannot pass.")
+    paired = _find_paired(rule, candidate, baseline, items)
+    if paired:
+        result, sign = paired[0]
+        assert result.ci_low is not None and result.ci_high is not None
+        low, high, estimate = result.ci_low, result.ci_high, result.estimate
+        if sign < 0 and rule.ratio:
+            low, high = (1 / high if high else math.inf), (1 / low if low else math.inf)
+            estimate = 1 / estimate if estimate else math.inf
+        elif sign < 0:
+            low, high, estimate = -high, -low, -estimate
+        basis = f"paired: {_label(result)}" + (" (reversed)" if sign < 0 else "")
+        if len(paired) > 1:
+            basis += f" (the first of {len(paired)} paired results)"
+        if math.isnan(estimate):
+            return decision(FAIL, "The paired estimate is NaN, so the rule cannot pass.", basis)
+        status, reason = _hold(rule, low, high, "paired result")
+        reason += f" Decided on the paired result {basis.removeprefix('paired: ')}."
+        return decision(
+            status,
+            reason,
+            basis,
+            estimate=estimate,
+            ci_low=low,
+            ci_high=high,
+            confidence=result.confidence,
+        )
+    combined = _combine(rule, candidate, baseline)
+    basis = "separate intervals, combined conservatively"
+    if isinstance(combined, str):
+        return decision(FAIL, combined, basis)
+    estimate, low, high = combined
+    confidence = None
+    if candidate.confidence is not None and baseline.confidence is not None:
+        # Bonferroni: both intervals cover with probability >= c1 + c2 - 1
+        confidence = candidate.confidence + baseline.confidence - 1
+        confidence = confidence if confidence > 0 else None
+    status, reason = _hold(rule, low, high)
+    reason += " No paired result compares the two, so the separate intervals were combined."
+    return decision(
+        status, reason, basis, estimate=estimate, ci_low=low, ci_high=high, confidence=confidence
+    )
 
 
 @dataclass(frozen=True)
@@ -405,6 +683,10 @@ def check(results: ResultSet | Iterable[Result], rules: Sequence[Rule]) -> GateR
     decisions: list[Decision] = []
     for rule in rule_list:
         matched = [r for r in items if rule.matches(r)]
+        if rule.baseline is not None:
+            base = rule.baseline
+            # a result that is itself the baseline is no candidate
+            matched = [r for r in matched if any(r.group.get(k) != v for k, v in base.items())]
         if not matched:
             decisions.append(
                 Decision(
@@ -413,12 +695,16 @@ def check(results: ResultSet | Iterable[Result], rules: Sequence[Rule]) -> GateR
                     label=rule.metric,
                     bound=rule.bound_text,
                     reason=(
-                        f"No result has metric {rule.metric!r} and group {rule.group}, "
+                        f"No {'candidate (non-baseline) ' if rule.relative else ''}result "
+                        f"has metric {rule.metric!r} and group {rule.group}, "
                         "so the rule cannot pass."
                     ),
                 )
             )
-        decisions.extend(_decide(rule, r) for r in matched)
+        if rule.relative:
+            decisions.extend(_decide_relative(rule, r, items) for r in matched)
+        else:
+            decisions.extend(_decide(rule, r) for r in matched)
     return GateReport(tuple(decisions))
 
 

@@ -203,3 +203,45 @@ def test_missing_files_exit_2(write_file: Write, tmp_path: Path) -> None:
     assert result.exit_code == 2
     result = CliRunner().invoke(cli, ["gate", example_results(write_file)])
     assert result.exit_code == 2 and "--rules" in result.stderr
+
+
+RELATIVE_RULE = (
+    '[[rule]]\nname = "no drop"\nmetric = "accuracy"\ngroup = { model = "cand" }\n'
+    'baseline = { model = "base" }\nmax_drop = 0.01\n'
+)
+
+
+def test_relative_rule_decides_on_the_paired_difference(write_file: Write) -> None:
+    cand = Result("accuracy", 0.83, 0.80, 0.86, 0.95, group={"model": "cand"})
+    base = Result("accuracy", 0.84, 0.81, 0.87, 0.95, group={"model": "base"})
+    diff = Result(
+        "accuracy_difference",
+        -0.03,
+        -0.04,
+        -0.02,
+        0.95,
+        group={"comparison": "cand-base", "model_1": "cand", "model_2": "base"},
+    )
+    rules = rules_file(write_file, RELATIVE_RULE)
+    code, out, _ = invoke("gate", results_file(write_file, cand, base, diff), "--rules", rules)
+    # paired [-0.04, -0.02] is wholly below -0.01
+    assert code == 1 and "FAIL" in out and "paired result accuracy_difference" in out
+    code, out, _ = invoke("gate", results_file(write_file, cand, base), "--rules", rules)
+    # separate: [0.80 - 0.87, 0.86 - 0.81] = [-0.07, 0.05] straddles -0.01
+    assert code == 0 and "INCONCLUSIVE" in out and "[-0.07, 0.05] (90%)" in out
+    code, out, _ = invoke("gate", results_file(write_file, cand), "--rules", rules)
+    assert code == 1 and "No baseline result" in out
+
+
+@pytest.mark.parametrize(
+    ("extra", "fragment"),
+    [
+        ("max_rise = -1\n", "`max_rise` must be non-negative"),
+        ("min = 0\n", "excludes `min`"),
+        ('baseline2 = "x"\n', "unknown key 'baseline2'"),
+    ],
+)
+def test_bad_relative_rule_exit_2(write_file: Write, extra: str, fragment: str) -> None:
+    rules = rules_file(write_file, RELATIVE_RULE + extra)
+    code, _, err = invoke("gate", example_results(write_file), "--rules", rules)
+    assert_input_error(code, err, fragment)
