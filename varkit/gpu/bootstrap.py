@@ -97,6 +97,7 @@ def bootstrap(
     device: str = "auto",
     random_state: Any = None,
     progress: Callable[[int], None] | None = None,
+    row_ids: Sequence[int] | np.ndarray | None = None,
 ) -> Result:
     """Bootstrap confidence interval of a statistic.
 
@@ -135,6 +136,10 @@ def bootstrap(
         whatever ``batch`` and ``device``.
     progress : callable, optional
         Called with the number of replicates done after each step (progress bars).
+    row_ids : array_like of int, optional
+        Stable non-negative row numbers that key the Poisson weights (default: positions
+        0..n-1, the samples concatenated). Give the ids a partitioned log uses (see
+        :mod:`varkit.scaleout.partitions`) to get the interval of the Dask engine.
 
     Returns
     -------
@@ -186,8 +191,12 @@ def bootstrap(
         clusters,
     )
     if callable(statistic):
+        if row_ids is not None:
+            raise ValueError("`row_ids` needs a named statistic, not a callable.")
         return _bootstrap_callable(data, statistic, paired, opts, progress)
-    problem = build_problem(str(statistic), data, paired=paired, strata=strata, clusters=clusters)
+    problem = build_problem(
+        str(statistic), data, paired=paired, strata=strata, clusters=clusters, row_ids=row_ids
+    )
     estimate = problem.estimate()
     sums = replicate_sums(
         problem,
@@ -222,6 +231,7 @@ def _result(
     n_units: int,
     opts: _Options,
     details: dict[str, Any],
+    acceleration: float | None = None,
 ) -> Result:
     finite = np.isfinite(replicates)
     dropped = int(replicates.size - np.count_nonzero(finite))
@@ -256,6 +266,7 @@ def _result(
             method=opts.method,
             confidence=opts.confidence,
             jackknife=jackknife,
+            acceleration=acceleration,
         )
         details.update(extra)
         if not (np.isfinite(lo) and np.isfinite(hi)):

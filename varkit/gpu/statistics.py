@@ -22,7 +22,7 @@ import numpy as np
 
 from varkit.io import check_array
 
-__all__ = ["NAMED_STATISTICS", "LinearProblem", "build_problem"]
+__all__ = ["NAMED_STATISTICS", "LinearProblem", "build_problem", "combine_for", "unit_columns"]
 
 NAMED_STATISTICS = ("mean", "sum", "proportion", "ratio", "weighted_mean", "mean_difference")
 
@@ -129,8 +129,6 @@ def _columns(statistic: str, data: Any, paired: bool) -> tuple[np.ndarray, np.nd
             if (b < 0).any():
                 raise ValueError("`weights` must be non-negative.")
             a = a * b
-        if b.sum() == 0:
-            raise ValueError(f"`{names[1]}` must not sum to zero.")
         return np.column_stack([a, b]), np.zeros(a.size, np.int64), _ratio
     if statistic == "mean_difference":
         first, second = _as_samples(data, 2, statistic)
@@ -156,6 +154,37 @@ def _columns(statistic: str, data: Any, paired: bool) -> tuple[np.ndarray, np.nd
     )
 
 
+def unit_columns(
+    statistic: str, data: Any, *, paired: bool = False
+) -> tuple[np.ndarray, np.ndarray, Combine]:
+    """Per-row columns ``z``, each row's sample, and ``g``, without whole-data checks.
+
+    The building block of :func:`build_problem` for a part of the data (a Dask
+    partition): the checks that need all rows (a denominator summing to zero) are left to
+    the caller.
+    """
+    return _columns(statistic, data, paired)
+
+
+def combine_for(statistic: str, *, paired: bool = False) -> Combine:
+    """``g`` of a named statistic: sums of shape (..., k) to the statistic.
+
+    Examples
+    --------
+    >>> float(combine_for("mean")(np.array([6.0, 3.0])))
+    2.0
+    """
+    if statistic == "sum":
+        return _first
+    if statistic == "mean_difference" and not paired:
+        return _difference_of_ratios
+    if statistic in NAMED_STATISTICS:
+        return _ratio
+    raise ValueError(
+        f"`statistic` must be one of {', '.join(NAMED_STATISTICS)}; got {statistic!r}."
+    )
+
+
 def _labels(values: Any, name: str, n_rows: int) -> np.ndarray:
     labels = np.asarray(values)
     if labels.ndim != 1 or labels.size != n_rows:
@@ -166,6 +195,15 @@ def _labels(values: Any, name: str, n_rows: int) -> np.ndarray:
     return np.asarray(codes, dtype=np.int64).ravel()
 
 
+def _row_ids(row_ids: Any, n_rows: int) -> np.ndarray:
+    ids = np.asarray(row_ids)
+    if ids.ndim != 1 or ids.size != n_rows:
+        raise ValueError(f"`row_ids` must be 1-D with one id per row ({n_rows}).")
+    if ids.dtype.kind not in "iu" or (ids.dtype.kind == "i" and ids.size and ids.min() < 0):
+        raise ValueError("`row_ids` must hold non-negative integers.")
+    return ids.astype(np.uint64)
+
+
 def build_problem(
     statistic: str,
     data: Any,
@@ -173,8 +211,13 @@ def build_problem(
     paired: bool = False,
     strata: Sequence[Any] | np.ndarray | None = None,
     clusters: Sequence[Any] | np.ndarray | None = None,
+    row_ids: Sequence[int] | np.ndarray | None = None,
 ) -> LinearProblem:
     """Turn a named statistic and its data into a :class:`LinearProblem`.
+
+    ``row_ids`` (non-negative integers, one per row, samples concatenated) key the
+    Poisson weights instead of the row positions; they cannot be combined with
+    ``clusters``, whose units are the clusters.
 
     Examples
     --------
@@ -184,12 +227,19 @@ def build_problem(
     """
     z, samples, combine = _columns(statistic, data, paired)
     n_rows = z.shape[0]
+    if statistic in ("ratio", "weighted_mean") and z[:, 1].sum() == 0:
+        second = "denominator" if statistic == "ratio" else "weights"
+        raise ValueError(f"`{second}` must not sum to zero.")
     stratum = samples.copy()
     if strata is not None:
         if statistic == "mean_difference" and not paired:
             raise ValueError("`strata` cannot be combined with unpaired `mean_difference`.")
         stratum = _labels(strata, "strata", n_rows)
     unit_ids = np.arange(n_rows, dtype=np.uint64)
+    if row_ids is not None:
+        if clusters is not None:
+            raise ValueError("`row_ids` cannot be combined with `clusters`.")
+        unit_ids = _row_ids(row_ids, n_rows)
     if clusters is not None:
         codes = _labels(clusters, "clusters", n_rows)
         n_clusters = int(codes.max()) + 1
