@@ -159,6 +159,9 @@ def _validate_frame(frame: Any, name: str, required: Sequence[str]) -> pd.DataFr
 
 
 def _numeric(frame: pd.DataFrame, column: str, name: str) -> np.ndarray:
+    series = frame[column]
+    if isinstance(series.dtype, np.dtype) and series.dtype.kind in "iu":
+        return series.to_numpy(dtype=float)  # NumPy integers: never missing, always finite
     values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
     bad = ~np.isfinite(values)
     if bad.any():
@@ -226,27 +229,31 @@ def count_delivery(
     info["n_rows"] = len(frame)
 
     keys = ["ad_id", "user_id"] if by_user and "user_id" in frame.columns else ["ad_id"]
-    key_codes, key_levels = [], []
-    for key in keys:
-        codes, levels = _sorted_codes(frame[key], as_str=key == "ad_id")
-        if (codes < 0).any():
-            row = int(np.flatnonzero(codes < 0)[0])
-            raise ValueError(f"`impressions` column {key!r} is missing at row {row}.")
-        key_codes.append(codes)
-        key_levels.append(levels)
-    cell, cell_codes = _cells(key_codes, [len(levels) for levels in key_levels])
-    n_cells = len(cell_codes[0])
+    if len(keys) == 1:
+        # One key: rows are reduced over the ad codes in first-seen order and only the
+        # reduced table (one row per ad) is put in sorted order, so no pass over the rows
+        # maps codes to sorted ranks.
+        cell, uniques = _factorize(frame["ad_id"], "missing", "ad_id")
+        ad_levels, level_of = _levels(uniques, as_str=True)
+        n_cells = len(uniques)
+    else:
+        key_codes, key_levels = [], []
+        for key in keys:
+            codes, levels = _sorted_codes(frame[key], as_str=key == "ad_id")
+            if (codes < 0).any():
+                row = int(np.flatnonzero(codes < 0)[0])
+                raise ValueError(f"`impressions` column {key!r} is missing at row {row}.")
+            key_codes.append(codes)
+            key_levels.append(levels)
+        cell, cell_codes = _cells(key_codes, [len(levels) for levels in key_levels])
+        n_cells = len(cell_codes[0])
 
     if attribute in frame.columns:
         soft = False
-        codes, labels = _sorted_codes(frame[attribute], as_str=True)
-        if (codes < 0).any():
-            row = int(np.flatnonzero(codes < 0)[0])
-            raise ValueError(
-                f"`impressions` column {attribute!r} has a missing label at row {row}."
-            )
-        kept_label = ~np.isin(np.asarray(labels), list(drop))
-        found = [str(g) for g in np.asarray(labels)[kept_label]]
+        label_codes, label_uniques = _factorize(frame[attribute], "label", attribute)
+        labels = np.asarray(label_uniques).astype(str)
+        kept_label = ~np.isin(labels, list(drop))
+        found = sorted({str(g) for g in labels[kept_label]})
         names = list(groups) if groups is not None else found
         unknown = sorted(set(found) - set(names))
         if unknown:
@@ -254,17 +261,21 @@ def count_delivery(
                 f"`impressions` column {attribute!r} has group {unknown[0]!r}, which the "
                 f"eligible table does not list for {attribute!r}."
             )
-        # label code -> group column, dropped labels to an extra last column: one bincount
-        # over the (cell, column) pairs sums every group's impressions at once.
-        width = len(names) + 1
-        column_of = np.where(
-            kept_label, pd.Index(names).get_indexer(np.asarray(labels)), len(names)
-        )
-        flat = np.bincount(
-            cell * width + column_of[codes], weights=impressions, minlength=n_cells * width
-        ).reshape(n_cells, width)
+        # One bincount over the (cell, label) pairs sums every label's impressions at once;
+        # the few label columns are then mapped to group columns (dropped labels to an
+        # extra last column) on the reduced table, not on the rows.
+        n_labels = len(labels)
+        by_label = np.bincount(
+            cell * n_labels + label_codes, weights=impressions, minlength=n_cells * n_labels
+        ).reshape(n_cells, n_labels)
+        column_of = np.where(kept_label, pd.Index(names).get_indexer(labels), len(names))
+        flat = np.zeros((n_cells, len(names) + 1))
+        for j, column in enumerate(column_of.tolist()):
+            flat[:, column] += by_label[:, j]
         info["dropped_impressions"] = float(flat[:, -1].sum())
-        members: np.ndarray = np.asarray(flat[:, :-1], dtype=np.float64)
+        members: np.ndarray = flat[:, :-1]
+        # every row carries exactly one label: the cell's impressions are its labels' sum
+        cell_impressions = by_label.sum(axis=1)
     else:
         columns = probability_columns(frame)
         if not columns:
@@ -303,33 +314,73 @@ def count_delivery(
             members[:, names.index(found[i])] = np.bincount(
                 cell, weights=impressions * probs[:, i], minlength=n_cells
             )
+        cell_impressions = np.bincount(cell, weights=impressions, minlength=n_cells)
 
+    if len(keys) == 1:
+        members, cell_impressions = _collapse(members, cell_impressions, level_of, len(ad_levels))
     data = pd.DataFrame(members, columns=names)
-    data.insert(0, "impressions", np.bincount(cell, weights=impressions, minlength=n_cells))
+    data.insert(0, "impressions", cell_impressions)
     if len(keys) == 2:
         data.index = pd.MultiIndex(levels=key_levels, codes=cell_codes, names=keys)
     else:
-        data.index = key_levels[0].take(cell_codes[0]).rename("ad_id")
+        data.index = ad_levels.rename("ad_id")
     return DeliveryCounts(attribute, tuple(names), data, soft, info)
+
+
+def _factorize(values: pd.Series, what: str, column: str) -> tuple[np.ndarray, Any]:
+    """Integer codes (first-seen order) and distinct values of a key or label column.
+
+    Raises on a missing value: ``what`` is ``"missing"`` for keys, ``"label"`` for labels.
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    codes = np.asarray(codes)
+    if codes.size and codes.min() < 0:
+        row = int(np.flatnonzero(codes < 0)[0])
+        if what == "label":
+            raise ValueError(f"`impressions` column {column!r} has a missing label at row {row}.")
+        raise ValueError(f"`impressions` column {column!r} is missing at row {row}.")
+    return codes, uniques
+
+
+def _levels(uniques: Any, *, as_str: bool) -> tuple[pd.Index, np.ndarray]:
+    """Sorted distinct values of a key's uniques, and each unique's position among them.
+
+    Ad ids and labels become strings (they are matched with the eligible table, which is
+    read as text); user ids keep an integer dtype, whose numeric sort is much cheaper than
+    sorting millions of strings. Two uniques may meet as one string (``1`` and ``"1"``).
+    """
+    if as_str or np.asarray(uniques).dtype.kind not in "iu":
+        uniques = pd.Index(np.asarray(uniques).astype(str), dtype=object)
+    levels, rank = np.unique(np.asarray(uniques), return_inverse=True)
+    rank = np.asarray(rank, dtype=np.int64).ravel()
+    index = pd.Index(levels, dtype=object) if levels.dtype.kind in "OU" else pd.Index(levels)
+    return index, rank
+
+
+def _collapse(
+    members: np.ndarray, impressions: np.ndarray, level_of: np.ndarray, n_levels: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of a table reduced per factorize code, put in sorted-level order (and merged)."""
+    if n_levels == len(level_of):  # a permutation: no two codes share a level
+        order = np.empty(n_levels, dtype=np.int64)
+        order[level_of] = np.arange(n_levels)
+        return members[order], impressions[order]
+    out = np.zeros((n_levels, members.shape[1]))
+    np.add.at(out, level_of, members)
+    return out, np.bincount(level_of, weights=impressions, minlength=n_levels)
 
 
 def _sorted_codes(values: pd.Series, *, as_str: bool) -> tuple[np.ndarray, pd.Index]:
     """Integer codes of a key column and its sorted distinct values (-1 marks missing).
 
-    Ad ids and labels become strings (they are matched with the eligible table, which is
-    read as text); user ids keep an integer dtype, whose numeric sort is much cheaper than
-    sorting millions of strings. Only the distinct values are converted and sorted.
+    Only the distinct values are converted and sorted (see :func:`_levels`).
     """
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    if as_str or uniques.dtype.kind not in "iu":
-        uniques = pd.Index(np.asarray(uniques).astype(str), dtype=object)
-    levels, rank = np.unique(np.asarray(uniques), return_inverse=True)
-    rank = np.asarray(rank, dtype=np.int64).ravel()
+    index, rank = _levels(uniques, as_str=as_str)
     if codes.size and codes.min() < 0:
         mapped = np.where(codes >= 0, rank[np.maximum(codes, 0)], -1)
     else:
         mapped = rank[codes]
-    index = pd.Index(levels, dtype=object) if levels.dtype.kind in "OU" else pd.Index(levels)
     return mapped, index
 
 

@@ -24,6 +24,7 @@ True
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -115,6 +116,13 @@ def _ad_bounds(index: pd.Index) -> tuple[np.ndarray, np.ndarray, list[str]]:
     starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
     stops = np.r_[starts[1:], len(codes)]
     return starts, stops, [str(v) for v in levels.take(codes[starts])]
+
+
+def _flagged(groups: list[str], mask: np.ndarray, row: int, rows: set[int]) -> list[str]:
+    """The groups flagged in one row of a boolean (ads, K) mask; ``rows`` has any flag."""
+    if row not in rows:
+        return []
+    return [g for g, flag in zip(groups, mask[row].tolist(), strict=True) if flag]
 
 
 def vrs_metrics(
@@ -278,19 +286,38 @@ def vrs_metrics(
         max_gap_all = np.atleast_1d(max_gap(d_clip, e_clip))
         kl_all = np.atleast_1d(kl_divergence(d_clip, e_clip))
         js_all = np.atleast_1d(js_distance(d_clip, e_clip))
+    # Per-ad values become plain Python lists in bulk here, so the loop below only
+    # assembles dicts: converting NumPy scalars ad by ad cost more than the metrics did.
+    ad_names = [str(ad) for ad in elig.counts.index.tolist()]
+    seen_list = seen.tolist()
+    e_noise_max = e_noise.max(axis=1).tolist()
+    e_negative, d_negative = e_raw < 0, d_raw < 0
+    e_any_negative: set[int] = set(np.flatnonzero(e_negative.any(axis=1)).tolist())
+    d_any_negative: set[int] = set(np.flatnonzero(d_negative.any(axis=1)).tolist())
+    impressions_list = ad_impressions.tolist()
+    n_rows_list = n_rows_ad.tolist()
+    units_list = (
+        n_rows_list if clustered else np.round(d_clip.sum(axis=1)).astype(np.int64).tolist()
+    )
+    d_shares_list, e_shares_list = d_shares.tolist(), e_shares.tolist()
+    gaps_list, max_gap_list = gap_all.tolist(), max_gap_all.tolist()
+    kl_list, js_list, sd_list = kl_all.tolist(), js_all.tolist(), sd_all.tolist()
+    pass_list = passes_threshold(sd_all, threshold, tolerance).tolist()
+    group_names = list(groups)
+    membership = "soft" if counts.soft else "hard"
     results = []
-    for i, ad in enumerate(elig.counts.index):
-        label = {"ad_id": str(ad), "attribute": attribute}
+    for i, ad in enumerate(ad_names):
+        label = {"ad_id": ad, "attribute": attribute}
         details: dict[str, Any] = {
             "unit": unit,
-            "membership": "soft" if counts.soft else "hard",
+            "membership": membership,
             "threshold": threshold,
             "tolerance": tolerance,
-            "groups": list(groups),
-            "eligible_noise_scale": float(e_noise[i].max()),
-            "eligible_clipped_groups": [g for g, v in zip(groups, e_raw[i], strict=True) if v < 0],
+            "groups": list(group_names),
+            "eligible_noise_scale": e_noise_max[i],
+            "eligible_clipped_groups": _flagged(group_names, e_negative, i, e_any_negative),
         }
-        if not seen[i]:
+        if not seen_list[i]:
             results.append(
                 Result(
                     "shuffle_distance",
@@ -308,22 +335,22 @@ def vrs_metrics(
             )
             continue
         details.update(
-            impressions=float(ad_impressions[i]),
-            n_users=int(n_rows_ad[i]) if clustered else None,
+            impressions=impressions_list[i],
+            n_users=n_rows_list[i] if clustered else None,
             delivered_noise_scale=delivered_noise_scale,
-            delivered_clipped_groups=[g for g, v in zip(groups, d_raw[i], strict=True) if v < 0],
-            delivered_shares=dict(zip(groups, d_shares[i].tolist(), strict=True)),
-            eligible_shares=dict(zip(groups, e_shares[i].tolist(), strict=True)),
-            gaps=dict(zip(groups, gap_all[i].tolist(), strict=True)),
-            max_gap=float(max_gap_all[i]),
-            kl_eligible_delivered=float(kl_all[i]),
-            js_distance=float(js_all[i]),
+            delivered_clipped_groups=_flagged(group_names, d_negative, i, d_any_negative),
+            delivered_shares=dict(zip(group_names, d_shares_list[i], strict=True)),
+            eligible_shares=dict(zip(group_names, e_shares_list[i], strict=True)),
+            gaps=dict(zip(group_names, gaps_list[i], strict=True)),
+            max_gap=max_gap_list[i],
+            kl_eligible_delivered=kl_list[i],
+            js_distance=js_list[i],
         )
         if details["eligible_clipped_groups"] or details["delivered_clipped_groups"]:
             details["adjustment"] = "negative noisy counts clipped to 0, shares renormalised"
-        sd = float(sd_all[i])
-        n_units = int(n_rows_ad[i]) if clustered else int(round(d_clip[i].sum()))
-        if not np.isfinite(sd):
+        sd = sd_list[i]
+        n_units = units_list[i]
+        if not math.isfinite(sd):
             details.update({"pass": False, "reason": "no mass on one side after clipping"})
             results.append(
                 Result(
@@ -332,7 +359,7 @@ def vrs_metrics(
             )
             continue
         if n_resamples == 0:
-            details["pass"] = bool(passes_threshold(sd, threshold, tolerance))
+            details["pass"] = pass_list[i]
             results.append(
                 Result(
                     "shuffle_distance", sd, method=method, n=n_units, group=label, details=details
