@@ -15,6 +15,7 @@ from varkit.cli.options import (
     confidence_option,
     device_option,
     emit,
+    engine_options,
     output_options,
     seed_option,
 )
@@ -23,8 +24,9 @@ from varkit.gpu.counter_rng import resolve_seed
 from varkit.gpu.intervals import INTERVAL_METHODS
 from varkit.gpu.replicates import SCHEMES
 from varkit.gpu.statistics import NAMED_STATISTICS
-from varkit.io import Column, read_table
-from varkit.results import ResultSet, make_provenance
+from varkit.io import Column
+from varkit.results import Result, ResultSet, make_provenance
+from varkit.scaleout.partitions import ROW_ID, expand_paths, read_all
 
 __all__ = ["bootstrap", "progress_bar"]
 
@@ -90,7 +92,7 @@ def _data_for(
 
 
 @click.command()
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file")
 @click.option("--column", "-c", required=True, help="Column holding the values.")
 @click.option(
     "--statistic",
@@ -118,7 +120,9 @@ def _data_for(
     type=click.Choice(SCHEMES),
     default="multinomial",
     show_default=True,
-    help="Multinomial resampling or Poisson(1) weights.",
+    help="Multinomial resampling or Poisson(1) weights keyed on the row ids; "
+    "--engine dask implies poisson (the same seed then gives the same interval on both "
+    "engines).",
 )
 @click.option(
     "--resamples",
@@ -127,6 +131,7 @@ def _data_for(
     show_default=True,
     help="Number of bootstrap replicates.",
 )
+@engine_options
 @confidence_option
 @seed_option
 @device_option
@@ -144,6 +149,10 @@ def bootstrap(
     method: str,
     scheme: str,
     resamples: int,
+    engine: str,
+    scheduler: str | None,
+    row_id: str | None,
+    partition_rows: int | None,
     confidence: float,
     seed: int | None,
     device: str,
@@ -152,12 +161,78 @@ def bootstrap(
 ) -> None:
     """Bootstrap confidence interval of a statistic of a column of FILE (CSV or Parquet).
 
+    FILE may be a glob of CSV or Parquet files (quote it). With --engine dask the log is
+    read in partitions and only per-partition Poisson replicate sums meet (see
+    varkit.scaleout); --scheme poisson on the pandas engine gives the same interval.
+
     \b
     Examples:
       varkit bootstrap sessions.csv --column latency_ms --cluster user_id
       varkit bootstrap sessions.csv -c revenue --statistic mean_difference --by variant
+      varkit bootstrap 'logs/*.parquet' -c revenue --engine dask --scheduler tcp://h:8786
     """
     second = _second_column(statistic, denominator, weights)
+    seed_value = seed if seed is not None else resolve_seed(None)
+    ctx = click.get_current_context()
+    if engine == "dask":
+        result = _dask_bootstrap(
+            ctx,
+            file,
+            column,
+            statistic,
+            second,
+            by,
+            paired_with,
+            cluster,
+            strata,
+            method,
+            scheme,
+            resamples,
+            confidence,
+            seed_value,
+            device,
+            scheduler,
+            row_id,
+            partition_rows,
+        )
+    else:
+        if scheduler is not None or partition_rows is not None:
+            raise ValueError("--scheduler and --partition-rows need --engine dask.")
+        result = _pandas_bootstrap(
+            file,
+            column,
+            statistic,
+            second,
+            by,
+            paired_with,
+            cluster,
+            strata,
+            method,
+            scheme,
+            resamples,
+            confidence,
+            seed_value,
+            device,
+            row_id,
+        )
+    result = result.replace(group={"column": column, **result.group})
+    provenance = make_provenance(
+        command=command_line(ctx),
+        inputs=expand_paths(file),
+        seed=seed_value,
+        device=result.details.get("device"),
+    )
+    emit(ResultSet((result,), provenance), fmt, output)
+
+
+# fmt: off
+def _pandas_bootstrap(
+    file: str, column: str, statistic: str, second: str | None, by: str | None,
+    paired_with: str | None, cluster: str | None, strata: str | None, method: str,
+    scheme: str, resamples: int, confidence: float, seed: int, device: str,
+    row_id: str | None,
+) -> Result:
+    # fmt: on
     kind = "binary" if statistic == "proportion" else "float"
     columns = [Column(column, kind)]
     if second is not None:
@@ -165,9 +240,8 @@ def bootstrap(
     if paired_with is not None:
         columns.append(Column(paired_with))
     columns += [Column(name, "label") for name in (by, cluster, strata) if name is not None]
-    frame = read_table(file, columns)
+    frame = read_all(file, columns, row_id=row_id)
     data, paired, labels, used = _data_for(statistic, frame, column, second, by, paired_with)
-    seed_value = seed if seed is not None else resolve_seed(None)
     with progress_bar(resamples, "bootstrap", work=resamples * len(used)) as progress:
         result = run_bootstrap(
             data,
@@ -180,14 +254,53 @@ def bootstrap(
             clusters=None if cluster is None else used[cluster].to_numpy(),
             scheme=scheme,
             device=device,
-            random_state=seed_value,
+            random_state=seed,
             progress=progress,
+            row_ids=None if cluster is not None else used[ROW_ID].to_numpy(),
         )
-    result = result.replace(group={"column": column, **labels})
-    provenance = make_provenance(
-        command=command_line(click.get_current_context()),
-        inputs=[file],
-        seed=seed_value,
-        device=result.details.get("device"),
-    )
-    emit(ResultSet((result,), provenance), fmt, output)
+    return result.replace(group=labels)
+
+
+# fmt: off
+def _dask_bootstrap(
+    ctx: click.Context, file: str, column: str, statistic: str, second: str | None,
+    by: str | None, paired_with: str | None, cluster: str | None, strata: str | None,
+    method: str, scheme: str, resamples: int, confidence: float, seed: int, device: str,
+    scheduler: str | None, row_id: str | None, partition_rows: int | None,
+) -> Result:
+    # fmt: on
+    if cluster is not None or strata is not None:
+        raise ValueError(
+            "--engine dask resamples rows with Poisson weights: --cluster and --strata need "
+            "--engine pandas."
+        )
+    explicit = ctx.get_parameter_source("scheme") is not click.core.ParameterSource.DEFAULT
+    if explicit and scheme != "poisson":
+        raise ValueError("--engine dask uses Poisson weights: drop --scheme or use poisson.")
+    if statistic == "mean_difference" and by is None and paired_with is None:
+        raise click.UsageError("--statistic mean_difference needs --by COL or --paired-with COL.")
+    from varkit.scaleout import LogSource, bootstrap_log, connect
+
+    client = connect(scheduler)
+    try:
+        result = bootstrap_log(
+            LogSource(file, row_id=row_id, rows_per_partition=partition_rows),
+            column,
+            statistic,
+            second=second if second is not None else paired_with,
+            by=by,
+            n_resamples=resamples,
+            method=method,
+            confidence=confidence,
+            random_state=seed,
+            device=device,
+            client=client,
+        )
+    finally:
+        if client is not None:
+            client.close()
+    if paired_with is not None:
+        return result.replace(group={"minus": paired_with})
+    if by is not None:
+        return result.replace(group={"by": by, "difference": result.details["difference"]})
+    return result

@@ -98,3 +98,39 @@ def emit(results: ResultSet, fmt: str, output: str | None) -> None:
     else:
         with open(output, "w", encoding="utf-8") as handle:
             handle.write(text)
+
+
+ENGINES = ("pandas", "dask")
+
+
+def engine_options(func: F) -> F:
+    """``--engine``, ``--scheduler``, ``--row-id`` and ``--partition-rows`` (scale-out)."""
+    func = click.option(
+        "--partition-rows",
+        type=click.IntRange(min=1),
+        default=None,
+        help="dask: rows per partition (Parquet default: one per row group; CSV: 1,000,000).",
+    )(func)
+    func = click.option(
+        "--row-id",
+        default=None,
+        help="Column of stable non-negative integer row ids keying the Poisson weights.  "
+        "[default: file index and row offset in the sorted glob]",
+    )(func)
+    func = click.option(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="dask: address of a running distributed scheduler (tcp://host:8786).  "
+        "[default: local threads]",
+    )(func)
+    func = click.option(
+        "--engine",
+        type=click.Choice(ENGINES),
+        default="pandas",
+        show_default=True,
+        help="pandas reads the log into memory; dask reads it in partitions and adds "
+        "per-partition sums (Poisson bootstrap weights). Inputs may be globs of CSV or "
+        "Parquet files.",
+    )(func)
+    return func

@@ -282,4 +282,6 @@ def bootstrap_log(
         "n_partitions": n_parts,
         "row_ids": f"column {source.row_id}" if source.row_id else "file index and row offset",
     }
+    if spec.by is not None:
+        details["difference"] = f"{keys[0]}-{keys[1]}"
     return _result(statistic, estimate, replicates, None, n_rows, opts, details, acceleration)

@@ -1,0 +1,259 @@
+"""The Poisson bootstrap over partitions gives the in-memory interval for the same seed."""
+
+from __future__ import annotations
+
+import json
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from tests.scaleout.conftest import make_log
+from varkit.cli.main import cli
+from varkit.gpu import bootstrap
+from varkit.io import Column
+from varkit.results import ResultSet, load_json_schema
+from varkit.scaleout import ROW_ID, bootstrap_log, read_all
+
+RTOL = 1e-10
+
+
+def in_memory(folder: Path, column: str, statistic: str, **kwargs: Any) -> Any:
+    """varkit.gpu.bootstrap on the whole log with the partitions' row ids (pandas engine)."""
+    frame = read_all(str(folder / "part-*"), [Column(column), Column("variant", "label")])
+    if statistic == "mean_difference":
+        a = frame[frame["variant"] == "control"]
+        b = frame[frame["variant"] == "treatment"]
+        data: Any = (a[column], b[column])
+        ids = np.r_[a[ROW_ID].to_numpy(), b[ROW_ID].to_numpy()]
+    else:
+        data, ids = frame[column], frame[ROW_ID].to_numpy()
+    return bootstrap(data, statistic, scheme="poisson", row_ids=ids, device="cpu", **kwargs)
+
+
+def assert_same(a: Any, b: Any) -> None:
+    np.testing.assert_allclose(
+        [a.estimate, a.ci_low, a.ci_high, a.stderr],
+        [b.estimate, b.ci_low, b.ci_high, b.stderr],
+        rtol=RTOL,
+    )
+
+
+@pytest.mark.parametrize(
+    ("statistic", "column", "method", "by"),
+    [
+        ("mean", "revenue", "bca", None),
+        ("proportion", "converted", "percentile", None),
+        ("mean_difference", "revenue", "bca", "variant"),
+    ],
+)
+def test_same_interval_in_memory_and_on_1_3_7_partitions(
+    tmp_path: Path, statistic: str, column: str, method: str, by: str | None
+) -> None:
+    make_log(tmp_path)
+    kwargs = {"n_resamples": 400, "method": method, "random_state": 11}
+    want = in_memory(tmp_path, column, statistic, **kwargs)
+    for engine, n_parts in (("chunks", 1), ("dask", 1), ("dask", 3), ("dask", 7)):
+        got = bootstrap_log(
+            str(tmp_path / "part-*"),
+            column,
+            statistic,
+            by=by,
+            engine=engine,
+            npartitions=n_parts,
+            device="cpu",
+            **kwargs,
+        )
+        assert_same(got, want)
+        assert got.details["scheme"] == "poisson" and got.details["seed"] == 11
+
+
+def test_same_interval_on_a_two_process_distributed_cluster(tmp_path: Path, client: Any) -> None:
+    make_log(tmp_path)
+    want = in_memory(tmp_path, "revenue", "mean", n_resamples=400, random_state=5)
+    got = bootstrap_log(
+        str(tmp_path / "part-*"),
+        "revenue",
+        n_resamples=400,
+        random_state=5,
+        npartitions=5,
+        device="cpu",
+        client=client,
+    )
+    assert_same(got, want)
+    assert got.details["engine"] == "dask-distributed"
+
+
+def test_ratio_matches_the_engine_and_a_zero_denominator_is_refused(tmp_path: Path) -> None:
+    frame = make_log(tmp_path, n=2000)
+    full = read_all(str(tmp_path / "part-*"), [Column("revenue")])
+    want = bootstrap(
+        (frame["revenue"], frame["cost"]),
+        "ratio",
+        scheme="poisson",
+        row_ids=full[ROW_ID].to_numpy(),
+        n_resamples=300,
+        random_state=2,
+        device="cpu",
+    )
+    got = bootstrap_log(
+        str(tmp_path / "part-*"),
+        "revenue",
+        "ratio",
+        second="cost",
+        n_resamples=300,
+        random_state=2,
+        npartitions=3,
+        device="cpu",
+    )
+    assert_same(got, want)
+    pd.DataFrame({"a": [1.0, 2.0], "b": [0.0, 0.0]}).to_csv(tmp_path / "z.csv", index=False)
+    with pytest.raises(ValueError, match="`denominator` must not sum to zero"):
+        bootstrap_log(
+            str(tmp_path / "z.csv"), "a", "ratio", second="b", n_resamples=10, engine="chunks"
+        )
+
+
+def test_memory_stays_at_one_partition_while_the_log_is_larger(tmp_path: Path) -> None:
+    """200,000 rows (3.2 MB as two float64 columns in memory) read 5,000 rows at a time."""
+    n = 200_000
+    x = np.random.default_rng(3).exponential(size=n)
+    pd.DataFrame({"x": x}).to_parquet(tmp_path / "big.parquet", row_group_size=5_000)
+    log_bytes = n * 16  # x and its row id
+    tracemalloc.start()
+    try:
+        got = bootstrap_log(
+            str(tmp_path / "big.parquet"),
+            "x",
+            n_resamples=50,
+            method="percentile",
+            random_state=4,
+            engine="chunks",
+            device="cpu",
+        )
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < log_bytes / 4, peak
+    assert got.details["n_partitions"] == 40
+    want = bootstrap(
+        x,
+        "mean",
+        scheme="poisson",
+        n_resamples=50,
+        method="percentile",
+        random_state=4,
+        device="cpu",
+    )
+    assert_same(got, want)
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_cli_dask_engine_equals_pandas_engine_with_poisson_and_json_is_valid(
+    tmp_path: Path, client: Any
+) -> None:
+    make_log(tmp_path)
+    glob = str(tmp_path / "part-*")
+    common = [
+        "bootstrap",
+        glob,
+        "-c",
+        "revenue",
+        "--statistic",
+        "mean_difference",
+        "--by",
+        "variant",
+        "--resamples",
+        "300",
+        "--seed",
+        "9",
+        "--format",
+        "json",
+    ]
+    runs = [
+        invoke(*common, "--scheme", "poisson"),
+        invoke(*common, "--engine", "dask", "--partition-rows", "700"),
+        invoke(*common, "--engine", "dask", "--scheduler", client.scheduler.address),
+    ]
+    results = []
+    for code, out, err in runs:
+        assert code == 0, err
+        document = json.loads(out)
+        jsonschema.validate(document, load_json_schema())
+        results.append(ResultSet.from_json(out)[0])
+    for other in results[1:]:
+        assert_same(other, results[0])
+        assert other.group == results[0].group
+    assert len(json.loads(runs[0][1])["provenance"]["inputs"]) == 2
+
+
+def test_cli_missing_column_in_one_file_is_one_error_line(tmp_path: Path) -> None:
+    make_log(tmp_path, n=200)
+    pd.DataFrame({"cost": [1.0]}).to_csv(tmp_path / "part-2.csv", index=False)
+    code, out, err = invoke(
+        "bootstrap",
+        str(tmp_path / "part-*"),
+        "-c",
+        "revenue",
+        "--engine",
+        "dask",
+        "--resamples",
+        "20",
+    )
+    assert code == 2
+    assert err.strip().splitlines() == [err.strip()]
+    assert err.startswith("error:") and "part-2.csv" in err and "'revenue'" in err
+
+
+def test_cli_nan_in_a_later_partition_is_one_error_line_naming_the_column(
+    tmp_path: Path,
+) -> None:
+    values = np.ones(300)
+    frame = pd.DataFrame({"revenue": values})
+    frame.loc[250, "revenue"] = np.nan
+    frame.to_parquet(tmp_path / "log.parquet")
+    code, _, err = invoke(
+        "bootstrap",
+        str(tmp_path / "log.parquet"),
+        "-c",
+        "revenue",
+        "--engine",
+        "dask",
+        "--partition-rows",
+        "100",
+        "--resamples",
+        "20",
+    )
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("error:")
+    assert "column 'revenue'" in err and "data rows 201-300" in err
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--cluster", "variant"], "--cluster and --strata need --engine pandas"),
+        (["--scheme", "multinomial"], "uses Poisson weights"),
+    ],
+)
+def test_cli_dask_refuses_what_it_cannot_do(tmp_path: Path, extra: list[str], message: str) -> None:
+    make_log(tmp_path, n=100)
+    code, _, err = invoke(
+        "bootstrap", str(tmp_path / "part-*"), "-c", "revenue", "--engine", "dask", *extra
+    )
+    assert code == 2 and err.startswith("error:") and message in err
+
+
+def test_cli_help_says_dask_implies_poisson() -> None:
+    code, out, _ = invoke("bootstrap", "--help")
+    assert code == 0
+    assert "--engine dask implies poisson" in " ".join(out.split())
