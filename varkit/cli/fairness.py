@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import os
 
 import click
@@ -12,6 +13,7 @@ from varkit.cli.options import (
     confidence_option,
     device_option,
     emit,
+    engine_options,
     output_options,
     seed_option,
 )
@@ -28,7 +30,7 @@ def fairness() -> None:
 
 
 @fairness.command("vrs")
-@click.argument("impressions", type=click.Path(dir_okay=False))
+@click.argument("impressions")
 @click.option(
     "--eligible",
     required=True,
@@ -81,7 +83,8 @@ def fairness() -> None:
     type=click.Choice(("multinomial", "poisson")),
     default="multinomial",
     show_default=True,
-    help="Bootstrap weights of users (or impressions without user_id).",
+    help="Bootstrap weights of users (or impressions without user_id); --engine dask "
+    "implies poisson, keyed on the user id.",
 )
 @click.option(
     "--delivered-noise-scale",
@@ -90,6 +93,7 @@ def fairness() -> None:
     show_default=True,
     help="Laplace scale of DP noise in the delivered counts (allows negative impressions).",
 )
+@engine_options
 @confidence_option
 @seed_option
 @device_option
@@ -106,6 +110,10 @@ def vrs(
     estimate: str,
     scheme: str,
     delivered_noise_scale: float,
+    engine: str,
+    scheduler: str | None,
+    row_id: str | None,
+    partition_rows: int | None,
     confidence: float,
     seed: int | None,
     device: str,
@@ -116,20 +124,19 @@ def vrs(
 
     IMPRESSIONS has one row per (ad, user or group): ad_id, impressions, and a column named
     after the attribute (hard labels) or p_<group> probability columns; user_id optional.
+    IMPRESSIONS may be a glob of CSV or Parquet files; --engine dask reads it in
+    partitions and adds per-ad Poisson replicate sums (weights keyed on the user id).
     """
-    from varkit.fairness.vrs import vrs_coverage, vrs_metrics
+    from varkit.fairness.vrs import vrs_metrics
 
-    log = read_table(
-        impressions,
-        [
-            Column("ad_id", "label"),
-            Column("impressions", "float"),
-            Column("user_id", "label", required=False),
-            Column(attribute, "label", required=False),
-            Column("p_", "probability", required=False, prefix=True),
-        ],
-        what="impressions log",
-    )
+    ctx = click.get_current_context()
+    if engine == "pandas" and (scheduler is not None or partition_rows is not None):
+        raise ValueError("--scheduler and --partition-rows need --engine dask.")
+    if engine == "dask":
+        explicit = ctx.get_parameter_source("scheme") is not click.core.ParameterSource.DEFAULT
+        if explicit and scheme != "poisson":
+            raise ValueError("--engine dask uses Poisson weights: drop --scheme or use poisson.")
+        scheme = "poisson"
     table = read_table(
         eligible,
         [
@@ -141,6 +148,57 @@ def vrs(
         ],
         what="eligible table",
     )
+    if engine == "dask":
+        from varkit.scaleout import LogSource, connect
+        from varkit.scaleout.fairness import vrs_log
+
+        client = connect(scheduler)
+        try:
+            per_ad = vrs_log(
+                LogSource(impressions, row_id=row_id, rows_per_partition=partition_rows),
+                table,
+                attribute,
+                unit=unit,
+                threshold=threshold,
+                confidence=confidence,
+                n_resamples=resamples,
+                scheme=scheme,
+                interval=interval,
+                delivered_noise_scale=delivered_noise_scale,
+                estimate=estimate,
+                random_state=seed,
+                device=device,
+                client=client,
+            )
+        finally:
+            if client is not None:
+                client.close()
+        _emit_vrs(
+            ctx,
+            per_ad,
+            impressions,
+            eligible,
+            min_impressions,
+            confidence,
+            seed,
+            device,
+            fmt,
+            output,
+        )
+        return
+    columns = [
+        Column("ad_id", "label"),
+        Column("impressions", "float"),
+        Column("user_id", "label", required=False),
+        Column(attribute, "label", required=False),
+        Column("p_", "probability", required=False, prefix=True),
+    ]
+    if glob.has_magic(impressions):
+        from varkit.scaleout.partitions import ROW_ID, read_all
+
+        log = read_all(impressions, columns).drop(columns=ROW_ID)
+    else:
+        log = read_table(impressions, columns, what="impressions log")
     per_ad = vrs_metrics(
         log,
         table,
@@ -156,12 +214,33 @@ def vrs(
         random_state=seed,
         device=device,
     )
+    _emit_vrs(
+        ctx, per_ad, impressions, eligible, min_impressions, confidence, seed, device, fmt, output
+    )
+
+
+def _emit_vrs(
+    ctx: click.Context,
+    per_ad: ResultSet,
+    impressions: str,
+    eligible: str,
+    min_impressions: float,
+    confidence: float,
+    seed: int | None,
+    device: str,
+    fmt: str,
+    output: str | None,
+) -> None:
+    """Per-ad results, then compliance coverage, with provenance (both engines)."""
+    from varkit.fairness.vrs import vrs_coverage
+    from varkit.scaleout.partitions import expand_paths
+
     coverage = vrs_coverage(
         per_ad, min_impressions=min_impressions, confidence=confidence, random_state=seed
     )
     provenance = make_provenance(
-        command=command_line(click.get_current_context()),
-        inputs=[impressions, eligible],
+        command=command_line(ctx),
+        inputs=[*expand_paths(impressions), eligible],
         seed=seed,
         device=resolve_device(device).device,
     )
