@@ -1,0 +1,179 @@
+"""Per-ad shuffle distance over partitions: partition-invariant, and the in-memory metrics."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from varkit.cli.main import cli
+from varkit.datasets.fairness import load_eligible_example, load_impressions_example
+from varkit.fairness import vrs_metrics
+from varkit.gpu import counter_rng as crng
+from varkit.gpu.backend import resolve_device
+from varkit.gpu.replicates import replicate_sums
+from varkit.gpu.statistics import LinearProblem
+from varkit.results import ResultSet, load_json_schema
+from varkit.scaleout import LogSource
+from varkit.scaleout.fairness import _segment_poisson_sums, user_keys, vrs_log
+
+
+@pytest.fixture
+def logs(tmp_path: Path) -> Path:
+    """The bundled impressions log split into a CSV and a Parquet file."""
+    log = load_impressions_example()
+    half = len(log) // 2
+    log.iloc[:half].to_csv(tmp_path / "imp-0.csv", index=False)
+    log.iloc[half:].reset_index(drop=True).to_parquet(tmp_path / "imp-1.parquet")
+    load_eligible_example().to_csv(tmp_path / "eligible.csv", index=False)
+    return tmp_path
+
+
+def endpoints(results: ResultSet) -> np.ndarray:
+    return np.array([[r.estimate, r.ci_low, r.ci_high] for r in results], dtype=float)
+
+
+def test_segment_kernel_equals_the_engine_per_segment() -> None:
+    rng = np.random.default_rng(0)
+    z = rng.random((300, 3))
+    users = rng.integers(0, 10_000, size=300)
+    segment = np.repeat([0, 1, 2], 100)
+    offsets = crng.unit_offsets(user_keys(users))
+    got = _segment_poisson_sums(z, offsets, crng.replicate_keys(7, 0, 50), segment, 3)
+    for s in range(3):
+        rows = segment == s
+        problem = LinearProblem(
+            "g",
+            np.ascontiguousarray(z[rows]),
+            np.array([0, 100]),
+            user_keys(users[rows]),
+            np.zeros(100, np.int64),
+            lambda v: v,
+            100,
+        )
+        want = replicate_sums(
+            problem, scheme="poisson", seed=7, n_resamples=50, backend=resolve_device("cpu")
+        )
+        np.testing.assert_allclose(got[s], want, rtol=1e-12)
+
+
+def test_same_intervals_for_any_partitioning_and_on_a_cluster(logs: Path, client: Any) -> None:
+    eligible = load_eligible_example()
+    runs = [
+        vrs_log(
+            LogSource(str(logs / "imp-*"), npartitions=n),
+            eligible,
+            "sex",
+            n_resamples=200,
+            random_state=3,
+            engine=engine,
+            client=c,
+        )
+        for engine, n, c in (
+            ("chunks", 1, None),
+            ("dask", 3, None),
+            ("dask", 7, None),
+            ("dask", 4, client),
+        )
+    ]
+    for other in runs[1:]:
+        np.testing.assert_allclose(endpoints(other), endpoints(runs[0]), rtol=1e-10)
+
+
+def test_point_metrics_equal_the_in_memory_vrs_metrics(logs: Path) -> None:
+    eligible = load_eligible_example()
+    got = vrs_log(
+        str(logs / "imp-*"), eligible, "race", n_resamples=300, random_state=1, engine="chunks"
+    )
+    want = vrs_metrics(
+        load_impressions_example(),
+        eligible,
+        "race",
+        n_resamples=300,
+        scheme="poisson",
+        redraw_membership=False,
+        random_state=1,
+    )
+    np.testing.assert_allclose([r.estimate for r in got], [r.estimate for r in want], rtol=1e-12)
+    # different random draws, the same user bootstrap: standard errors agree to MC error
+    ratio = np.array([a.stderr / b.stderr for a, b in zip(got, want, strict=True) if b.stderr])
+    assert 0.8 < np.median(ratio) < 1.25
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_cli_dask_engine_is_schema_valid_and_partition_invariant(logs: Path) -> None:
+    base = [
+        "fairness",
+        "vrs",
+        str(logs / "imp-*"),
+        "--eligible",
+        str(logs / "eligible.csv"),
+        "--attribute",
+        "sex",
+        "--resamples",
+        "100",
+        "--seed",
+        "4",
+        "--format",
+        "json",
+        "--engine",
+        "dask",
+    ]
+    outs = []
+    for rows in ("500", "1500"):
+        code, out, err = invoke(*base, "--partition-rows", rows)
+        assert code == 0, err
+        jsonschema.validate(json.loads(out), load_json_schema())
+        outs.append(ResultSet.from_json(out))
+    np.testing.assert_allclose(endpoints(outs[0]), endpoints(outs[1]), rtol=1e-10)
+    assert any(r.metric == "compliance_coverage" for r in outs[0])
+
+
+def test_cli_bad_partition_gives_one_error_line(logs: Path) -> None:
+    frame = pd.read_parquet(logs / "imp-1.parquet")
+    frame.loc[len(frame) - 5, "impressions"] = np.nan
+    frame.to_parquet(logs / "imp-1.parquet")
+    code, _, err = invoke(
+        "fairness",
+        "vrs",
+        str(logs / "imp-*"),
+        "--eligible",
+        str(logs / "eligible.csv"),
+        "--attribute",
+        "sex",
+        "--engine",
+        "dask",
+        "--resamples",
+        "20",
+        "--partition-rows",
+        "400",
+    )
+    assert code == 2 and err.count("\n") == 1 and err.startswith("error:")
+    assert "imp-1.parquet" in err and "'impressions'" in err
+
+
+def test_cli_dask_refuses_reach(logs: Path) -> None:
+    code, _, err = invoke(
+        "fairness",
+        "vrs",
+        str(logs / "imp-*"),
+        "--eligible",
+        str(logs / "eligible.csv"),
+        "--attribute",
+        "sex",
+        "--engine",
+        "dask",
+        "--unit",
+        "reach",
+    )
+    assert code == 2 and "reach" in err and err.startswith("error:")
