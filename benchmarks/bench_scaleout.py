@@ -1,0 +1,265 @@
+"""Scale-out throughput: per-ad shuffle distance with a 200-replicate Poisson user bootstrap.
+
+Generates an impression log as Parquet (row groups of ``--row-group`` rows, files of
+``--file-rows`` rows; written chunk by chunk, never all in memory), then runs
+:func:`varkit.scaleout.fairness.vrs_log` on it
+
+* ``chunks``: pandas-in-chunks in one process (one row group at a time), and
+* ``dask``: a ``distributed.LocalCluster`` of ``--workers`` single-thread worker processes
+  (or ``--scheduler ADDRESS`` for an existing cluster),
+
+and reports rows/s and peak memory: the chunked run's peak RSS (``ru_maxrss`` of its own
+subprocess) and each Dask worker's peak RSS, sampled every 0.2 s with ``client.run``.
+Both runs must give the same intervals (checked).
+
+Full run (the issue's figures; about 2.2 GB of Parquet for 1e8 rows, see --help):
+    .venv/bin/python benchmarks/bench_scaleout.py --rows 100000000 --data /tmp/varkit_bench
+Quick check:
+    .venv/bin/python benchmarks/bench_scaleout.py --rows 1000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+N_ADS = 1000
+N_USERS = 2_000_000
+SCHEMA_VERSION = "1"
+
+
+def generate(folder: Path, n_rows: int, row_group: int, file_rows: int, seed: int) -> None:
+    """Write the impression log and the eligible table (skipped when already there)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    marker = folder / f"done-{n_rows}-{row_group}-{file_rows}-{seed}-{SCHEMA_VERSION}"
+    if marker.exists():
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("impressions-*.parquet"):
+        old.unlink()
+    rng = np.random.default_rng(seed)
+    # each ad's delivery skews toward one sex by its own propensity
+    propensity = rng.beta(8, 8, size=N_ADS)
+    written = 0
+    file_index = 0
+    while written < n_rows:
+        rows_in_file = min(file_rows, n_rows - written)
+        path = folder / f"impressions-{file_index:04d}.parquet"
+        writer = None
+        done = 0
+        while done < rows_in_file:
+            size = min(row_group, rows_in_file - done)
+            ads = rng.integers(0, N_ADS, size=size)
+            female = rng.random(size) < propensity[ads]
+            table = pa.table(
+                {
+                    "ad_id": pa.array(ads, pa.int32()),
+                    "user_id": pa.array(rng.integers(0, N_USERS, size=size), pa.int64()),
+                    "impressions": pa.array(rng.integers(1, 4, size=size), pa.int16()),
+                    "sex": pa.DictionaryArray.from_arrays(
+                        pa.array(female.astype(np.int8)), pa.array(["male", "female"])
+                    ),
+                }
+            )
+            if writer is None:
+                writer = pq.ParquetWriter(path, table.schema)
+            writer.write_table(table, row_group_size=size)
+            done += size
+        assert writer is not None
+        writer.close()
+        written += rows_in_file
+        file_index += 1
+    eligible = pd.DataFrame(
+        {
+            "ad_id": np.repeat([str(a) for a in range(N_ADS)], 2),
+            "attribute": "sex",
+            "group": np.tile(["female", "male"], N_ADS),
+            "eligible": np.tile([500_000, 500_000], N_ADS),
+        }
+    )
+    eligible.to_csv(folder / "eligible.csv", index=False)
+    marker.touch()
+
+
+def _run(folder: Path, engine: str, resamples: int, seed: int, client: Any = None) -> Any:
+    from varkit.scaleout import LogSource
+    from varkit.scaleout.fairness import vrs_log
+
+    eligible = pd.read_csv(folder / "eligible.csv", dtype={"ad_id": str})
+    return vrs_log(
+        LogSource(str(folder / "impressions-*.parquet")),
+        eligible,
+        "sex",
+        n_resamples=resamples,
+        random_state=seed,
+        eligible_sampling="fixed",
+        engine=engine,
+        client=client,
+    )
+
+
+def _endpoints(results: Any) -> list[list[float]]:
+    return [[r.estimate, r.ci_low, r.ci_high] for r in results]
+
+
+def run_chunks(folder: Path, resamples: int, seed: int) -> dict[str, Any]:
+    """The chunked single-process run (call in a fresh process: its peak RSS is reported)."""
+    _run(folder, "chunks", 10, seed)  # warm-up on the same log: numba JIT, imports
+    start = time.perf_counter()
+    results = _run(folder, "chunks", resamples, seed)
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return {"seconds": seconds, "peak_rss_bytes": peak, "endpoints": _endpoints(results)}
+
+
+def _worker_rss() -> int:
+    import psutil
+
+    return int(psutil.Process().memory_info().rss)
+
+
+def run_dask(
+    folder: Path, resamples: int, seed: int, workers: int, scheduler: str | None
+) -> dict[str, Any]:
+    from distributed import Client, LocalCluster
+
+    cluster = None
+    if scheduler is None:
+        cluster = LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        )
+        scheduler = cluster.scheduler_address
+    client = Client(scheduler)
+    peaks: dict[str, int] = {}
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            try:
+                for worker, rss in client.run(_worker_rss).items():
+                    peaks[worker] = max(peaks.get(worker, 0), rss)
+            except Exception:  # a worker restarting: skip this sample
+                pass
+            stop.wait(0.2)
+
+    try:
+        _run(folder, "dask", 10, seed, client)  # warm-up: JIT in every worker
+        thread = threading.Thread(target=sample, daemon=True)
+        thread.start()
+        start = time.perf_counter()
+        results = _run(folder, "dask", resamples, seed, client)
+        seconds = time.perf_counter() - start
+        stop.set()
+        thread.join()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    return {
+        "seconds": seconds,
+        "worker_peak_rss_bytes": sorted(peaks.values()),
+        "endpoints": _endpoints(results),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=float, default=1e8, help="log rows (default 1e8)")
+    parser.add_argument("--resamples", type=int, default=200)
+    parser.add_argument("--row-group", type=int, default=1_000_000, help="rows per row group")
+    parser.add_argument("--file-rows", type=int, default=10_000_000, help="rows per file")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--scheduler", default=None, help="existing cluster's address")
+    parser.add_argument("--data", default="/tmp/varkit_bench_scaleout", help="log folder")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", default=None, help="append the figures to this JSON-lines file")
+    parser.add_argument("--only-chunks", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    folder = Path(args.data)
+    n_rows = int(args.rows)
+    if args.only_chunks:
+        print(json.dumps(run_chunks(folder, args.resamples, args.seed)))
+        return
+    start = time.perf_counter()
+    generate(folder, n_rows, args.row_group, args.file_rows, args.seed)
+    disk = sum(p.stat().st_size for p in folder.glob("impressions-*.parquet"))
+    print(
+        f"log: {n_rows:,} rows, {disk / 2**20:.1f} MiB of Parquet in {folder} "
+        f"(ready in {time.perf_counter() - start:.1f} s)",
+        flush=True,
+    )
+    chunked = json.loads(
+        subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--only-chunks",
+                "--data",
+                str(folder),
+                "--resamples",
+                str(args.resamples),
+                "--seed",
+                str(args.seed),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+            env=dict(os.environ),
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
+    dask_run = run_dask(folder, args.resamples, args.seed, args.workers, args.scheduler)
+    same = np.allclose(chunked["endpoints"], dask_run["endpoints"], rtol=1e-10, equal_nan=True)
+    record = {
+        "rows": n_rows,
+        "resamples": args.resamples,
+        "ads": N_ADS,
+        "parquet_bytes": disk,
+        "cpu_count": os.cpu_count(),
+        "chunks_seconds": chunked["seconds"],
+        "chunks_rows_per_s": n_rows / chunked["seconds"],
+        "chunks_peak_rss_mib": chunked["peak_rss_bytes"] / 2**20,
+        "dask_workers": args.workers if args.scheduler is None else "cluster",
+        "dask_seconds": dask_run["seconds"],
+        "dask_rows_per_s": n_rows / dask_run["seconds"],
+        "dask_worker_peak_rss_mib": [b / 2**20 for b in dask_run["worker_peak_rss_bytes"]],
+        "speedup": chunked["seconds"] / dask_run["seconds"],
+        "same_intervals": bool(same),
+    }
+    print("| run | seconds | rows/s | peak memory |")
+    print("|---|---|---|---|")
+    print(
+        f"| pandas-in-chunks, 1 process | {record['chunks_seconds']:.1f} | "
+        f"{record['chunks_rows_per_s']:.3g} | {record['chunks_peak_rss_mib']:.0f} MiB |"
+    )
+    workers = ", ".join(f"{m:.0f}" for m in record["dask_worker_peak_rss_mib"])
+    print(
+        f"| dask, {record['dask_workers']} workers | {record['dask_seconds']:.1f} | "
+        f"{record['dask_rows_per_s']:.3g} | {workers} MiB per worker |"
+    )
+    print(f"speed-up {record['speedup']:.2f}x; same intervals: {record['same_intervals']}")
+    if args.json:
+        with open(args.json, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record) + "\n")
+
+
+if __name__ == "__main__":
+    main()
