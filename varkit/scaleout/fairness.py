@@ -68,24 +68,38 @@ def user_keys(values: Any) -> np.ndarray:
     return np.asarray(pd.util.hash_array(text), dtype=np.uint64)
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, fastmath={"reassoc", "contract", "nsz"})
 def _segment_poisson_sums(z, offsets, keys, segment, n_segments):  # type: ignore[no-untyped-def]
     """out[s, b, k] = sum over rows i of segment s of W(i, b) z[i, k] (counter_rng weights).
 
-    The engine's kernel sums all rows; per-ad sums in one pass need segments. Parallel
-    over replicates: each writes its own out[:, b, :].
+    The engine's kernel sums all rows; per-ad sums in one pass need segments. Rows must
+    be sorted by segment. Parallel over segments; within one, each replicate's weights
+    go to a small buffer (branch-free, so LLVM vectorises the hash) and then into K dot
+    products over the segment's rows, which stay in cache across replicates.
     """
     n_rows, n_cols = z.shape
     n_reps = keys.shape[0]
     out = np.zeros((n_segments, n_reps, n_cols))
-    for b in prange(n_reps):
-        key = keys[b]
-        for i in range(n_rows):
-            w = nk._poisson_weight(np.uint32(nk._mix64(key + offsets[i]) >> nk._S32))
-            if w != 0:
-                s = segment[i]
-                for k in range(n_cols):
-                    out[s, b, k] += w * z[i, k]
+    bounds = np.zeros(n_segments + 1, dtype=np.int64)
+    for i in range(n_rows):
+        bounds[segment[i] + 1] += 1
+    for s in range(n_segments):
+        bounds[s + 1] += bounds[s]
+    z_cols = np.ascontiguousarray(z.T)
+    for s in prange(n_segments):
+        lo, hi = bounds[s], bounds[s + 1]
+        weights = np.empty(hi - lo)
+        for b in range(n_reps):
+            key = keys[b]
+            for i in range(lo, hi):
+                weights[i - lo] = nk._poisson_weight(
+                    np.uint32(nk._mix64(key + offsets[i]) >> nk._S32)
+                )
+            for k in range(n_cols):
+                acc = 0.0
+                for i in range(lo, hi):
+                    acc += weights[i - lo] * z_cols[k, i]
+                out[s, b, k] = acc
     return out
 
 
@@ -94,6 +108,7 @@ def _per_ad_replicates(
 ) -> np.ndarray:
     """(n_ads, B, K) Poisson sums of the per-(ad, user) rows, weights keyed on the user."""
     offsets = crng.unit_offsets(user_keys(users))
+    # rows are sorted by ad (count_delivery's table), so factorize's codes are sorted too
     codes, uniques = pd.factorize(ads, sort=False)
     backend = resolve_device(device)
     if not backend.is_gpu:
