@@ -14,7 +14,7 @@ def _all_maneuvers(scenario, gap):
     """Every maneuver sequence for one row of gaps, its probability under q, and p/q."""
     critical = gap < scenario.critical_gap()
     p = scenario.maneuver_probabilities(gap)
-    q = np.where(critical[:, None], scenario.proposal(gap), p)
+    q = np.where(critical[:, None], scenario.step_proposal(gap), p)
     seqs = np.array(list(itertools.product(range(3), repeat=gap.size)))
     steps = np.arange(gap.size)
     prob = np.prod(q[steps, seqs], axis=1)
@@ -45,10 +45,10 @@ def test_mixture_controls_have_mean_exactly_zero_given_gaps(gap):
         assert abs(float(np.sum(prob * h))) < 1e-12 * scale, name
     # E_q[W] = 1 is the p component itself; bounded components stay within their bounds
     k = int(critical.sum())
-    assert cols["cv_twisted"].max() <= (1 - scenario.epsilon) ** -k - 1 + 1e-12
+    assert cols["cv_twisted"].max() <= (1 - scenario.eps) ** -k - 1 + 1e-12
     for i in range(1, 5):
         assert cols[f"cv_step_{i}"].min() >= -1 - 1e-12
-        assert cols[f"cv_step_{i}"].max() <= scenario.epsilon / (1 - scenario.epsilon) + 1e-12
+        assert cols[f"cv_step_{i}"].max() <= scenario.eps / (1 - scenario.eps) + 1e-12
 
 
 def test_mixture_controls_mean_zero_by_simulation_where_tails_are_light():
@@ -88,11 +88,12 @@ def test_zero_variance_when_y_w_is_a_mixture_component():
     assert plain.stderr > 1e-3  # a control that is not that component does not do it
 
 
+@pytest.mark.parametrize("proposal", ["all-critical", "one-critical"])
 @pytest.mark.parametrize(("gap_median", "vehicle"), [(8.0, "surrogate"), (10.0, "distracted")])
-def test_exact_is_variance_matches_simulation_where_tails_are_light(gap_median, vehicle):
+def test_exact_is_variance_matches_simulation_where_tails_are_light(gap_median, vehicle, proposal):
     # Short gaps make most steps critical and crashes common, so E_q[Z^2] is estimable;
     # checked to 4 Monte Carlo standard errors of the mean of Z^2.
-    scenario = OvertakingScenario(n_steps=4, epsilon=0.5, gap_median=gap_median)
+    scenario = OvertakingScenario(n_steps=4, epsilon=0.5, gap_median=gap_median, proposal=proposal)
     log = scenario.simulate(200_000, vehicle, random_state=5)
     z2 = (log["crash"] * log["weight"]).to_numpy() ** 2
     mu = scenario.crash_rate(vehicle)
@@ -100,8 +101,8 @@ def test_exact_is_variance_matches_simulation_where_tails_are_light(gap_median, 
     assert abs(z2.mean() - exact) < 4 * z2.std() / math.sqrt(z2.size)
 
 
-def test_control_bound_is_below_is_variance_and_tiny_gain_on_default_scenario():
-    scenario = OvertakingScenario()
+def test_control_bound_is_below_is_variance_and_tiny_gain_on_all_critical_proposal():
+    scenario = OvertakingScenario(proposal="all-critical")
     for vehicle in ("surrogate", "distracted"):
         var_is = scenario.importance_sampling_variance(vehicle)
         bound = scenario.control_variance_bound(vehicle)
@@ -116,3 +117,7 @@ def test_control_bound_is_below_is_variance_and_tiny_gain_on_default_scenario():
 def test_unknown_control_set_raises():
     with pytest.raises(ValueError, match="`controls` must be one of"):
         OvertakingScenario(controls="bogus").simulate(10)
+    with pytest.raises(ValueError, match="for the one-critical proposal"):
+        OvertakingScenario(proposal="one-critical", controls="mixture").simulate(10)
+    with pytest.raises(ValueError, match="`proposal` must be one of"):
+        OvertakingScenario(proposal="bogus").simulate(10)

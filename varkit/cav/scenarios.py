@@ -18,11 +18,29 @@ Surrogate model (what the test designer knows, not the AV under test)
     ``n_critical`` counts the critical steps of a test (Feng et al., Nat. Commun. 12:748,
     2021, "maneuver challenge" and "criticality").
 
-Testing distribution q (NADE-style importance sampling)
-    Gaps and disturbances are drawn from p; at critical steps only, the maneuver is drawn
-    from the defensive mixture ``q(u|s) = eps p(u|s) + (1 - eps) p(u|s) P_SM(u|s)/crit(s)``;
-    elsewhere ``q = p``. The likelihood ratio is
-    ``W = prod_{t critical} p(u_t|s_t) / q(u_t|s_t)``.
+Testing distribution q (``proposal``; gaps and disturbances are always drawn from p)
+    The twisted maneuver distribution of a critical step is the defensive mixture
+    ``q~(u|s) = eps p(u|s) + (1 - eps) p(u|s) P_SM(u|s)/crit(s)`` (``step_proposal``).
+
+    ``"one-critical"`` (default): in a test with critical steps C, ONE step J in C is
+    twisted, chosen with probability ``pi_j = crit(s_j) / sum_{l in C} crit(s_l)``; every
+    other maneuver is naturalistic. q is the mixture over j of these one-step components,
+    and the likelihood ratio is its balance-heuristic weight
+    ``W = 1 / sum_{j in C} pi_j rho_j`` with ``rho_j = q~(u_j|s_j)/p(u_j|s_j)``
+    (``W = 1`` without critical steps). Since ``rho_j >= eps``, ``q >= eps p`` for the
+    whole test: ``W <= 1/eps`` (default ``eps = 0.5``, so ``W <= 2``).
+
+    ``"all-critical"`` (the previous default, kept to reproduce earlier results): every
+    critical maneuver from ``q~`` with ``eps = 0.1``, ``W = prod_{t in C} p/q~``. A benign
+    maneuver at a critical step has weight 1/eps = 10, so ``E_q[W^2] = 1.41^40 ~ 1e6``:
+    the variance is dominated by tests with ~12 critical steps (probability ~1e-7), the
+    sample variance underestimates it and normal intervals under-cover.
+
+    Why the change: importance sampling needs (exactly, ``importance_sampling_variance``)
+    2.2e8 / 8.1e8 / 7.2e8 / 7.5e10 tests for relative half-width 0.3 at 90% under
+    all-critical, and 726 / 3215 / 2176 / 20738 under one-critical with eps 0.5
+    (surrogate / cautious / aggressive / distracted). The naturalistic distribution, the
+    surrogate, the criticality threshold and the vehicles are unchanged.
 
 Vehicles under test (``VEHICLES``)
     The AV crashes at step t when ``s_t + sigma_v e_t < D_v(u_t)``, so
@@ -39,17 +57,34 @@ Exact crash rate
     computed by adaptive quadrature (``scipy.integrate.quad``, relative error ~1e-10).
 
 Control variates (columns ``cv_*``, mean exactly 0 under the testing distribution)
-    Built only from the critical variables. For a critical step j,
-    ``E_q[W f(u_j) | s] = E_p[f(u_j) | s_j]`` because the other critical factors have
-    conditional mean 1 (``controls="product"``, the default); ``controls="local"`` uses the
-    step's own ratio ``w_j`` instead of ``W``, also mean-preserving. Summing over the
-    critical steps gives controls whose number does not depend on ``n_critical`` (steps
-    are exchangeable, so per-step coefficients would be equal at the optimum anyway):
-    ``cv_weight = sum_j (w_j - 1)``, ``cv_cut_in = sum_j (W 1{u_j = cut in} - p_cut_in)``,
-    ``cv_brake`` likewise, ``cv_cut_in_gap``/``cv_brake_gap`` the same terms times
-    ``s_j / 10``, and ``cv_surrogate = sum_j (W P_SM(crash|s_j,u_j) - crit(s_j))``.
+    Built only from the critical variables (gap, maneuver and disturbance of the critical
+    steps, and the index J of the twisted one). Two facts make the means known:
+    ``E_q[W f(s, u_j) | s] = E_p[f(s, u_j) | s]`` for any q with ``W = p/q``; and gaps are
+    never twisted, so the critical gaps are i.i.d. log-normal below the critical gap given
+    their number ``n_critical``.
 
-Owen-Zhou mixture-component controls (``controls="mixture"``, columns ``MIXTURE_CONTROL_COLUMNS``)
+    ``controls="binned"`` (default for one-critical, ``BINNED_CONTROL_COLUMNS``): the
+    critical gap range is cut into ``GAP_BINS`` bins at the quartiles of the twisted step's
+    gap (``gap_bin_edges``);
+    ``cv_weight = W - 1``; ``cv_surrogate = sum_{j in C} (W P_SM(crash|s_j,u_j) - crit(s_j))``;
+    ``cv_gap_b = #{j in C: s_j in b} - n_critical P(b | critical)``; and, for the twisted
+    step (mean 0 given the gaps and J, unweighted and bounded):
+    ``cv_twist_gap_b = 1{s_J in b} - sum_j pi_j 1{s_j in b}``,
+    ``cv_twist_<maneuver>_b = 1{s_J in b} (1{u_J = m} - q~(m|s_J))`` and
+    ``cv_twist_verdict_b = 1{s_J in b} (V_J - P_SM(crash|s_J,u_J))`` with
+    ``V_J = 1{Phi(e_J) < P_SM(crash|s_J,u_J)}`` the surrogate's crash verdict under the
+    same disturbance (common random numbers). Controls that are non-zero only in rare tests
+    (W times a dangerous maneuver at an untwisted step) are left out: cross-fitted
+    coefficients applied to their rare O(1) values blew the variance up 30-fold.
+
+    ``controls="product"`` (both proposals; ``CONTROL_COLUMNS``): for each critical step j,
+    ``cv_cut_in = sum_j (W 1{u_j = cut in} - p_cut_in)``, ``cv_brake`` likewise,
+    ``cv_cut_in_gap``/``cv_brake_gap`` the same terms times ``s_j / 10``,
+    ``cv_surrogate`` as above, and ``cv_weight`` = ``W - 1`` (one-critical) or
+    ``sum_j (w_j - 1)`` with the per-step ratios (all-critical). ``controls="local"``
+    (all-critical only) uses the step's own ratio ``w_j`` instead of ``W``.
+
+Owen-Zhou mixture-component controls (all-critical only: ``controls="mixture"``)
     Owen & Zhou (2000, "Safe and effective importance sampling", JASA 95:135-143, Sec. 3,
     regression estimator Eq. 13-15): when q is a mixture ``sum_S alpha_S q_S``, every
     ``q_S/q - 1`` has mean exactly 0 under q. Here q of a whole test is a product of
@@ -70,21 +105,25 @@ Owen-Zhou mixture-component controls (``controls="mixture"``, columns ``MIXTURE_
     dominates ``Y W``; the bounded ones (``cv_twisted``, ``cv_step_i``) cannot cancel it.
 
 Exact variances (``importance_sampling_variance``, ``control_variance_bound``)
-    Steps are independent under q too, so with per-step moments ``a = E_q[w^2]``,
-    ``b = E_q[w^2 (1 - c)]``, ``b2 = E_q[w^2 (1 - c)^2]`` (``c`` the step's crash
-    probability given gap and maneuver) the per-test variance of ``Y W`` is
-    ``a^T - b^T - mu^2`` and ``E_q[Var(Y W | gaps, maneuvers)] = b^T - b2^T``: the least
-    per-test variance that ANY control built from the gaps and maneuvers can leave (the
-    residual of the best one, ``W E[Y | s, u]``). Both are 1-D quadratures. With the
-    defaults ``a = 1.41`` so ``E_q[W^2] = a^40 ~ 1e6``: the variance of importance sampling
-    is dominated by tests with ~12 critical steps that occur with probability ~1e-7, which
-    a feasible sample never contains (the sample variance then underestimates it, and
-    normal intervals under-cover).
+    With ``G = prod_t (1 - c_t)`` (``c`` the step's crash probability given gap and
+    maneuver, the disturbance integrated out), ``Var_q(Y W) = E_p[Y W] - mu^2`` and
+    ``E_q[Var(Y W | gaps, maneuvers)] = E_p[W G] - E_p[W G^2]``: the least per-test
+    variance that ANY control built from gaps and maneuvers can leave (the residual of the
+    best one, ``W E[Y | s, u]``). ``control_variance_bound(vehicle, disturbances=True)``
+    also lets the controls use the critical steps' disturbances: only crashes at
+    non-critical steps remain, ``E_p[W G_C G_N] - E_p[W G_C G_N^2]``.
+    All-critical: steps are independent under q, so these are powers of 1-D quadratures.
+    One-critical: ``W`` is a ratio of sums over steps; ``1/a = int_0^inf exp(-t a) dt``
+    turns it into an integral of a product over i.i.d. steps, a 1-D integral over t of
+    1-D quadratures over the gap (``_one_critical_moments``). The dominant variance under
+    one-critical comes from crashes the proposal does not target (at non-critical steps,
+    or with the lane kept), which keep weight up to ``1/eps`` and probability ~1e-6.
 
 Assumptions (simplifications of a real overtaking NDE): steps are independent (no state
-dynamics), gaps are not twisted by q, maneuvers are three discrete choices, and the crash
-rule is a threshold on the gap with Gaussian noise. The family is built to know the answer
-exactly, not to reproduce the papers' experiment, whose details we could not read.
+dynamics), gaps are not twisted by q, at most one maneuver is twisted per test (default),
+maneuvers are three discrete choices, and the crash rule is a threshold on the gap with
+Gaussian noise. The family is built to know the answer exactly, not to reproduce the
+papers' experiment, whose details we could not read.
 
 Examples
 --------
@@ -109,8 +148,10 @@ from numpy.typing import NDArray
 from scipy import integrate, optimize, special, stats
 
 __all__ = [
+    "BINNED_CONTROL_COLUMNS",
     "CONTROL_COLUMNS",
     "MIXTURE_CONTROL_COLUMNS",
+    "PROPOSALS",
     "VEHICLES",
     "OvertakingScenario",
     "Vehicle",
@@ -118,6 +159,7 @@ __all__ = [
 
 FloatArray = NDArray[np.float64]
 MANEUVERS = ("keep", "cut_in", "brake")
+PROPOSALS = ("one-critical", "all-critical")
 CONTROL_COLUMNS = (
     "cv_weight",
     "cv_cut_in",
@@ -134,7 +176,22 @@ MIXTURE_CONTROL_COLUMNS = (
     *(f"cv_single_{i}" for i in range(1, MIXTURE_ORDERS + 1)),
     *(f"cv_single_crit_{i}" for i in range(1, MIXTURE_ORDERS + 1)),
 )
-CONTROL_SETS = ("product", "local", "mixture")
+GAP_BINS = 4  # bins of the critical gap range, at quartiles of the twisted step's gap
+BINNED_CONTROL_COLUMNS = (
+    "cv_weight",
+    "cv_surrogate",
+    *(f"cv_gap_{b}" for b in range(1, GAP_BINS)),  # the last bin is implied (they sum to 0)
+    *(f"cv_twist_gap_{b}" for b in range(1, GAP_BINS)),
+    *(f"cv_twist_{m}_{b}" for m in MANEUVERS[1:] for b in range(1, GAP_BINS + 1)),
+    *(f"cv_twist_verdict_{b}" for b in range(1, GAP_BINS + 1)),
+)
+# control families each proposal supports; the first is its default
+CONTROL_SETS = {
+    "one-critical": ("binned", "product"),
+    "all-critical": ("product", "local", "mixture"),
+}
+_QUAD_PANELS = 160  # composite Gauss-Legendre for the one-critical exact moments
+_QUAD_NODES = 12
 
 
 @dataclass(frozen=True)
@@ -161,6 +218,15 @@ def _check_vehicle(vehicle: str | Vehicle) -> Vehicle:
     return VEHICLES[vehicle]
 
 
+def _gauss_legendre(lo: float, hi: float, panels: int, nodes: int) -> tuple[FloatArray, FloatArray]:
+    """Nodes and weights of composite Gauss-Legendre quadrature on [lo, hi]."""
+    x, w = np.polynomial.legendre.leggauss(nodes)
+    edges = np.linspace(lo, hi, panels + 1)
+    half = np.diff(edges)[:, None] / 2.0
+    mid = (edges[:-1] + edges[1:])[:, None] / 2.0
+    return (mid + half * x).ravel(), (half * w).ravel()
+
+
 @dataclass(frozen=True)
 class OvertakingScenario:
     """Overtaking scenarios: naturalistic distribution, surrogate, IS proposal, exact rate.
@@ -179,13 +245,21 @@ class OvertakingScenario:
         Logistic scale of the surrogate crash probability.
     gamma : float
         Criticality threshold on the maneuver challenge.
-    epsilon : float
-        Defensive weight of p in the importance-sampling mixture at critical steps.
-    controls : {'product', 'local', 'mixture'}
-        Whether the ``cv_*`` maneuver terms carry the test's whole likelihood ratio W or
-        only the step's own ratio (bounded, but blind to the other critical steps), or the
-        Owen-Zhou mixture-component controls (``MIXTURE_CONTROL_COLUMNS``; see the module
-        docstring).
+    epsilon : float or None
+        Defensive weight of p in the twisted maneuver distribution of a critical step;
+        for the one-critical proposal this makes ``q = eps p + (1 - eps) q_twist`` for the
+        whole test, so ``W <= 1/eps``. ``None``: 0.5 for one-critical (the value with the
+        least exact importance-sampling variance over the four vehicles, among
+        0.1/0.2/0.3/0.5/0.7) and 0.1 for all-critical (the previous default).
+    proposal : {'one-critical', 'all-critical'} or None
+        Testing distribution: twist the maneuver of ONE critical step per test, chosen in
+        proportion to its criticality (the default), or of every critical step (the
+        previous proposal, kept so that its results stay reproducible). ``None`` picks
+        'one-critical', or 'all-critical' when ``controls`` is a family only that proposal
+        has ('local', 'mixture').
+    controls : {'binned', 'product', 'local', 'mixture'} or None
+        Family of ``cv_*`` columns (module docstring). ``None``: 'binned' for the
+        one-critical proposal, 'product' for the all-critical one.
     """
 
     n_steps: int = 40
@@ -196,9 +270,42 @@ class OvertakingScenario:
     surrogate_distance: tuple[float, float] = (10.0, 6.0)
     surrogate_scale: float = 2.0
     gamma: float = 1.25e-4
-    epsilon: float = 0.1
-    controls: str = "product"
-    _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    epsilon: float | None = None
+    proposal: str | None = None
+    controls: str | None = None
+    _cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    # -- configuration -----------------------------------------------------------------
+    @property
+    def testing_proposal(self) -> str:
+        """The proposal in use ('one-critical' or 'all-critical')."""
+        if self.proposal is None:
+            return "all-critical" if self.controls in ("local", "mixture") else "one-critical"
+        if self.proposal not in PROPOSALS:
+            raise ValueError(
+                f"`proposal` must be one of {', '.join(PROPOSALS)}, got {self.proposal!r}."
+            )
+        return self.proposal
+
+    @property
+    def eps(self) -> float:
+        """The defensive weight in use (``epsilon`` or the proposal's default)."""
+        if self.epsilon is not None:
+            return float(self.epsilon)
+        return 0.5 if self.testing_proposal == "one-critical" else 0.1
+
+    @property
+    def control_family(self) -> str:
+        """The ``cv_*`` family in use (checked against the proposal)."""
+        allowed = CONTROL_SETS[self.testing_proposal]
+        if self.controls is None:
+            return allowed[0]
+        if self.controls not in allowed:
+            raise ValueError(
+                f"`controls` must be one of {', '.join(allowed)} for the "
+                f"{self.testing_proposal} proposal, got {self.controls!r}."
+            )
+        return self.controls
 
     # -- model pieces ----------------------------------------------------------------
     def maneuver_probabilities(self, gap: FloatArray) -> FloatArray:
@@ -239,12 +346,60 @@ class OvertakingScenario:
         k = np.arange(self.n_steps + 1)
         return np.asarray(stats.binom.pmf(k, self.n_steps, self.critical_probability()))
 
-    def proposal(self, gap: FloatArray) -> FloatArray:
-        """q(u | s) at critical steps: eps p + (1 - eps) p P_SM / crit (defensive mixture)."""
+    def step_proposal(self, gap: FloatArray) -> FloatArray:
+        """Twisted maneuver distribution of a critical step: eps p + (1 - eps) p P_SM / crit.
+
+        The defensive mixture of Feng et al. (2021, Methods, "NADE"); ``q~`` in the module
+        docstring. Shape (..., 3).
+        """
         p = self.maneuver_probabilities(gap)
         tilted = p * self.surrogate_crash(gap)
         tilted /= tilted.sum(axis=-1, keepdims=True)
-        return self.epsilon * p + (1.0 - self.epsilon) * tilted
+        return self.eps * p + (1.0 - self.eps) * tilted
+
+    def gap_bin_edges(self) -> FloatArray:
+        """Edges (0, e_1, ..., critical gap) of the ``GAP_BINS`` bins of the binned controls.
+
+        Quartiles of the gap of the twisted step, whose density is proportional to
+        ``crit(s) f(s)`` on the critical range (f the naturalistic gap density): each bin
+        receives the twisted step equally often.
+        """
+        if "gap_bins" not in self._cache:
+            mu, sigma = math.log(self.gap_median), self.gap_sigma
+            xc = math.log(self.critical_gap())
+
+            def density(y: float) -> float:
+                return float(self.criticality(np.array(math.exp(y)))) * float(
+                    stats.norm.pdf(y, mu, sigma)
+                )
+
+            def mass(x: float) -> float:
+                return float(
+                    integrate.quad(density, mu - 12 * sigma, x, epsrel=1e-10, limit=200)[0]
+                )
+
+            total = mass(xc)
+            inner = [
+                math.exp(
+                    optimize.brentq(
+                        lambda x, b=b: mass(x) / total - b / GAP_BINS,
+                        mu - 12 * sigma,
+                        xc,
+                        xtol=1e-10,
+                    )
+                )
+                for b in range(1, GAP_BINS)
+            ]
+            self._cache["gap_bins"] = np.array([0.0, *inner, self.critical_gap()])
+        return np.asarray(self._cache["gap_bins"], dtype=np.float64)
+
+    def gap_bin_probabilities(self) -> FloatArray:
+        """P(gap in bin b | step critical), b = 1..GAP_BINS (log-normal CDF, closed form)."""
+        edges = self.gap_bin_edges()
+        with np.errstate(divide="ignore"):
+            z = (np.log(edges) - math.log(self.gap_median)) / self.gap_sigma
+        cdf = stats.norm.cdf(z)
+        return np.asarray(np.diff(cdf) / cdf[-1], dtype=np.float64)
 
     # -- the exact answer ----------------------------------------------------------------
     def step_crash_rate(self, vehicle: str | Vehicle) -> float:
@@ -272,26 +427,56 @@ class OvertakingScenario:
         """Exact crash rate per test, ``1 - (1 - r_v)^T``."""
         return float(-math.expm1(self.n_steps * math.log1p(-self.step_crash_rate(vehicle))))
 
+    def _step_crash(self, gap: FloatArray, v: Vehicle) -> FloatArray:
+        """c(s, u) = Phi((D_v(u) - s)/sigma_v): the step's crash probability, shape (..., 3)."""
+        distance = np.asarray(v.crash_distance)
+        with np.errstate(invalid="ignore"):
+            c = stats.norm.cdf((distance - np.asarray(gap)[..., None]) / v.noise_sd)
+        return np.asarray(np.where(np.isfinite(distance), c, 0.0), dtype=np.float64)
+
+    def _non_critical_moments(self, v: Vehicle) -> FloatArray:
+        """One step, off the critical set: ``E_p[g 1{s >= s_c}]`` for the four ``g``.
+
+        ``g`` = 1, ``E_p[1-c | s]``, ``E_p[(1-c)^2 | s]`` and ``E_p[1-c | s]^2`` (the
+        maneuver of a non-critical step is never twisted, so it is averaged out).
+        """
+        mu, sigma = math.log(self.gap_median), self.gap_sigma
+        xc = math.log(self.critical_gap())
+        probs = self.maneuver_probabilities(np.zeros(()))
+
+        def part(x: float, which: int) -> float:
+            c = self._step_crash(np.array(math.exp(x)), v)
+            g = (
+                1.0,
+                float(np.sum(probs * (1 - c))),
+                float(np.sum(probs * (1 - c) ** 2)),
+                float(np.sum(probs * (1 - c))) ** 2,
+            )[which]
+            return g * float(stats.norm.pdf(x, mu, sigma))
+
+        return np.array(
+            [
+                integrate.quad(part, xc, mu + 12 * sigma, args=(k,), epsabs=0, epsrel=1e-12)[0]
+                for k in range(4)
+            ]
+        )
+
     def _weight_moments(self, vehicle: str | Vehicle) -> tuple[float, float, float, float]:
         """Per-step ``E_q[w^2]``, ``E_q[w^2 (1-c)]``, ``E_q[w^2 (1-c)^2]``, ``E_p[1-c]``.
 
-        ``c(s, u) = Phi((D_v(u) - s)/sigma_v)`` is the step's crash probability given gap
-        and maneuver; ``w = p/q`` (1 off the critical set). Adaptive quadrature over
-        log-gap, split at the critical gap where q changes.
+        All-critical proposal only (a product over steps). ``c(s, u)`` is the step's crash
+        probability given gap and maneuver; ``w = p/q`` (1 off the critical set). Adaptive
+        quadrature over log-gap, split at the critical gap where q changes.
         """
         v = _check_vehicle(vehicle)
         mu, sigma = math.log(self.gap_median), self.gap_sigma
         gap_c = self.critical_gap()
-        distance = np.asarray(v.crash_distance)
 
         def parts(x: float) -> FloatArray:
             gap = np.array(math.exp(x))
             p = self.maneuver_probabilities(gap)
-            q = self.proposal(gap) if gap < gap_c else p
-            with np.errstate(invalid="ignore"):
-                c = np.where(
-                    np.isfinite(distance), stats.norm.cdf((distance - gap) / v.noise_sd), 0
-                )
+            q = self.step_proposal(gap) if gap < gap_c else p
+            c = self._step_crash(gap, v)
             w2q = p * p / q  # q w^2
             dens = stats.norm.pdf(x, mu, sigma)
             return np.asarray(
@@ -314,26 +499,103 @@ class OvertakingScenario:
                 out[i] += integrate.quad(f, lo, hi, epsabs=0.0, epsrel=1e-11, limit=200)[0]
         return float(out[0]), float(out[1]), float(out[2]), float(out[3])
 
-    def importance_sampling_variance(self, vehicle: str | Vehicle) -> float:
-        """Exact per-test variance of ``Y W`` under q, ``a^T - b^T - mu^2`` (module docstring).
+    def _one_critical_moments(
+        self, vehicle: str | Vehicle, panels: int = _QUAD_PANELS, nodes: int = _QUAD_NODES
+    ) -> FloatArray:
+        """``E_p[W G^k]`` for k = 0, 1, 2 under the one-critical proposal, and ``E_p[G]``.
 
-        Multiply ``(z / rhw)^2 / mu^2`` by it for the tests importance sampling really needs.
+        ``G = prod_t (1 - c_t)`` is the probability of no crash given gaps and maneuvers;
+        ``W = S / sum_j kappa_j rho_j`` with ``kappa_j = crit(s_j) 1{j critical}``,
+        ``S = sum_j kappa_j`` and ``rho_j = q~_j(u_j)/p(u_j)``. The identity
+        ``1/a = int_0^inf exp(-t a) dt`` turns ``W`` into an integral of a product over
+        steps, and the steps are i.i.d. under p, so
+        ``E_p[W prod_t g_t] = D^T + T int_0^inf A(t) B(t)^(T-1) dt`` with the one-step
+        ``B(t) = E_p[g exp(-t kappa rho)]``, ``A(t) = E_p[kappa g exp(-t kappa rho)]`` and
+        ``D = E_p[g 1{not critical}]`` (tests without a critical step have ``W = 1``).
+        ``B`` and ``A`` are Gauss-Legendre quadratures over log-gap on the critical range,
+        the t-integral one over log t.
         """
+        v = _check_vehicle(vehicle)
+        key = ("one-critical", v, panels, nodes)
+        if key in self._cache:
+            return np.asarray(self._cache[key])
+        mu, sigma = math.log(self.gap_median), self.gap_sigma
+        xc = math.log(self.critical_gap())
+        x, wx = _gauss_legendre(mu - 12 * sigma, xc, panels, nodes)
+        gap = np.exp(x)
+        dens = wx * stats.norm.pdf(x, mu, sigma)  # quadrature weight of each gap node
+        p = self.maneuver_probabilities(gap)
+        kappa = self.criticality(gap)
+        rate = kappa[:, None] * self.step_proposal(gap) / p  # kappa rho, shape (gaps, 3)
+        c = self._step_crash(gap, v)
+        off = self._non_critical_moments(v)
+        t_log, wt = _gauss_legendre(
+            math.log(1e-6 / rate.max()), math.log(60.0 / rate.min()), 4 * panels, nodes
+        )
+        t = np.exp(t_log)
+        out = np.empty(5)
+        # (power of 1 - c on the critical steps, which g off the critical set)
+        for i, (k, off_k) in enumerate(((0, 0), (1, 1), (2, 2), (1, 3))):
+            g = dens[:, None] * p * (1 - c) ** k  # (gaps, 3)
+            a = np.zeros(t.size)
+            b = np.zeros(t.size)
+            for chunk in np.array_split(np.arange(t.size), max(1, t.size // 256)):
+                e = np.exp(-t[chunk, None, None] * rate[None])  # (chunk, gaps, 3)
+                b[chunk] = np.einsum("cgm,gm->c", e, g)
+                a[chunk] = np.einsum("cgm,gm->c", e, g * kappa[:, None])
+            b += off[off_k]
+            integral = float(np.sum(wt * t * a * b ** (self.n_steps - 1)))
+            out[i] = off[off_k] ** self.n_steps + self.n_steps * integral
+        no_crash = float(np.sum(dens[:, None] * p * (1 - c))) + off[1]
+        out[4] = no_crash**self.n_steps
+        self._cache[key] = out
+        return out
+
+    def importance_sampling_variance(self, vehicle: str | Vehicle) -> float:
+        """Exact per-test variance of ``Y W`` under the testing distribution q.
+
+        ``Var_q(Y W) = E_p[Y W] - mu^2`` (``Y^2 = Y``). All-critical proposal:
+        ``a^T - b^T - mu^2`` from per-step moments; one-critical:
+        ``E_p[W] - E_p[W G] - mu^2`` (``_one_critical_moments``). Multiply
+        ``(z / rhw)^2 / mu^2`` by it for the tests importance sampling really needs.
+        """
+        if self.testing_proposal == "one-critical":
+            m = self._one_critical_moments(vehicle)
+            mu = 1.0 - m[4]
+            return float(m[0] - m[1] - mu**2)
         a, b, _, e = self._weight_moments(vehicle)
         t = self.n_steps
         mu = -math.expm1(t * math.log(e))
         return float(a**t - b**t - mu**2)
 
-    def control_variance_bound(self, vehicle: str | Vehicle) -> float:
-        """Least per-test variance any control built from gaps and maneuvers can leave.
+    def control_variance_bound(
+        self, vehicle: str | Vehicle, *, disturbances: bool = False
+    ) -> float:
+        """Least per-test variance any control built from the critical variables can leave.
 
-        ``E_q[Var(Y W | s, u)] = b^T - b2^T`` (module docstring): the residual variance of
-        the best such control, ``W E[Y | s, u]`` (the vehicle's own crash model), so
-        ``importance_sampling_variance / control_variance_bound`` bounds the variance
-        reduction of every regression on such controls, stratified or not.
+        ``disturbances=False``: controls from gaps and maneuvers,
+        ``E_q[Var(Y W | s, u)] = E_p[W G] - E_p[W G^2]`` (module docstring), the residual
+        of the best such control ``W E[Y | s, u]`` (the vehicle's own crash model). With
+        ``disturbances=True`` (one-critical only) the controls may also use the critical
+        steps' disturbances; the residual is then the variance of crashes at non-critical
+        steps, ``E_p[W G_C G_N] - E_p[W G_C G_N^2]``. ``importance_sampling_variance``
+        over the bound bounds the variance reduction of every regression on such
+        controls, stratified or not. The twisted step's index adds nothing: ``Y`` depends
+        on it only through the maneuvers.
         """
+        if self.testing_proposal == "one-critical":
+            m = self._one_critical_moments(vehicle)
+            return float(m[1] - (m[3] if disturbances else m[2]))
+        if disturbances:
+            raise ValueError("`disturbances=True` needs the one-critical proposal.")
         _, b, b2, _ = self._weight_moments(vehicle)
         return float(b**self.n_steps - b2**self.n_steps)
+
+    def weight_second_moment(self) -> float:
+        """Exact ``E_q[W^2] = E_p[W]`` (1 for a perfect proposal; large = weight degeneracy)."""
+        if self.testing_proposal == "one-critical":
+            return float(self._one_critical_moments("surrogate")[0])
+        return float(self._weight_moments("surrogate")[0] ** self.n_steps)
 
     # -- simulation --------------------------------------------------------------------
     def simulate(
@@ -354,7 +616,7 @@ class OvertakingScenario:
         vehicle : str or Vehicle, default 'surrogate'
             The AV under test (a key of ``VEHICLES``).
         testing : {'is', 'nde'}, default 'is'
-            Draw maneuvers at critical steps from q (importance sampling) or from p.
+            Draw maneuvers from the testing distribution q (importance sampling) or from p.
         random_state : None, int or numpy Generator
         batch : int, default 50000
             Tests simulated at once (memory is O(batch * n_steps)).
@@ -366,10 +628,7 @@ class OvertakingScenario:
         """
         if isinstance(n_tests, bool) or not isinstance(n_tests, (int, np.integer)) or n_tests < 1:
             raise ValueError(f"`n_tests` must be a positive integer, got {n_tests!r}.")
-        if self.controls not in CONTROL_SETS:
-            raise ValueError(
-                f"`controls` must be one of {', '.join(CONTROL_SETS)}, got {self.controls!r}."
-            )
+        family = self.control_family  # raises on an unknown proposal or control family
         if testing not in ("is", "nde"):
             raise ValueError(f"`testing` must be 'is' or 'nde', got {testing!r}.")
         v = _check_vehicle(vehicle)
@@ -382,18 +641,131 @@ class OvertakingScenario:
         done = 0
         while done < n_tests:
             size = min(batch, n_tests - done)
-            parts.append(self._simulate_batch(size, v, testing == "is", rng))
+            if self.testing_proposal == "one-critical":
+                parts.append(self._simulate_one_critical(size, v, testing == "is", family, rng))
+            else:
+                parts.append(self._simulate_batch(size, v, testing == "is", family, rng))
             done += size
         return pd.concat(parts, ignore_index=True)
 
-    def _simulate_batch(
-        self, n: int, v: Vehicle, twist: bool, rng: np.random.Generator
+    def _simulate_one_critical(
+        self, n: int, v: Vehicle, twist: bool, family: str, rng: np.random.Generator
     ) -> pd.DataFrame:
         shape = (n, self.n_steps)
         gap = np.exp(math.log(self.gap_median) + self.gap_sigma * rng.standard_normal(shape))
         critical = gap < self.critical_gap()
         p = self.maneuver_probabilities(gap)
-        q = np.where(critical[..., None] & twist, self.proposal(gap), p)
+        q_step = self.step_proposal(gap)
+        kappa = np.where(critical, self.criticality(gap), 0.0)
+        total = kappa.sum(axis=1)
+        # the twisted step J: chosen with probability kappa_j / S among the critical steps
+        share = np.cumsum(kappa, axis=1) / np.where(total > 0, total, 1.0)[:, None]
+        chosen = np.minimum((rng.random(n)[:, None] > share).sum(axis=1), self.n_steps - 1)
+        has_twist = (total > 0) & twist
+        rows = np.flatnonzero(has_twist)
+        dist = p.copy()
+        dist[rows, chosen[rows]] = q_step[rows, chosen[rows]]
+        u = (rng.random(shape)[..., None] > np.cumsum(dist, axis=-1)[..., :2]).sum(axis=-1)
+        noise = rng.standard_normal(shape)
+        crash = np.any(gap + v.noise_sd * noise < np.asarray(v.crash_distance)[u], axis=1)
+        pu = np.take_along_axis(p, u[..., None], axis=-1)[..., 0]
+        rho = np.take_along_axis(q_step, u[..., None], axis=-1)[..., 0] / pu
+        mix = np.sum(kappa * rho, axis=1)
+        w = np.ones(n)
+        if twist:
+            w = np.where(total > 0, total / np.where(total > 0, mix, 1.0), 1.0)
+        frame = pd.DataFrame(
+            {
+                "crash": crash.astype(np.int64),
+                "weight": w,
+                "n_critical": critical.sum(axis=1).astype(np.int64),
+            }
+        )
+        cols = self._critical_controls(gap, critical, u, w, p)
+        if family == "binned":
+            cols.update(self._twisted_controls(gap, critical, u, noise, kappa, chosen, has_twist))
+        for name in BINNED_CONTROL_COLUMNS if family == "binned" else CONTROL_COLUMNS:
+            frame[name] = cols[name]
+        return frame
+
+    def _critical_controls(
+        self,
+        gap: FloatArray,
+        critical: NDArray[np.bool_],
+        u: NDArray[np.int64],
+        w: FloatArray,
+        p: FloatArray,
+    ) -> dict[str, FloatArray]:
+        """Controls of the critical steps with mean 0 under any q with ``W = p/q``.
+
+        ``E_q[W f(s, u_j) | s] = E_p[f(s, u_j) | s]`` for every critical step j, and the
+        critical gaps are i.i.d. given their number (gaps are never twisted).
+        """
+        sm = self.surrogate_crash(gap)
+        sm_u = np.take_along_axis(sm, u[..., None], axis=-1)[..., 0]
+        crit = np.sum(p * sm, axis=-1)
+        cols: dict[str, FloatArray] = {
+            "cv_weight": w - 1.0,
+            "cv_surrogate": np.where(critical, w[:, None] * sm_u - crit, 0.0).sum(axis=1),
+        }
+        scaled_gap = gap / 10.0
+        for m, name in ((1, "cut_in"), (2, "brake")):
+            term = np.where(critical, w[:, None] * (u == m) - p[..., m], 0.0)
+            cols[f"cv_{name}"] = term.sum(axis=1)
+            cols[f"cv_{name}_gap"] = (term * scaled_gap).sum(axis=1)
+        edges, probs = self.gap_bin_edges(), self.gap_bin_probabilities()
+        k = critical.sum(axis=1)
+        for b in range(GAP_BINS - 1):
+            in_bin = critical & (gap >= edges[b]) & (gap < edges[b + 1])
+            cols[f"cv_gap_{b + 1}"] = in_bin.sum(axis=1) - k * probs[b]
+        return cols
+
+    def _twisted_controls(
+        self,
+        gap: FloatArray,
+        critical: NDArray[np.bool_],
+        u: NDArray[np.int64],
+        noise: FloatArray,
+        kappa: FloatArray,
+        chosen: NDArray[np.int64],
+        has_twist: NDArray[np.bool_],
+    ) -> dict[str, FloatArray]:
+        """Controls of the twisted step J, mean 0 given the gaps and J (module docstring).
+
+        Unweighted and bounded, and non-zero in most tests with a critical step: the bin of
+        ``s_J`` against its expectation ``sum_j pi_j 1{s_j in b}``, the maneuver at J
+        against ``q~_J``, and the surrogate's crash verdict at J, taken with the same
+        disturbance ``e_J`` (common random numbers), against ``P_SM(u_J | s_J)``.
+        """
+        n = gap.shape[0]
+        rows = np.arange(n)
+        edges = self.gap_bin_edges()
+        bins = np.clip(np.searchsorted(edges, gap, side="right") - 1, 0, GAP_BINS - 1)
+        pi = kappa / np.where(has_twist, kappa.sum(axis=1), 1.0)[:, None]
+        gap_j, u_j, bin_j = gap[rows, chosen], u[rows, chosen], bins[rows, chosen]
+        q_j = self.step_proposal(gap_j)
+        sm_j = self.surrogate_crash(gap_j)[rows, u_j]
+        verdict = stats.norm.cdf(noise[rows, chosen]) < sm_j
+        cols: dict[str, FloatArray] = {}
+        for b in range(GAP_BINS):
+            at_b = has_twist & (bin_j == b)
+            if b < GAP_BINS - 1:
+                expected = np.sum(pi * (bins == b), axis=1)
+                cols[f"cv_twist_gap_{b + 1}"] = np.where(has_twist, at_b - expected, 0.0)
+            for m, name in ((1, "cut_in"), (2, "brake")):
+                cols[f"cv_twist_{name}_{b + 1}"] = np.where(at_b, (u_j == m) - q_j[:, m], 0.0)
+            cols[f"cv_twist_verdict_{b + 1}"] = np.where(at_b, verdict - sm_j, 0.0)
+        return cols
+
+    def _simulate_batch(
+        self, n: int, v: Vehicle, twist: bool, family: str, rng: np.random.Generator
+    ) -> pd.DataFrame:
+        """All-critical proposal (the previous default): every critical step twisted."""
+        shape = (n, self.n_steps)
+        gap = np.exp(math.log(self.gap_median) + self.gap_sigma * rng.standard_normal(shape))
+        critical = gap < self.critical_gap()
+        p = self.maneuver_probabilities(gap)
+        q = np.where(critical[..., None] & twist, self.step_proposal(gap), p)
         # inverse-CDF draw of one maneuver per step
         u = (rng.random(shape)[..., None] > np.cumsum(q, axis=-1)[..., :2]).sum(axis=-1)
         noise = rng.standard_normal(shape)
@@ -410,7 +782,7 @@ class OvertakingScenario:
                 "n_critical": critical.sum(axis=1).astype(np.int64),
             }
         )
-        if self.controls == "mixture":
+        if family == "mixture":
             mixture = self._mixture_controls(gap, critical, step_w)
             for name in MIXTURE_CONTROL_COLUMNS:
                 frame[name] = mixture[name]
@@ -422,7 +794,7 @@ class OvertakingScenario:
         cols: dict[str, FloatArray] = {}
         cols["cv_weight"] = np.where(critical, step_w - 1.0, 0.0).sum(axis=1)
         # "local" controls use the step's own likelihood ratio; "product" ones the test's W
-        factor = step_w if self.controls == "local" else w[:, None]
+        factor = step_w if family == "local" else w[:, None]
         for m, name in ((1, "cut_in"), (2, "brake")):
             term = np.where(critical, factor * (u == m) - p[..., m], 0.0)
             cols[f"cv_{name}"] = term.sum(axis=1)
@@ -436,7 +808,7 @@ class OvertakingScenario:
         self, gap: FloatArray, critical: NDArray[np.bool_], step_w: FloatArray
     ) -> dict[str, FloatArray]:
         """Owen-Zhou mixture-component controls (module docstring), mean 0 given the gaps."""
-        eps = self.epsilon
+        eps = self.eps
         # r_j = q~_j / q_j from eps w_j + (1 - eps) r_j = 1 (1 off the critical set)
         r = np.where(critical, (1.0 - eps * step_w) / (1.0 - eps), 1.0)
         w = np.prod(step_w, axis=1)

@@ -1,14 +1,15 @@
 """The bundled CAV test log: 2000 importance-sampling tests of the ``surrogate`` vehicle.
 
-Made by :func:`make_cav_example` (``OvertakingScenario()``, seed 20221), whose exact crash
-rate is ``OvertakingScenario().crash_rate("surrogate")``.
+Made by :func:`make_cav_example` (``OvertakingScenario()``: the one-critical proposal with
+its binned controls, seed 20221), whose exact crash rate is
+``OvertakingScenario().crash_rate("surrogate")``.
 
 Examples
 --------
 >>> from varkit.datasets.cav import load_cav_example
 >>> log = load_cav_example()
 >>> log.shape, list(log.columns[:3])
-((2000, 9), ['crash', 'weight', 'n_critical'])
+((2000, 23), ['crash', 'weight', 'n_critical'])
 """
 
 from __future__ import annotations
