@@ -15,6 +15,40 @@ from varkit.results import Result, ResultSet
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "gates.toml"
 
+# The three kinds of rule (this file's own copy, so that examples/gates.toml can change)
+SAMPLE_RULES = """
+[[rule]]
+name = "candidate is not credibly worse than the baseline"
+metric = "accuracy_difference"
+group = { comparison = "candidate-baseline" }
+min = -0.01
+mode = "credible"
+
+[[rule]]
+name = "epsilon audit"
+metric = "epsilon"
+max = 8.0
+mode = "assured"
+
+[[rule]]
+name = "models differ"
+metric = "mcnemar"
+max_pvalue = 0.05
+"""
+
+
+def sample_rules() -> list[Rule]:
+    return [
+        Rule(
+            "candidate is not credibly worse than the baseline",
+            "accuracy_difference",
+            {"comparison": "candidate-baseline"},
+            min=-0.01,
+        ),
+        Rule("epsilon audit", "epsilon", max=8.0, mode="assured"),
+        Rule("models differ", "mcnemar", max_pvalue=0.05),
+    ]
+
 
 def interval(low: float, high: float, metric: str = "delta", **group: str) -> Result:
     return Result(metric, (low + high) / 2, low, high, 0.95, "test", group=group)
@@ -150,14 +184,14 @@ def test_strict_mode_turns_inconclusive_into_exit_1() -> None:
     assert report.exit_code(strict=True) == 1
 
 
-def test_assert_gate(tmp_path: Path) -> None:
+def test_assert_gate(write_file: Callable[[str, str], Path]) -> None:
     rules = [Rule("r", "delta", min=0.0)]
     assert assert_gate([interval(0.1, 0.2)], rules).passed
     assert_gate([interval(-0.1, 0.2)], rules)  # inconclusive passes
     with pytest.raises(AssertionError, match="1 gate\\(s\\) failed:\n- r on delta"):
         assert_gate([interval(-0.1, 0.2)], rules, strict=True)
     with pytest.raises(AssertionError, match="epsilon audit"):
-        assert_gate([Result("epsilon", 9.0, 8.5, 9.5, 0.95)], EXAMPLE)
+        assert_gate([Result("epsilon", 9.0, 8.5, 9.5, 0.95)], write_file("g.toml", SAMPLE_RULES))
 
 
 def sample_report() -> GateReport:
@@ -166,7 +200,7 @@ def sample_report() -> GateReport:
         interval(7.0, 9.0, metric="epsilon"),
         Result("mcnemar", 2.0, pvalue=0.5),
     ]
-    rules = load_rules(EXAMPLE)
+    rules = sample_rules()
     rules[0] = Rule(rules[0].name, rules[0].metric, rules[0].group, min=0.15)  # inconclusive
     return check(results, rules)
 
@@ -225,11 +259,15 @@ def test_decision_is_frozen() -> None:
 
 
 # -- rules files ------------------------------------------------------------------------
-def test_example_rules_file() -> None:
-    rules = load_rules(EXAMPLE)
+def test_rules_file_reads_as_the_rules_it_spells(write_file: Callable[[str, str], Path]) -> None:
+    rules = load_rules(write_file("gates.toml", SAMPLE_RULES))
+    assert rules == sample_rules()
     assert [r.kind for r in rules] == ["credible", "assured", "max_pvalue"]
-    assert rules[0].group == {"comparison": "candidate-baseline"}
-    assert rules[0].min == -0.01 and rules[1].max == 8.0 and rules[2].max_pvalue == 0.05
+
+
+def test_example_rules_file_loads() -> None:
+    rules = load_rules(EXAMPLE)
+    assert rules and all(isinstance(r, Rule) and r.name for r in rules)
 
 
 @pytest.mark.parametrize(

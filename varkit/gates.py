@@ -271,7 +271,8 @@ class Decision:
     ``label`` names the result (``metric[key=value, ...]``; for a relative rule,
     ``candidate vs baseline``); ``ci_low``/``ci_high`` and ``pvalue`` are what decided;
     ``basis`` says which interval that was for a relative rule (the paired result, or the
-    two separate intervals combined); ``reason`` is one sentence.
+    two separate intervals combined) and ``decided_on`` the label of the paired result when
+    one decided; ``reason`` is one sentence.
     """
 
     rule: str
@@ -285,6 +286,7 @@ class Decision:
     confidence: float | None = None
     pvalue: float | None = None
     basis: str = ""
+    decided_on: str = ""
 
     @property
     def interval_text(self) -> str:
@@ -493,6 +495,7 @@ def _decide_relative(rule: Rule, candidate: Result, items: Sequence[Result]) -> 
             status,
             reason,
             basis,
+            decided_on=_label(result),
             estimate=estimate,
             ci_low=low,
             ci_high=high,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from html.parser import HTMLParser
 from pathlib import Path
 
 import jsonschema
@@ -10,6 +11,26 @@ from click.testing import CliRunner
 
 from varkit.cli.main import cli
 from varkit.results import ResultSet, load_json_schema
+
+
+class Page(HTMLParser):
+    """Section ids, module figures, link targets and gate badges of the demo's report."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: set[str] = set()
+        self.modules: list[str] = []
+        self.links: list[str] = []
+        self.n_badges = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = {k: v or "" for k, v in attrs}
+        if found.get("id"):
+            self.ids.add(found["id"])
+        if tag == "figure" and "data-module" in found:
+            self.modules.append(found["data-module"])
+        self.links.extend(found[k] for k in ("src", "href") if k in found)
+        self.n_badges += "badge" in found.get("class", "")
 
 
 def test_demo_writes_schema_valid_results_and_a_summary(tmp_path: Path) -> None:
@@ -26,10 +47,29 @@ def test_demo_writes_schema_valid_results_and_a_summary(tmp_path: Path) -> None:
         "cav",
         "fairness",
     }
-    assert all(r.ci_low is not None or r.pvalue is not None for r in results)
+    # every estimate has its uncertainty; tests_required is a count derived from one
+    assert all(
+        r.ci_low is not None or r.pvalue is not None
+        for r in results
+        if r.metric != "tests_required"
+    )
     summary = (out / "summary.md").read_text()
     assert summary.startswith("# varkit demo")
     assert "## Gates" in summary
     assert "Gates (bundled rules" in result.output
     assert "0 failed" in result.output
     assert f"{len(results)} results" in result.output
+    for name in ("results.json", "summary.md", "report.html"):
+        assert str(out / name) in result.output
+
+
+def test_demo_report_is_self_contained_with_every_module_figure(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    result = CliRunner().invoke(cli, ["demo", "--output", str(out), "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    page = Page()
+    page.feed((out / "report.html").read_text(encoding="utf-8"))
+    assert {"provenance", "gates", "forest", "results"} <= page.ids
+    assert page.modules == ["privacy", "cav", "fairness"]
+    assert not any(v.startswith(("http:", "https:", "//")) for v in page.links)
+    assert page.n_badges > 0  # the gate decisions are in the page

@@ -14,7 +14,25 @@ from varkit.cli.main import cli
 from varkit.datasets.sessions import sessions_example_path
 from varkit.results import Result, ResultSet
 
-EXAMPLE_RULES = str(Path(__file__).resolve().parents[2] / "examples" / "gates.toml")
+# The three kinds of rule (this file's own copy, so that examples/gates.toml can change)
+SAMPLE_RULES = """
+[[rule]]
+name = "candidate is not credibly worse than the baseline"
+metric = "accuracy_difference"
+group = { comparison = "candidate-baseline" }
+min = -0.01
+
+[[rule]]
+name = "epsilon audit"
+metric = "epsilon"
+max = 8.0
+mode = "assured"
+
+[[rule]]
+name = "models differ"
+metric = "mcnemar"
+max_pvalue = 0.05
+"""
 Write = Callable[[str, str], Path]
 
 
@@ -47,6 +65,10 @@ def rules_file(write_file: Write, body: str) -> str:
     return str(write_file("gates.toml", body))
 
 
+def sample_rules(write_file: Write) -> str:
+    return str(write_file("sample_gates.toml", SAMPLE_RULES))
+
+
 @pytest.fixture(autouse=True)
 def _no_github_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
@@ -54,7 +76,9 @@ def _no_github_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_all_pass_exit_0(write_file: Write) -> None:
-    code, out, err = invoke("gate", example_results(write_file), "--rules", EXAMPLE_RULES)
+    code, out, err = invoke(
+        "gate", example_results(write_file), "--rules", sample_rules(write_file)
+    )
     assert code == 0, err
     assert "3 passed, 0 failed, 0 inconclusive" in out
     assert "::" not in out
@@ -62,7 +86,7 @@ def test_all_pass_exit_0(write_file: Write) -> None:
 
 def test_failure_exit_1(write_file: Write) -> None:
     path = example_results(write_file, epsilon_high=8.2)
-    code, out, _ = invoke("gate", path, "--rules", EXAMPLE_RULES)
+    code, out, _ = invoke("gate", path, "--rules", sample_rules(write_file))
     assert code == 1
     assert "FAIL" in out and "epsilon audit" in out and "[4.1, 8.2]" in out
 
@@ -93,7 +117,7 @@ def test_several_results_files_are_pooled(write_file: Write) -> None:
 def test_junit_and_markdown_files(write_file: Write, tmp_path: Path) -> None:
     junit, markdown = tmp_path / "report.xml", tmp_path / "summary.md"
     path = example_results(write_file, epsilon_high=8.2)
-    args = ["gate", path, "--rules", EXAMPLE_RULES, "--junit", str(junit)]
+    args = ["gate", path, "--rules", sample_rules(write_file), "--junit", str(junit)]
     code, _, _ = invoke(*args, "--markdown", str(markdown))
     assert code == 1
     root = ET.fromstring(junit.read_text(encoding="utf-8").split("\n", 1)[1])
@@ -191,14 +215,14 @@ def test_bad_rules_file_exit_2(write_file: Write) -> None:
 )
 def test_bad_results_json_exit_2(write_file: Write, content: str, fragment: str) -> None:
     path = str(write_file("bad.json", content))
-    code, _, err = invoke("gate", path, "--rules", EXAMPLE_RULES)
+    code, _, err = invoke("gate", path, "--rules", sample_rules(write_file))
     assert_input_error(code, err, fragment)
     assert "bad.json" in err
 
 
 def test_missing_files_exit_2(write_file: Write, tmp_path: Path) -> None:
     result = CliRunner().invoke(
-        cli, ["gate", str(tmp_path / "none.json"), "--rules", EXAMPLE_RULES]
+        cli, ["gate", str(tmp_path / "none.json"), "--rules", sample_rules(write_file)]
     )
     assert result.exit_code == 2
     result = CliRunner().invoke(cli, ["gate", example_results(write_file)])

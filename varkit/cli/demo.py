@@ -14,8 +14,9 @@ import pandas as pd
 
 from varkit.cli.options import device_option
 from varkit.datasets.sessions import load_sessions_example
-from varkit.gates import GateReport, check, load_rules
+from varkit.gates import GateReport, Rule, check, load_rules
 from varkit.gpu import bootstrap, permutation_test
+from varkit.report import write_report
 from varkit.results import Result, ResultSet, make_provenance
 
 __all__ = ["demo", "run_demo"]
@@ -124,11 +125,15 @@ def _cav_section(seed: int, device: str) -> list[Result]:
     interval itself is too narrow: its true variance is dominated by tests too rare to be
     sampled (benchmarks/RESULTS.md, varkit.cav).
     """
-    from varkit.cav import importance_sampling_estimate
+    from varkit.cav import importance_sampling_estimate, n_required, running_estimate
     from varkit.datasets.cav import load_cav_example
 
     log = load_cav_example()
-    return [importance_sampling_estimate(log["crash"], log["weight"])]
+    estimate = importance_sampling_estimate(log["crash"], log["weight"])
+    # The running estimate and relative half-width draw the report's convergence curve;
+    # 90% and 0.3 are the stopping rule of Feng et al. (Nat. Commun. 12:748, 2021).
+    running = running_estimate(log["crash"], log["weight"], method="is", checkpoints=30)
+    return [estimate, n_required(estimate, rhw=0.3, confidence=0.9), *running]
 
 
 SECTIONS: dict[str, Section] = {
@@ -141,7 +146,8 @@ SECTIONS: dict[str, Section] = {
 
 
 def run_demo(output: str | os.PathLike[str], *, seed: int = 0, device: str = "auto") -> ResultSet:
-    """Run every demo section, write ``results.json`` and ``summary.md`` into ``output``.
+    """Run every demo section; write ``results.json``, ``summary.md`` and ``report.html``
+    (with the bundled gates' decisions) into ``output``.
 
     Examples
     --------
@@ -149,7 +155,7 @@ def run_demo(output: str | os.PathLike[str], *, seed: int = 0, device: str = "au
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     rs = run_demo(tmp, device="cpu")
     ...     sorted(os.listdir(tmp))
-    ['results.json', 'summary.md']
+    ['report.html', 'results.json', 'summary.md']
     """
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
@@ -165,18 +171,25 @@ def run_demo(output: str | os.PathLike[str], *, seed: int = 0, device: str = "au
     )
     result_set = ResultSet(tuple(results), provenance)
     (out / "results.json").write_text(result_set.to_json() + "\n", encoding="utf-8")
-    report = gate_demo(result_set)
+    rules = demo_rules()
+    report = check(result_set, rules)
     summary = "# varkit demo\n\n" + result_set.to_markdown()
     summary += "\n## Gates\n\n" + report.to_markdown()
     (out / "summary.md").write_text(summary, encoding="utf-8")
+    write_report(result_set, out / "report.html", report, rules=rules, title="varkit demo")
     return result_set
 
 
-def gate_demo(result_set: ResultSet) -> GateReport:
-    """Gate the demo's results with the bundled rules (``datasets/data/demo_gates.toml``)."""
+def demo_rules() -> list[Rule]:
+    """The bundled rules the demo gates with (``datasets/data/demo_gates.toml``)."""
     rules = resources.files("varkit.datasets").joinpath("data", "demo_gates.toml")
     with resources.as_file(rules) as path:
-        return check(result_set, load_rules(path))
+        return load_rules(path)
+
+
+def gate_demo(result_set: ResultSet) -> GateReport:
+    """Gate the demo's results with the bundled rules."""
+    return check(result_set, demo_rules())
 
 
 @click.command()
@@ -186,16 +199,29 @@ def gate_demo(result_set: ResultSet) -> GateReport:
     type=click.Path(file_okay=False),
     default="varkit-demo",
     show_default=True,
-    help="Folder for results.json and summary.md.",
+    help="Folder for results.json, summary.md and report.html.",
 )
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed.")
 @device_option
 def demo(output: str, seed: int, device: str) -> None:
     """Run every module on the bundled example logs and print a short report."""
     result_set = run_demo(output, seed=seed, device=device)
+    running = [r for r in result_set if r.metric == "crash_rate" and "tests" in r.group]
     for result in result_set:
-        click.echo(str(result))
+        if not any(result is r for r in running):
+            click.echo(str(result))
+    if running:
+        click.echo(
+            f"(and {len(running)} running crash-rate estimates, drawn as the CAV convergence "
+            "curve in report.html)"
+        )
     click.echo("\nGates (bundled rules; a gate decides on the interval):")
     click.echo(gate_demo(result_set).to_table())
     seconds = sum(np.asarray(list(result_set.provenance["seconds_per_section"].values())))
-    click.echo(f"\n{len(result_set)} results in {seconds:.1f} s; written to {output}/")
+    click.echo(f"{len(result_set)} results in {seconds:.1f} s. Written to {output}/:")
+    for name, what in (
+        ("results.json", "every result (varkit.results/1 JSON)"),
+        ("summary.md", "results and gate decisions as Markdown"),
+        ("report.html", "report with plots and gate decisions; open it in a browser"),
+    ):
+        click.echo(f"  {os.path.join(output, name)}  {what}")

@@ -12,8 +12,9 @@ from varkit.gates import check, load_rules
 from varkit.results import Result, ResultSet
 
 
-def read_results(path: str) -> list[Result]:
-    """The results of one varkit results JSON file; ``ValueError`` naming the file if not."""
+def read_results(path: str) -> ResultSet:
+    """One varkit results JSON file (``ResultSet.from_dict``), with ``ValueError`` naming
+    the file when it is not one."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except UnicodeDecodeError:
@@ -25,7 +26,7 @@ def read_results(path: str) -> list[Result]:
     if not isinstance(data, dict):
         raise ValueError(f"results file {path!r} is not a varkit results document.")
     try:
-        return list(ResultSet.from_dict(data))
+        return ResultSet.from_dict(data)
     except (TypeError, ValueError, AttributeError) as exc:
         raise ValueError(f"results file {path!r}: {' '.join(str(exc).split())}") from None
 

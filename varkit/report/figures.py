@@ -1,0 +1,405 @@
+"""The report's pictures: a forest plot per metric and one figure per method module.
+
+Every function takes results and returns a matplotlib :class:`~matplotlib.figure.Figure`
+(or ``None`` when the results hold nothing to draw); :func:`to_data_uri` turns a figure into
+an SVG ``data:`` URI for an ``<img>`` tag. Figures are built with ``Figure()`` directly, not
+pyplot, so no window, no global figure list and no backend choice are involved, and the
+output needs no network.
+
+Examples
+--------
+>>> from varkit.results import Result
+>>> fig = forest_figure("accuracy", [Result("accuracy", 0.9, 0.85, 0.94, 0.95,
+...                                         group={"model": "a"})])
+>>> to_data_uri(fig).startswith("data:image/svg+xml;base64,")
+True
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+import textwrap
+from collections.abc import Sequence
+from typing import Any
+
+import matplotlib
+import numpy as np
+from matplotlib.artist import Artist
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+from varkit.results import Result
+
+__all__ = [
+    "MAX_ROWS",
+    "cav_figure",
+    "fairness_figure",
+    "forest_figure",
+    "privacy_figures",
+    "to_data_uri",
+]
+
+MAX_ROWS = 40
+"""Most rows a forest panel draws; the rest are counted in a note (the table has them all)."""
+
+STATUS_COLOURS = {"pass": "#1a7f37", "fail": "#cf222e", "inconclusive": "#bf8700"}
+_NEUTRAL = "#24292f"
+
+
+def _style() -> Any:
+    """The report's matplotlib settings, as a context manager."""
+    return matplotlib.rc_context(
+        {
+            "svg.fonttype": "none",  # text stays text: small files, selectable labels
+            "svg.hashsalt": "varkit",  # deterministic ids
+            "font.size": 9,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+        }
+    )
+
+
+def safe_text(text: str) -> str:
+    """Text for matplotlib: a ``$`` would start mathtext (and can raise on bad input)."""
+    return str(text).replace("$", r"\$")
+
+
+def to_data_uri(fig: Figure) -> str:
+    """The figure as a base64 SVG ``data:`` URI (each image its own document, so the ids
+    inside one SVG cannot clash with another's)."""
+    buffer = io.BytesIO()
+    with _style():
+        fig.savefig(buffer, format="svg", metadata={"Date": None})
+    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _new_figure(width: float, height: float, **subplots: Any) -> tuple[Figure, Any]:
+    with _style():
+        fig = Figure(figsize=(width, height), layout="constrained")
+        axes = fig.subplots(**subplots)
+    return fig, axes
+
+
+def _fmt(x: float) -> str:
+    if math.isnan(x):
+        return "nan"
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    return f"{x:.3g}"
+
+
+def _determined(rows: Sequence[dict[str, str]], keys: Sequence[str], key: str) -> bool:
+    """Whether the values of ``keys`` determine the value of ``key`` in every row."""
+    seen: dict[tuple[str, ...], str] = {}
+    for row in rows:
+        known = tuple(row.get(k, "") for k in keys)
+        if seen.setdefault(known, row.get(key, "")) != row.get(key, ""):
+            return False
+    return True
+
+
+_METHOD = "\0method"
+
+
+def row_labels(results: Sequence[Result]) -> list[str]:
+    """Short labels: the group labels that vary between the results, less those the
+    earlier ones already determine (``comparison=a-b`` makes ``model_1=a`` redundant), and
+    the method when it still tells results apart.
+
+    Examples
+    --------
+    >>> from varkit.results import Result
+    >>> rs = [Result("d", 0.0, group={"comparison": f"{a}-{b}", "model_1": a, "model_2": b})
+    ...       for a, b in (("x", "y"), ("x", "z"))]
+    >>> row_labels(rs)
+    ['comparison=x-y', 'comparison=x-z']
+    """
+    rows = [{**r.group, _METHOD: r.method} for r in results]
+    keys: list[str] = []
+    for r in results:
+        keys.extend(k for k in r.group if k not in keys)
+    keys.append(_METHOD)
+    shown: list[str] = []
+    for key in keys:
+        if len({row.get(key, "") for row in rows}) > 1 and not _determined(rows, shown, key):
+            shown.append(key)
+    labels = []
+    for r, row in zip(results, rows, strict=True):
+        bits = [row[k] if k == _METHOD else f"{k}={row[k]}" for k in shown if k in row]
+        labels.append(", ".join(bits) or r.method or r.metric)
+    return labels
+
+
+def common_labels(results: Sequence[Result]) -> str:
+    """The group labels every result shares, as ``key=value, ...``."""
+    if not results:
+        return ""
+    shared = dict(results[0].group)
+    for r in results[1:]:
+        shared = {k: v for k, v in shared.items() if r.group.get(k) == v}
+    return ", ".join(f"{k}={v}" for k, v in shared.items())
+
+
+def forest_figure(
+    metric: str,
+    results: Sequence[Result],
+    *,
+    statuses: Sequence[str | None] | None = None,
+    bounds: Sequence[tuple[float, Sequence[int], str]] = (),
+    max_rows: int = MAX_ROWS,
+) -> Figure | None:
+    """Point and interval of each result of one metric, one row each, top to bottom.
+
+    ``statuses`` colours a row by its gate decision (``pass``/``fail``/``inconclusive``);
+    ``bounds`` are ``(value, rows, rule name)`` drawn as dashed marks across those rows. An
+    infinite end is an arrow to the edge of the panel. Results without an interval are not
+    drawn (the caller counts them); at most ``max_rows`` rows are drawn.
+    """
+    rows = [i for i, r in enumerate(results) if r.ci_low is not None and r.ci_high is not None]
+    rows = rows[:max_rows]
+    if not rows:
+        return None
+    shown = [results[i] for i in rows]
+    labels = [safe_text(t) for t in row_labels(shown)]
+    n = len(shown)
+    fig, ax = _new_figure(5.4, 1.1 + 0.24 * n)
+    finite = [
+        x
+        for r in shown
+        for x in (r.estimate, r.ci_low, r.ci_high)
+        if x is not None and math.isfinite(x)
+    ]
+    finite += [b for b, _, _ in bounds if math.isfinite(b)]
+    left, right = (min(finite), max(finite)) if finite else (0.0, 1.0)
+    pad = 0.06 * (right - left) if right > left else max(abs(left) * 0.1, 0.05)
+    left, right = left - pad, right + pad
+    for y, (index, r) in enumerate(zip(rows, shown, strict=True)):
+        status = statuses[index] if statuses is not None else None
+        colour = STATUS_COLOURS.get(status or "", _NEUTRAL)
+        assert r.ci_low is not None and r.ci_high is not None
+        low, high = r.ci_low, r.ci_high
+        if math.isnan(low) or math.isnan(high):
+            ax.text(left, y, " interval is NaN", va="center", fontsize=8, color="#cf222e")
+            continue
+        ax.plot(
+            [max(low, left), min(high, right)], [y, y], color=colour, lw=2, solid_capstyle="butt"
+        )
+        for end, edge, marker in ((low, left, "<"), (high, right, ">")):
+            if math.isinf(end):
+                ax.plot([edge], [y], marker=marker, color=colour, markersize=6)
+            else:
+                ax.plot([end], [y], marker="|", color=colour, markersize=7, mew=1.5)
+        if math.isfinite(r.estimate):
+            ax.plot([r.estimate], [y], marker="o", color=colour, markersize=5)
+    for value, bound_rows, name in bounds:
+        ys = [rows.index(i) for i in bound_rows if i in rows]
+        for y in ys:
+            ax.plot([value, value], [y - 0.45, y + 0.45], color="#8250df", lw=1.2, ls="--")
+        if ys:
+            ax.plot(
+                [],
+                [],
+                color="#8250df",
+                lw=1.2,
+                ls="--",
+                label=safe_text(f"bound {value:g}: {name}"),
+            )
+    ax.set_yticks(range(n), labels)
+    ax.set_ylim(n - 0.5, -0.5)
+    ax.set_xlim(left, right)
+    ax.grid(axis="x", color="#d0d7de", lw=0.6)
+    ax.set_axisbelow(True)
+    levels = {r.confidence for r in shown}
+    level = next(iter(levels)) if len(levels) == 1 else None
+    level_text = f"{level * 100:g}% intervals" if level is not None else "intervals"
+    ax.set_xlabel(safe_text(f"{metric} ({level_text})"))
+    shared = common_labels(shown)
+    title = metric + (f"  [{shared}]" if shared else "")
+    # a figure title starts at the figure's left edge, so a long one is wrapped, not clipped
+    fig.suptitle(safe_text(textwrap.fill(title, 80)), x=0.01, ha="left", fontsize=10)
+    if any(math.isfinite(b) for b, _, _ in bounds):
+        fig.legend(loc="outside lower left", fontsize=7, frameon=False)
+    return fig
+
+
+# -- privacy ---------------------------------------------------------------------------
+_PRIVACY_NEEDED = ("fp", "fn", "tn", "tp", "delta", "bound")
+
+
+def privacy_results(results: Sequence[Result]) -> list[Result]:
+    """Epsilon results that carry their attack counts, one per (counts, delta, bound):
+    ``plot_epsilon`` draws the Bayesian and the Clopper-Pearson interval together."""
+    seen: dict[tuple[Any, ...], Result] = {}
+    for r in results:
+        if r.metric != "epsilon" or not all(k in r.details for k in _PRIVACY_NEEDED):
+            continue
+        key = (
+            tuple(sorted(r.group.items())),
+            *(r.details[k] for k in _PRIVACY_NEEDED),
+        )
+        # the Bayesian result, when both are present, holds the prior
+        if key not in seen or r.method.startswith("bayes"):
+            seen[key] = r
+    return list(seen.values())
+
+
+def privacy_figures(results: Sequence[Result], limit: int = 6) -> list[tuple[Result, Figure]]:
+    """Posterior density of epsilon with its interval and Clopper-Pearson's, per audit."""
+    from varkit.privacy.plot import plot_epsilon
+
+    figures = []
+    for r in privacy_results(results)[:limit]:
+        fig, ax = _new_figure(7.0, 3.6)
+        with _style():
+            plot_epsilon(r, ax=ax)
+        shared = ", ".join(f"{k}={v}" for k, v in r.group.items())
+        if shared:
+            ax.set_title(safe_text(f"{shared}\n{ax.get_title()}"), fontsize=9)
+        figures.append((r, fig))
+    return figures
+
+
+# -- CAV -------------------------------------------------------------------------------
+def cav_curves(results: Sequence[Result]) -> dict[str, list[Result]]:
+    """Running crash-rate estimates (``group`` has ``tests``), per series, by test count."""
+    curves: dict[str, list[Result]] = {}
+    for r in results:
+        if r.metric != "crash_rate" or "tests" not in r.group or r.n is None:
+            continue
+        others = ", ".join(f"{k}={v}" for k, v in r.group.items() if k != "tests")
+        name = ", ".join(bit for bit in (others, r.method) if bit)
+        curves.setdefault(name, []).append(r)
+    return {k: sorted(v, key=lambda r: r.n or 0) for k, v in curves.items() if len(v) >= 2}
+
+
+def cav_figure(results: Sequence[Result]) -> Figure | None:
+    """Running estimate with its interval, and relative half-width, against tests run.
+
+    The target relative half-width is taken from a ``tests_required`` result when there is
+    one, else 0.3 (Feng et al., Nat. Commun. 12:748, 2021, Fig. 3, at 90%).
+    """
+    curves = cav_curves(results)
+    if not curves:
+        return None
+    targets = [r for r in results if r.metric == "tests_required" and "rhw" in r.details]
+    target = float(targets[0].details["rhw"]) if targets else 0.3
+    needed = targets[0].estimate if targets else math.nan
+    fig, (top, bottom) = _new_figure(7.0, 5.2, nrows=2, sharex=True)
+    for i, (name, curve) in enumerate(curves.items()):
+        colour = f"C{i % 10}"
+        tests = np.array([r.n for r in curve], dtype=float)
+        estimate = np.array([r.estimate for r in curve])
+        low = np.array([np.nan if r.ci_low is None else r.ci_low for r in curve])
+        high = np.array([np.nan if r.ci_high is None else r.ci_high for r in curve])
+        rhw = np.array([r.details.get("relative_half_width", np.nan) for r in curve], float)
+        level = curve[-1].confidence
+        label = safe_text(name + (f" ({level * 100:g}%)" if level else ""))
+        top.plot(tests, estimate, color=colour, lw=1.5, label=label)
+        top.fill_between(tests, low, high, color=colour, alpha=0.18, lw=0)
+        bottom.plot(tests, np.where(np.isfinite(rhw), rhw, np.nan), color=colour, lw=1.5)
+    top.axhline(0.0, color="#8c959f", lw=0.6)
+    top.set_ylabel("crash rate (running)")
+    top.legend(fontsize=7, frameon=False, loc="upper right")
+    top.set_title("Running estimate and its interval as tests accumulate", loc="left", fontsize=10)
+    bottom.axhline(target, color="#8250df", ls="--", lw=1.2, label=f"target {target:g}")
+    if math.isfinite(needed) and needed > 0:
+        bottom.axvline(
+            needed, color="#8250df", ls=":", lw=1.2, label=f"tests needed ~{needed:,.0f}"
+        )
+    bottom.set_xscale("log")
+    bottom.set_yscale("log")
+    plain = FuncFormatter(lambda value, _: f"{value:g}")
+    bottom.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    for axis in (bottom.xaxis, bottom.yaxis):
+        axis.set_major_formatter(plain)
+        axis.set_minor_formatter(NullFormatter())
+    bottom.set_xlabel("tests run")
+    bottom.set_ylabel("relative half-width")
+    bottom.legend(fontsize=7, frameon=False, loc="upper right")
+    top.grid(color="#d0d7de", lw=0.5)
+    bottom.grid(color="#d0d7de", lw=0.5)
+    return fig
+
+
+# -- fairness --------------------------------------------------------------------------
+def fairness_per_ad(results: Sequence[Result]) -> dict[str, list[Result]]:
+    """Per-ad shuffle-distance results (``group`` has ``ad_id``), per attribute."""
+    out: dict[str, list[Result]] = {}
+    for r in results:
+        if r.metric == "shuffle_distance" and "ad_id" in r.group:
+            out.setdefault(r.group.get("attribute", ""), []).append(r)
+    return out
+
+
+def _coverage(results: Sequence[Result], attribute: str) -> Result | None:
+    for r in results:
+        if (
+            r.metric == "compliance_coverage"
+            and r.group.get("attribute", "") == attribute
+            and r.group.get("weighting", "ads") == "ads"
+        ):
+            return r
+    return None
+
+
+def fairness_figure(results: Sequence[Result]) -> Figure | None:
+    """Histogram of per-ad shuffle distances per attribute, with the threshold and the
+    compliance coverage; ads are split by where their interval lies against the threshold."""
+    per_ad = fairness_per_ad(results)
+    if not per_ad:
+        return None
+    fig, axes = _new_figure(min(3.8 * len(per_ad), 11.0), 4.0, ncols=len(per_ad), squeeze=False)
+    for ax, (attribute, ads) in zip(axes[0], per_ad.items(), strict=True):
+        threshold = float(ads[0].details.get("threshold", 0.10))
+        estimates = np.array([r.estimate for r in ads], dtype=float)
+        kinds = []
+        for r in ads:
+            low = r.ci_low if r.ci_low is not None else r.estimate
+            high = r.ci_high if r.ci_high is not None else r.estimate
+            kinds.append(
+                "meets" if high <= threshold else ("fails" if low > threshold else "uncertain")
+            )
+        finite = estimates[np.isfinite(estimates)]
+        top = max(float(finite.max()) if finite.size else 0.0, threshold) * 1.1
+        bins = np.linspace(0.0, top, 16)
+        groups = [("meets", "#1a7f37"), ("uncertain", "#bf8700"), ("fails", "#cf222e")]
+        data = [
+            finite[[k == kind for k, e in zip(kinds, estimates, strict=True) if np.isfinite(e)]]
+            for kind, _ in groups
+        ]
+        ax.hist(
+            data, bins=bins, stacked=True, color=[c for _, c in groups], edgecolor="white", lw=0.5
+        )
+        ax.axvline(threshold, color="#24292f", ls="--", lw=1.2)
+        ax.set_xlabel("shuffle distance per ad (point estimate)")
+        ax.set_ylabel("ads")
+        ax.yaxis.get_major_locator().set_params(integer=True)
+        title = f"{attribute or 'all'}: {len(ads)} ads"
+        coverage = _coverage(results, attribute)
+        if coverage is not None:
+            title += f"\ncoverage {_fmt(coverage.estimate)}"
+            if coverage.ci_low is not None and coverage.ci_high is not None:
+                title += f" [{_fmt(coverage.ci_low)}, {_fmt(coverage.ci_high)}]"
+                if coverage.confidence is not None:
+                    title += f" ({coverage.confidence * 100:g}%)"
+        ax.set_title(safe_text(title), loc="left", fontsize=9)
+        counts = {kind: kinds.count(kind) for kind, _ in groups}
+        words = {"meets": "wholly below", "uncertain": "straddles", "fails": "wholly above"}
+        handles: list[Artist] = [
+            Patch(color=c, label=f"interval {words[k]} {threshold:g}: {counts[k]}")
+            for k, c in groups
+        ]
+        handles.append(Line2D([], [], color="#24292f", ls="--", label=f"threshold {threshold:g}"))
+        ax.legend(
+            handles=handles,
+            fontsize=7,
+            frameon=False,
+            loc="upper left",
+            bbox_to_anchor=(0.0, -0.22),
+            ncols=2,
+        )
+    return fig
