@@ -1,5 +1,6 @@
 """VRS impression-variance (shuffle distance) metrics with honest uncertainty."""
 
+from varkit.fairness.chunked import vrs_metrics_chunks
 from varkit.fairness.counts import (
     DeliveryCounts,
     EligibleCounts,
@@ -47,4 +48,5 @@ __all__ = [
     "summarise_replicates",
     "vrs_coverage",
     "vrs_metrics",
+    "vrs_metrics_chunks",
 ]
