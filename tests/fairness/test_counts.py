@@ -144,3 +144,58 @@ def test_eligible_unknown_attribute_and_unexplained_negative():
         count_eligible(table, "race")
     with pytest.raises(ValueError, match="no noise_scale"):
         count_eligible(table, "sex")
+
+
+def test_per_ad_counts_are_sorted_and_equal_the_per_user_totals():
+    rng = np.random.default_rng(5)
+    n = 2000
+    log = pd.DataFrame(
+        {
+            "ad_id": rng.choice(["c", "a", "b10", "b9"], size=n),  # first seen unsorted
+            "user_id": rng.integers(0, 300, size=n),
+            "impressions": rng.integers(0, 5, size=n),
+            "sex": rng.choice(["male", "unknown", "female"], size=n),
+        }
+    )
+    per_ad = count_delivery(log, "sex", by_user=False)
+    per_user = count_delivery(log, "sex")
+    assert list(per_ad.table.index) == ["a", "b10", "b9", "c"]
+    pd.testing.assert_frame_equal(per_ad.totals(), per_user.totals(), check_exact=True)
+    expected = (
+        log[log["sex"] != "unknown"]
+        .groupby(["ad_id", "sex"])["impressions"]
+        .sum()
+        .unstack()
+        .astype(float)
+    )
+    np.testing.assert_array_equal(per_ad.totals().to_numpy(), expected.to_numpy())
+    assert (
+        per_ad.info["dropped_impressions"] == log.loc[log["sex"] == "unknown", "impressions"].sum()
+    )
+    np.testing.assert_array_equal(
+        per_ad.table["impressions"].to_numpy(), log.groupby("ad_id")["impressions"].sum()
+    )
+
+
+def test_ad_ids_that_read_the_same_as_text_are_one_ad():
+    log = pd.DataFrame(
+        {"ad_id": [7, "7", "x"], "impressions": [1, 2, 4], "sex": ["female", "male", "male"]},
+        dtype=object,
+    ).astype({"impressions": int})
+    counts = count_delivery(log, "sex", by_user=False)
+    assert counts.totals().to_dict("index") == {
+        "7": {"female": 1.0, "male": 2.0},
+        "x": {"female": 0.0, "male": 4.0},
+    }
+
+
+@pytest.mark.parametrize("by_user", [True, False])
+def test_missing_keys_and_labels_name_the_row(by_user):
+    log = pd.DataFrame(
+        {"ad_id": ["a", None], "user_id": [1, 2], "impressions": [1, 1], "sex": ["male"] * 2}
+    )
+    with pytest.raises(ValueError, match="column 'ad_id' is missing at row 1"):
+        count_delivery(log, "sex", by_user=by_user)
+    log = log.assign(ad_id=["a", "b"], sex=["male", None])
+    with pytest.raises(ValueError, match="'sex' has a missing label at row 1"):
+        count_delivery(log, "sex", by_user=by_user)
