@@ -352,6 +352,7 @@ def fairness_figure(results: Sequence[Result]) -> Figure | None:
     per_ad = fairness_per_ad(results)
     if not per_ad:
         return None
+    groups = [("meets", "#1a7f37"), ("uncertain", "#bf8700"), ("fails", "#cf222e")]
     fig, axes = _new_figure(min(3.8 * len(per_ad), 11.0), 4.0, ncols=len(per_ad), squeeze=False)
     for ax, (attribute, ads) in zip(axes[0], per_ad.items(), strict=True):
         threshold = float(ads[0].details.get("threshold", 0.10))
@@ -366,7 +367,6 @@ def fairness_figure(results: Sequence[Result]) -> Figure | None:
         finite = estimates[np.isfinite(estimates)]
         top = max(float(finite.max()) if finite.size else 0.0, threshold) * 1.1
         bins = np.linspace(0.0, top, 16)
-        groups = [("meets", "#1a7f37"), ("uncertain", "#bf8700"), ("fails", "#cf222e")]
         data = [
             finite[[k == kind for k, e in zip(kinds, estimates, strict=True) if np.isfinite(e)]]
             for kind, _ in groups
@@ -378,7 +378,11 @@ def fairness_figure(results: Sequence[Result]) -> Figure | None:
         ax.set_xlabel("shuffle distance per ad (point estimate)")
         ax.set_ylabel("ads")
         ax.yaxis.get_major_locator().set_params(integer=True)
-        title = f"{attribute or 'all'}: {len(ads)} ads"
+        counts = {kind: kinds.count(kind) for kind, _ in groups}
+        title = (
+            f"{attribute or 'all'}: {len(ads)} ads\nintervals below / straddling / above "
+            f"{threshold:g}: {counts['meets']} / {counts['uncertain']} / {counts['fails']}"
+        )
         coverage = _coverage(results, attribute)
         if coverage is not None:
             title += f"\ncoverage {_fmt(coverage.estimate)}"
@@ -386,20 +390,13 @@ def fairness_figure(results: Sequence[Result]) -> Figure | None:
                 title += f" [{_fmt(coverage.ci_low)}, {_fmt(coverage.ci_high)}]"
                 if coverage.confidence is not None:
                     title += f" ({coverage.confidence * 100:g}%)"
-        ax.set_title(safe_text(title), loc="left", fontsize=9)
-        counts = {kind: kinds.count(kind) for kind, _ in groups}
-        words = {"meets": "wholly below", "uncertain": "straddles", "fails": "wholly above"}
-        handles: list[Artist] = [
-            Patch(color=c, label=f"interval {words[k]} {threshold:g}: {counts[k]}")
-            for k, c in groups
-        ]
-        handles.append(Line2D([], [], color="#24292f", ls="--", label=f"threshold {threshold:g}"))
-        ax.legend(
-            handles=handles,
-            fontsize=7,
-            frameon=False,
-            loc="upper left",
-            bbox_to_anchor=(0.0, -0.22),
-            ncols=2,
-        )
+        ax.set_title(safe_text(title), loc="left", fontsize=8)
+    words = {"meets": "wholly below", "uncertain": "straddles", "fails": "wholly above"}
+    thresholds = {r.details.get("threshold", 0.10) for ads in per_ad.values() for r in ads}
+    line = f"threshold {thresholds.pop():g}" if len(thresholds) == 1 else "threshold"
+    handles: list[Artist] = [
+        Patch(color=c, label=f"interval {words[k]} the threshold") for k, c in groups
+    ]
+    handles.append(Line2D([], [], color="#24292f", ls="--", label=line))
+    fig.legend(handles=handles, fontsize=7, frameon=False, loc="outside lower center", ncols=4)
     return fig
