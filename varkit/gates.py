@@ -681,6 +681,21 @@ def check(results: ResultSet | Iterable[Result], rules: Sequence[Rule]) -> GateR
     ['pass']
     >>> check([], rules).decisions[0].reason
     "No result has metric 'mcnemar' and group {}, so the rule cannot pass."
+
+    A bound relative to a baseline: two separate intervals are combined conservatively,
+    a paired difference is preferred when there is one.
+
+    >>> new = Result("accuracy", 0.85, 0.82, 0.88, 0.95, group={"model": "new"})
+    >>> old = Result("accuracy", 0.86, 0.83, 0.89, 0.95, group={"model": "old"})
+    >>> rule = Rule("no drop", "accuracy", baseline={"model": "old"}, max_drop=0.02)
+    >>> d = check([new, old], [rule]).decisions[0]
+    >>> d.status, d.interval_text
+    ('inconclusive', '[-0.07, 0.05] (90%)')
+    >>> paired = Result("accuracy_difference", -0.01, -0.016, -0.004, 0.95,
+    ...                 group={"model_1": "new", "model_2": "old"})
+    >>> d = check([new, old, paired], [rule]).decisions[0]
+    >>> d.status, d.interval_text
+    ('pass', '[-0.016, -0.004] (95%)')
     """
     items, rule_list = _validate_check(results, rules)
     decisions: list[Decision] = []

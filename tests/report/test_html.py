@@ -14,7 +14,7 @@ import pytest
 from varkit.cav import running_estimate
 from varkit.gates import Rule, check
 from varkit.privacy import bayesian_epsilon
-from varkit.report import render_report, write_report
+from varkit.report import figures, render_report, write_report
 from varkit.report.figures import MAX_ROWS, row_labels
 from varkit.results import Result, ResultSet
 
@@ -251,3 +251,19 @@ def test_write_report_and_validation(tmp_path: Path) -> None:
         render_report(ResultSet(), bad[1])
     with pytest.raises(TypeError, match="`rules`"):
         render_report(ResultSet(), rules=bad[1:])
+
+
+def test_metrics_beyond_the_panel_cap_are_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(figures, "MAX_PANELS", 1)
+    results = ResultSet(
+        (Result("first", 1.0, 0.0, 2.0, 0.95), Result("second", 1.0, 0.0, 2.0, 0.95))
+    )
+    parsed = Page(render_report(results))
+    assert len(parsed.find("img")) == 1
+    assert "Only the first 1 metrics get a panel; not drawn: second" in " ".join(parsed.text)
+
+
+def test_empty_result_set_renders() -> None:
+    parsed = Page(render_report(ResultSet()))
+    assert "No result has an interval." in " ".join(parsed.text)
+    assert not parsed.find("img")

@@ -35,6 +35,8 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 from varkit.results import Result
 
 __all__ = [
+    "MAX_PANELS",
+    "MAX_PRIVACY",
     "MAX_ROWS",
     "cav_figure",
     "fairness_figure",
@@ -45,6 +47,10 @@ __all__ = [
 
 MAX_ROWS = 40
 """Most rows a forest panel draws; the rest are counted in a note (the table has them all)."""
+MAX_PANELS = 30
+"""Most metrics that get a forest panel (each panel takes a fraction of a second to draw)."""
+MAX_PRIVACY = 6
+"""Most epsilon audits that get a posterior figure."""
 
 STATUS_COLOURS = {"pass": "#1a7f37", "fail": "#cf222e", "inconclusive": "#bf8700"}
 _NEUTRAL = "#24292f"
@@ -247,7 +253,9 @@ def privacy_results(results: Sequence[Result]) -> list[Result]:
     return list(seen.values())
 
 
-def privacy_figures(results: Sequence[Result], limit: int = 6) -> list[tuple[Result, Figure]]:
+def privacy_figures(
+    results: Sequence[Result], limit: int = MAX_PRIVACY
+) -> list[tuple[Result, Figure]]:
     """Posterior density of epsilon with its interval and Clopper-Pearson's, per audit."""
     from varkit.privacy.plot import plot_epsilon
 

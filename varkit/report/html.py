@@ -214,11 +214,15 @@ def _forest_section(
     curves = {id(r) for curve in figures.cav_curves(results).values() for r in curve}
     parts: list[str] = []
     without_interval: list[str] = []
+    not_drawn: list[str] = []
     for metric, indices in by_metric.items():
         indices = [i for i in indices if id(results[i]) not in curves]
         with_ci = [i for i in indices if None not in (results[i].ci_low, results[i].ci_high)]
         if len(indices) > len(with_ci):
             without_interval.append(f"{metric} ({len(indices) - len(with_ci)})")
+        if with_ci and len(parts) >= figures.MAX_PANELS:
+            not_drawn.append(metric)
+            continue
         shown = [results[i] for i in with_ci]
         fig = figures.forest_figure(
             metric,
@@ -250,6 +254,12 @@ def _forest_section(
             + ", ".join(without_interval)
             + "."
         )
+    if not_drawn:
+        notes.append(
+            f"Only the first {figures.MAX_PANELS} metrics get a panel; not drawn: "
+            + ", ".join(not_drawn)
+            + " (see the table)."
+        )
     if curves:
         notes.append(
             f"{len(curves)} running crash-rate estimates are drawn in the CAV convergence "
@@ -275,6 +285,12 @@ def _module_sections(results: Sequence[Result]) -> str:
             "from the same attack counts.</figcaption></figure>"
             for r, fig in privacy
         )
+        audits = len(figures.privacy_results(results))
+        if audits > len(privacy):
+            figs += (
+                f'<p class="note">The first {len(privacy)} of {audits} epsilon audits are '
+                "drawn; the table lists all of them.</p>"
+            )
         sections.append(("privacy", f'<div class="figures">{figs}</div>'))
     crash = [r for r in results if r.metric == "crash_rate"]
     if crash:
