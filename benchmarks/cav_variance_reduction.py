@@ -1,27 +1,35 @@
 """Variance reduction of sparse control variates (SCV) against importance sampling (IS).
 
-On the overtaking simulator (varkit.cav.scenarios), for each vehicle: the exact crash
-rate, the tests needed for relative half-width 0.3 at 90% confidence by NDE (exact,
-(z/0.3)^2 (1-mu)/mu), IS and SCV (cross-fitted, pool_above=3) from one large log, the
-variance-reduction factor IS/SCV from that log, and with --reps R the empirical variance
-ratio, bias and 90% coverage of both over R independent logs.
+On the overtaking simulator (varkit.cav.scenarios), for each vehicle:
 
-It also prints exact figures from the simulator's quadratures: the tests importance
-sampling really needs (from its exact per-test variance, not the sample one) and the largest
-variance reduction that ANY control built from gaps and maneuvers can give
-(``importance_sampling_variance / control_variance_bound``).
+* exact figures from the simulator's quadratures: crash rate, tests needed for relative
+  half-width 0.3 at 90% confidence by NDE ((z/0.3)^2 (1-mu)/mu) and by IS (from its exact
+  per-test variance), and the largest variance reduction ANY control built from the
+  critical variables can give (``importance_sampling_variance / control_variance_bound``,
+  from gaps and maneuvers, and with the critical disturbances too);
+* from one log of ``--tests`` tests: tests needed by IS and SCV (cross-fitted,
+  ``pool_above=4``) from their sample variances, and the sample variance-reduction factor;
+* with ``--reps R``: R independent logs of ``--reps-tests`` tests; relative bias of SCV,
+  same-sample SCV and IS (with its Monte Carlo standard error), the empirical variance
+  ratio IS/SCV and the 90% coverage of both;
+* with ``--figure PATH``: the papers' standard figure, estimate and relative half-width
+  against the number of tests for NDE, IS and SCV (one log each of ``--figure-tests``).
 
---controls picks the cv_* set: ``product`` (default) or ``local`` (the summed per-step
-controls), ``mixture`` (all Owen-Zhou mixture-component controls) or ``bounded`` (only the
-bounded mixture components, cv_twisted and cv_step_*).
+``--controls twist`` keeps only the twisted-step columns of the binned family (cv_twist_*:
+bounded and non-zero in most tests; the W-weighted ones make small-sample cross-fits unstable).
+``--proposal all-critical --controls product|bounded|mixture`` reproduces the previous
+session's figures (``bounded`` = only cv_twisted and cv_step_* of the mixture family).
 
-    python benchmarks/cav_variance_reduction.py [--tests 400000] [--reps 0] [--reps-tests 20000]
-        [--controls product|local|mixture|bounded]
+    python benchmarks/cav_variance_reduction.py --tests 100000 --reps 200 --reps-tests 4000 \\
+        --controls twist --figure benchmarks/cav_convergence.png
+    python benchmarks/cav_variance_reduction.py --quick     # a smoke run (seconds)
 """
 
 from __future__ import annotations
 
 import argparse
+import math
+import time
 
 import numpy as np
 import pandas as pd
@@ -30,82 +38,164 @@ from varkit.cav import (
     VEHICLES,
     OvertakingScenario,
     importance_sampling_estimate,
+    running_estimate,
     sparse_control_variates,
 )
 
 Z90 = 1.6448536269514722
+POOL_ABOVE = 4
+
+
+def _controls(log: pd.DataFrame, family: str) -> pd.DataFrame:
+    if family == "bounded":
+        return log.filter(regex="^cv_(twisted|step_)")
+    if family == "twist":
+        return log.filter(like="cv_twist")
+    return log.filter(like="cv_")
+
+
+def _scv(log: pd.DataFrame, family: str, rng: np.random.Generator) -> object:
+    return sparse_control_variates(
+        log["crash"],
+        log["weight"],
+        log["n_critical"],
+        _controls(log, family),
+        pool_above=POOL_ABOVE,
+        confidence=0.9,
+        random_state=rng,
+    )
+
+
+def exact_rows(scenario: OvertakingScenario) -> dict[str, dict[str, float]]:
+    out = {}
+    for vehicle in VEHICLES:
+        mu = scenario.crash_rate(vehicle)
+        var_is = scenario.importance_sampling_variance(vehicle)
+        row = {
+            "mu": mu,
+            "n_nde": (Z90 / 0.3) ** 2 * (1 - mu) / mu,
+            "n_is_exact": (Z90 / 0.3) ** 2 * var_is / mu**2,
+            "max_vrf_su": var_is / scenario.control_variance_bound(vehicle),
+        }
+        if scenario.testing_proposal == "one-critical":
+            bound = scenario.control_variance_bound(vehicle, disturbances=True)
+            row["max_vrf_sue"] = var_is / bound if bound > 0 else math.inf
+        out[vehicle] = row
+    return out
+
+
+def figure(scenario: OvertakingScenario, family: str, n: int, path: str, seed: int) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rng = np.random.default_rng(seed)
+    fig, axes = plt.subplots(2, len(VEHICLES), figsize=(4 * len(VEHICLES), 6.5), sharex=True)
+    for col, vehicle in enumerate(VEHICLES):
+        mu = scenario.crash_rate(vehicle)
+        nde = scenario.simulate(n, vehicle, testing="nde", random_state=rng)
+        log = scenario.simulate(n, vehicle, random_state=rng)
+        runs = {
+            "NDE": running_estimate(nde["crash"], method="nde", checkpoints=60),
+            "IS": running_estimate(log["crash"], log["weight"], method="is", checkpoints=60),
+            "SCV": running_estimate(
+                log["crash"],
+                log["weight"],
+                n_critical=log["n_critical"],
+                controls=_controls(log, family),
+                method="scv",
+                checkpoints=25,
+                pool_above=POOL_ABOVE,
+                random_state=seed,
+            ),
+        }
+        for name, rs in runs.items():
+            ns = [r.n for r in rs]
+            axes[0, col].plot(ns, [r.estimate for r in rs], label=name)
+            rhw = [r.details["relative_half_width"] for r in rs]
+            axes[1, col].plot(ns, np.where(np.isfinite(rhw), rhw, np.nan), label=name)
+        axes[0, col].axhline(mu, color="k", ls="--", lw=1, label="exact")
+        axes[0, col].set_ylim(0, 3 * mu)
+        axes[0, col].set_title(vehicle)
+        axes[1, col].axhline(0.3, color="k", ls=":", lw=1)
+        axes[1, col].set_yscale("log")
+        axes[1, col].set_ylim(0.03, 10)
+        axes[1, col].set_xscale("log")
+        axes[1, col].set_xlabel("number of tests")
+    axes[0, 0].set_ylabel("crash rate estimate")
+    axes[1, 0].set_ylabel("relative half-width (90%)")
+    axes[0, 0].legend(fontsize=8)
+    fig.suptitle(f"NDE vs IS vs SCV ({scenario.testing_proposal} proposal, {family} controls)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    print(f"figure written to {path}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--tests", type=int, default=400_000)
+    parser.add_argument("--tests", type=int, default=200_000)
     parser.add_argument("--reps", type=int, default=0)
-    parser.add_argument("--reps-tests", type=int, default=20_000)
+    parser.add_argument("--reps-tests", type=int, default=4000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
-        "--controls", choices=("product", "local", "mixture", "bounded"), default="product"
+        "--proposal", choices=("one-critical", "all-critical"), default="one-critical"
     )
+    parser.add_argument(
+        "--controls",
+        choices=("default", "twist", "binned", "product", "local", "mixture", "bounded"),
+        default="default",
+    )
+    parser.add_argument("--figure", default=None)
+    parser.add_argument("--figure-tests", type=int, default=20_000)
+    parser.add_argument("--quick", action="store_true", help="smoke run: small sizes")
     args = parser.parse_args()
-    scenario = OvertakingScenario(
-        controls="mixture" if args.controls == "bounded" else args.controls
+    if args.quick:
+        args.tests, args.reps, args.reps_tests, args.figure_tests = 20_000, 3, 2000, 3000
+    family = {"default": None, "bounded": "mixture", "twist": "binned"}.get(
+        args.controls, args.controls
     )
+    scenario = OvertakingScenario(proposal=args.proposal, controls=family)
+    label = args.controls if args.controls in ("bounded", "twist") else scenario.control_family
     rng = np.random.default_rng(args.seed)
-
-    def controls(log: pd.DataFrame) -> pd.DataFrame:
-        if args.controls == "bounded":
-            return log.filter(regex="^cv_(twisted|step_)")
-        return log.filter(like="cv_")
-
-    print(f"controls: {args.controls}")
-    print(
-        "vehicle     mu_exact   n_NDE     n_IS      n_SCV     VRF(IS/SCV)  "
-        "n_IS(exact var)  max VRF(any gap/maneuver control, exact)"
-    )
+    print(f"proposal {scenario.testing_proposal} (eps {scenario.eps}), controls {label}")
+    print(f"exact E_q[W^2] = {scenario.weight_second_moment():.4g}")
+    exact = exact_rows(scenario)
     for vehicle in VEHICLES:
-        mu = scenario.crash_rate(vehicle)
-        var_is = scenario.importance_sampling_variance(vehicle)
-        n_is_exact = (Z90 / 0.3) ** 2 * var_is / mu**2
-        best_vrf = var_is / scenario.control_variance_bound(vehicle)
+        e = exact[vehicle]
+        start = time.perf_counter()
         log = scenario.simulate(args.tests, vehicle, random_state=rng)
-        r = sparse_control_variates(
-            log["crash"],
-            log["weight"],
-            log["n_critical"],
-            controls(log),
-            pool_above=3,
-            random_state=rng,
-        )
-        n_nde = (Z90 / 0.3) ** 2 * (1 - mu) / mu
-        req = r.details["tests_required"]
+        r = _scv(log, label, rng)
+        req = r.details["tests_required"]  # type: ignore[attr-defined]
+        vrf = r.details["variance_reduction_factor"]  # type: ignore[attr-defined]
         print(
-            f"{vehicle:11s} {mu:.3e}  {n_nde:8.0f}  {req['is']:8.0f}  {req['scv']:8.0f}  "
-            f"{r.details['variance_reduction_factor']:.2f}         {n_is_exact:.2e}        "
-            f"{best_vrf:.2f}"
+            f"{vehicle:11s} mu {e['mu']:.3e}  n_NDE {e['n_nde']:.0f}  "
+            f"n_IS exact {e['n_is_exact']:.0f}"
+            f"  | {args.tests} tests: n_IS {req['is']:.0f}  n_SCV {req['scv']:.0f}  VRF {vrf:.2f}"
+            f"  | max VRF (gaps+maneuvers) {e['max_vrf_su']:.2f}"
+            + (f", (+disturbances) {e['max_vrf_sue']:.3g}" if "max_vrf_sue" in e else "")
         )
         if args.reps:
             est, cover = [], []
             for _ in range(args.reps):
                 d = scenario.simulate(args.reps_tests, vehicle, random_state=rng)
-                s = sparse_control_variates(
-                    d["crash"],
-                    d["weight"],
-                    d["n_critical"],
-                    controls(d),
-                    pool_above=3,
-                    confidence=0.9,
-                    random_state=rng,
-                )
+                s = _scv(d, label, rng)
                 i = importance_sampling_estimate(d["crash"], d["weight"], confidence=0.9)
-                est.append((s.estimate, s.details["same_sample_estimate"], i.estimate))
-                cover.append((s.ci_low <= mu <= s.ci_high, i.ci_low <= mu <= i.ci_high))
-            e, c = np.array(est), np.array(cover)
-            se = e.std(0, ddof=1) / np.sqrt(args.reps)
+                same = s.details["same_sample_estimate"]  # type: ignore[attr-defined]
+                est.append((s.estimate, same, i.estimate))  # type: ignore[attr-defined]
+                lo, hi = s.ci_low, s.ci_high  # type: ignore[attr-defined]
+                cover.append((lo <= e["mu"] <= hi, i.ci_low <= e["mu"] <= i.ci_high))
+            x, c = np.array(est), np.array(cover)
+            se = x.std(0, ddof=1) / math.sqrt(args.reps)
             print(
                 f"    {args.reps} reps x {args.reps_tests}: relative bias scv/same-sample/is "
-                f"{np.round(e.mean(0) / mu - 1, 3)} (MC se {np.round(se / mu, 3)}); "
-                f"empirical var IS/SCV {e[:, 2].var() / e[:, 0].var():.2f}; "
-                f"90% coverage scv {c[:, 0].mean():.3f} is {c[:, 1].mean():.3f}"
+                f"{np.round(x.mean(0) / e['mu'] - 1, 3)} (MC se {np.round(se / e['mu'], 3)}); "
+                f"empirical var IS/SCV {x[:, 2].var() / x[:, 0].var():.2f}; "
+                f"90% coverage scv {c[:, 0].mean():.3f} is {c[:, 1].mean():.3f} "
+                f"({time.perf_counter() - start:.0f} s)"
             )
+    if args.figure:
+        figure(scenario, label, args.figure_tests, args.figure, args.seed)
 
 
 if __name__ == "__main__":
