@@ -32,9 +32,20 @@ def test_5x2_pairs_match_the_function_and_holm_adjusts():
     rs = five_by_two_cv(_models()["nb"], _models()["tree"], X, Y, random_state=4)
     pair = mc.results_.select("accuracy_difference", comparison="nb-tree")
     assert [r.statistic for r in pair] == pytest.approx([r.statistic for r in rs])
-    assert all(r.details["family_size"] == 6 for r in pair)
+    # one family per test: the 3 pairs' t-tests, and the 3 pairs' combined F-tests
+    assert all(r.details["family_size"] == 3 for r in pair)
     assert all(r.pvalue >= r.details["pvalue_raw"] for r in pair)
     assert mc.scores_.shape == (10, 3)
+
+
+def test_two_models_5x2_pvalues_are_not_adjusted_against_each_other():
+    # a single pair is a family of one per test: the 5x2cv t and F p-values equal the
+    # unadjusted ones of five_by_two_cv (Holm over {t, F} would double the smaller one)
+    models = {"nb": GaussianNB(), "tree": DecisionTreeClassifier(max_depth=2, random_state=0)}
+    mc = ModelComparison(models, cv="5x2", random_state=4).fit(X, Y)
+    rs = five_by_two_cv(models["nb"], models["tree"], X, Y, random_state=4)
+    pair = mc.results_.select("accuracy_difference")
+    assert [r.pvalue for r in pair] == pytest.approx([r.pvalue for r in rs], rel=1e-12)
 
 
 def test_repeated_kfold_uses_corrected_t():

@@ -142,7 +142,11 @@ class ModelComparison(BaseEstimator):  # type: ignore[misc]
                 diffs = scores[:, names.index(a)] - scores[:, names.index(b)]
                 group = {"comparison": f"{a}-{b}", "model_1": a, "model_2": b}
                 pairs.extend(self._pair(diffs, factor, confidence, f"{metric}_difference", group))
-        results.extend(adjust_pvalues(pairs, method=self.correction))
+        # One family per test method: the 5x2cv t and the combined F test the same pair
+        # (two tests of one hypothesis), so they are adjusted across pairs, not together.
+        for method in dict.fromkeys(r.method for r in pairs):
+            family = [r for r in pairs if r.method == method]
+            results.extend(adjust_pvalues(family, method=self.correction))
         self.scores_ = scores
         self.results_ = ResultSet(
             tuple(results),
