@@ -15,14 +15,19 @@ is not timed), ratios from the same run:
 (b) per-ad bootstrap intervals, 200 resamples of users per ad (goal: within 20x the
     point-metric time), and on 500 of the ads the user-weighting step through the shared
     engine (``replicate_sums``) vs the former NumPy code (``weights @ rows``);
-(c) peak resident memory (VmHWM, reset before, minus the resident memory before) of
+(c) peak resident memory (VmHWM, reset before, minus the resident memory before), each
+    case in a fresh process: the counts (``count_delivery`` on the whole log vs
     ``count_delivery_chunks`` over 1-million-row Parquet batches, per ad and per
-    (ad, user), vs reading the whole log at once, each in a fresh process.
+    (ad, user)), and the per-ad bootstrap (200 resamples) on the whole log in memory vs
+    ``vrs_metrics_chunks`` over the same batches (spilled by ad, ``bucket_rows`` = the
+    batch size); the two bootstraps' results are compared (SHA-256 of their JSON). The
+    bootstrap cases first run on 2,000 rows so that loading numba is not counted.
 
-Run by hand (about 3-5 minutes on 2 cores)::
+Run by hand (about 4-6 minutes on 2 cores, peak memory about 2.5 GiB)::
 
     python benchmarks/bench_fairness.py
     python benchmarks/bench_fairness.py --repeats 3 --boot-repeats 1   # quicker
+    python benchmarks/bench_fairness.py --rows 200000 --ads 500 --users 40000  # smoke test
 
 Results are recorded in benchmarks/fairness_results.md.
 """
@@ -44,18 +49,29 @@ import numpy as np
 import pandas as pd
 
 DATA_DIR = "/tmp/varkit_fairness_bench"
-LOG = os.path.join(DATA_DIR, "impressions.parquet")
-ELIGIBLE = os.path.join(DATA_DIR, "eligible.parquet")
 SEED = 20261126
 N_ADS, N_ROWS, N_USERS = 5000, 10_000_000, 2_000_000
 CHUNK_ROWS = 1_000_000
+# set by configure(): the full-size data keep their original paths
+LOG = os.path.join(DATA_DIR, "impressions.parquet")
+ELIGIBLE = os.path.join(DATA_DIR, "eligible.parquet")
+
+
+def configure(rows: int, ads: int, users: int, chunk_rows: int) -> None:
+    """Sizes of the generated log; other sizes get their own files."""
+    global N_ROWS, N_ADS, N_USERS, CHUNK_ROWS, LOG, ELIGIBLE
+    N_ROWS, N_ADS, N_USERS, CHUNK_ROWS = rows, ads, users, chunk_rows
+    if (rows, ads, users) != (10_000_000, 5000, 2_000_000):
+        folder = os.path.join(DATA_DIR, f"{rows}-{ads}-{users}")
+        LOG = os.path.join(folder, "impressions.parquet")
+        ELIGIBLE = os.path.join(folder, "eligible.parquet")
 
 
 def generate() -> None:
     """Write the log and the eligible table (skipped when both exist)."""
     if os.path.exists(LOG) and os.path.exists(ELIGIBLE):
         return
-    os.makedirs(DATA_DIR, exist_ok=True)
+    os.makedirs(os.path.dirname(LOG), exist_ok=True)
     rng = np.random.default_rng(SEED)
     size = rng.lognormal(0.0, 0.5, N_ADS)
     ad = np.sort(rng.choice(N_ADS, size=N_ROWS, p=size / size.sum()))
@@ -113,26 +129,53 @@ def memory_kib() -> tuple[int, int]:
     return values["VmRSS:"], values["VmHWM:"]
 
 
-def memory_child(mode: str) -> None:
-    """Run one memory case in this (fresh) process; print seconds and extra peak MiB."""
+def memory_child(mode: str, resamples: int) -> None:
+    """Run one memory case in this (fresh) process; print seconds, extra peak MiB, rows."""
+    import hashlib
+
     import pyarrow.parquet as pq
 
-    from varkit.fairness import count_delivery, count_delivery_chunks
+    from varkit.fairness import (
+        count_delivery,
+        count_delivery_chunks,
+        vrs_metrics,
+        vrs_metrics_chunks,
+    )
 
+    eligible = pd.read_parquet(ELIGIBLE)
+    if mode.startswith("boot"):
+        # load numba and the compiled kernels first: a fixed ~100 MiB, not the log's
+        head = next(pq.ParquetFile(LOG).iter_batches(batch_size=2000)).to_pandas()
+        vrs_metrics(head, eligible, "sex", n_resamples=resamples, random_state=0)
+        del head
     before, _ = memory_kib()
     with open("/proc/self/clear_refs", "w") as handle:
         handle.write("5")  # reset VmHWM to the current RSS
     start = time.perf_counter()
+    batches = (
+        batch.to_pandas() for batch in pq.ParquetFile(LOG).iter_batches(batch_size=CHUNK_ROWS)
+    )
+    digest = "-"
     if mode == "whole":
-        counts = count_delivery(pd.read_parquet(LOG), "sex")
-    else:
-        batches = (
-            batch.to_pandas() for batch in pq.ParquetFile(LOG).iter_batches(batch_size=CHUNK_ROWS)
-        )
+        rows = len(count_delivery(pd.read_parquet(LOG), "sex").table)
+    elif mode in ("chunks-by-user", "chunks-by-ad"):
         counts = count_delivery_chunks(batches, "sex", by_user=mode == "chunks-by-user")
+        rows = len(counts.table)
+    else:
+        options: dict[str, Any] = dict(n_resamples=resamples, random_state=7)
+        if mode == "boot-whole":
+            rs = vrs_metrics(pd.read_parquet(LOG), eligible, "sex", **options)
+        else:
+            rs = vrs_metrics_chunks(batches, eligible, "sex", bucket_rows=CHUNK_ROWS, **options)
+        rows = len(rs)
     seconds = time.perf_counter() - start
     _, peak = memory_kib()
-    print(f"{seconds:.3f} {(peak - before) / 1024:.0f} {len(counts.table)}")
+    if mode.startswith("boot"):
+        digest = hashlib.sha256(rs.to_json().encode()).hexdigest()[:12]
+    print(f"{seconds:.3f} {(peak - before) / 1024:.0f} {rows} {digest}")
+
+
+MEMORY_CASES = ("whole", "chunks-by-ad", "chunks-by-user", "boot-whole", "boot-chunks")
 
 
 def main() -> None:
@@ -140,10 +183,16 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5, help="timed runs of (a)")
     parser.add_argument("--boot-repeats", type=int, default=3, help="timed runs of (b)")
     parser.add_argument("--resamples", type=int, default=200)
-    parser.add_argument("--memory-child", choices=("whole", "chunks-by-ad", "chunks-by-user"))
+    parser.add_argument("--rows", type=int, default=N_ROWS, help="log rows (smoke: 200000)")
+    parser.add_argument("--ads", type=int, default=N_ADS)
+    parser.add_argument("--users", type=int, default=N_USERS)
+    parser.add_argument("--chunk-rows", type=int, default=None, help="default: min(1M, rows/10)")
+    parser.add_argument("--memory-child", choices=MEMORY_CASES)
     args = parser.parse_args()
+    chunk_rows = args.chunk_rows or min(1_000_000, max(1, args.rows // 10))
+    configure(args.rows, args.ads, args.users, chunk_rows)
     if args.memory_child:
-        memory_child(args.memory_child)
+        memory_child(args.memory_child, args.resamples)
         return
 
     from varkit.fairness import count_delivery, vrs_metrics
@@ -158,7 +207,9 @@ def main() -> None:
         f"numpy {np.__version__}, pandas {pd.__version__}; "
         f"load average before: {os.getloadavg()[0]:.2f}"
     )
-    print(f"log: {len(log):,} rows, {log['ad_id'].nunique():,} ads, seed {SEED}\n")
+    print(
+        f"log: {len(log):,} rows, {log['ad_id'].nunique():,} ads, {N_USERS:,} users, seed {SEED}\n"
+    )
 
     # warm-up: numba compilation and pandas code paths, on a few ads
     few = log[log["ad_id"].isin(log["ad_id"].unique()[:20])]
@@ -170,7 +221,7 @@ def main() -> None:
         groupby_t += timed(lambda: log.groupby(["ad_id", "sex"])["impressions"].sum(), 1)
         point_t += timed(lambda: vrs_metrics(log, eligible, "sex", n_resamples=0), 1)
     groupby_s, point_s = statistics.median(groupby_t), statistics.median(point_t)
-    print("## (a) point metrics (5,000 ads, one attribute)\n")
+    print(f"## (a) point metrics ({N_ADS:,} ads, one attribute)\n")
     print("| method | median s | runs (s) |\n|---|---|---|")
     print(f"| pandas groupby-sum by (ad, sex) | {groupby_s:.2f} | {_runs(groupby_t)} |")
     print(f"| varkit `vrs_metrics(n_resamples=0)` | {point_s:.2f} | {_runs(point_t)} |")
@@ -210,7 +261,7 @@ def main() -> None:
     print(f"## (b) per-ad bootstrap, {args.resamples} resamples of users per ad\n")
     print("| method | median s | runs (s) |\n|---|---|---|")
     print(
-        f"| `vrs_metrics(n_resamples={args.resamples})`, 5,000 ads | {boot_s:.2f} "
+        f"| `vrs_metrics(n_resamples={args.resamples})`, {N_ADS:,} ads | {boot_s:.2f} "
         f"| {_runs(boot_t)} |"
     )
     print(f"\nbootstrap / point-metric time = **{boot_s / point_s:.1f}x** (goal <= 20x)\n")
@@ -230,20 +281,47 @@ def main() -> None:
     )
 
     # (c) memory, each case in a fresh process
+    batch = f"{CHUNK_ROWS:,}-row batches"
     print("## (c) peak memory (fresh process each)\n")
-    print("| path | s | extra peak MiB | rows of the counts |\n|---|---|---|---|")
+    print("| path | s | extra peak MiB | rows of the counts / results | results digest |")
+    print("|---|---|---|---|---|")
+    digests = {}
     for mode, what in (
         ("whole", "read the whole log, `count_delivery` per (ad, user)"),
-        ("chunks-by-user", "`count_delivery_chunks`, 1M-row batches, per (ad, user)"),
-        ("chunks-by-ad", "`count_delivery_chunks`, 1M-row batches, per ad (`by_user=False`)"),
+        ("chunks-by-user", f"`count_delivery_chunks`, {batch}, per (ad, user)"),
+        ("chunks-by-ad", f"`count_delivery_chunks`, {batch}, per ad (`by_user=False`)"),
+        ("boot-whole", f"read the whole log, `vrs_metrics(n_resamples={args.resamples})`"),
+        (
+            "boot-chunks",
+            f"`vrs_metrics_chunks(n_resamples={args.resamples})`, {batch}, "
+            f"`bucket_rows={CHUNK_ROWS:,}`",
+        ),
     ):
         out = subprocess.run(
-            [sys.executable, __file__, "--memory-child", mode],
+            [
+                sys.executable,
+                __file__,
+                "--memory-child",
+                mode,
+                "--rows",
+                str(N_ROWS),
+                "--ads",
+                str(N_ADS),
+                "--users",
+                str(N_USERS),
+                "--chunk-rows",
+                str(CHUNK_ROWS),
+                "--resamples",
+                str(args.resamples),
+            ],
             capture_output=True,
             text=True,
             check=True,
         ).stdout.split()
-        print(f"| {what} | {float(out[0]):.2f} | {out[1]} | {int(out[2]):,} |")
+        digests[mode] = out[3]
+        print(f"| {what} | {float(out[0]):.2f} | {out[1]} | {int(out[2]):,} | {out[3]} |")
+    same = digests["boot-whole"] == digests["boot-chunks"]
+    print(f"\nchunked bootstrap results identical to in-memory: **{same}**")
     print(f"\nload average after: {os.getloadavg()[0]:.2f}")
 
 
