@@ -77,8 +77,7 @@ def check_predictions(
     if len(names) != len(y_preds):
         raise ValueError(f"got {len(names)} model names for {len(y_preds)} prediction arrays.")
     classes = set(np.unique(truth).tolist())
-    if len(classes) < 2:
-        raise ValueError(f"`y_true` holds a single class ({next(iter(classes))!r}); need two.")
+    check_classes(classes)
     preds = []
     for name, pred in zip(names, y_preds, strict=True):
         array = check_labels(f"predictions of {name}", pred)
@@ -86,19 +85,42 @@ def check_predictions(
             raise ValueError(
                 f"predictions of {name} have {len(array)} rows but `y_true` has {len(truth)}."
             )
-        extra = set(np.unique(array).tolist()) - classes
-        if extra:
-            raise ValueError(
-                f"predictions of {name} contain labels not in `y_true`: "
-                f"{sorted(map(str, extra))[:5]}."
-            )
+        check_known_labels(name, set(np.unique(array).tolist()), classes)
         preds.append(array)
     return truth, preds, list(names)
+
+
+def check_classes(classes: set[Any]) -> None:
+    """The true labels must hold at least two classes."""
+    if len(classes) < 2:
+        raise ValueError(f"`y_true` holds a single class ({next(iter(classes))!r}); need two.")
+
+
+def check_known_labels(name: str, predicted: set[Any], classes: set[Any]) -> None:
+    """Every label a model predicts must occur among the true labels.
+
+    Takes label sets, so a partitioned log can merge them before the check.
+    """
+    extra = predicted - classes
+    if extra:
+        raise ValueError(
+            f"predictions of {name} contain labels not in `y_true`: {sorted(map(str, extra))[:5]}."
+        )
 
 
 def correct_matrix(y_true: np.ndarray, y_preds: Sequence[np.ndarray]) -> np.ndarray:
     """Boolean (n, L) matrix: entry (i, j) is True when model j is right on example i."""
     return np.column_stack([np.asarray(p) == y_true for p in y_preds])
+
+
+def co_correct(correct: np.ndarray) -> np.ndarray:
+    """``C[j, k]``: examples that models j and k both get right (``C[j, j]``: j's count).
+
+    The (L, L) int64 matrix holds every count the point results of a comparison need
+    (accuracies, McNemar tables, Cochran's Q) and adds up over parts of a test set.
+    """
+    c = np.asarray(correct, dtype=np.int64)
+    return c.T @ c
 
 
 def finite_float(name: str, value: Any) -> float:

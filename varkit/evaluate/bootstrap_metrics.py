@@ -12,9 +12,11 @@ import numpy as np
 
 from varkit.evaluate._inputs import check_predictions, correct_matrix
 from varkit.gpu import bootstrap
+from varkit.gpu.bootstrap import _result, _validate_bootstrap
+from varkit.gpu.intervals import acceleration_from_moments
 from varkit.results import Result
 
-__all__ = ["bootstrap_metric", "paired_bootstrap_difference"]
+__all__ = ["accuracy_difference_from_sums", "bootstrap_metric", "paired_bootstrap_difference"]
 
 
 def _metric_name(metric: Any) -> str:
@@ -105,13 +107,17 @@ def paired_bootstrap_difference(
     confidence: float = 0.95,
     random_state: Any = None,
     device: str = "auto",
+    scheme: str = "multinomial",
+    row_ids: Any = None,
 ) -> Result:
     """Paired bootstrap interval of ``metric(model 1) - metric(model 2)`` on one test set.
 
     Rows (test examples) are resampled together, so the correlation of the two models'
     errors is kept (Raschka 2018; Efron & Tibshirani 1993). For accuracy the
     difference is the mean of ``correct1 - correct2`` per row and takes the engine's fast
-    path.
+    path. ``scheme`` and ``row_ids`` are those of :func:`varkit.gpu.bootstrap`
+    (``scheme='poisson'`` with the log's row ids gives the interval of the partitioned
+    ``varkit evaluate compare --engine dask``; accuracy only).
 
     Returns
     -------
@@ -142,6 +148,8 @@ def paired_bootstrap_difference(
             confidence=confidence,
             random_state=random_state,
             device=device,
+            scheme=scheme,
+            row_ids=row_ids,
         )
     else:
         func = metric
@@ -159,10 +167,102 @@ def paired_bootstrap_difference(
             confidence=confidence,
             random_state=random_state,
             device=device,
+            scheme=scheme,
         )
-    a, b = labels
+    return _as_difference(result, name, labels[0], labels[1])
+
+
+def _as_difference(result: Result, name: str, a: str, b: str) -> Result:
     return result.replace(
         metric=f"{name}_difference",
         group={"comparison": f"{a}-{b}", "model_1": a, "model_2": b},
         details={**result.details, "paired": True},
     )
+
+
+def accuracy_difference_from_sums(
+    sums: np.ndarray,
+    table: np.ndarray,
+    *,
+    names: tuple[str, str] = ("model_1", "model_2"),
+    n_resamples: int,
+    confidence: float = 0.95,
+    random_state: Any = None,
+    device: str = "auto",
+    details: dict[str, Any] | None = None,
+) -> Result:
+    """The Poisson-bootstrap BCa interval of an accuracy difference from sums over rows.
+
+    The finish of :func:`paired_bootstrap_difference` with ``scheme='poisson'`` when the
+    sums come from elsewhere (the partitions of a log, added).
+
+    Parameters
+    ----------
+    sums : ndarray, shape (B, 3)
+        Per replicate ``b``: ``sum_i w_ib c_i1``, ``sum_i w_ib c_i2`` and ``sum_i w_ib``,
+        with ``c_ij`` model j's 0/1 correctness on row i and ``w_ib`` the engine's Poisson
+        weight keyed on (seed, row id, b).
+    table : ndarray, shape (2, 2)
+        The McNemar table (:func:`~varkit.evaluate.mcnemar_table`) of the two models.
+
+    Returns
+    -------
+    Result
+        As :func:`paired_bootstrap_difference` (``scheme='poisson'``).
+
+    Notes
+    -----
+    The replicate ``(S_1 - S_2) / S_w`` is the engine's mean of ``d_i = c_i1 - c_i2``
+    under the weights; every sum is a whole number, so it is bit-identical to the
+    engine's, in any summation order. The closed-form jackknife of the mean takes three
+    values, ``(D - d) / (n - 1)`` for ``d`` in {1, -1, 0} on ``b``, ``c`` and
+    ``n - b - c`` rows (``D = b - c``, the table's discordant cells), so BCa's
+    acceleration comes from the table's mergeable moments
+    (:func:`varkit.gpu.intervals.acceleration_from_moments`; Efron & Tibshirani 1993,
+    Eq. 14.15) and needs no second pass.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from varkit.gpu import counter_rng as crng
+    >>> y = np.array([0, 1] * 100)
+    >>> p1, p2 = np.array([0, 1] * 90 + [1, 0] * 10), np.array([0, 1] * 70 + [1, 0] * 30)
+    >>> c = np.column_stack([p1 == y, p2 == y, np.ones(200)]).astype(float)
+    >>> w = crng.poisson_weights(crng.replicate_keys(7, 0, 500), crng.unit_offsets(
+    ...     np.arange(200, dtype=np.uint64)))
+    >>> table = np.array([[140, 40], [0, 20]])
+    >>> r = accuracy_difference_from_sums(w @ c, table, n_resamples=500, random_state=7,
+    ...                                   device="cpu")
+    >>> m = paired_bootstrap_difference(y, p1, p2, n_resamples=500, random_state=7,
+    ...                                 device="cpu", scheme="poisson")
+    >>> bool(np.allclose([r.ci_low, r.ci_high], [m.ci_low, m.ci_high], rtol=1e-12))
+    True
+    """
+    opts = _validate_bootstrap(
+        "mean", n_resamples, "bca", confidence, "poisson", None, device, random_state, None, None
+    )
+    sums = np.asarray(sums, dtype=np.float64)
+    if sums.shape != (opts.n_resamples, 3):
+        raise ValueError(f"`sums` must have shape ({opts.n_resamples}, 3), got {sums.shape}.")
+    counts = np.asarray(table, dtype=np.int64)
+    b, c, n = int(counts[0, 1]), int(counts[1, 0]), int(counts.sum())
+    estimate = (b - c) / n
+    with np.errstate(divide="ignore", invalid="ignore"):
+        replicates = (sums[:, 0] - sums[:, 1]) / sums[:, 2]
+        values = (b - c - np.array([1.0, -1.0, 0.0])) / (n - 1)
+    weights = np.array([b, c, n - b - c], dtype=np.float64)
+    keep = np.isfinite(values) & (weights > 0)
+    dev = values[keep] - estimate
+    w = weights[keep]
+    moments = np.array([w.sum(), w @ dev, w @ dev**2, w @ dev**3])
+    result = _result(
+        "mean",
+        estimate,
+        replicates,
+        None,
+        n,
+        opts,
+        {"n_rows": n, **(details or {})},
+        acceleration_from_moments([moments]),
+    )
+    return _as_difference(result, "accuracy", str(names[0]), str(names[1]))

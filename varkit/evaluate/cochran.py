@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from varkit.evaluate._inputs import check_predictions, correct_matrix
+from varkit.evaluate._inputs import check_predictions, co_correct, correct_matrix
 from varkit.results import Result
 
-__all__ = ["cochrans_q"]
+__all__ = ["cochrans_q", "cochrans_q_from_counts"]
 
 
 def cochrans_q(y_true: Any, *y_preds: Any, names: Sequence[str] | None = None) -> Result:
@@ -54,12 +54,30 @@ def cochrans_q(y_true: Any, *y_preds: Any, names: Sequence[str] | None = None) -
     (2.8, 0.2466)
     """
     truth, preds, labels = check_predictions(y_true, y_preds, min_models=2, names=names)
-    correct = correct_matrix(truth, preds).astype(np.int64)
-    n, n_models = correct.shape
-    per_model = correct.sum(axis=0)
-    per_row = correct.sum(axis=1)
+    return cochrans_q_from_counts(co_correct(correct_matrix(truth, preds)), truth.size, labels)
+
+
+def cochrans_q_from_counts(co_correct: np.ndarray, n: int, names: Sequence[str]) -> Result:
+    """Cochran's Q from the (L, L) co-correct counts of a test set of ``n`` examples.
+
+    ``co_correct[j, k]`` counts the examples models j and k both get right (the
+    diagonal: ``G_j``). Every sum in Q is a sum of these counts: ``T`` is the trace and
+    ``sum_i L_i^2 = sum_i (sum_j c_ij)^2 = sum_{j,k} co_correct[j, k]``, so the counts of
+    the parts of a partitioned test set add up to the same Q. :func:`cochrans_q` calls
+    this function.
+
+    Examples
+    --------
+    >>> r = cochrans_q_from_counts(np.array([[8, 5, 8], [5, 7, 7], [8, 7, 10]]), 10, "abc")
+    >>> round(r.statistic, 4), round(r.pvalue, 4)
+    (2.8, 0.2466)
+    """
+    counts = np.asarray(co_correct, dtype=np.int64)
+    n_models = counts.shape[0]
+    labels = [str(name) for name in names]
+    per_model = np.diag(counts)
     total = int(per_model.sum())
-    denominator = n_models * total - int(np.sum(per_row**2))
+    denominator = n_models * total - int(counts.sum())
     numerator = (n_models - 1) * (n_models * int(np.sum(per_model**2)) - total**2)
     if denominator == 0:
         q, pvalue = 0.0, 1.0

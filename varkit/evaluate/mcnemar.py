@@ -10,7 +10,7 @@ from scipy import stats
 from varkit.evaluate._inputs import check_predictions, correct_matrix
 from varkit.results import Result
 
-__all__ = ["mcnemar", "mcnemar_table"]
+__all__ = ["mcnemar", "mcnemar_table", "pair_table"]
 
 _METHODS = ("exact", "mid-p", "chi2", "chi2-corrected")
 
@@ -50,6 +50,27 @@ def _table(correct: np.ndarray) -> np.ndarray:
             [np.sum(~right1 & right2), np.sum(~right1 & ~right2)],
         ],
         dtype=np.int64,
+    )
+
+
+def pair_table(co_correct: np.ndarray, i: int, j: int, n: int) -> np.ndarray:
+    """The McNemar table of models i and j from the co-correct counts of a test set.
+
+    ``co_correct[i, j]`` counts the examples both models get right and ``co_correct[i, i]``
+    those model i gets right (:func:`varkit.evaluate._inputs.co_correct`), so the counts of
+    a partitioned test set, added over its parts, give the same table as the whole set.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> co = np.array([[6, 4], [4, 7]])
+    >>> pair_table(co, 0, 1, 10).tolist()
+    [[4, 2], [3, 1]]
+    """
+    both = int(co_correct[i, j])
+    right_i, right_j = int(co_correct[i, i]), int(co_correct[j, j])
+    return np.array(
+        [[both, right_i - both], [right_j - both, n - right_i - right_j + both]], dtype=np.int64
     )
 
 

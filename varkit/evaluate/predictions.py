@@ -2,18 +2,77 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from varkit.evaluate._inputs import check_predictions, correct_matrix
+import numpy as np
+
+from varkit.evaluate._inputs import check_predictions, co_correct, correct_matrix
 from varkit.evaluate.bootstrap_metrics import paired_bootstrap_difference
-from varkit.evaluate.cochran import cochrans_q
-from varkit.evaluate.mcnemar import _table, mcnemar
+from varkit.evaluate.cochran import cochrans_q_from_counts
+from varkit.evaluate.mcnemar import mcnemar, pair_table
 from varkit.evaluate.multiple import adjust_pvalues
 from varkit.evaluate.proportion import proportion_ci
 from varkit.results import Result, ResultSet
 
-__all__ = ["compare_predictions"]
+__all__ = ["compare_from_counts", "compare_predictions", "model_pairs"]
+
+
+def model_pairs(names: Sequence[str]) -> list[tuple[int, int]]:
+    """The pairs ``(i, j)``, ``i < j``, in the order the comparison reports them."""
+    return [(i, j) for i in range(len(names)) for j in range(i + 1, len(names))]
+
+
+def compare_from_counts(
+    co_correct: np.ndarray,
+    n: int,
+    names: Sequence[str],
+    differences: Sequence[Result],
+    *,
+    interval: str = "wilson",
+    mcnemar_method: str = "exact",
+    correction: str = "holm",
+    confidence: float = 0.95,
+) -> ResultSet:
+    """The results of :func:`compare_predictions` from the counts of a test set.
+
+    ``co_correct`` (L, L) counts the examples each pair of models both get right (the
+    diagonal: each model's correct count; :func:`varkit.evaluate._inputs.co_correct`),
+    ``differences`` holds one paired-bootstrap result per pair of :func:`model_pairs`.
+    Accuracies, McNemar tables and Cochran's Q are functions of these counts, which
+    add over the parts of a partitioned test set (``varkit.scaleout``), so the in-memory
+    and partitioned comparisons share everything after the sums.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rs = compare_from_counts(np.array([[8, 6], [6, 7]]), 10, ["a", "b"], [])
+    >>> [r.metric for r in rs], rs[2].details["table"]
+    (['accuracy', 'accuracy', 'mcnemar'], [[6, 2], [1, 1]])
+    """
+    labels = [str(name) for name in names]
+    results: list[Result] = []
+    for j, name in enumerate(labels):
+        acc = proportion_ci(int(co_correct[j, j]), n, method=interval, confidence=confidence)
+        results.append(acc.replace(group={"model": name}))
+    tests: list[Result] = []
+    for i, j in model_pairs(labels):
+        group = {
+            "comparison": f"{labels[i]}-{labels[j]}",
+            "model_1": labels[i],
+            "model_2": labels[j],
+        }
+        tests.append(
+            mcnemar(pair_table(co_correct, i, j, n), method=mcnemar_method).replace(group=group)
+        )
+    adjusted = list(adjust_pvalues(tests, method=correction))
+    for k, test in enumerate(adjusted):
+        results.append(test)
+        if k < len(differences):
+            results.append(differences[k])
+    if len(labels) >= 3:
+        results.append(cochrans_q_from_counts(co_correct, n, labels))
+    return ResultSet(tuple(results), {"function": "varkit.evaluate.compare_predictions"})
 
 
 def compare_predictions(
@@ -27,6 +86,8 @@ def compare_predictions(
     confidence: float = 0.95,
     random_state: Any = None,
     device: str = "auto",
+    scheme: str = "multinomial",
+    row_ids: Any = None,
 ) -> ResultSet:
     """Accuracy of each model, pairwise McNemar tests and paired bootstrap differences.
 
@@ -45,6 +106,12 @@ def compare_predictions(
         (:func:`adjust_pvalues`).
     n_resamples, confidence, random_state, device
         Paired bootstrap of each accuracy difference (BCa on the engine).
+    scheme : {'multinomial', 'poisson'}
+        Resampling of the paired bootstrap; ``poisson`` (with ``row_ids``, the log's
+        stable row ids) gives the intervals of the partitioned comparison
+        (:func:`varkit.scaleout.compare_log`, ``varkit evaluate compare --engine dask``).
+    row_ids : array-like of int, optional
+        Non-negative row ids keying the Poisson weights (default: positions 0..n-1).
 
     Returns
     -------
@@ -69,38 +136,28 @@ def compare_predictions(
         y_true, list(predictions.values()), min_models=2, names=names
     )
     correct = correct_matrix(truth, preds)
-    n = truth.size
-    results: list[Result] = []
-    for j, name in enumerate(names):
-        acc = proportion_ci(int(correct[:, j].sum()), n, method=interval, confidence=confidence)
-        results.append(acc.replace(group={"model": name}))
-    tests: list[Result] = []
-    differences: list[Result] = []
-    for i in range(len(names)):
-        for j in range(i + 1, len(names)):
-            group = {
-                "comparison": f"{names[i]}-{names[j]}",
-                "model_1": names[i],
-                "model_2": names[j],
-            }
-            tests.append(
-                mcnemar(_table(correct[:, [i, j]]), method=mcnemar_method).replace(group=group)
-            )
-            differences.append(
-                paired_bootstrap_difference(
-                    truth,
-                    preds[i],
-                    preds[j],
-                    names=(names[i], names[j]),
-                    n_resamples=n_resamples,
-                    confidence=confidence,
-                    random_state=random_state,
-                    device=device,
-                )
-            )
-    adjusted = list(adjust_pvalues(tests, method=correction))
-    for test, diff in zip(adjusted, differences, strict=True):
-        results.extend([test, diff])
-    if len(names) >= 3:
-        results.append(cochrans_q(truth, *preds, names=names))
-    return ResultSet(tuple(results), {"function": "varkit.evaluate.compare_predictions"})
+    differences = [
+        paired_bootstrap_difference(
+            truth,
+            preds[i],
+            preds[j],
+            names=(names[i], names[j]),
+            n_resamples=n_resamples,
+            confidence=confidence,
+            random_state=random_state,
+            device=device,
+            scheme=scheme,
+            row_ids=row_ids,
+        )
+        for i, j in model_pairs(names)
+    ]
+    return compare_from_counts(
+        co_correct(correct),
+        truth.size,
+        names,
+        differences,
+        interval=interval,
+        mcnemar_method=mcnemar_method,
+        correction=correction,
+        confidence=confidence,
+    )
