@@ -160,6 +160,17 @@ def test_unknown_ad_is_the_same_error_as_in_memory(hard, tmp_path):
     assert os.listdir(tmp_path) == []  # the spill folder is removed on errors too
 
 
+def test_eligible_counts_of_another_attribute_are_refused_before_reading(hard):
+    log, eligible = hard
+
+    def chunks():
+        raise AssertionError("read")
+        yield log
+
+    with pytest.raises(ValueError, match="counts attribute 'race', not 'sex'"):
+        vrs_metrics_chunks(chunks(), count_eligible(eligible, "race"), "sex")
+
+
 def test_spill_folder_is_removed(hard, tmp_path):
     log, eligible = hard
     vrs_metrics_chunks(_chunks(log, 500), eligible, "sex", n_resamples=20, spill_dir=tmp_path)

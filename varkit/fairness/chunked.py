@@ -185,6 +185,8 @@ device
         if isinstance(eligible, EligibleCounts)
         else count_eligible(eligible, attribute, drop_groups=drop_groups)
     )
+    if elig.attribute != attribute:
+        raise ValueError(f"`eligible` counts attribute {elig.attribute!r}, not {attribute!r}.")
     count_options: dict[str, Any] = dict(
         groups=elig.groups, drop_groups=drop_groups, allow_negative=delivered_noise_scale > 0
     )

@@ -152,7 +152,9 @@ def vrs_metrics(
     impressions : pandas.DataFrame or DeliveryCounts
         The delivery log (``ad_id``, ``impressions``, a label column named ``attribute`` or
         ``p_<group>`` probabilities, optional ``user_id``), or its counts already reduced
-        in chunks (:func:`~varkit.fairness.counts.count_delivery_chunks`).
+        in chunks (:func:`~varkit.fairness.counts.count_delivery_chunks`). For the per-ad
+        bootstrap of a log larger than memory, see
+        :func:`~varkit.fairness.chunked.vrs_metrics_chunks`.
     eligible : pandas.DataFrame or EligibleCounts
         The eligible table (``ad_id``, ``attribute``, ``group``, ``eligible``, optional
         ``noise_scale``).
