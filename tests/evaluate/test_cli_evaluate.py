@@ -235,3 +235,37 @@ def test_cv_command_fits_and_compares(tmp_path):
         ),
         "--cv",
     )
+
+
+def test_compare_poisson_scheme_equals_the_api_and_keeps_the_point_results():
+    args = ["compare", predictions_example_path(), "--resamples", "300", "--seed", "4"]
+    args += ["--device", "cpu", "--format", "json"]
+    poisson = _run(*args, "--scheme", "poisson")
+    multinomial = _run(*args)
+    assert poisson.exit_code == 0 and multinomial.exit_code == 0, poisson.output
+    got = ResultSet.from_json(poisson.output)
+    other = ResultSet.from_json(multinomial.output)
+    for a, b in zip(got, other, strict=True):
+        if a.metric != "accuracy_difference":
+            assert (a.estimate, a.pvalue, a.ci_low) == (b.estimate, b.pvalue, b.ci_low)
+    log = load_predictions_example().astype(str)
+    from varkit.evaluate import paired_bootstrap_difference
+
+    want = paired_bootstrap_difference(
+        log["y_true"],
+        log["forest"],
+        log["logistic"],
+        n_resamples=300,
+        random_state=4,
+        device="cpu",
+        scheme="poisson",
+    )
+    diff = got.select("accuracy_difference", comparison="forest-logistic")[0]
+    assert diff.details["scheme"] == "poisson"
+    assert (diff.ci_low, diff.ci_high) == pytest.approx((want.ci_low, want.ci_high), rel=1e-12)
+
+
+def test_compare_row_id_needs_poisson_and_scheduler_needs_dask():
+    path = predictions_example_path()
+    _check_error(_run("compare", path, "--row-id", "id"), "--scheme poisson")
+    _check_error(_run("compare", path, "--scheduler", "tcp://x:1"), "--engine dask")

@@ -14,11 +14,13 @@ from varkit.cli.options import (
     confidence_option,
     device_option,
     emit,
+    engine_options,
     output_options,
     seed_option,
 )
 from varkit.io import Column, read_table
 from varkit.results import ResultSet, make_provenance
+from varkit.scaleout.partitions import ROW_ID, expand_paths, read_all, read_header
 
 __all__ = ["evaluate"]
 
@@ -28,7 +30,7 @@ def evaluate() -> None:
     """Model evaluation and comparison (McNemar, Cochran's Q, 5x2cv, corrected t, Friedman)."""
 
 
-def _model_columns(path: str, truth: str, models: str | None) -> list[str]:
+def _model_columns(path: str, truth: str, models: str | None, row_id: str | None) -> list[str]:
     if models is not None:
         names = [m.strip() for m in models.split(",") if m.strip()]
         if len(names) < 2:
@@ -36,13 +38,17 @@ def _model_columns(path: str, truth: str, models: str | None) -> list[str]:
                 "--models must name at least 2 prediction columns, separated by commas."
             )
         return names
-    header = read_table(path, [Column(truth, "label")])
-    names = [c for c in header.columns if c not in (truth, "id")]
+    paths = expand_paths(path)
+    if len(paths) == 1:
+        header = [str(c) for c in read_table(paths[0], [Column(truth, "label")]).columns]
+    else:  # a glob: the first file's header (every file is checked when it is read)
+        header = read_header(paths[0])
+    names = [c for c in header if c not in (truth, "id", row_id)]
     if len(names) < 2:
         raise ValueError(
             f"{path}: need at least 2 prediction columns besides '{truth}', found {len(names)}."
         )
-    return [str(c) for c in names]
+    return names
 
 
 @evaluate.command("compare")
@@ -83,6 +89,16 @@ def _model_columns(path: str, truth: str, models: str | None) -> list[str]:
     show_default=True,
     help="Bootstrap replicates for the paired accuracy differences.",
 )
+@click.option(
+    "--scheme",
+    type=click.Choice(("multinomial", "poisson")),
+    default="multinomial",
+    show_default=True,
+    help="Resampling of the paired bootstrap: multinomial, or Poisson(1) weights keyed on "
+    "the row ids; --engine dask implies poisson (the same seed then gives the same "
+    "intervals on both engines).",
+)
+@engine_options
 @confidence_option
 @seed_option
 @device_option
@@ -95,6 +111,11 @@ def compare(
     mcnemar_method: str,
     correction: str,
     n_resamples: int,
+    scheme: str,
+    engine: str,
+    scheduler: str | None,
+    row_id: str | None,
+    partition_rows: int | None,
     confidence: float,
     seed: int | None,
     device: str,
@@ -106,26 +127,66 @@ def compare(
     Columns: the true label (--truth) and one column of predicted labels per model.
     Reports each accuracy with an interval, pairwise McNemar tests (adjusted p-values),
     paired bootstrap intervals of accuracy differences and, for 3+ models, Cochran's Q.
+
+    PATH may be a glob of CSV or Parquet files (quote it). With --engine dask the log is
+    read in partitions and only per-partition counts and Poisson replicate sums meet
+    (varkit.scaleout.compare_log); --scheme poisson on the pandas engine gives the same
+    results.
     """
     from varkit.evaluate import compare_predictions
+    from varkit.gpu.counter_rng import resolve_seed
 
-    names = _model_columns(path, truth, models)
+    ctx = click.get_current_context()
+    names = _model_columns(path, truth, models, row_id)
     if truth in names:
         raise ValueError(f"--models lists the truth column '{truth}'.")
-    table = read_table(path, [Column(truth, "label"), *(Column(m, "label") for m in names)])
-    results = compare_predictions(
-        table[truth].to_numpy(),
-        {m: table[m].to_numpy() for m in names},
-        interval=interval,
-        mcnemar_method=mcnemar_method,
-        correction=correction,
-        n_resamples=n_resamples,
-        confidence=confidence,
-        random_state=seed,
-        device=device,
-    )
+    seed_value = seed if seed is not None else resolve_seed(None)
+    columns = [Column(truth, "label"), *(Column(m, "label") for m in names)]
+    if engine == "dask":
+        explicit = ctx.get_parameter_source("scheme") is not click.core.ParameterSource.DEFAULT
+        if explicit and scheme != "poisson":
+            raise ValueError("--engine dask uses Poisson weights: drop --scheme or use poisson.")
+        from varkit.scaleout import LogSource, compare_log, connect
+
+        client = connect(scheduler)
+        try:
+            results = compare_log(
+                LogSource(path, row_id=row_id, rows_per_partition=partition_rows),
+                truth,
+                names,
+                interval=interval,
+                mcnemar_method=mcnemar_method,
+                correction=correction,
+                n_resamples=n_resamples,
+                confidence=confidence,
+                random_state=seed_value,
+                device=device,
+                client=client,
+            )
+        finally:
+            if client is not None:
+                client.close()
+    else:
+        if scheduler is not None or partition_rows is not None:
+            raise ValueError("--scheduler and --partition-rows need --engine dask.")
+        if row_id is not None and scheme != "poisson":
+            raise ValueError("--row-id keys Poisson weights: it needs --scheme poisson.")
+        table = read_all(path, columns, row_id=row_id)
+        results = compare_predictions(
+            table[truth].to_numpy(),
+            {m: table[m].to_numpy() for m in names},
+            interval=interval,
+            mcnemar_method=mcnemar_method,
+            correction=correction,
+            n_resamples=n_resamples,
+            confidence=confidence,
+            random_state=seed_value,
+            device=device,
+            scheme=scheme,
+            row_ids=table[ROW_ID].to_numpy() if scheme == "poisson" else None,
+        )
     provenance = make_provenance(
-        command=command_line(click.get_current_context()), inputs=[path], seed=seed, device=device
+        command=command_line(ctx), inputs=expand_paths(path), seed=seed_value, device=device
     )
     emit(ResultSet(results.results, provenance), fmt, output)
 

@@ -7,6 +7,7 @@ cluster (:mod:`~varkit.scaleout.reduce`); the in-memory code finishes from the s
 """
 
 from varkit.scaleout.bootstrap import bootstrap_log
+from varkit.scaleout.evaluate import compare_log
 from varkit.scaleout.partitions import ROW_ID, expand_paths, read_all, read_partitioned
 from varkit.scaleout.reduce import LogSource, connect, map_reduce
 
@@ -14,6 +15,7 @@ __all__ = [
     "ROW_ID",
     "LogSource",
     "bootstrap_log",
+    "compare_log",
     "connect",
     "expand_paths",
     "map_reduce",

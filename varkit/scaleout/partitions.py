@@ -58,6 +58,7 @@ __all__ = [
     "plan_pieces",
     "read_all",
     "read_partitioned",
+    "read_header",
     "read_piece",
 ]
 
@@ -168,15 +169,26 @@ def plan_pieces(
     return pieces
 
 
-def _check_header(path: str, columns: Sequence[Column]) -> None:
-    """Fail before any work when a file lacks a required column (cheap: header only)."""
+def read_header(path: str) -> list[str]:
+    """The column names of a CSV or Parquet file (its header only)."""
     if Path(path).suffix.lower() in _PARQUET:
         import pyarrow.parquet as pq
 
-        names = [str(n) for n in pq.ParquetFile(path).schema_arrow.names]
-        head = pd.DataFrame(columns=names)
-    else:
-        head = pd.read_csv(path, nrows=0)
+        try:
+            return [str(n) for n in pq.ParquetFile(path).schema_arrow.names]
+        except (OSError, ValueError) as exc:
+            raise InputError(f"file '{path}' is not a valid Parquet file ({exc}).") from None
+    if os.path.getsize(path) == 0:
+        raise InputError(f"file '{path}' is empty.")
+    try:
+        return [str(c) for c in pd.read_csv(path, nrows=0).columns]
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InputError(f"file '{path}' is not a valid CSV file ({exc}).") from None
+
+
+def _check_header(path: str, columns: Sequence[Column]) -> None:
+    """Fail before any work when a file lacks a required column (cheap: header only)."""
+    head = pd.DataFrame(columns=read_header(path))
     head.loc[0] = [None] * len(head.columns)  # one row: validate_frame rejects empty frames
     required = [Column(c.name, "label", True, True, c.prefix) for c in columns if c.required]
     validate_frame(head.astype(object), required, source=path)
