@@ -391,7 +391,9 @@ def _cells(codes: list[np.ndarray], sizes: list[int]) -> tuple[np.ndarray, list[
         cell_of_code = np.cumsum(present) - 1
         return cell_of_code[codes[0]], [np.flatnonzero(present)]
     key = codes[0] * np.int64(sizes[1]) + codes[1]
-    order = np.argsort(key, kind="stable")
+    # rows with equal keys get one cell whatever their order: no need for a stable sort
+    # (the default introsort is about twice as fast on 10 million keys)
+    order = np.argsort(key)
     ordered = key[order]
     new = np.empty(ordered.size, dtype=bool)
     new[:1] = True
