@@ -70,6 +70,17 @@ def _jsonable(value: Any) -> Any:
     non-finite floats, so they are read as those floats here: a ``details`` value can
     round-trip through JSON only if this holds on both sides.
     """
+    # Exact built-in types first: they are nearly every value, and the checks below
+    # (an ABC isinstance against Mapping first) cost several times more per value.
+    kind = type(value)
+    if kind is float or kind is int or kind is bool or value is None:
+        return value
+    if kind is str:
+        return _NONFINITE.get(value, value)
+    if kind is dict:
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if kind is list:
+        return [_jsonable(v) for v in value]
     if isinstance(value, Mapping):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, np.ndarray):
