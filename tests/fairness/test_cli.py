@@ -176,3 +176,48 @@ def test_simulate_writes_logs_that_vrs_reads(tmp_path):
         "0",
     )
     assert again.exit_code == 0, again.output
+
+
+@pytest.mark.parametrize("attribute,unit", [("sex", "impressions"), ("race", "reach")])
+def test_vrs_pandas_in_chunks_equals_the_whole_log(attribute, unit):
+    # --partition-rows on the pandas engine: the log in 300-row pieces, bootstrapped ad range
+    # by ad range from spill files; the same seed gives the same results as the whole log
+    common = (
+        impressions_example_path(),
+        "--eligible",
+        eligible_example_path(),
+        "--attribute",
+        attribute,
+        "--unit",
+        unit,
+        "--resamples",
+        "60",
+        "--seed",
+        "5",
+        "--format",
+        "json",
+    )
+    whole = _run("vrs", *common)
+    chunked = _run("vrs", *common, "--partition-rows", "300")
+    assert whole.exit_code == 0 and chunked.exit_code == 0, chunked.output
+    a, b = ResultSet.from_json(whole.output), ResultSet.from_json(chunked.output)
+    assert [(r.metric, r.group) for r in a] == [(r.metric, r.group) for r in b]
+    for x, y in zip(a, b, strict=True):
+        assert (x.estimate, x.ci_low, x.ci_high, x.n) == pytest.approx(
+            (y.estimate, y.ci_low, y.ci_high, y.n), rel=1e-9, abs=1e-12
+        )
+
+
+def test_vrs_scheduler_needs_dask():
+    result = _run(
+        "vrs",
+        impressions_example_path(),
+        "--eligible",
+        eligible_example_path(),
+        "--attribute",
+        "sex",
+        "--scheduler",
+        "tcp://127.0.0.1:1",
+    )
+    assert result.exit_code == 2
+    assert "--scheduler needs --engine dask" in result.output

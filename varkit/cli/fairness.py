@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import os
+from typing import Any
 
 import click
 import numpy as np
@@ -126,12 +127,14 @@ def vrs(
     after the attribute (hard labels) or p_<group> probability columns; user_id optional.
     IMPRESSIONS may be a glob of CSV or Parquet files; --engine dask reads it in
     partitions and adds per-ad Poisson replicate sums (weights keyed on the user id).
+    With --engine pandas, --partition-rows N reads the log N rows at a time in one
+    process, in memory bounded by N, with the same results as reading it whole.
     """
     from varkit.fairness.vrs import vrs_metrics
 
     ctx = click.get_current_context()
-    if engine == "pandas" and (scheduler is not None or partition_rows is not None):
-        raise ValueError("--scheduler and --partition-rows need --engine dask.")
+    if engine == "pandas" and scheduler is not None:
+        raise ValueError("--scheduler needs --engine dask.")
     if engine == "dask":
         explicit = ctx.get_parameter_source("scheme") is not click.core.ParameterSource.DEFAULT
         if explicit and scheme != "poisson":
@@ -193,16 +196,7 @@ def vrs(
         Column(attribute, "label", required=False),
         Column("p_", "probability", required=False, prefix=True),
     ]
-    if glob.has_magic(impressions):
-        from varkit.scaleout.partitions import ROW_ID, read_all
-
-        log = read_all(impressions, columns).drop(columns=ROW_ID)
-    else:
-        log = read_table(impressions, columns, what="impressions log")
-    per_ad = vrs_metrics(
-        log,
-        table,
-        attribute,
+    options: dict[str, Any] = dict(
         unit=unit,
         threshold=threshold,
         confidence=confidence,
@@ -214,6 +208,37 @@ def vrs(
         random_state=seed,
         device=device,
     )
+    if partition_rows is not None:
+        # pandas in chunks: one process, memory bounded by the chunk size (ads spilled to
+        # disk in ranges, then bootstrapped range by range; same results as in memory)
+        from varkit.fairness.chunked import vrs_metrics_chunks
+        from varkit.scaleout.partitions import ROW_ID, iter_frames
+
+        frames = (
+            frame.drop(columns=ROW_ID)
+            for frame in iter_frames(impressions, columns, rows_per_partition=partition_rows)
+        )
+        per_ad = vrs_metrics_chunks(frames, table, attribute, bucket_rows=partition_rows, **options)
+        _emit_vrs(
+            ctx,
+            per_ad,
+            impressions,
+            eligible,
+            min_impressions,
+            confidence,
+            seed,
+            device,
+            fmt,
+            output,
+        )
+        return
+    if glob.has_magic(impressions):
+        from varkit.scaleout.partitions import ROW_ID, read_all
+
+        log = read_all(impressions, columns).drop(columns=ROW_ID)
+    else:
+        log = read_table(impressions, columns, what="impressions log")
+    per_ad = vrs_metrics(log, table, attribute, **options)
     _emit_vrs(
         ctx, per_ad, impressions, eligible, min_impressions, confidence, seed, device, fmt, output
     )
