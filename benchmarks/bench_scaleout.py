@@ -8,14 +8,18 @@ Generates an impression log as Parquet (row groups of ``--row-group`` rows, file
 * ``dask``: a ``distributed.LocalCluster`` of ``--workers`` single-thread worker processes
   (or ``--scheduler ADDRESS`` for an existing cluster),
 
-and reports rows/s and peak memory: the chunked run's peak RSS (``ru_maxrss`` of its own
-subprocess) and each Dask worker's peak RSS, sampled every 0.2 s with ``client.run``.
-Both runs must give the same intervals (checked).
+and reports rows/s, CPU seconds per million rows and peak memory: the chunked run's peak
+RSS (``ru_maxrss`` of its own subprocess) and each Dask worker's (``ru_maxrss`` read in
+the worker at the end; the worker processes are fresh, so it covers the warm-up too, a
+10-replicate run of the same log). The chunked run is made twice: as it is (numba's kernels on all
+cores) and with ``NUMBA_NUM_THREADS=1`` (strictly one core). All runs must give the same
+intervals (checked). On a shared machine compare the CPU seconds per row (and the load
+average printed with the figures), not only the wall times.
 
 Full run (the issue's figures; about 2.2 GB of Parquet for 1e8 rows, see --help):
     .venv/bin/python benchmarks/bench_scaleout.py --rows 100000000 --data /tmp/varkit_bench
 Quick check:
-    .venv/bin/python benchmarks/bench_scaleout.py --rows 1000000
+    .venv/bin/python benchmarks/bench_scaleout.py --rows 1000000 --row-group 250000
 """
 
 from __future__ import annotations
@@ -26,7 +30,6 @@ import os
 import resource
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -117,18 +120,43 @@ def _endpoints(results: Any) -> list[list[float]]:
 
 def run_chunks(folder: Path, resamples: int, seed: int) -> dict[str, Any]:
     """The chunked single-process run (call in a fresh process: its peak RSS is reported)."""
+    import numba
+
     _run(folder, "chunks", 10, seed)  # warm-up on the same log: numba JIT, imports
     start = time.perf_counter()
+    cpu = time.process_time()
     results = _run(folder, "chunks", resamples, seed)
     seconds = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    return {"seconds": seconds, "peak_rss_bytes": peak, "endpoints": _endpoints(results)}
+    return {
+        "seconds": seconds,
+        "cpu_seconds": time.process_time() - cpu,
+        "numba_threads": numba.get_num_threads(),
+        "peak_rss_bytes": peak,
+        "endpoints": _endpoints(results),
+    }
 
 
-def _worker_rss() -> int:
-    import psutil
+def _chunks_in_subprocess(
+    folder: Path, resamples: int, seed: int, numba_threads: int | None
+) -> dict[str, Any]:
+    env = dict(os.environ)
+    if numba_threads is not None:
+        env["NUMBA_NUM_THREADS"] = str(numba_threads)
+    command = [sys.executable, __file__, "--only-chunks", "--data", str(folder)]
+    command += ["--resamples", str(resamples), "--seed", str(seed)]
+    done = subprocess.run(command, check=True, capture_output=True, text=True, env=env)
+    record: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return record
 
-    return int(psutil.Process().memory_info().rss)
+
+def _worker_peak_rss() -> int:
+    """The worker process's peak RSS so far (Linux reports KiB)."""
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
+
+
+def _worker_cpu() -> float:
+    return time.process_time()
 
 
 def run_dask(
@@ -147,33 +175,24 @@ def run_dask(
         )
         scheduler = cluster.scheduler_address
     client = Client(scheduler)
-    peaks: dict[str, int] = {}
-    stop = threading.Event()
-
-    def sample() -> None:
-        while not stop.is_set():
-            try:
-                for worker, rss in client.run(_worker_rss).items():
-                    peaks[worker] = max(peaks.get(worker, 0), rss)
-            except Exception:  # a worker restarting: skip this sample
-                pass
-            stop.wait(0.2)
-
     try:
         _run(folder, "dask", 10, seed, client)  # warm-up: JIT in every worker
-        thread = threading.Thread(target=sample, daemon=True)
-        thread.start()
+        worker_cpu = sum(client.run(_worker_cpu).values())
         start = time.perf_counter()
+        client_cpu = time.process_time()
         results = _run(folder, "dask", resamples, seed, client)
         seconds = time.perf_counter() - start
-        stop.set()
-        thread.join()
+        client_cpu = time.process_time() - client_cpu
+        worker_cpu = sum(client.run(_worker_cpu).values()) - worker_cpu
+        peaks = client.run(_worker_peak_rss)
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
     return {
         "seconds": seconds,
+        "worker_cpu_seconds": worker_cpu,
+        "client_cpu_seconds": client_cpu,
         "worker_peak_rss_bytes": sorted(peaks.values()),
         "endpoints": _endpoints(results),
     }
@@ -205,57 +224,68 @@ def main() -> None:
         f"(ready in {time.perf_counter() - start:.1f} s)",
         flush=True,
     )
-    chunked = json.loads(
-        subprocess.run(
-            [
-                sys.executable,
-                __file__,
-                "--only-chunks",
-                "--data",
-                str(folder),
-                "--resamples",
-                str(args.resamples),
-                "--seed",
-                str(args.seed),
-            ],
-            check=True,
-            capture_output=True,
-            text=True,
-            env=dict(os.environ),
-        )
-        .stdout.strip()
-        .splitlines()[-1]
-    )
+    load_before = os.getloadavg()[0]
+    chunked = _chunks_in_subprocess(folder, args.resamples, args.seed, None)
+    single = _chunks_in_subprocess(folder, args.resamples, args.seed, 1)
     dask_run = run_dask(folder, args.resamples, args.seed, args.workers, args.scheduler)
-    same = np.allclose(chunked["endpoints"], dask_run["endpoints"], rtol=1e-10, equal_nan=True)
+    same = all(
+        np.allclose(chunked["endpoints"], other["endpoints"], rtol=1e-10, equal_nan=True)
+        for other in (single, dask_run)
+    )
+    per_m = 1e6 / n_rows
     record = {
         "rows": n_rows,
         "resamples": args.resamples,
         "ads": N_ADS,
         "parquet_bytes": disk,
+        "row_group": args.row_group,
         "cpu_count": os.cpu_count(),
+        "load_average_before": load_before,
+        "load_average_after": os.getloadavg()[0],
         "chunks_seconds": chunked["seconds"],
+        "chunks_numba_threads": chunked["numba_threads"],
         "chunks_rows_per_s": n_rows / chunked["seconds"],
+        "chunks_cpu_s_per_mrow": chunked["cpu_seconds"] * per_m,
         "chunks_peak_rss_mib": chunked["peak_rss_bytes"] / 2**20,
+        "chunks1_seconds": single["seconds"],
+        "chunks1_rows_per_s": n_rows / single["seconds"],
+        "chunks1_cpu_s_per_mrow": single["cpu_seconds"] * per_m,
+        "chunks1_peak_rss_mib": single["peak_rss_bytes"] / 2**20,
         "dask_workers": args.workers if args.scheduler is None else "cluster",
         "dask_seconds": dask_run["seconds"],
         "dask_rows_per_s": n_rows / dask_run["seconds"],
+        "dask_worker_cpu_s_per_mrow": dask_run["worker_cpu_seconds"] * per_m,
+        "dask_client_cpu_seconds": dask_run["client_cpu_seconds"],
         "dask_worker_peak_rss_mib": [b / 2**20 for b in dask_run["worker_peak_rss_bytes"]],
         "speedup": chunked["seconds"] / dask_run["seconds"],
+        "speedup_vs_1_thread": single["seconds"] / dask_run["seconds"],
         "same_intervals": bool(same),
     }
-    print("| run | seconds | rows/s | peak memory |")
-    print("|---|---|---|---|")
+    print("| run | seconds | rows/s | CPU s per 1M rows | peak memory |")
+    print("|---|---|---|---|---|")
     print(
-        f"| pandas-in-chunks, 1 process | {record['chunks_seconds']:.1f} | "
-        f"{record['chunks_rows_per_s']:.3g} | {record['chunks_peak_rss_mib']:.0f} MiB |"
+        f"| pandas-in-chunks, 1 process, numba on {record['chunks_numba_threads']} threads | "
+        f"{record['chunks_seconds']:.1f} | {record['chunks_rows_per_s']:.3g} | "
+        f"{record['chunks_cpu_s_per_mrow']:.2f} | {record['chunks_peak_rss_mib']:.0f} MiB |"
+    )
+    print(
+        f"| pandas-in-chunks, 1 process, NUMBA_NUM_THREADS=1 | {record['chunks1_seconds']:.1f} | "
+        f"{record['chunks1_rows_per_s']:.3g} | {record['chunks1_cpu_s_per_mrow']:.2f} | "
+        f"{record['chunks1_peak_rss_mib']:.0f} MiB |"
     )
     workers = ", ".join(f"{m:.0f}" for m in record["dask_worker_peak_rss_mib"])
     print(
-        f"| dask, {record['dask_workers']} workers | {record['dask_seconds']:.1f} | "
-        f"{record['dask_rows_per_s']:.3g} | {workers} MiB per worker |"
+        f"| dask, {record['dask_workers']} workers x 1 thread | {record['dask_seconds']:.1f} | "
+        f"{record['dask_rows_per_s']:.3g} | {record['dask_worker_cpu_s_per_mrow']:.2f} "
+        f"(+ {record['dask_client_cpu_seconds']:.1f} s on the client) | "
+        f"{workers} MiB per worker |"
     )
-    print(f"speed-up {record['speedup']:.2f}x; same intervals: {record['same_intervals']}")
+    print(
+        f"speed-up {record['speedup']:.2f}x (vs NUMBA_NUM_THREADS=1: "
+        f"{record['speedup_vs_1_thread']:.2f}x); same intervals: {record['same_intervals']}; "
+        f"load average {load_before:.1f} -> {record['load_average_after']:.1f} "
+        f"on {record['cpu_count']} CPUs"
+    )
     if args.json:
         with open(args.json, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(record) + "\n")
