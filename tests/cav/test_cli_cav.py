@@ -3,6 +3,7 @@
 import json
 
 import jsonschema
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -102,3 +103,109 @@ def test_simulate_writes_the_chosen_control_family(tmp_path) -> None:  # type: i
     assert result.exit_code == 0, result.output
     columns = [c for c in pd.read_csv(path).columns if c.startswith("cv_")]
     assert columns == list(MIXTURE_CONTROL_COLUMNS)
+
+
+def _simulate(tmp_path, *args):
+    path = tmp_path / "log.csv"
+    out = CliRunner().invoke(
+        cli, ["cav", "simulate", "--tests", "40", "--seed", "1", "-o", str(path), *args]
+    )
+    return out, path
+
+
+@pytest.mark.parametrize(
+    ("args", "proposal", "family"),
+    [
+        ([], "one-critical", "binned"),
+        (["--proposal", "all-critical"], "all-critical", "product"),
+        (["--controls", "product"], "one-critical", "product"),
+        (["--controls", "local"], "all-critical", "local"),
+    ],
+)
+def test_simulate_defaults_to_the_proposals_own_controls(tmp_path, args, proposal, family):
+    import pandas as pd
+
+    from varkit.cav.scenarios import BINNED_CONTROL_COLUMNS, CONTROL_COLUMNS
+
+    out, path = _simulate(tmp_path, *args)
+    assert out.exit_code == 0, out.output
+    assert f"({proposal} proposal, {family} controls)" in out.stderr
+    columns = [c for c in pd.read_csv(path).columns if c.startswith("cv_")]
+    expected = {"binned": BINNED_CONTROL_COLUMNS}.get(family, CONTROL_COLUMNS)
+    assert columns == list(expected)
+
+
+def test_simulate_proposal_changes_the_weights(tmp_path):
+    import pandas as pd
+
+    _, one = _simulate(tmp_path)
+    weights = pd.read_csv(one)["weight"]
+    assert weights.max() <= 2.0  # one-critical: W <= 1/eps = 2
+    out, _ = _simulate(tmp_path, "--proposal", "one-critical", "--controls", "mixture")
+    assert out.exit_code == 2
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and "`controls`" in lines[0]
+
+
+def test_cli_choices_match_the_simulator():
+    from varkit.cav.scenarios import CONTROL_SETS, PROPOSALS
+    from varkit.cli.cav import CONTROL_FAMILIES
+    from varkit.cli.cav import PROPOSALS as CLI_PROPOSALS
+
+    assert CLI_PROPOSALS == PROPOSALS
+    assert set(CONTROL_FAMILIES) == {f for fams in CONTROL_SETS.values() for f in fams}
+
+
+@pytest.mark.parametrize("method", ["is", "scv"])
+def test_running_appends_the_convergence_curve_the_report_draws(log_path, method):
+    from varkit.report.figures import cav_curves
+    from varkit.results import ResultSet
+
+    args = ["cav", "crash-rate", str(log_path), "--method", method, "--seed", "0"]
+    out = CliRunner().invoke(cli, [*args, "--running", "12", "--format", "json"])
+    assert out.exit_code == 0, out.output
+    doc = json.loads(out.stdout)
+    jsonschema.validate(doc, load_json_schema())
+    results = ResultSet.from_json(out.stdout)
+    main, needed, *curve = results
+    skipped = results.provenance["running_skipped_checkpoints"]  # too few tests to fit
+    assert needed.metric == "tests_required" and len(curve) + len(skipped) == 12
+    assert (method == "is") == (not skipped)
+    assert all(r.metric == "crash_rate" and set(r.group) == {"tests"} for r in curve)
+    assert [r.n for r in curve] == sorted(r.n for r in curve)
+    assert curve[-1].n == main.n == 3000 and curve[-1].confidence == 0.9
+    # the last checkpoint is the whole log: the same estimate (and folds) as the main result
+    assert curve[-1].estimate == pytest.approx(main.estimate, rel=1e-12)
+    assert list(cav_curves(list(results))) == [curve[0].method]
+    plain = CliRunner().invoke(cli, [*args, "--format", "json"])
+    assert json.loads(plain.stdout)["results"] == doc["results"][:2]
+
+
+def test_running_is_the_demo_call(tmp_path):
+    # `--running 30 --method is` gives exactly the demo CAV section's running results
+    from varkit.cli.demo import _cav_section
+    from varkit.datasets.cav import load_cav_example
+    from varkit.results import ResultSet
+
+    path = tmp_path / "example.csv"
+    load_cav_example().to_csv(path, index=False, float_format="%.17g")
+    out = CliRunner().invoke(
+        cli,
+        ["cav", "crash-rate", str(path), "--method", "is", "--running", "30", "--format", "json"],
+    )
+    assert out.exit_code == 0, out.output
+    cli_curve = [r for r in ResultSet.from_json(out.stdout) if "tests" in r.group]
+    demo_curve = [r for r in _cav_section(0, "cpu") if "tests" in r.group]
+    assert [(r.n, r.method, r.confidence) for r in cli_curve] == [
+        (r.n, r.method, r.confidence) for r in demo_curve
+    ]
+    np.testing.assert_allclose(
+        [r.estimate for r in cli_curve], [r.estimate for r in demo_curve], rtol=1e-12
+    )
+
+
+def test_running_needs_the_pandas_engine(log_path):
+    out = CliRunner().invoke(
+        cli, ["cav", "crash-rate", str(log_path), "--running", "5", "--engine", "dask"]
+    )
+    assert out.exit_code == 2 and out.stderr.startswith("error:") and "--running" in out.stderr

@@ -5,6 +5,7 @@ import pytest
 import statsmodels.api as sm
 
 from varkit.cav import control_variate_estimate
+from varkit.cav.moments import fold_ids
 
 
 def _data(n=400, seed=0):
@@ -37,17 +38,36 @@ def test_single_control_coefficient_is_cov_over_var():
 def test_crossfit_adjusts_each_fold_with_the_other_folds_coefficients():
     y, u = _data(n=101)
     r = control_variate_estimate(y, u, control_means=0.5, crossfit=2, random_state=5)
-    folds = np.array_split(np.random.default_rng(5).permutation(101), 2)
+    fold = fold_ids(np.arange(101), seed=5, crossfit=2)  # keyed on (seed, row id)
     adjusted = np.empty(101)
-    for k, fold in enumerate(folds):
-        other = folds[1 - k]
+    for k in range(2):
+        this, other = np.flatnonzero(fold == k), np.flatnonzero(fold != k)
         design = np.column_stack([np.ones(other.size), u[other] - 0.5])
         beta = np.linalg.lstsq(design, y[other], rcond=None)[0][1:]
-        adjusted[fold] = y[fold] - (u[fold] - 0.5) @ beta
-    assert r.estimate == pytest.approx(adjusted.mean())
-    assert r.stderr == pytest.approx(np.std(adjusted, ddof=1) / np.sqrt(101))
-    assert r.details["fold_sizes"] == [51, 50]
+        adjusted[this] = y[this] - (u[this] - 0.5) @ beta
+    assert r.estimate == pytest.approx(adjusted.mean(), rel=1e-12)
+    assert r.stderr == pytest.approx(np.std(adjusted, ddof=1) / np.sqrt(101), rel=1e-10)
+    assert r.details["fold_sizes"] == np.bincount(fold).tolist()
     assert r.method == "cv-crossfit"
+
+
+def test_folds_follow_row_ids_not_positions():
+    y, u = _data(n=200)
+    order = np.random.default_rng(0).permutation(200)
+    a = control_variate_estimate(y, u, control_means=0.5, random_state=3)
+    b = control_variate_estimate(
+        y[order], u[order], control_means=0.5, random_state=3, row_ids=order
+    )
+    assert b.estimate == pytest.approx(a.estimate, rel=1e-12)
+    assert b.stderr == pytest.approx(a.stderr, rel=1e-10)
+
+
+def test_fold_ids_are_balanced_and_seeded():
+    folds = fold_ids(np.arange(100_000), seed=1, crossfit=3)
+    counts = np.bincount(folds, minlength=3)
+    # multinomial: each count within 4 standard deviations of n/3
+    assert np.all(np.abs(counts - 100_000 / 3) < 4 * np.sqrt(100_000 * 2 / 9))
+    assert not np.array_equal(folds, fold_ids(np.arange(100_000), seed=2, crossfit=3))
 
 
 def test_weights_multiply_the_outcome():

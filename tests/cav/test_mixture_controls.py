@@ -80,8 +80,10 @@ def test_zero_variance_when_y_w_is_a_mixture_component():
     r = sparse_control_variates(
         np.ones(len(log)), log["weight"], log["n_critical"], log[["cv_nde"]], random_state=0
     )
-    assert r.estimate == pytest.approx(1.0, abs=1e-6)  # lstsq round-off on W up to ~1e4
-    assert r.stderr < 1e-6
+    # Round-off only: in strata with 6+ critical steps W ~ 1e-11, and cv_nde = W - 1 holds
+    # its variation to ~1e-5 relative precision, so the fitted slope is 1 +- 1e-4 there.
+    assert r.estimate == pytest.approx(1.0, abs=1e-5)
+    assert r.stderr < 1e-5
     plain = sparse_control_variates(
         np.ones(len(log)), log["weight"], log["n_critical"], log[["cv_twisted"]], random_state=0
     )

@@ -12,8 +12,7 @@ the other folds) removes that bias because ``E[h - m] = 0`` for every fold whate
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -28,7 +27,16 @@ from varkit.cav._checks import (
     as_weight,
     check_confidence,
 )
-from varkit.cav.estimators import mean_result
+from varkit.cav.estimators import sums_result
+from varkit.cav.moments import (
+    Cells,
+    cell_moments,
+    fit_folds,
+    fold_ids,
+    total,
+    training_shortfall,
+)
+from varkit.gpu.counter_rng import resolve_seed
 from varkit.results import Result
 
 __all__ = ["control_variate_estimate"]
@@ -53,33 +61,35 @@ def check_crossfit(crossfit: Any) -> int | None:
     return int(crossfit)
 
 
-def make_rng(random_state: Any) -> np.random.Generator:
-    """One generator from None, an int or a Generator (scikit-learn convention)."""
-    if isinstance(random_state, np.random.Generator):
-        return random_state
-    if random_state is None or isinstance(random_state, (int, np.integer)):
-        return np.random.default_rng(random_state)
+def fold_seed(random_state: Any) -> int:
+    """The integer seed of the fold assignment from None, an int or a Generator."""
+    if isinstance(random_state, np.random.Generator) or random_state is None:
+        return resolve_seed(random_state)
+    if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
+        return resolve_seed(int(random_state))
     raise TypeError("`random_state` must be None, an integer or a numpy Generator.")
 
 
-def min_tests(n_controls: int, crossfit: int | None) -> int:
-    """Fewest tests that leave every fit with more rows than coefficients (+1 for a residual)."""
-    if n_controls == 0:
-        return 2 if crossfit is None else crossfit
-    need = n_controls + 2
-    if crossfit is None:
-        return need
-    return int(np.ceil(need * crossfit / (crossfit - 1)))
+def as_row_ids(row_ids: Any, n: int) -> NDArray[np.uint64]:
+    """Row ids keying the folds: ``0..n-1`` by default, else n distinct non-negative ints."""
+    if row_ids is None:
+        return np.arange(n, dtype=np.uint64)
+    ids = np.asarray(row_ids)
+    if ids.shape != (n,):
+        raise ValueError(f"`row_ids` must have one value per test ({n}), got shape {ids.shape}.")
+    if not np.issubdtype(ids.dtype, np.integer) or (ids.size and ids.min() < 0):
+        raise ValueError("`row_ids` must be non-negative integers.")
+    return ids.astype(np.uint64)
 
 
 def fit_coefficients(z: FloatArray, h: FloatArray, fit: str) -> tuple[float, FloatArray]:
-    """Intercept and slopes of the regression of ``z`` on the columns of ``h``."""
+    """Intercept and slopes of a penalised regression of ``z`` on the columns of ``h``.
+
+    Ridge and lasso need the rows (cross-validated penalty); OLS is fitted from the sums
+    (:func:`varkit.cav.moments.ols_from_moments`).
+    """
     if h.shape[1] == 0:
         return float(z.mean()), np.zeros(0)
-    if fit == "ols":
-        design = np.column_stack([np.ones(z.size), h])
-        coef = np.asarray(np.linalg.lstsq(design, z, rcond=None)[0], dtype=np.float64)
-        return float(coef[0]), coef[1:]
     # Penalised fits need comparable column scales; coefficients go back to the raw scale.
     centre, scale = h.mean(axis=0), h.std(axis=0)
     scale[scale == 0] = 1.0
@@ -92,49 +102,23 @@ def fit_coefficients(z: FloatArray, h: FloatArray, fit: str) -> tuple[float, Flo
     return float(model.intercept_ - beta @ centre), beta
 
 
-@dataclass
-class Adjustment:
-    """Per-test adjusted values ``z - beta^T (h - m)`` and the coefficients used."""
-
-    adjusted: FloatArray
-    intercepts: list[float] = field(default_factory=list)
-    coefficients: list[list[float]] = field(default_factory=list)
-    fold_sizes: list[int] = field(default_factory=list)
-
-
-def regression_adjust(
+def row_fitter(
     z: FloatArray,
-    centred: FloatArray,
-    *,
+    h: FloatArray,
+    fold: NDArray[np.int64],
+    rows: NDArray[np.bool_],
+    columns: NDArray[np.intp],
     fit: str,
-    crossfit: int | None,
-    rng: np.random.Generator,
-) -> Adjustment:
-    """Adjust ``z`` by controls already centred at their known means.
+) -> Callable[[int | None], tuple[float, FloatArray]] | None:
+    """The penalised fit of one stratum's fold from its rows (None for OLS: sums suffice)."""
+    if fit == "ols":
+        return None
 
-    Same-sample (``crossfit=None``): one fit on all rows. Cross-fitted: rows are split at
-    random into ``crossfit`` folds; each fold is adjusted with coefficients fitted on the
-    others, so its adjustment has mean zero given those coefficients.
-    """
-    if crossfit is None:
-        intercept, beta = fit_coefficients(z, centred, fit)
-        return Adjustment(z - centred @ beta, [intercept], [beta.tolist()], [z.size])
-    folds = np.array_split(rng.permutation(z.size), crossfit)
-    out = Adjustment(np.empty_like(z))
-    for fold in folds:
-        train = np.ones(z.size, dtype=bool)
-        train[fold] = False
-        intercept, beta = fit_coefficients(z[train], centred[train], fit)
-        out.adjusted[fold] = z[fold] - centred[fold] @ beta
-        out.intercepts.append(intercept)
-        out.coefficients.append(beta.tolist())
-        out.fold_sizes.append(int(fold.size))
-    return out
+    def fitter(f: int | None) -> tuple[float, FloatArray]:
+        train = rows if f is None else rows & (fold != f)
+        return fit_coefficients(z[train], h[np.ix_(train, columns)], fit)
 
-
-def constant_columns(h: FloatArray) -> NDArray[np.bool_]:
-    """Boolean mask of columns with zero variance (they carry no information)."""
-    return np.asarray(np.ptp(h, axis=0) == 0, dtype=bool)
+    return fitter
 
 
 def control_labels(names: Sequence[str] | None, d: int) -> list[str]:
@@ -185,6 +169,7 @@ def control_variate_estimate(
     control_names: Sequence[str] | None = None,
     metric: str = "mean",
     random_state: Any = None,
+    row_ids: Any = None,
 ) -> Result:
     """Mean of ``y`` (times ``weights``) with regression control variates.
 
@@ -214,7 +199,11 @@ def control_variate_estimate(
     metric : str, default 'mean'
         The ``metric`` of the Result (``crash_rate`` from the CAV front ends).
     random_state : None, int or numpy Generator
-        Fold assignment.
+        Seed of the fold assignment.
+    row_ids : array-like of int, optional
+        Stable id of each test (default its position): the fold of a test is a hash of
+        (seed, row id) (:func:`varkit.cav.moments.fold_ids`), so a partitioned log
+        (:mod:`varkit.scaleout.cav`) gets the same folds.
 
     Returns
     -------
@@ -229,7 +218,9 @@ def control_variate_estimate(
     -----
     Cross-fitted: ``mu_hat = (1/n) sum_i (Z_i - beta_{-f(i)}^T (h_i - m))`` and
     ``stderr^2`` is the sample variance of the adjusted values over n; given the fold
-    coefficients the adjusted values are independent with mean ``mu``.
+    coefficients the adjusted values are independent with mean ``mu``. Folds are keyed on
+    the row ids (binomial sizes). Everything is computed from per-fold sums
+    (:mod:`varkit.cav.moments`), the adjusted values included.
     Same-sample: the OLS intercept, with the residual variance divided by ``n - d - 1``.
 
     Examples
@@ -251,46 +242,87 @@ def control_variate_estimate(
     z, centred, means, fit_, folds, level, names = _validate_cv(
         y, controls, control_means, weights, fit, crossfit, confidence, control_names
     )
-    keep = ~constant_columns(centred)
-    dropped = [{"control": names[j], "reason": "zero variance"} for j in np.flatnonzero(~keep)]
-    centred = centred[:, keep]
-    used = [names[j] for j in np.flatnonzero(keep)]
-    need = min_tests(len(used), folds)
-    if z.size < need:
+    ids = as_row_ids(row_ids, z.size)
+    fold = fold_ids(ids, fold_seed(random_state), folds)
+    w = None if weights is None else as_weight(weights, None, z.size)
+    cells = cell_moments(z, z, np.zeros(z.size, np.int64), centred, fold, w)
+    fitter = row_fitter(
+        z,
+        centred,
+        fold,
+        np.ones(z.size, bool),
+        np.flatnonzero(total(cells.values(), len(names)).varying),
+        fit_,
+    )
+    return cv_from_cells(
+        cells,
+        names,
+        fit=fit_,
+        crossfit=folds,
+        confidence=level,
+        metric=metric,
+        weighted=weights is not None,
+        fitter=fitter,
+    )
+
+
+def cv_from_cells(
+    cells: Cells,
+    names: Sequence[str],
+    *,
+    fit: str,
+    crossfit: int | None,
+    confidence: float,
+    metric: str = "crash_rate",
+    weighted: bool = True,
+    fitter: Callable[[int | None], tuple[float, FloatArray]] | None = None,
+) -> Result:
+    """Regression control variates from the per-fold sums (one stratum, level 0)."""
+    folds = {f: m for (_, f), m in cells.items()}
+    whole = total(folds.values(), len(names))
+    keep = whole.varying
+    columns = np.flatnonzero(keep)
+    dropped = [{"control": names[int(j)], "reason": "zero variance"} for j in np.flatnonzero(~keep)]
+    used = [names[int(j)] for j in columns]
+    short = training_shortfall(folds, columns.size, crossfit)
+    if short is not None:
         raise ValueError(
-            f"`controls` has {len(used)} usable columns, which needs at least {need} tests "
-            f"with crossfit={folds}, but there are {z.size}."
+            f"`controls` has {columns.size} usable columns, which needs at least {short[1]} "
+            f"tests in each fit with crossfit={crossfit}, but one fit has {short[0]} of the "
+            f"{whole.n} tests."
         )
-    adj = regression_adjust(z, centred, fit=fit_, crossfit=folds, rng=make_rng(random_state))
-    plain_var = float(np.var(z, ddof=1))
+    adj = fit_folds(folds, columns, crossfit, fitter)
+    plain = sums_result(
+        whole.n, whole.zbar, whole.czz, method="", confidence=confidence, details={}
+    )
+    plain_var = plain.details["per_test_variance"]
     details: dict[str, Any] = {
-        "fit": fit_,
-        "crossfit": folds,
+        "fit": fit,
+        "crossfit": crossfit,
         "controls": used,
         "dropped_controls": dropped,
         "coefficients": adj.coefficients,
         "intercepts": adj.intercepts,
         "fold_sizes": adj.fold_sizes,
-        "plain_estimate": float(z.mean()),
-        "plain_stderr": float(np.sqrt(plain_var / z.size)),
-        "weighted": weights is not None,
+        "plain_estimate": plain.estimate,
+        "plain_stderr": plain.stderr,
+        "weighted": weighted,
     }
-    if folds is None:
+    if crossfit is None:
         details["bias_warning"] = (
             "coefficients fitted on the same tests bias the estimate; use crossfit."
         )
-    result = mean_result(
-        adj.adjusted,
-        method="cv-crossfit" if folds else "cv-same-sample",
-        confidence=level,
+    result = sums_result(
+        adj.n,
+        adj.mean,
+        adj.m2,
+        method="cv-crossfit" if crossfit else "cv-same-sample",
+        confidence=confidence,
         details=details,
-        ddof_extra=0 if folds else len(used),
+        ddof_extra=0 if crossfit else len(used),
     )
-    vr = (
-        plain_var / result.details["per_test_variance"]
-        if result.details["per_test_variance"] > 0
-        else float("inf")
-    )
+    cv_var = result.details["per_test_variance"]
+    vr = plain_var / cv_var if cv_var > 0 else float("inf")
     return result.replace(
         metric=metric, details={**result.details, "variance_reduction_factor": vr}
     )

@@ -20,9 +20,47 @@ from varkit.cav._checks import (
     relative_half_width,
     z_value,
 )
+from varkit.cav.moments import Moments, cell_moments, total
 from varkit.results import Result
 
-__all__ = ["importance_sampling_estimate", "nde_estimate"]
+__all__ = [
+    "importance_sampling_estimate",
+    "is_from_moments",
+    "nde_estimate",
+    "nde_from_moments",
+    "sums_result",
+]
+
+
+def log_moments(z: FloatArray, crash: FloatArray, w: FloatArray | None = None) -> Moments:
+    """The sums of a whole log without strata or controls."""
+    n = z.size
+    cells = cell_moments(
+        z, crash, np.zeros(n, np.int64), np.zeros((n, 0)), np.zeros(n, np.int64), w
+    )
+    return total(cells.values(), 0)
+
+
+def nde_from_moments(m: Moments, confidence: float) -> Result:
+    """The NDE estimate from the moments of ``Y`` (``zbar``, ``czz``) and the crash count."""
+    details: dict[str, Any] = {"n_crashes": m.crashes}
+    if m.crashes == 0:
+        details["warning"] = "no crash observed: the normal interval is degenerate."
+    return sums_result(m.n, m.zbar, m.czz, method="nde", confidence=confidence, details=details)
+
+
+def is_from_moments(m: Moments, confidence: float) -> Result:
+    """The importance-sampling estimate from the sums of ``Z = Y W`` and of ``W``."""
+    details: dict[str, Any] = {
+        "n_crashes": m.crashes,
+        "effective_sample_size": m.sw**2 / m.sww if m.sw > 0 else 0.0,
+        "mean_weight": m.sw / m.n,
+    }
+    if m.crashes == 0:
+        details["warning"] = "no crash observed: the normal interval is degenerate."
+    return sums_result(
+        m.n, m.zbar, m.czz, method="importance-sampling", confidence=confidence, details=details
+    )
 
 
 def mean_result(
@@ -38,11 +76,40 @@ def mean_result(
     ``ddof_extra`` counts fitted coefficients beyond the mean (regression control variates
     fitted on the same tests), so the variance divides by ``n - 1 - ddof_extra``.
     """
-    n = values.size
     estimate = float(values.mean())
+    centred = values - estimate
+    return sums_result(
+        values.size,
+        estimate,
+        float(centred @ centred),
+        method=method,
+        confidence=confidence,
+        details=details,
+        ddof_extra=ddof_extra,
+    )
+
+
+def sums_result(
+    n: int,
+    mean: float,
+    m2: float,
+    *,
+    method: str,
+    confidence: float,
+    details: dict[str, Any],
+    ddof_extra: int = 0,
+) -> Result:
+    """A crash-rate Result from the count, mean and centred sum of squares of the values.
+
+    The one place the estimate, its standard error ``sqrt(s^2/n)`` and the normal interval
+    are computed, for values in memory and for sums merged over partitions
+    (:mod:`varkit.cav.moments`). ``s^2 = m2 / (n - 1 - ddof_extra)`` with
+    ``m2 = sum (v - vbar)^2``.
+    """
+    estimate = mean
     dof = n - 1 - ddof_extra
     if dof >= 1:
-        per_test_var = float(np.sum((values - estimate) ** 2) / dof)
+        per_test_var = max(0.0, m2 / dof)
         stderr = float(np.sqrt(per_test_var / n))
     else:
         per_test_var = float("inf")
@@ -109,10 +176,7 @@ def nde_estimate(crash: Any, *, confidence: float = 0.95) -> Result:
     True
     """
     y, level = _validate_nde(crash, confidence)
-    details: dict[str, Any] = {"n_crashes": int(np.count_nonzero(y))}
-    if details["n_crashes"] == 0:
-        details["warning"] = "no crash observed: the normal interval is degenerate."
-    return mean_result(y, method="nde", confidence=level, details=details)
+    return nde_from_moments(log_moments(y, y), level)
 
 
 def _validate_is(
@@ -173,12 +237,4 @@ def importance_sampling_estimate(
     True
     """
     y, w, level = _validate_is(crash, weight, log_weight, confidence)
-    total = float(w.sum())
-    details: dict[str, Any] = {
-        "n_crashes": int(np.count_nonzero(y)),
-        "effective_sample_size": total**2 / float(np.sum(w**2)) if total > 0 else 0.0,
-        "mean_weight": total / y.size,
-    }
-    if details["n_crashes"] == 0:
-        details["warning"] = "no crash observed: the normal interval is degenerate."
-    return mean_result(y * w, method="importance-sampling", confidence=level, details=details)
+    return is_from_moments(log_moments(y * w, y, w), level)

@@ -33,7 +33,7 @@ estimate up in strata with three or more critical steps (measured in
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -42,7 +42,6 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 
 from varkit.cav._checks import (
-    FloatArray,
     as_control_means,
     as_controls,
     as_crash,
@@ -51,15 +50,24 @@ from varkit.cav._checks import (
     check_confidence,
 )
 from varkit.cav.control_variates import (
+    as_row_ids,
     check_crossfit,
     check_fit,
-    constant_columns,
     control_labels,
-    make_rng,
-    min_tests,
-    regression_adjust,
+    fold_seed,
+    row_fitter,
 )
-from varkit.cav.estimators import mean_result
+from varkit.cav.estimators import sums_result
+from varkit.cav.moments import (
+    Cells,
+    FoldFit,
+    Moments,
+    cell_moments,
+    fit_folds,
+    fold_ids,
+    total,
+    training_shortfall,
+)
 from varkit.cav.stopping import tests_required
 from varkit.results import Result
 
@@ -102,6 +110,7 @@ def _validate_scv(
     return {
         "z": y * w,
         "y": y,
+        "w": w,
         "k": k.astype(np.int64),
         "centred": h - as_control_means(control_means, h.shape[1]),
         "names": control_labels(control_names, h.shape[1]),
@@ -118,15 +127,25 @@ def _label(levels: Sequence[int]) -> str:
     return str(levels[0]) if len(levels) == 1 else f"{levels[0]}-{levels[-1]}"
 
 
+def _group_folds(cells: Cells, group: Sequence[int], d: int) -> dict[int, Moments]:
+    """The per-fold sums of the tests whose level is in ``group``."""
+    folds: dict[int, Moments] = {}
+    for (level, fold), m in cells.items():
+        if level in group:
+            folds[fold] = folds[fold] + m if fold in folds else m
+    return folds
+
+
 def make_strata(
-    k: NDArray[np.int64], centred: FloatArray, crossfit: int | None, pool_above: int | None
+    cells: Cells, d: int, crossfit: int | None, pool_above: int | None
 ) -> tuple[list[list[int]], list[str]]:
     """Group the observed numbers of critical variables into strata big enough to fit.
 
-    A stratum with fewer tests than its regression needs (``min_tests``) is merged with the
-    next stratum up (the last one with the one below), and the merge is reported.
+    A stratum whose regression has too few tests (``training_shortfall``: every fit needs
+    more tests than coefficients) is merged with the next stratum up (the last one with
+    the one below), and the merge is reported.
     """
-    levels = sorted(int(v) for v in np.unique(k))
+    levels = sorted({level for level, _ in cells})
     groups: list[list[int]] = []
     notes: list[str] = []
     for level in levels:
@@ -142,27 +161,28 @@ def make_strata(
     ):
         notes.append(f"n_critical {_label(groups[-1])} pooled by pool_above={pool_above}.")
     while True:
-        short = None
-        for i, group in enumerate(groups):
-            rows = np.isin(k, group)
-            d = int(np.count_nonzero(~constant_columns(centred[rows])))
-            need = min_tests(d, crossfit)
-            if rows.sum() < need:
-                short = i
+        short, i = None, 0
+        for i, group in enumerate(groups):  # noqa: B007 (i is the short stratum after the loop)
+            folds = _group_folds(cells, group, d)
+            n_rows = sum(m.n for m in folds.values())
+            varying = int(np.count_nonzero(total(folds.values(), d).varying))
+            short = training_shortfall(folds, varying, crossfit)
+            if short is not None:
                 break
         if short is None:
             return groups, notes
-        i = short
         if len(groups) == 1:
             raise ValueError(
-                f"too few tests ({int(rows.sum())}) for {d} varying controls: the regression "
-                f"needs at least {need}; pool strata or use fewer controls."
+                f"too few tests ({n_rows}) for {varying} varying controls: a fit has "
+                f"{short[0]} tests and needs at least {short[1]}; pool strata or use fewer "
+                "controls."
             )
         j = i + 1 if i + 1 < len(groups) else i - 1
         merged = sorted(groups[i] + groups[j])
         notes.append(
-            f"stratum n_critical={_label(group)} had {int(rows.sum())} tests, fewer than the "
-            f"{need} its {d} controls need; pooled with n_critical={_label(groups[j])}."
+            f"stratum n_critical={_label(group)} had {n_rows} tests, too few for its "
+            f"{varying} controls (a fit needs at least {short[1]}); pooled with "
+            f"n_critical={_label(groups[j])}."
         )
         groups[min(i, j)] = merged
         del groups[max(i, j)]
@@ -184,6 +204,7 @@ def sparse_control_variates(
     target_confidence: float = 0.9,
     control_names: Sequence[str] | None = None,
     random_state: Any = None,
+    row_ids: Any = None,
 ) -> Result:
     """Crash rate by importance sampling with sparse control variates, stratified.
 
@@ -215,7 +236,11 @@ def sparse_control_variates(
     control_names : sequence of str, optional
         Labels of the controls in ``details``.
     random_state : None, int or numpy Generator
-        Fold assignment.
+        Seed of the fold assignment.
+    row_ids : array-like of int, optional
+        Stable id of each test (default its position); a test's fold is a hash of
+        (seed, row id) (:func:`varkit.cav.moments.fold_ids`), the same in memory and over
+        the partitions of a log (:mod:`varkit.scaleout.cav`).
 
     Returns
     -------
@@ -257,74 +282,119 @@ def sparse_control_variates(
         control_names,
     )
     z, k, centred, names = a["z"], a["k"], a["centred"], a["names"]
-    groups, notes = make_strata(k, centred, a["crossfit"], a["pool_above"])
-    rng = make_rng(random_state)
-    adjusted = np.empty_like(z)
-    same_sample = np.empty_like(z)
+    fold = fold_ids(as_row_ids(row_ids, z.size), fold_seed(random_state), a["crossfit"])
+    cells = cell_moments(z, a["y"], k, centred, fold, a["w"])
+
+    def fitter_for(group: Sequence[int], columns: NDArray[np.intp]) -> Any:
+        return row_fitter(z, centred, fold, np.isin(k, group), columns, a["fit"])
+
+    return scv_from_cells(
+        cells,
+        names,
+        fit=a["fit"],
+        crossfit=a["crossfit"],
+        pool_above=a["pool_above"],
+        confidence=a["confidence"],
+        target_rhw=a["target_rhw"],
+        target_confidence=a["target_confidence"],
+        fitter_for=fitter_for,
+    )
+
+
+def scv_from_cells(
+    cells: Cells,
+    names: Sequence[str],
+    *,
+    fit: str = "ols",
+    crossfit: int | None = 2,
+    pool_above: int | None = None,
+    confidence: float = 0.95,
+    target_rhw: float = 0.3,
+    target_confidence: float = 0.9,
+    fitter_for: Callable[[Sequence[int], NDArray[np.intp]], Any] | None = None,
+) -> Result:
+    """Sparse control variates from the sums of each (n_critical, fold) cell.
+
+    The estimator of :func:`sparse_control_variates`, for sums computed in memory or added
+    over the partitions of a log (:mod:`varkit.scaleout.cav`). ``fitter_for(levels,
+    columns)`` gives a stratum's penalised fit from its rows (None: OLS from the sums).
+    """
+    d = len(names)
+    groups, notes = make_strata(cells, d, crossfit, pool_above)
+    overall = FoldFit()
+    same_sum = 0.0
     strata: list[dict[str, Any]] = []
     n_slopes = 0
     for group in groups:
-        rows = np.flatnonzero(np.isin(k, group))
-        h = centred[rows]
-        keep = ~constant_columns(h)
-        h = h[:, keep]
-        adj = regression_adjust(z[rows], h, fit=a["fit"], crossfit=a["crossfit"], rng=rng)
-        adjusted[rows] = adj.adjusted
-        if a["crossfit"] is not None:
-            same_sample[rows] = regression_adjust(
-                z[rows], h, fit=a["fit"], crossfit=None, rng=rng
-            ).adjusted
-        n_slopes += h.shape[1]
+        folds = _group_folds(cells, group, d)
+        whole = total(folds.values(), d)
+        keep = whole.varying
+        columns = np.flatnonzero(keep)
+        fitter = None if fitter_for is None else fitter_for(group, columns)
+        adj = fit_folds(folds, columns, crossfit, fitter)
+        overall.add(adj.n, adj.mean, adj.m2)
+        if crossfit is not None:
+            same_sum += whole.n * fit_folds(folds, columns, None, fitter).mean
+        n_slopes += columns.size
         strata.append(
             {
                 "stratum": _label(group),
                 "n_critical": group,
-                "n": int(rows.size),
-                "n_crashes": int(np.count_nonzero(a["y"][rows])),
-                "controls": [names[j] for j in np.flatnonzero(keep)],
-                "dropped_controls": [names[j] for j in np.flatnonzero(~keep)],
+                "n": whole.n,
+                "n_crashes": whole.crashes,
+                "controls": [names[int(j)] for j in columns],
+                "dropped_controls": [names[int(j)] for j in np.flatnonzero(~keep)],
                 "coefficients": adj.coefficients,
                 "intercepts": adj.intercepts,
                 "fold_sizes": adj.fold_sizes,
-                "estimate": float(adj.adjusted.mean()),
-                "is_estimate": float(z[rows].mean()),
+                "estimate": adj.mean,
+                "is_estimate": whole.zbar,
             }
         )
-    level = a["confidence"]
-    is_result = mean_result(z, method="importance-sampling", confidence=level, details={})
+    everything = total(cells.values(), d)
+    n = everything.n
+    is_result = sums_result(
+        n,
+        everything.zbar,
+        everything.czz,
+        method="importance-sampling",
+        confidence=confidence,
+        details={},
+    )
     is_var = is_result.details["per_test_variance"]
     details: dict[str, Any] = {
-        "fit": a["fit"],
-        "crossfit": a["crossfit"],
+        "fit": fit,
+        "crossfit": crossfit,
         "strata": strata,
         "pooled": notes,
         "is_estimate": is_result.estimate,
         "is_stderr": is_result.stderr,
         "is_relative_half_width": is_result.details["relative_half_width"],
-        "n_crashes": int(np.count_nonzero(a["y"])),
+        "n_crashes": everything.crashes,
     }
-    if a["crossfit"] is None:
+    if crossfit is None:
         details["bias_warning"] = (
             "coefficients fitted on the same tests bias the estimate; use crossfit."
         )
     else:
-        details["same_sample_estimate"] = float(same_sample.mean())
-    result = mean_result(
-        adjusted,
-        method="scv-crossfit" if a["crossfit"] else "scv-same-sample",
-        confidence=level,
+        details["same_sample_estimate"] = same_sum / n
+    result = sums_result(
+        n,
+        overall.mean,
+        overall.m2,
+        method="scv-crossfit" if crossfit else "scv-same-sample",
+        confidence=confidence,
         details=details,
         # same-sample: the stratum intercepts beyond the overall mean and every slope
-        ddof_extra=0 if a["crossfit"] else n_slopes + len(groups) - 1,
+        ddof_extra=0 if crossfit else n_slopes + len(groups) - 1,
     )
     scv_var = result.details["per_test_variance"]
-    rhw, tconf = a["target_rhw"], a["target_confidence"]
     extra = {
         "variance_reduction_factor": is_var / scv_var if scv_var > 0 else float("inf"),
-        "target": {"rhw": rhw, "confidence": tconf},
+        "target": {"rhw": target_rhw, "confidence": target_confidence},
         "tests_required": {
-            "scv": tests_required(scv_var, result.estimate, rhw, tconf),
-            "is": tests_required(is_var, is_result.estimate, rhw, tconf),
+            "scv": tests_required(scv_var, result.estimate, target_rhw, target_confidence),
+            "is": tests_required(is_var, is_result.estimate, target_rhw, target_confidence),
         },
     }
     if details["n_crashes"] == 0:

@@ -124,6 +124,7 @@ def running_estimate(
     method: str = "is",
     checkpoints: int | Sequence[int] | None = None,
     confidence: float = 0.9,
+    row_ids: Any = None,
     **options: Any,
 ) -> ResultSet:
     """Estimate and relative half-width after the first n tests, for growing n.
@@ -140,6 +141,9 @@ def running_estimate(
         (default 50); ``range(2, n + 1)`` gives every test.
     confidence : float, default 0.9
         Level of the intervals and of the relative half-width.
+    row_ids : array-like of int, optional
+        Stable id of each test, keying the cross-fitting folds of ``cv``/``scv`` (default
+        the position); a test keeps its fold at every checkpoint.
     **options
         Passed on to the control-variate estimator (``fit``, ``crossfit``, ``random_state``,
         ``control_means`` ...).
@@ -201,6 +205,7 @@ def running_estimate(
         )
         h = np.asarray(controls)
         k = None if n_critical is None else np.asarray(n_critical)
+        ids = np.arange(y.size) if row_ids is None else np.asarray(row_ids)
         # The full run goes first, so that bad input raises; a prefix too short for the
         # method is skipped and listed.
         for n in grid[::-1]:
@@ -212,13 +217,14 @@ def running_estimate(
                         weights=None if w is None else w[:n],
                         confidence=level,
                         metric="crash_rate",
+                        row_ids=ids[:n],
                         **options,
                     )
                 else:
                     if w is None or k is None:
                         raise ValueError("method 'scv' needs `weight` and `n_critical`.")
                     r = sparse_control_variates(
-                        y[:n], w[:n], k[:n], h[:n], confidence=level, **options
+                        y[:n], w[:n], k[:n], h[:n], confidence=level, row_ids=ids[:n], **options
                     )
             except ValueError as exc:
                 if n == grid[-1]:

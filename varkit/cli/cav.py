@@ -6,10 +6,20 @@ from typing import Any
 
 import click
 
-from varkit.cli.options import confidence_option, emit, output_options, seed_option
-from varkit.results import ResultSet, make_provenance
+from varkit.cli.options import (
+    command_line,
+    confidence_option,
+    emit,
+    engine_options,
+    output_options,
+    seed_option,
+)
+from varkit.results import Result, ResultSet, make_provenance
 
 METHODS = ("nde", "is", "cv", "scv")
+# kept here (not imported from varkit.cav.scenarios) so that `varkit --help` stays fast
+PROPOSALS = ("one-critical", "all-critical")
+CONTROL_FAMILIES = ("binned", "product", "local", "mixture")
 
 
 def _control_means(text: str | None, n_controls: int) -> Any:
@@ -83,6 +93,16 @@ def cav() -> None:
     show_default=True,
     help="Confidence level of the target relative half-width.",
 )
+@click.option(
+    "--running",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Also report the running estimate after the first n tests at N log-spaced "
+    "checkpoints (group tests=<n>, at --target-confidence), from which `varkit report` "
+    "draws the convergence curve.",
+)
+@engine_options
 @confidence_option
 @seed_option
 @output_options
@@ -95,6 +115,11 @@ def crash_rate(
     pool_above: int | None,
     target_rhw: float,
     target_confidence: float,
+    running: int | None,
+    engine: str,
+    scheduler: str | None,
+    row_id: str | None,
+    partition_rows: int | None,
     confidence: float,
     seed: int | None,
     fmt: str,
@@ -104,34 +129,143 @@ def crash_rate(
 
     Columns: crash (0/1 or probability); weight (p/q) or log_weight for is/cv/scv;
     n_critical for scv; control variates cv_* for cv/scv.
+
+    TESTS may be a glob of CSV or Parquet files (quote it). Cross-fitting folds are a hash
+    of (seed, row id), so --engine dask, which adds per-partition sums
+    (varkit.scaleout.cav), gives the pandas engine's answer for the same seed.
     """
+    from varkit.cav import n_required
+    from varkit.cav.control_variates import fold_seed
+    from varkit.scaleout.partitions import expand_paths
+
+    seed_value = fold_seed(seed)  # one seed for the folds, recorded in the provenance
+    folds = crossfit or None
+    if engine == "dask":
+        if running is not None:
+            raise ValueError("--running follows the tests in order: it needs --engine pandas.")
+        result = _crash_rate_dask(
+            tests,
+            method,
+            fit,
+            folds,
+            control_means,
+            pool_above,
+            target_rhw,
+            target_confidence,
+            confidence,
+            seed_value,
+            scheduler,
+            row_id,
+            partition_rows,
+        )
+        extra: list[Result] = []
+        skipped: list[dict[str, Any]] = []
+    else:
+        if scheduler is not None or partition_rows is not None:
+            raise ValueError("--scheduler and --partition-rows need --engine dask.")
+        result, extra, skipped = _crash_rate_pandas(
+            tests,
+            method,
+            fit,
+            folds,
+            control_means,
+            pool_above,
+            target_rhw,
+            target_confidence,
+            confidence,
+            seed_value,
+            row_id,
+            running,
+        )
+    provenance = make_provenance(
+        command=command_line(click.get_current_context()),
+        inputs=expand_paths(tests),
+        seed=seed_value,
+        device="cpu",
+    )
+    if running is not None:  # checkpoints too short for the method, with the reason
+        provenance["running_skipped_checkpoints"] = skipped
+    results = ResultSet(
+        (result, n_required(result, rhw=target_rhw, confidence=target_confidence), *extra),
+        provenance,
+    )
+    emit(results, fmt, output)
+
+
+def _crash_rate_dask(
+    tests: str,
+    method: str,
+    fit: str,
+    folds: int | None,
+    control_means: str | None,
+    pool_above: int | None,
+    target_rhw: float,
+    target_confidence: float,
+    confidence: float,
+    seed: int,
+    scheduler: str | None,
+    row_id: str | None,
+    partition_rows: int | None,
+) -> Result:
+    from varkit.scaleout.cav import crash_rate_log, log_layout
+    from varkit.scaleout.reduce import LogSource, connect
+
+    if fit != "ols":
+        raise ValueError("--engine dask fits the coefficients by OLS from sums: use --fit ols.")
+    layout = log_layout(tests, method)
+    client = connect(scheduler)
+    try:
+        return crash_rate_log(
+            LogSource(tests, row_id=row_id, rows_per_partition=partition_rows),
+            method=method,
+            crossfit=folds,
+            control_means=_control_means(control_means, len(layout.controls)),
+            pool_above=pool_above,
+            confidence=confidence,
+            target_rhw=target_rhw,
+            target_confidence=target_confidence,
+            random_state=seed,
+            client=client,
+        )
+    finally:
+        if client is not None:
+            client.close()
+
+
+def _crash_rate_pandas(
+    tests: str,
+    method: str,
+    fit: str,
+    folds: int | None,
+    control_means: str | None,
+    pool_above: int | None,
+    target_rhw: float,
+    target_confidence: float,
+    confidence: float,
+    seed: int,
+    row_id: str | None,
+    running: int | None,
+) -> tuple[Result, list[Result], list[dict[str, Any]]]:
+    import numpy as np
+
     from varkit.cav import (
         control_variate_estimate,
         importance_sampling_estimate,
-        n_required,
         nde_estimate,
+        running_estimate,
         sparse_control_variates,
     )
-    from varkit.io import Column, read_table
+    from varkit.scaleout.cav import log_columns, log_layout
+    from varkit.scaleout.partitions import ROW_ID, read_all
 
-    columns = [
-        Column("crash", "probability"),
-        Column("weight", "float", required=False),
-        Column("log_weight", "float", required=False),
-        Column("n_critical", "count", required=method == "scv"),
-        Column("cv_", "float", required=method in ("cv", "scv"), prefix=True),
-    ]
-    frame = read_table(tests, columns)
-    has_weight = "weight" in frame.columns
-    has_log = "log_weight" in frame.columns
-    if method != "nde" and has_weight and has_log:
-        raise ValueError(f"{tests}: give a weight or a log_weight column, not both.")
-    if method in ("is", "scv") and not (has_weight or has_log):
-        raise ValueError(f"{tests}: method {method} needs a weight or log_weight column.")
-    weight = frame["weight"] if has_weight else None
-    log_weight = frame["log_weight"] if has_log and not has_weight else None
-    controls = frame[[c for c in frame.columns if str(c).startswith("cv_")]]
-    folds = crossfit or None
+    layout = log_layout(tests, method)
+    frame = read_all(tests, log_columns(method), row_id=row_id)
+    ids = frame[ROW_ID].to_numpy()
+    weight = frame["weight"] if layout.weight == "weight" else None
+    log_weight = frame["log_weight"] if layout.weight == "log_weight" else None
+    controls = frame[list(layout.controls)]
+    names = list(layout.controls)
+    options: dict[str, Any] = {}
     if method == "nde":
         result = nde_estimate(frame["crash"], confidence=confidence)
     elif method == "is":
@@ -139,47 +273,68 @@ def crash_rate(
             frame["crash"], weight, log_weight=log_weight, confidence=confidence
         )
     elif method == "cv":
-        import numpy as np
-
         w = (
             None
-            if weight is None and log_weight is None
+            if layout.weight is None
             else (weight if weight is not None else np.exp(np.asarray(log_weight, dtype=float)))
         )
+        options = {
+            "control_means": _control_means(control_means, controls.shape[1]),
+            "fit": fit,
+            "crossfit": folds,
+            "control_names": names,
+            "random_state": seed,
+        }
         result = control_variate_estimate(
             frame["crash"],
             controls,
-            control_means=_control_means(control_means, controls.shape[1]),
             weights=w,
-            fit=fit,
-            crossfit=folds,
             confidence=confidence,
-            control_names=list(controls.columns),
             metric="crash_rate",
-            random_state=seed,
+            row_ids=ids,
+            **options,
         )
     else:
+        options = {
+            "control_means": _control_means(control_means, controls.shape[1]),
+            "fit": fit,
+            "crossfit": folds,
+            "pool_above": pool_above,
+            "target_rhw": target_rhw,
+            "target_confidence": target_confidence,
+            "control_names": names,
+            "random_state": seed,
+        }
         result = sparse_control_variates(
             frame["crash"],
             weight,
             frame["n_critical"],
             controls,
             log_weight=log_weight,
-            control_means=_control_means(control_means, controls.shape[1]),
-            fit=fit,
-            crossfit=folds,
-            pool_above=pool_above,
             confidence=confidence,
-            target_rhw=target_rhw,
-            target_confidence=target_confidence,
-            control_names=list(controls.columns),
-            random_state=seed,
+            row_ids=ids,
+            **options,
         )
-    results = ResultSet(
-        (result, n_required(result, rhw=target_rhw, confidence=target_confidence)),
-        make_provenance(command="varkit cav crash-rate", inputs=[tests], seed=seed, device="cpu"),
-    )
-    emit(results, fmt, output)
+    extra: list[Result] = []
+    skipped: list[dict[str, Any]] = []
+    if running is not None:
+        # The same call as the demo's CAV section: the report draws these as the
+        # convergence curve, at the level of the relative half-width target.
+        curve = running_estimate(
+            frame["crash"],
+            None if method == "nde" else weight,
+            log_weight=None if method == "nde" else log_weight,
+            n_critical=frame["n_critical"] if method == "scv" else None,
+            controls=controls if method in ("cv", "scv") else None,
+            method=method,
+            checkpoints=running,
+            confidence=target_confidence,
+            row_ids=ids if method in ("cv", "scv") else None,
+            **options,
+        )
+        extra = list(curve)
+        skipped = curve.provenance["skipped_checkpoints"]
+    return result, extra, skipped
 
 
 @cav.command("simulate")
@@ -213,11 +368,21 @@ def crash_rate(
     help="Decision steps per test (three variables each).",
 )
 @click.option(
+    "--proposal",
+    type=click.Choice(PROPOSALS),
+    default=None,
+    help="Testing distribution: twist one critical maneuver per test (defensive mixture, "
+    "weight <= 2) or every critical maneuver (the previous proposal, kept to reproduce "
+    "earlier results).  [default: one-critical; all-critical with --controls local or "
+    "mixture]",
+)
+@click.option(
     "--controls",
-    type=click.Choice(("product", "local", "mixture")),
-    default="product",
-    show_default=True,
-    help="Family of control-variate columns written (see varkit.cav.scenarios).",
+    type=click.Choice(CONTROL_FAMILIES),
+    default=None,
+    help="Family of control-variate columns written (see varkit.cav.scenarios); binned "
+    "and product go with one-critical, product, local and mixture with all-critical.  "
+    "[default: the proposal's own: binned for one-critical, product for all-critical]",
 )
 @seed_option
 @click.option(
@@ -232,7 +397,8 @@ def simulate(
     n_tests: int,
     testing: str,
     steps: int,
-    controls: str,
+    proposal: str | None,
+    controls: str | None,
     seed: int | None,
     output: str | None,
 ) -> None:
@@ -241,7 +407,8 @@ def simulate(
 
     from varkit.cav.scenarios import OvertakingScenario
 
-    scenario = OvertakingScenario(n_steps=steps, controls=controls)
+    scenario = OvertakingScenario(n_steps=steps, proposal=proposal, controls=controls)
+    family = scenario.control_family  # one sentence when the pair does not go together
     log = scenario.simulate(n_tests, vehicle, testing=testing, random_state=seed)
     text = log.to_csv(index=False, float_format="%.10g")
     if output is None:
@@ -249,4 +416,8 @@ def simulate(
     else:
         with open(output, "w", encoding="utf-8") as handle:
             handle.write(text)
-    click.echo(f"exact crash rate of {vehicle}: {scenario.crash_rate(vehicle):.6g}", err=True)
+    click.echo(
+        f"exact crash rate of {vehicle}: {scenario.crash_rate(vehicle):.6g} "
+        f"({scenario.testing_proposal} proposal, {family} controls)",
+        err=True,
+    )
