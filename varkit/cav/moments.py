@@ -17,7 +17,9 @@ keeps the folds of the whole log. Fold sizes are therefore binomial, not equal.
 OLS coefficients come from the centred normal equations of the training cells,
 ``C beta = c`` with ``C = sum h h' - n hbar hbar'`` and ``c = sum h Z - n hbar Zbar``,
 solved on the correlation scale by ``numpy.linalg.lstsq`` (the minimum-norm solution when
-controls are collinear, as ``lstsq`` on the design matrix gives). The adjusted values
+controls are collinear, as ``lstsq`` on the design matrix gives; directions with an
+eigenvalue below ``RCOND = 1e-7`` of the largest count as collinear, which keeps the
+estimate stable to ~1e-9 under a change of summation order). The adjusted values
 ``A = Z - beta' h`` are never formed: ``sum A = sum Z - beta' sum h`` and
 ``sum A^2 = sum Z^2 - 2 beta' h'Z + beta' h'h beta`` per fold (Owen, *Monte Carlo theory,
 methods and examples*, 2013, Sec. 8.9, for the regression estimator itself). The variance
@@ -66,6 +68,11 @@ __all__ = [
 ]
 
 IntArray = NDArray[np.int64]
+# Directions of the controls' correlation matrix with an eigenvalue below RCOND times the
+# largest are treated as collinear (numpy.linalg.lstsq's cut-off). They carry less than
+# 1e-7 of a control's variance, and keeping them would let summation order (partitions)
+# move the coefficients, and so the cross-fitted estimate, by up to cond * 1e-16.
+RCOND = 1e-7
 
 
 @dataclass
@@ -221,7 +228,7 @@ def ols_from_moments(m: Moments, columns: NDArray[np.intp]) -> tuple[float, Floa
     if live.any():
         s = scale[live]
         corr = cov[np.ix_(live, live)] / np.outer(s, s)
-        solved = np.linalg.lstsq(corr, cross[live] / s, rcond=1e-10)[0]
+        solved = np.linalg.lstsq(corr, cross[live] / s, rcond=RCOND)[0]
         beta[live] = np.asarray(solved, dtype=np.float64) / s
     return float(m.zbar - beta @ m.hbar[columns]), beta
 
