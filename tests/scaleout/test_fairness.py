@@ -177,3 +177,47 @@ def test_cli_dask_refuses_reach(logs: Path) -> None:
         "reach",
     )
     assert code == 2 and "reach" in err and err.startswith("error:")
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [12, 7, 3_000_000_000],
+        ["a", "12", "é"],
+        pd.Index(["x", "y"], dtype=object),
+        pd.Index(["q", "r"], dtype="str"),
+        np.array([1.5, 2.0]),
+    ],
+)
+def test_user_keys_are_siphash_of_the_ids_text_whatever_the_container(values: Any) -> None:
+    """The fast paths (pandas string arrays) give the keys of the definition: text, hashed."""
+    text = np.asarray(values).astype(str).astype(object)
+    want = np.asarray(pd.util.hash_array(text), dtype=np.uint64)
+    np.testing.assert_array_equal(user_keys(values), want)
+
+
+def test_merging_partials_with_different_ads_adds_ad_by_ad() -> None:
+    from varkit.scaleout.fairness import AdPartial, merge_ad_partials
+
+    info = {"n_rows": 1, "dropped_impressions": 0, "renormalised_rows": 0}
+    info.update(soft=False, by_user=True)
+    rng = np.random.default_rng(1)
+
+    def part(ads: list[str]) -> AdPartial:
+        n = len(ads)
+        return AdPartial(
+            np.array(ads, dtype=object),
+            rng.random((n, 3)),
+            rng.random((n, 4, 2)),
+            rng.integers(1, 9, n),
+            dict(info),
+        )
+
+    a, b = part(["1", "10", "3"]), part(["10", "2", "3", "4"])
+    merged = merge_ad_partials(a, b)
+    assert merged.ads.tolist() == ["1", "10", "2", "3", "4"]
+    assert merged.info["n_rows"] == 2
+    for j, ad in enumerate(merged.ads):
+        for field in ("totals", "sums", "rows"):
+            want = sum(getattr(p, field)[p.ads.tolist().index(ad)] for p in (a, b) if ad in p.ads)
+            np.testing.assert_array_equal(getattr(merged, field)[j], want)

@@ -77,10 +77,17 @@ def user_keys(values: Any) -> np.ndarray:
     --------
     >>> bool((user_keys([12, 7]) == user_keys(["12", "7"])).all())
     True
+    >>> import pandas as pd
+    >>> ids = pd.Index(["12", "7"], dtype=object)
+    >>> bool((user_keys(ids) == pd.util.hash_array(ids.to_numpy())).all())
+    True
     """
     text = pd.Index(values)
     if text.dtype != "str":
-        text = pd.Index(np.asarray(values).astype(str), dtype="str")
+        if pd.api.types.infer_dtype(text, skipna=False) == "string":  # Python str objects
+            text = text.astype("str")
+        else:  # numbers (or a mix): their text as NumPy writes it
+            text = pd.Index(np.asarray(values).astype(str), dtype="str")
     return np.asarray(pd.util.hash_array(text.array), dtype=np.uint64)
 
 
