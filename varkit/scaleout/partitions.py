@@ -194,53 +194,57 @@ def _check_header(path: str, columns: Sequence[Column]) -> None:
     validate_frame(head.astype(object), required, source=path)
 
 
+def _declared(columns: Sequence[Column], name: str, kind: str | None = None) -> bool:
+    return any(
+        (name.startswith(c.name) if c.prefix else name == c.name)
+        and (kind is None or c.kind == kind)
+        for c in columns
+    )
+
+
 def _read_csv_rows(piece: Piece, columns: Sequence[Column]) -> pd.DataFrame:
-    """Rows of a CSV piece read as :func:`varkit.io.read_table` reads a whole file."""
-    header = [str(c) for c in pd.read_csv(piece.path, nrows=0).columns]
-
-    def declared(name: str, kind: str | None = None) -> bool:
-        return any(
-            (name.startswith(c.name) if c.prefix else name == c.name)
-            and (kind is None or c.kind == kind)
-            for c in columns
-        )
-
-    labels = [n for n in header if declared(n, "label")]
+    """The declared columns of a CSV piece, read as :func:`varkit.io.read_table` reads them."""
+    header = read_header(piece.path)
+    wanted = [n for n in header if _declared(columns, n)]
+    labels = [n for n in wanted if _declared(columns, n, "label")]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", pd.errors.DtypeWarning)
         return pd.read_csv(
             piece.path,
+            usecols=wanted,
             skiprows=range(1, piece.start + 1) if piece.start else None,
             nrows=piece.stop - piece.start,
             dtype=dict.fromkeys(labels, str),
             keep_default_na=False,
-            na_values={n: sorted(_MISSING_TOKENS) for n in header if n not in labels},
-        )
+            na_values={n: sorted(_MISSING_TOKENS) for n in wanted if n not in labels},
+        )[wanted]
 
 
-def _read_parquet_rows(piece: Piece) -> pd.DataFrame:
+def _read_parquet_rows(piece: Piece, columns: Sequence[Column]) -> pd.DataFrame:
+    """The declared columns of a Parquet piece (the others are never read)."""
     import pyarrow.parquet as pq
 
     handle = pq.ParquetFile(piece.path)
+    wanted = [str(n) for n in handle.schema_arrow.names if _declared(columns, str(n))]
     bounds = np.cumsum([0, *_row_groups(piece.path)])
     groups = [
         g for g in range(len(bounds) - 1) if bounds[g] < piece.stop and bounds[g + 1] > piece.start
     ]
-    table = handle.read_row_groups(groups)
+    table = handle.read_row_groups(groups, columns=wanted)
     first = int(bounds[groups[0]])
     frame: pd.DataFrame = table.slice(piece.start - first, piece.stop - piece.start).to_pandas()
     return frame
 
 
 def read_piece(piece: Piece, declared: Sequence[Column], row_id: str | None = None) -> pd.DataFrame:
-    """One piece, its declared columns checked, with the :data:`ROW_ID` column added.
+    """One piece's declared columns (only those are read), checked, and :data:`ROW_ID`.
 
     Raises :class:`varkit.io.InputError` naming the file, its rows and the column.
     """
-    raw = _read_parquet_rows(piece) if piece.is_parquet else _read_csv_rows(piece, declared)
     checks = list(declared)
     if row_id is not None:
         checks.append(Column(row_id, "count"))
+    raw = _read_parquet_rows(piece, checks) if piece.is_parquet else _read_csv_rows(piece, checks)
     frame = validate_frame(raw.reset_index(drop=True), checks, source=piece.label)
     if row_id is not None:
         ids = frame[row_id].to_numpy(dtype=np.uint64)
