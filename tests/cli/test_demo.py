@@ -73,3 +73,20 @@ def test_demo_report_is_self_contained_with_every_module_figure(tmp_path: Path) 
     assert page.modules == ["privacy", "cav", "fairness"]
     assert not any(v.startswith(("http:", "https:", "//")) for v in page.links)
     assert page.n_badges > 0  # the gate decisions are in the page
+
+
+def test_demo_cav_gate_decides_on_the_whole_log_not_the_running_estimates() -> None:
+    from varkit.cli.demo import _cav_section, demo_rules
+    from varkit.gates import check
+
+    results = ResultSet(
+        tuple(r.replace(group={"module": "cav", **r.group}) for r in _cav_section(0, "cpu"))
+    )
+    final = [r for r in results if r.group.get("stage") == "final"]
+    running = [r for r in results if "tests" in r.group]
+    assert [r.metric for r in final] == ["crash_rate", "tests_required"]
+    assert len(final) + len(running) == len(results) and len(running) >= 20
+    rules = [r for r in demo_rules() if r.metric == "crash_rate"]
+    report = check(results, rules)
+    assert len(rules) == 1 and "1 passed" in report.to_table()
+    assert "stage=final" in report.to_table()  # the one result it matched
