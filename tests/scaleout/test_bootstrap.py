@@ -257,3 +257,64 @@ def test_cli_help_says_dask_implies_poisson() -> None:
     code, out, _ = invoke("bootstrap", "--help")
     assert code == 0
     assert "--engine dask implies poisson" in " ".join(out.split())
+
+
+def test_cluster_with_a_memory_limit_below_the_log_gives_the_right_interval(
+    tmp_path: Path,
+) -> None:
+    """40M rows (640 MB once read: x and row ids) on 2 workers limited to 512 MiB each.
+
+    A worker's interpreter and libraries alone take about 250 MiB, so each has about 260
+    MiB for data, a quarter of the log. Spilling and pausing are off, so a worker that
+    outgrew the limit would be killed by its nanny (at 95%) and the run would fail;
+    its peak RSS (``ru_maxrss``) is checked too. The answer is the chunked engine's (one
+    piece at a time in this process, equal to the in-memory engine in the tests above)
+    and the exact mean of the generated values.
+    """
+    import resource
+
+    import dask
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from distributed import Client, LocalCluster
+
+    n, group = 40_000_000, 1_000_000
+    path = tmp_path / "big.parquet"
+    with pq.ParquetWriter(path, pa.schema([("x", pa.float64())])) as writer:
+        for start in range(0, n, group):
+            i = np.arange(start, start + group)
+            # x cycles through 0.0, 0.1, ..., 99.9 (mean 49.95); Parquet stores it as a
+            # dictionary, so the file is small while the rows take 8 bytes each in memory
+            writer.write_table(pa.table({"x": ((i * 7919) % 1000) / 10.0}))
+    limit = 512 * 2**20
+    assert n * 16 > limit  # the log once read (x and the row ids) exceeds a worker's limit
+    kwargs: dict[str, Any] = {
+        "n_resamples": 20,
+        "method": "percentile",
+        "random_state": 8,
+        "rows_per_partition": 500_000,
+        "device": "cpu",
+    }
+    memory = "distributed.worker.memory"
+    off = {f"{memory}.target": False, f"{memory}.spill": False, f"{memory}.pause": False}
+    with (
+        dask.config.set(off),
+        LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            memory_limit=limit,
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        got = bootstrap_log(str(path), "x", client=client, **kwargs)
+        # (a stdlib function: the workers cannot import this test module)
+        usage = client.run(resource.getrusage, resource.RUSAGE_SELF)
+    peaks = [u.ru_maxrss * 1024 for u in usage.values()]  # Linux: KiB
+    assert len(peaks) == 2 and max(peaks) < limit, peaks
+    assert got.details["n_partitions"] == 80 and got.n == n
+    assert got.estimate == pytest.approx(49.95, rel=1e-12)
+    want = bootstrap_log(str(path), "x", engine="chunks", **kwargs)
+    assert_same(got, want)

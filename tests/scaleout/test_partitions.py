@@ -77,3 +77,14 @@ def test_a_bad_value_in_a_later_partition_names_file_rows_and_column(tmp_path: P
 def test_a_glob_matching_nothing_is_an_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no file matches"):
         expand_paths(str(tmp_path / "*.parquet"))
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_only_the_declared_columns_are_read(tmp_path: Path, suffix: str) -> None:
+    """An undeclared column is never read: its bad values raise nothing, it is not returned."""
+    frame = pd.DataFrame({"x": [1.0, 2.0, 3.0], "junk": ["a", None, "c"], "id": [7, 8, 9]})
+    path = tmp_path / f"log.{suffix}"
+    frame.to_csv(path, index=False) if suffix == "csv" else frame.to_parquet(path)
+    (got,) = iter_frames(str(path), [Column("x")], row_id="id")
+    assert list(got.columns) == ["x", "id", ROW_ID]
+    assert got[ROW_ID].tolist() == [7, 8, 9]
