@@ -15,8 +15,9 @@ On the overtaking simulator (varkit.cav.scenarios), for each vehicle:
 * with ``--figure PATH``: the papers' standard figure, estimate and relative half-width
   against the number of tests for NDE, IS and SCV (one log each of ``--figure-tests``).
 
-``--controls twist`` keeps only the twisted-step columns of the binned family (cv_twist_*:
-bounded and non-zero in most tests; the W-weighted ones make small-sample cross-fits unstable).
+``--controls twist`` (the one-critical default) simulates the simulator's twist family: only
+the twisted-step columns cv_twist_* (bounded and non-zero in most tests); ``--controls
+binned`` adds cv_weight, cv_surrogate and cv_gap_*, which make the cross-fits unstable.
 ``--proposal all-critical --controls product|bounded|mixture`` reproduces the previous
 session's figures (``bounded`` = only cv_twisted and cv_step_* of the mixture family).
 
@@ -49,8 +50,6 @@ POOL_ABOVE = 4
 def _controls(log: pd.DataFrame, family: str) -> pd.DataFrame:
     if family == "bounded":
         return log.filter(regex="^cv_(twisted|step_)")
-    if family == "twist":
-        return log.filter(like="cv_twist")
     return log.filter(like="cv_")
 
 
@@ -152,11 +151,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.tests, args.reps, args.reps_tests, args.figure_tests = 20_000, 3, 2000, 3000
-    family = {"default": None, "bounded": "mixture", "twist": "binned"}.get(
-        args.controls, args.controls
-    )
+    family = {"default": None, "bounded": "mixture"}.get(args.controls, args.controls)
     scenario = OvertakingScenario(proposal=args.proposal, controls=family)
-    label = args.controls if args.controls in ("bounded", "twist") else scenario.control_family
+    label = "bounded" if args.controls == "bounded" else scenario.control_family
     rng = np.random.default_rng(args.seed)
     print(f"proposal {scenario.testing_proposal} (eps {scenario.eps}), controls {label}")
     print(f"exact E_q[W^2] = {scenario.weight_second_moment():.4g}")

@@ -116,7 +116,8 @@ def _simulate(tmp_path, *args):
 @pytest.mark.parametrize(
     ("args", "proposal", "family"),
     [
-        ([], "one-critical", "binned"),
+        ([], "one-critical", "twist"),
+        (["--controls", "binned"], "one-critical", "binned"),
         (["--proposal", "all-critical"], "all-critical", "product"),
         (["--controls", "product"], "one-critical", "product"),
         (["--controls", "local"], "all-critical", "local"),
@@ -125,13 +126,19 @@ def _simulate(tmp_path, *args):
 def test_simulate_defaults_to_the_proposals_own_controls(tmp_path, args, proposal, family):
     import pandas as pd
 
-    from varkit.cav.scenarios import BINNED_CONTROL_COLUMNS, CONTROL_COLUMNS
+    from varkit.cav.scenarios import (
+        BINNED_CONTROL_COLUMNS,
+        CONTROL_COLUMNS,
+        TWIST_CONTROL_COLUMNS,
+    )
 
     out, path = _simulate(tmp_path, *args)
     assert out.exit_code == 0, out.output
     assert f"({proposal} proposal, {family} controls)" in out.stderr
     columns = [c for c in pd.read_csv(path).columns if c.startswith("cv_")]
-    expected = {"binned": BINNED_CONTROL_COLUMNS}.get(family, CONTROL_COLUMNS)
+    expected = {"twist": TWIST_CONTROL_COLUMNS, "binned": BINNED_CONTROL_COLUMNS}.get(
+        family, CONTROL_COLUMNS
+    )
     assert columns == list(expected)
 
 

@@ -4,10 +4,13 @@ import itertools
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from varkit.cav.scenarios import (
     BINNED_CONTROL_COLUMNS,
+    CONTROL_COLUMNS,
+    TWIST_CONTROL_COLUMNS,
     OvertakingScenario,
 )
 
@@ -89,15 +92,35 @@ def test_binned_controls_have_mean_exactly_zero_given_gaps(gap):
 
 def test_controls_mean_zero_by_simulation_and_default_is_one_critical():
     # Bounded columns (|W| <= 2), so 4 Monte Carlo standard errors is a fair check; the gap
-    # bins also check that the critical gaps are i.i.d. given n_critical.
-    scenario = OvertakingScenario(n_steps=10)
-    assert scenario.testing_proposal == "one-critical" and scenario.control_family == "binned"
+    # bins also check that the critical gaps are i.i.d. given n_critical. The binned family
+    # holds every twist column, so this covers the default (twist) family too.
+    scenario = OvertakingScenario(n_steps=10, controls="binned")
     log = scenario.simulate(100_000, "distracted", random_state=11)
     assert list(log.columns[3:]) == list(BINNED_CONTROL_COLUMNS)
     assert log["weight"].max() <= 2.0 + 1e-12
+    assert set(TWIST_CONTROL_COLUMNS) < set(BINNED_CONTROL_COLUMNS)
     for col in BINNED_CONTROL_COLUMNS:
         x = log[col].to_numpy()
         assert abs(x.mean()) < 4 * x.std() / math.sqrt(x.size), col
+
+
+def test_default_family_is_twist_the_binned_draws_without_weighted_columns():
+    # The family changes only the columns written: the default log is the binned log's
+    # crash, weight, n_critical and cv_twist_* columns, bit for bit.
+    default = OvertakingScenario(n_steps=10)
+    assert default.testing_proposal == "one-critical" and default.control_family == "twist"
+    twist = default.simulate(5000, "distracted", random_state=12)
+    binned = OvertakingScenario(n_steps=10, controls="binned").simulate(
+        5000, "distracted", random_state=12
+    )
+    assert list(twist.columns) == ["crash", "weight", "n_critical", *TWIST_CONTROL_COLUMNS]
+    assert all(c.startswith("cv_twist_") for c in TWIST_CONTROL_COLUMNS)
+    assert len(TWIST_CONTROL_COLUMNS) == 15  # 3 gap bins + 4 x (cut in, brake, verdict)
+    pd.testing.assert_frame_equal(twist, binned[list(twist.columns)])
+    for name in ("cv_weight", "cv_surrogate", "cv_gap_1"):
+        assert name in binned and name not in twist
+    product = OvertakingScenario(n_steps=10, controls="product").simulate(10, random_state=0)
+    assert list(product.columns[3:]) == list(CONTROL_COLUMNS)
 
 
 def test_gap_bins_split_the_twisted_gap_into_quartiles():

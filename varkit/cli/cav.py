@@ -19,7 +19,7 @@ from varkit.results import Result, ResultSet, make_provenance
 METHODS = ("nde", "is", "cv", "scv")
 # kept here (not imported from varkit.cav.scenarios) so that `varkit --help` stays fast
 PROPOSALS = ("one-critical", "all-critical")
-CONTROL_FAMILIES = ("binned", "product", "local", "mixture")
+CONTROL_FAMILIES = ("twist", "binned", "product", "local", "mixture")
 
 
 def _control_means(text: str | None, n_controls: int) -> Any:
@@ -380,9 +380,12 @@ def _crash_rate_pandas(
     "--controls",
     type=click.Choice(CONTROL_FAMILIES),
     default=None,
-    help="Family of control-variate columns written (see varkit.cav.scenarios); binned "
-    "and product go with one-critical, product, local and mixture with all-critical.  "
-    "[default: the proposal's own: binned for one-critical, product for all-critical]",
+    help="Family of control-variate columns written (see varkit.cav.scenarios); twist, "
+    "binned and product go with one-critical, product, local and mixture with "
+    "all-critical. twist writes only the bounded cv_twist_* columns, which `crash-rate "
+    "--method scv` can use as they are; binned adds cv_weight, cv_surrogate and cv_gap_*, "
+    "with which scv has more variance than importance sampling.  [default: the "
+    "proposal's own: twist for one-critical, product for all-critical]",
 )
 @seed_option
 @click.option(

@@ -1,15 +1,17 @@
 """The bundled CAV test log: 2000 importance-sampling tests of the ``surrogate`` vehicle.
 
 Made by :func:`make_cav_example` (``OvertakingScenario()``: the one-critical proposal with
-its binned controls, seed 20221), whose exact crash rate is
-``OvertakingScenario().crash_rate("surrogate")``.
+its default twist controls, the 15 ``cv_twist_*`` columns, seed 20221), whose exact crash
+rate is ``OvertakingScenario().crash_rate("surrogate")``. The draws (``crash``, ``weight``,
+``n_critical``) are those of the earlier binned log; only the W-weighted and gap-count
+controls are gone.
 
 Examples
 --------
 >>> from varkit.datasets.cav import load_cav_example
 >>> log = load_cav_example()
 >>> log.shape, list(log.columns[:3])
-((2000, 23), ['crash', 'weight', 'n_critical'])
+((2000, 18), ['crash', 'weight', 'n_critical'])
 """
 
 from __future__ import annotations
