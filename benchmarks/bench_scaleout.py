@@ -170,6 +170,7 @@ def run_dask(
     workers: int,
     scheduler: str | None,
     glibc_malloc: bool = False,
+    threads_per_worker: int = 1,
 ) -> dict[str, Any]:
     import dask
     from distributed import Client, LocalCluster
@@ -182,7 +183,7 @@ def run_dask(
         with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
             cluster = LocalCluster(
                 n_workers=workers,
-                threads_per_worker=1,
+                threads_per_worker=threads_per_worker,
                 processes=True,
                 host="127.0.0.1",
                 dashboard_address=None,
@@ -221,6 +222,7 @@ def main() -> None:
     parser.add_argument("--row-group", type=int, default=1_000_000, help="rows per row group")
     parser.add_argument("--file-rows", type=int, default=10_000_000, help="rows per file")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads-per-worker", type=int, default=1)
     parser.add_argument("--scheduler", default=None, help="existing cluster's address")
     parser.add_argument("--data", default="/tmp/varkit_bench_scaleout", help="log folder")
     parser.add_argument("--seed", type=int, default=0)
@@ -251,7 +253,13 @@ def main() -> None:
     chunked = _chunks_in_subprocess(folder, args.resamples, args.seed, None)
     single = _chunks_in_subprocess(folder, args.resamples, args.seed, 1)
     dask_run = run_dask(
-        folder, args.resamples, args.seed, args.workers, args.scheduler, args.glibc_malloc
+        folder,
+        args.resamples,
+        args.seed,
+        args.workers,
+        args.scheduler,
+        args.glibc_malloc,
+        args.threads_per_worker,
     )
     same = all(
         np.allclose(chunked["endpoints"], other["endpoints"], rtol=1e-10, equal_nan=True)
@@ -277,6 +285,7 @@ def main() -> None:
         "chunks1_cpu_s_per_mrow": single["cpu_seconds"] * per_m,
         "chunks1_peak_rss_mib": single["peak_rss_bytes"] / 2**20,
         "dask_workers": args.workers if args.scheduler is None else "cluster",
+        "dask_threads_per_worker": args.threads_per_worker,
         "dask_seconds": dask_run["seconds"],
         "dask_rows_per_s": n_rows / dask_run["seconds"],
         "dask_worker_cpu_s_per_mrow": dask_run["worker_cpu_seconds"] * per_m,
@@ -301,7 +310,8 @@ def main() -> None:
     )
     workers = ", ".join(f"{m:.0f}" for m in record["dask_worker_peak_rss_mib"])
     print(
-        f"| dask, {record['dask_workers']} workers x 1 thread | {record['dask_seconds']:.1f} | "
+        f"| dask, {record['dask_workers']} workers x {args.threads_per_worker} thread | "
+        f"{record['dask_seconds']:.1f} | "
         f"{record['dask_rows_per_s']:.3g} | {record['dask_worker_cpu_s_per_mrow']:.2f} "
         f"(+ {record['dask_client_cpu_seconds']:.1f} s on the client) | "
         f"{workers} MiB per worker |"

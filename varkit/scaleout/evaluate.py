@@ -63,9 +63,9 @@ from varkit.scaleout.reduce import LogSource, map_reduce
 
 __all__ = ["compare_log", "compare_partial", "merge_compare_partials"]
 
-# n rows, co-correct counts (L, L), replicate sums (B, L + 1) or None, truth labels,
-# labels predicted by each model
-Partial = tuple[int, np.ndarray, np.ndarray | None, set[Any], list[set[Any]]]
+# n rows, co-correct counts (L, L), replicate sums (B, L + 1), truth labels, labels
+# predicted by each model
+Partial = tuple[int, np.ndarray, np.ndarray, set[Any], list[set[Any]]]
 
 
 def _first_column(statistic_sums: np.ndarray) -> Any:
@@ -84,8 +84,8 @@ def compare_partial(
     y = frame[truth].to_numpy()
     preds = [frame[m].to_numpy() for m in models]
     correct = correct_matrix(y, preds)
-    sums = None
-    if n_resamples > 0 and len(frame):
+    sums = np.zeros((n_resamples, len(models) + 1))
+    if len(frame):
         z = np.ones((len(frame), len(models) + 1))
         z[:, :-1] = correct
         problem = LinearProblem(
@@ -97,15 +97,12 @@ def compare_partial(
             combine=_first_column,
             n_rows=len(frame),
         )
-        sums = np.asarray(
-            replicate_sums(
-                problem,
-                scheme="poisson",
-                seed=seed,
-                n_resamples=n_resamples,
-                backend=resolve_device(device),
-            ),
-            dtype=np.float64,
+        sums[:] = replicate_sums(
+            problem,
+            scheme="poisson",
+            seed=seed,
+            n_resamples=n_resamples,
+            backend=resolve_device(device),
         )
     return (
         len(frame),
@@ -118,11 +115,10 @@ def compare_partial(
 
 def merge_compare_partials(a: Partial, b: Partial) -> Partial:
     """Add two partials (the reduce step); label sets are joined."""
-    sums = None if a[2] is None or b[2] is None else a[2] + b[2]
     return (
         a[0] + b[0],
         a[1] + b[1],
-        sums,
+        a[2] + b[2],
         a[3] | b[3],
         [x | y for x, y in zip(a[4], b[4], strict=True)],
     )
@@ -206,7 +202,6 @@ def compare_log(
     check_classes(classes)
     for name, labels in zip(names, predicted, strict=True):
         check_known_labels(name, labels, classes)
-    assert sums is not None  # n_resamples >= 2 and the log has rows
     details = {
         "engine": engine if client is None else "dask-distributed",
         "n_partitions": n_parts,

@@ -59,16 +59,30 @@ def _read_apply(
     return _apply(func, read_piece(piece, columns, row_id), args)
 
 
-def _apply(func: Callable[..., Any], frame: Any, args: tuple[Any, ...]) -> Any:
-    """``func`` with numba's parallel kernels on one thread.
+def _in_worker_process() -> bool:
+    """Whether this runs in a ``distributed`` worker (not the local threaded scheduler)."""
+    try:
+        from distributed import get_worker
 
-    Dask runs one task per worker thread, so the cores are already busy with other
-    partitions; a kernel that also spread over all cores would oversubscribe them (2
-    workers x 2 numba threads on 2 cores ran each task about 1.5x slower). This is
-    the rule ``distributed`` applies to OpenMP and BLAS in its workers
-    (``OMP_NUM_THREADS=1``); numba's thread count is per calling thread, so this does
-    not touch other tasks or the client.
+        get_worker()
+    except (ImportError, ValueError):
+        return False
+    return True
+
+
+def _apply(func: Callable[..., Any], frame: Any, args: tuple[Any, ...]) -> Any:
+    """``func``; in a ``distributed`` worker, with numba's parallel kernels on one thread.
+
+    A worker runs one task per worker thread, so with one worker thread per core the
+    cores are already busy with other partitions, and a kernel that also spread over
+    all cores would oversubscribe them. This is the rule ``distributed`` applies to
+    OpenMP and BLAS in its workers (``OMP_NUM_THREADS=1``); numba's thread count is per
+    calling thread, so it touches neither other tasks nor the client. On the local
+    threaded scheduler the kernels keep all cores: the pandas work of concurrent tasks
+    is serialised by the GIL there anyway.
     """
+    if not _in_worker_process():
+        return func(frame, *args)
     import numba
 
     before = numba.get_num_threads()
