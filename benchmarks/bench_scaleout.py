@@ -11,13 +11,14 @@ Generates an impression log as Parquet (row groups of ``--row-group`` rows, file
 and reports rows/s, CPU seconds per million rows and peak memory: the chunked run's peak
 RSS (``ru_maxrss`` of its own subprocess) and each Dask worker's (``ru_maxrss`` read in
 the worker at the end; the worker processes are fresh, so it covers the warm-up too, a
-10-replicate run of the same log). The chunked run is made twice: as it is (numba's kernels on all
-cores) and with ``NUMBA_NUM_THREADS=1`` (strictly one core). All runs must give the same
-intervals (checked). On a shared machine compare the CPU seconds per row (and the load
+10-replicate run of the same log). The chunked run is made twice: as it is (numba's kernels
+on all cores) and with ``NUMBA_NUM_THREADS=1`` (strictly one core). All runs must give the
+same intervals (checked). On a shared machine compare the CPU seconds per row (and the load
 average printed with the figures), not only the wall times.
 
-Full run (the issue's figures; about 2.2 GB of Parquet for 1e8 rows, see --help):
-    .venv/bin/python benchmarks/bench_scaleout.py --rows 100000000 --data /tmp/varkit_bench
+Full run (the issue's figures; about 0.7 GB of Parquet for 1e8 rows; run it once more with
+--glibc-malloc to see distributed's MALLOC_TRIM_THRESHOLD_ effect):
+    .venv/bin/python benchmarks/bench_scaleout.py --rows 1e8 --json benchmarks/out/scaleout.jsonl
 Quick check:
     .venv/bin/python benchmarks/bench_scaleout.py --rows 1000000 --row-group 250000
 """
