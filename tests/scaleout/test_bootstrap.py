@@ -259,6 +259,12 @@ def test_cli_help_says_dask_implies_poisson() -> None:
     assert "--engine dask implies poisson" in " ".join(out.split())
 
 
+def _vm_hwm(status: str) -> int:
+    """Peak resident memory in bytes from the text of /proc/<pid>/status."""
+    line = next(line for line in status.splitlines() if line.startswith("VmHWM:"))
+    return int(line.split()[1]) * 1024  # kB
+
+
 def test_cluster_with_a_memory_limit_below_the_log_gives_the_right_interval(
     tmp_path: Path,
 ) -> None:
@@ -267,12 +273,10 @@ def test_cluster_with_a_memory_limit_below_the_log_gives_the_right_interval(
     A worker's interpreter and libraries alone take about 250 MiB, so each has about 260
     MiB for data, a quarter of the log. Spilling and pausing are off, so a worker that
     outgrew the limit would be killed by its nanny (at 95%) and the run would fail;
-    its peak RSS (``ru_maxrss``) is checked too. The answer is the chunked engine's (one
+    its peak RSS (``VmHWM``) is checked too. The answer is the chunked engine's (one
     piece at a time in this process, equal to the in-memory engine in the tests above)
     and the exact mean of the generated values.
     """
-    import resource
-
     import dask
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -310,9 +314,11 @@ def test_cluster_with_a_memory_limit_below_the_log_gives_the_right_interval(
         Client(cluster) as client,
     ):
         got = bootstrap_log(str(path), "x", client=client, **kwargs)
-        # (a stdlib function: the workers cannot import this test module)
-        usage = client.run(resource.getrusage, resource.RUSAGE_SELF)
-    peaks = [u.ru_maxrss * 1024 for u in usage.values()]  # Linux: KiB
+        # VmHWM, not ru_maxrss: ru_maxrss survives exec, so a worker spawned by a large
+        # pytest process would report the parent's size. A bound method of a Path is
+        # picklable by reference to the stdlib (the workers cannot import this module).
+        status = client.run(Path("/proc/self/status").read_text)
+    peaks = [_vm_hwm(text) for text in status.values()]
     assert len(peaks) == 2 and max(peaks) < limit, peaks
     assert got.details["n_partitions"] == 80 and got.n == n
     assert got.estimate == pytest.approx(49.95, rel=1e-12)
