@@ -9,7 +9,7 @@ Generates an impression log as Parquet (row groups of ``--row-group`` rows, file
   (or ``--scheduler ADDRESS`` for an existing cluster),
 
 and reports rows/s, CPU seconds per million rows and peak memory: the chunked run's peak
-RSS (``ru_maxrss`` of its own subprocess) and each Dask worker's (``ru_maxrss`` read in
+RSS (``VmHWM`` of its own subprocess) and each Dask worker's (``VmHWM`` read in
 the worker at the end; the worker processes are fresh, so it covers the warm-up too, a
 10-replicate run of the same log). The chunked run is made twice: as it is (numba's kernels
 on all cores) and with ``NUMBA_NUM_THREADS=1`` (strictly one core). All runs must give the
@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -128,7 +127,7 @@ def run_chunks(folder: Path, resamples: int, seed: int) -> dict[str, Any]:
     cpu = time.process_time()
     results = _run(folder, "chunks", resamples, seed)
     seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = _worker_peak_rss()
     return {
         "seconds": seconds,
         "cpu_seconds": time.process_time() - cpu,
@@ -152,8 +151,14 @@ def _chunks_in_subprocess(
 
 
 def _worker_peak_rss() -> int:
-    """The worker process's peak RSS so far (Linux reports KiB)."""
-    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
+    """This process's peak RSS so far: VmHWM of /proc/self/status (kB).
+
+    Not ``ru_maxrss``: Linux keeps it across exec, so a process spawned by a larger parent
+    would report the parent's size.
+    """
+    with open("/proc/self/status") as status:
+        line = next(line for line in status if line.startswith("VmHWM:"))
+    return int(line.split()[1]) * 1024
 
 
 def _worker_cpu() -> float:
