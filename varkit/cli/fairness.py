@@ -151,51 +151,6 @@ def vrs(
         ],
         what="eligible table",
     )
-    if engine == "dask":
-        from varkit.scaleout import LogSource, connect
-        from varkit.scaleout.fairness import vrs_log
-
-        client = connect(scheduler)
-        try:
-            per_ad = vrs_log(
-                LogSource(impressions, row_id=row_id, rows_per_partition=partition_rows),
-                table,
-                attribute,
-                unit=unit,
-                threshold=threshold,
-                confidence=confidence,
-                n_resamples=resamples,
-                scheme=scheme,
-                interval=interval,
-                delivered_noise_scale=delivered_noise_scale,
-                estimate=estimate,
-                random_state=seed,
-                device=device,
-                client=client,
-            )
-        finally:
-            if client is not None:
-                client.close()
-        _emit_vrs(
-            ctx,
-            per_ad,
-            impressions,
-            eligible,
-            min_impressions,
-            confidence,
-            seed,
-            device,
-            fmt,
-            output,
-        )
-        return
-    columns = [
-        Column("ad_id", "label"),
-        Column("impressions", "float"),
-        Column("user_id", "label", required=False),
-        Column(attribute, "label", required=False),
-        Column("p_", "probability", required=False, prefix=True),
-    ]
     options: dict[str, Any] = dict(
         unit=unit,
         threshold=threshold,
@@ -208,7 +163,25 @@ def vrs(
         random_state=seed,
         device=device,
     )
-    if partition_rows is not None:
+    columns = [
+        Column("ad_id", "label"),
+        Column("impressions", "float"),
+        Column("user_id", "label", required=False),
+        Column(attribute, "label", required=False),
+        Column("p_", "probability", required=False, prefix=True),
+    ]
+    if engine == "dask":
+        from varkit.scaleout import LogSource, connect
+        from varkit.scaleout.fairness import vrs_log
+
+        client = connect(scheduler)
+        try:
+            source = LogSource(impressions, row_id=row_id, rows_per_partition=partition_rows)
+            per_ad = vrs_log(source, table, attribute, client=client, **options)
+        finally:
+            if client is not None:
+                client.close()
+    elif partition_rows is not None:
         # pandas in chunks: one process, memory bounded by the chunk size (ads spilled to
         # disk in ranges, then bootstrapped range by range; same results as in memory)
         from varkit.fairness.chunked import vrs_metrics_chunks
@@ -219,26 +192,14 @@ def vrs(
             for frame in iter_frames(impressions, columns, rows_per_partition=partition_rows)
         )
         per_ad = vrs_metrics_chunks(frames, table, attribute, bucket_rows=partition_rows, **options)
-        _emit_vrs(
-            ctx,
-            per_ad,
-            impressions,
-            eligible,
-            min_impressions,
-            confidence,
-            seed,
-            device,
-            fmt,
-            output,
-        )
-        return
-    if glob.has_magic(impressions):
-        from varkit.scaleout.partitions import ROW_ID, read_all
-
-        log = read_all(impressions, columns).drop(columns=ROW_ID)
     else:
-        log = read_table(impressions, columns, what="impressions log")
-    per_ad = vrs_metrics(log, table, attribute, **options)
+        if glob.has_magic(impressions):
+            from varkit.scaleout.partitions import ROW_ID, read_all
+
+            log = read_all(impressions, columns).drop(columns=ROW_ID)
+        else:
+            log = read_table(impressions, columns, what="impressions log")
+        per_ad = vrs_metrics(log, table, attribute, **options)
     _emit_vrs(
         ctx, per_ad, impressions, eligible, min_impressions, confidence, seed, device, fmt, output
     )
