@@ -63,10 +63,9 @@ from varkit.fairness.counts import (
     _levels,
     count_delivery,
     count_delivery_chunks,
-    count_eligible,
 )
 from varkit.fairness.coverage import DEFAULT_TOLERANCE
-from varkit.fairness.vrs import _validate_vrs, vrs_metrics
+from varkit.fairness.vrs import _checked_eligible, vrs_metrics
 from varkit.results import Result, ResultSet
 
 __all__ = ["vrs_metrics_chunks"]
@@ -167,8 +166,10 @@ device
         tolerance=tolerance,
         device=device,
     )
-    _validate_vrs(
+    elig = _checked_eligible(
+        eligible,
         attribute,
+        drop_groups,
         unit,
         threshold,
         confidence,
@@ -180,13 +181,6 @@ device
         estimate,
         device,
     )
-    elig = (
-        eligible
-        if isinstance(eligible, EligibleCounts)
-        else count_eligible(eligible, attribute, drop_groups=drop_groups)
-    )
-    if elig.attribute != attribute:
-        raise ValueError(f"`eligible` counts attribute {elig.attribute!r}, not {attribute!r}.")
     count_options: dict[str, Any] = dict(
         groups=elig.groups, drop_groups=drop_groups, allow_negative=delivered_noise_scale > 0
     )

@@ -59,6 +59,22 @@ __all__ = ["vrs_coverage", "vrs_metrics"]
 _ESTIMATES = ("plug-in", "debiased")
 
 
+def _checked_eligible(
+    eligible: Any, attribute: Any, drop_groups: Sequence[str], *checks: Any
+) -> EligibleCounts:
+    """Validate the arguments (``checks``: those of :func:`_validate_vrs` after
+    ``attribute``) and count the eligible table for ``attribute``."""
+    _validate_vrs(attribute, *checks)
+    elig = (
+        eligible
+        if isinstance(eligible, EligibleCounts)
+        else count_eligible(eligible, attribute, drop_groups=drop_groups)
+    )
+    if elig.attribute != attribute:
+        raise ValueError(f"`eligible` counts attribute {elig.attribute!r}, not {attribute!r}.")
+    return elig
+
+
 def _validate_vrs(
     attribute: Any,
     unit: str,
@@ -201,8 +217,10 @@ def vrs_metrics(
         column for a group the eligible table does not list, and the input faults of
         :func:`~varkit.fairness.counts.count_delivery` and ``count_eligible``.
     """
-    _validate_vrs(
+    elig = _checked_eligible(
+        eligible,
         attribute,
+        drop_groups,
         unit,
         threshold,
         confidence,
@@ -214,13 +232,6 @@ def vrs_metrics(
         estimate,
         device,
     )
-    elig = (
-        eligible
-        if isinstance(eligible, EligibleCounts)
-        else count_eligible(eligible, attribute, drop_groups=drop_groups)
-    )
-    if elig.attribute != attribute:
-        raise ValueError(f"`eligible` counts attribute {elig.attribute!r}, not {attribute!r}.")
     if isinstance(impressions, DeliveryCounts):
         counts = impressions
         if counts.attribute != attribute:
