@@ -5,8 +5,9 @@ Generates an impression log as Parquet (row groups of ``--row-group`` rows, file
 :func:`varkit.scaleout.fairness.vrs_log` on it
 
 * ``chunks``: pandas-in-chunks in one process (one row group at a time), and
-* ``dask``: a ``distributed.LocalCluster`` of ``--workers`` single-thread worker processes
-  (or ``--scheduler ADDRESS`` for an existing cluster),
+* ``dask``: varkit's own local cluster (``--scheduler local:N``: a
+  ``distributed.LocalCluster`` of ``--workers`` single-thread worker processes, glibc's
+  malloc thresholds), or ``--scheduler ADDRESS`` for an existing cluster,
 
 and reports rows/s, CPU seconds per million rows and peak memory: the chunked run's peak
 RSS (``VmHWM`` of its own subprocess) and each Dask worker's (``VmHWM`` read in
@@ -17,7 +18,7 @@ same intervals (checked). On a shared machine compare the CPU seconds per row (a
 average printed with the figures), not only the wall times.
 
 Full run (the issue's figures; about 0.7 GB of Parquet for 1e8 rows; run it once more with
---glibc-malloc to see distributed's MALLOC_TRIM_THRESHOLD_ effect):
+--distributed-malloc to see distributed's MALLOC_TRIM_THRESHOLD_ effect):
     .venv/bin/python benchmarks/bench_scaleout.py --rows 1e8 --json benchmarks/out/scaleout.jsonl
 Quick check:
     .venv/bin/python benchmarks/bench_scaleout.py --rows 1000000 --row-group 250000
@@ -175,27 +176,30 @@ def run_dask(
     seed: int,
     workers: int,
     scheduler: str | None,
-    glibc_malloc: bool = False,
+    distributed_malloc: bool = False,
     threads_per_worker: int = 1,
 ) -> dict[str, Any]:
-    import dask
     from distributed import Client, LocalCluster
 
-    cluster = None
-    if scheduler is None:
-        environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ"))
-        if glibc_malloc:
-            environ.pop("MALLOC_TRIM_THRESHOLD_", None)
-        with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
-            cluster = LocalCluster(
-                n_workers=workers,
-                threads_per_worker=threads_per_worker,
-                processes=True,
-                host="127.0.0.1",
-                dashboard_address=None,
-            )
-        scheduler = cluster.scheduler_address
-    client = Client(scheduler)
+    from varkit.scaleout.reduce import connect
+
+    if scheduler is not None:
+        client = Client(scheduler)
+    elif distributed_malloc:
+        # distributed's own worker environment (MALLOC_TRIM_THRESHOLD_=65536)
+        cluster = LocalCluster(
+            n_workers=workers,
+            threads_per_worker=threads_per_worker,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        )
+        client = Client(cluster)
+    elif threads_per_worker != 1:
+        raise SystemExit("--threads-per-worker other than 1 needs --distributed-malloc")
+    else:
+        client = connect(f"local:{workers}")  # what `--scheduler local:N` starts
+    cluster = client.cluster if scheduler is None else None
     try:
         _run(folder, "dask", 10, seed, client)  # warm-up: JIT in every worker
         worker_cpu = sum(client.run(_worker_cpu).values())
@@ -233,11 +237,12 @@ def main() -> None:
     parser.add_argument("--data", default="/tmp/varkit_bench_scaleout", help="log folder")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
-        "--glibc-malloc",
+        "--distributed-malloc",
         action="store_true",
-        help="start the workers without distributed's MALLOC_TRIM_THRESHOLD_=65536 (setting "
-        "it disables glibc's dynamic mmap threshold: every large temporary array is then "
-        "mmap-ed and page-faulted afresh, about 8-10%% more CPU for this pandas work)",
+        help="start the workers with distributed's MALLOC_TRIM_THRESHOLD_=65536 instead of "
+        "varkit's local cluster (which leaves glibc's dynamic thresholds; setting it disables "
+        "glibc's dynamic mmap threshold: every large temporary array is then mmap-ed and "
+        "page-faulted afresh, about 8-13%% more CPU for this pandas work)",
     )
     parser.add_argument("--json", default=None, help="append the figures to this JSON-lines file")
     parser.add_argument("--only-chunks", action="store_true", help=argparse.SUPPRESS)
@@ -264,7 +269,7 @@ def main() -> None:
         args.seed,
         args.workers,
         args.scheduler,
-        args.glibc_malloc,
+        args.distributed_malloc,
         args.threads_per_worker,
     )
     same = all(

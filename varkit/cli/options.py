@@ -121,8 +121,9 @@ def engine_options(func: F) -> F:
         "--scheduler",
         default=None,
         metavar="ADDRESS",
-        help="dask: address of a running distributed scheduler (tcp://host:8786).  "
-        "[default: local threads]",
+        help="dask: address of a running distributed scheduler (tcp://host:8786), or "
+        "local:N to start N worker processes on this machine for the run (local: one per "
+        "CPU).  [default: dask's local threads]",
     )(func)
     func = click.option(
         "--engine",

@@ -1,0 +1,73 @@
+"""``--scheduler local[:N]``: varkit's own LocalCluster for a run."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tests.scaleout.conftest import make_log
+from tests.scaleout.test_bootstrap import assert_same
+from varkit.cli.main import cli
+from varkit.results import ResultSet
+from varkit.scaleout.reduce import connect
+
+pytest.importorskip("distributed")
+
+
+def test_local_cluster_has_n_single_thread_workers_without_malloc_trim() -> None:
+    client = connect("local:2")
+    try:
+        info = client.scheduler_info()["workers"]
+        assert len(info) == 2
+        assert all(w["nthreads"] == 1 for w in info.values())
+        # distributed sets MALLOC_TRIM_THRESHOLD_=65536 in its workers; varkit's own
+        # cluster leaves glibc's dynamic thresholds (see _local_client)
+        assert set(client.run(os.getenv, "MALLOC_TRIM_THRESHOLD_").values()) == {None}
+        cluster = client.cluster
+    finally:
+        client.close()
+    assert cluster.status.name == "closed"
+
+
+@pytest.mark.parametrize("spec", ["local:0", "local:x", "local:-1"])
+def test_bad_local_worker_count_is_a_value_error(spec: str) -> None:
+    with pytest.raises(ValueError, match="--scheduler local:N needs a positive integer N"):
+        connect(spec)
+
+
+def test_cli_local_cluster_equals_pandas_engine(tmp_path: Path) -> None:
+    make_log(tmp_path, n=3000)
+    common = ["bootstrap", str(tmp_path / "part-*"), "-c", "revenue", "--resamples", "200",
+              "--seed", "3", "--format", "json"]  # fmt: skip
+    runs = [
+        CliRunner().invoke(cli, [*common, "--scheme", "poisson"]),
+        CliRunner().invoke(cli, [*common, "--engine", "dask", "--scheduler", "local:2"]),
+    ]
+    for run in runs:
+        assert run.exit_code == 0, run.stderr
+    want, got = (ResultSet.from_json(r.stdout)[0] for r in runs)
+    assert_same(got, want)
+    assert json.loads(runs[1].stdout)["results"][0]["n"] == 3000
+
+
+def test_cli_bad_local_worker_count_is_one_error_line(tmp_path: Path) -> None:
+    make_log(tmp_path, n=100)
+    run = CliRunner().invoke(
+        cli,
+        [
+            "bootstrap",
+            str(tmp_path / "part-*"),
+            "-c",
+            "revenue",
+            "--engine",
+            "dask",
+            "--scheduler",
+            "local:x",
+        ],  # fmt: skip
+    )
+    assert run.exit_code == 2
+    assert run.stderr.strip() == "error: --scheduler local:N needs a positive integer N, got 'x'."
