@@ -205,15 +205,9 @@ BINNED_CONTROL_COLUMNS = (
 )
 # the twisted-step columns alone: bounded, unweighted (the one-critical default)
 TWIST_CONTROL_COLUMNS = tuple(c for c in BINNED_CONTROL_COLUMNS if c.startswith("cv_twist_"))
-# effective-gap ladder: s + LADDER_SCALE e below each distance, per maneuver, all critical steps
-LADDER_SCALE = 1.5  # metres
-LADDER_DISTANCES = (2, 4, 6, 8, 10, 12, 14)  # metres, across the critical gap range
-LADDER_CONTROL_COLUMNS = tuple(
-    f"cv_ladder_{m}_{d}" for m in MANEUVERS for d in LADDER_DISTANCES
-)
 # control families each proposal supports; the first is its default
 CONTROL_SETS = {
-    "one-critical": ("twist", "binned", "product", "ladder"),
+    "one-critical": ("twist", "binned", "product"),
     "all-critical": ("product", "local", "mixture"),
 }
 _QUAD_PANELS = 160  # composite Gauss-Legendre for the one-critical exact moments
@@ -711,16 +705,8 @@ class OvertakingScenario:
             "twist": TWIST_CONTROL_COLUMNS,
             "binned": BINNED_CONTROL_COLUMNS,
             "product": CONTROL_COLUMNS,
-            "ladder": LADDER_CONTROL_COLUMNS,
         }[family]
-        if family == "ladder":
-            step_q = np.where((np.arange(self.n_steps) == chosen[:, None])[..., None]
-                              & has_twist[:, None, None], q_step, p)
-            cols = self._ladder_controls(gap, critical, u, noise, step_q)
-        elif family == "twist":
-            cols = {}
-        else:
-            cols = self._critical_controls(gap, critical, u, w, p)
+        cols = {} if family == "twist" else self._critical_controls(gap, critical, u, w, p)
         if family in ("twist", "binned"):
             cols.update(self._twisted_controls(gap, critical, u, noise, kappa, chosen, has_twist))
         for name in names:
@@ -757,33 +743,6 @@ class OvertakingScenario:
         for b in range(GAP_BINS - 1):
             in_bin = critical & (gap >= edges[b]) & (gap < edges[b + 1])
             cols[f"cv_gap_{b + 1}"] = in_bin.sum(axis=1) - k * probs[b]
-        return cols
-
-    def _ladder_controls(
-        self,
-        gap: FloatArray,
-        critical: NDArray[np.bool_],
-        u: NDArray[np.int64],
-        noise: FloatArray,
-        step_q: FloatArray,
-    ) -> dict[str, FloatArray]:
-        """Effective-gap ladder over the critical steps, mean 0 given the gaps and J.
-
-        ``sum_{j in C} (1{u_j = m, s_j + a e_j < d} - P_q(m | s_j, J) Phi((d - s_j)/a))``
-        with ``a = LADDER_SCALE``, for each maneuver m and distance d in
-        ``LADDER_DISTANCES``; ``P_q(. | s_j, J)`` is ``q~`` at the twisted step and ``p``
-        elsewhere (``step_q``), and the disturbance is independent of the maneuver.
-        """
-        effective = gap + LADDER_SCALE * noise
-        cols: dict[str, FloatArray] = {}
-        for d in LADDER_DISTANCES:
-            below = effective < d
-            expected = stats.norm.cdf((d - gap) / LADDER_SCALE)
-            for m, name in enumerate(MANEUVERS):
-                term = (u == m) & below
-                cols[f"cv_ladder_{name}_{d}"] = np.where(
-                    critical, term - step_q[..., m] * expected, 0.0
-                ).sum(axis=1)
         return cols
 
     def _twisted_controls(
