@@ -55,6 +55,49 @@ def test_pool_above_merges_high_strata():
     assert [s["stratum"] for s in r.details["strata"]] == ["0", "1", "2-3"]
 
 
+def _rare_crashes(rng, n_per_stratum=400, rates=(0.25, 0.04)):
+    """Strata 1 and 2 with binary crashes, rarer in stratum 2; two controls."""
+    k = np.repeat([1, 2], n_per_stratum)
+    h = rng.standard_normal((k.size, 2))
+    rate = np.asarray(rates)[k - 1]
+    y = (rng.random(k.size) < rate * (1 + 0.5 * np.tanh(h[:, 0]))).astype(float)
+    return y, np.ones(k.size), k, h
+
+
+def test_strata_short_of_crashes_are_pooled_and_reported():
+    # stratum 2 has about 16 crashes, 8 per cross-fitted training fold: fewer than
+    # 10 per control x 2 controls, so it is pooled; without the rule it is not
+    y, w, k, h = _rare_crashes(np.random.default_rng(5))
+    assert np.sum(y[k == 2]) < 20 <= np.sum(y[k == 1]) / 2
+    r = sparse_control_variates(y, w, k, h, random_state=0)
+    assert [s["stratum"] for s in r.details["strata"]] == ["1-2"]
+    assert "fewer than 10 per control (crashes_per_control)" in r.details["pooled"][0]
+    off = sparse_control_variates(y, w, k, h, crashes_per_control=0, random_state=0)
+    assert [s["stratum"] for s in off.details["strata"]] == ["1", "2"]
+    assert off.details["pooled"] == []
+
+
+def test_one_stratum_short_of_crashes_is_kept_with_a_note():
+    y, w, k, h = _rare_crashes(np.random.default_rng(6), rates=(0.02, 0.02))
+    r = sparse_control_variates(y, w, k, h, crashes_per_control=50, random_state=0)
+    assert [s["stratum"] for s in r.details["strata"]] == ["1-2"]
+    assert r.details["pooled"][-1].startswith("only ")
+    assert "the interval may under-cover" in r.details["pooled"][-1]
+
+
+def test_crash_shortfall_counts_the_crashes_a_cross_fitted_fit_sees():
+    from varkit.cav.moments import Moments, crash_shortfall
+
+    folds = {0: Moments(n=50, crashes=12), 1: Moments(n=50, crashes=7)}
+    # cross-fitted: the fit for fold 0 sees fold 1's 7 crashes, the smallest of the two
+    assert crash_shortfall(folds, 1, 2, 10.0) == (7, 10.0)
+    assert crash_shortfall(folds, 1, 2, 7.0) is None
+    # same-sample: all 19 crashes
+    assert crash_shortfall(folds, 2, None, 10.0) == (19, 20.0)
+    assert crash_shortfall(folds, 0, 2, 10.0) is None  # no controls, nothing to learn
+    assert crash_shortfall(folds, 3, 2, 0.0) is None  # rule off
+
+
 @pytest.mark.parametrize(
     ("change", "match"),
     [
@@ -63,6 +106,8 @@ def test_pool_above_merges_high_strata():
         ({"weight": -np.ones(50)}, "`weight` must be at least 0"),
         ({"crash": np.full(50, 1.2)}, "`crash` must be at most 1"),
         ({"pool_above": -1}, "`pool_above` must be"),
+        ({"crashes_per_control": -1}, "`crashes_per_control` must be a non-negative number"),
+        ({"crashes_per_control": float("nan")}, "`crashes_per_control` must be"),
     ],
 )
 def test_bad_input_raises_one_sentence(change, match):

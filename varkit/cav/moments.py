@@ -59,6 +59,7 @@ __all__ = [
     "Moments",
     "adjusted_moments",
     "cell_moments",
+    "crash_shortfall",
     "fit_folds",
     "fold_ids",
     "merge_cells",
@@ -315,3 +316,24 @@ def training_shortfall(
     need = d + 2 if d else 1
     smallest = min(n - m.n for m in folds.values())
     return (smallest, need) if smallest < need else None
+
+
+def crash_shortfall(
+    folds: Mapping[int, Moments], d: int, crossfit: int | None, per_control: float
+) -> tuple[int, float] | None:
+    """``(crashes, needed)`` for the fit with the fewest crashes, if below ``per_control * d``.
+
+    A regression of ``Y W`` on the controls learns its slopes from the crashes (``Y W``
+    is 0 elsewhere), so, like the events-per-variable rule of logistic regression, a fit
+    needs several crashes per control; with fewer, the fitted slopes are noisy enough to
+    raise the variance above importance sampling's and make the interval under-cover
+    (benchmarks/RESULTS.md, "pooling by crashes per control"). Cross-fitted, the fit for
+    fold f uses the crashes of the other folds.
+    """
+    if d == 0 or per_control <= 0:
+        return None
+    crashes = sum(m.crashes for m in folds.values())
+    if crossfit is not None:
+        crashes -= max(m.crashes for m in folds.values())
+    need = per_control * d
+    return (crashes, need) if crashes < need else None
