@@ -7,8 +7,10 @@ On the overtaking simulator (varkit.cav.scenarios), for each vehicle:
   per-test variance), and the largest variance reduction ANY control built from the
   critical variables can give (``importance_sampling_variance / control_variance_bound``,
   from gaps and maneuvers, and with the critical disturbances too);
-* from one log of ``--tests`` tests: tests needed by IS and SCV (cross-fitted,
-  ``pool_above=4``) from their sample variances, and the sample variance-reduction factor;
+* from one log of ``--tests`` tests: tests needed by IS and SCV (cross-fitted, strata
+  pooled by the default ``crashes_per_control=10``; ``--pool-above 4
+  --crashes-per-control 0`` gives the previous session's unpooled fit) from their sample
+  variances, and the sample variance-reduction factor;
 * with ``--reps R``: R independent logs of ``--reps-tests`` tests; relative bias of SCV,
   same-sample SCV and IS (with its Monte Carlo standard error), the empirical variance
   ratio IS/SCV and the 90% coverage of both;
@@ -44,7 +46,7 @@ from varkit.cav import (
 )
 
 Z90 = 1.6448536269514722
-POOL_ABOVE = 4
+POOL = {"pool_above": None, "crashes_per_control": 10.0}  # set from the command line
 
 
 def _controls(log: pd.DataFrame, family: str) -> pd.DataFrame:
@@ -59,7 +61,7 @@ def _scv(log: pd.DataFrame, family: str, rng: np.random.Generator) -> object:
         log["weight"],
         log["n_critical"],
         _controls(log, family),
-        pool_above=POOL_ABOVE,
+        **POOL,
         confidence=0.9,
         random_state=rng,
     )
@@ -105,7 +107,7 @@ def figure(scenario: OvertakingScenario, family: str, n: int, path: str, seed: i
                 controls=_controls(log, family),
                 method="scv",
                 checkpoints=25,
-                pool_above=POOL_ABOVE,
+                **POOL,
                 random_state=seed,
             ),
         }
@@ -148,7 +150,10 @@ def main() -> None:
     parser.add_argument("--figure", default=None)
     parser.add_argument("--figure-tests", type=int, default=20_000)
     parser.add_argument("--quick", action="store_true", help="smoke run: small sizes")
+    parser.add_argument("--pool-above", type=int, default=None)
+    parser.add_argument("--crashes-per-control", type=float, default=10.0)
     args = parser.parse_args()
+    POOL.update(pool_above=args.pool_above, crashes_per_control=args.crashes_per_control)
     if args.quick:
         args.tests, args.reps, args.reps_tests, args.figure_tests = 20_000, 3, 2000, 3000
     family = {"default": None, "bounded": "mixture"}.get(args.controls, args.controls)
