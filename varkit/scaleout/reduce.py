@@ -185,7 +185,10 @@ def _local_client(spec: str) -> Any:
     spent 13% less CPU per row on the 1e8-row fairness benchmark (1.85x the chunked
     single process instead of 1.54x on 2 cores) for about 0.1 GiB more resident memory
     each (benchmarks/RESULTS.md, "Scale-out on Dask"), so varkit's own local cluster
-    leaves glibc's defaults. Clusters started by the user keep their own settings.
+    leaves glibc's defaults. Clusters started by the user keep their own settings, and so
+    does an environment that already sets the variable (the user's shell, or a process
+    in which distributed has started workers before: it writes its worker environment
+    into its own ``os.environ``).
     """
     import dask
     from distributed import Client
