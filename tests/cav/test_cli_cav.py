@@ -45,6 +45,24 @@ def test_crash_rate_json_validates(log_path, method):
     assert [r["metric"] for r in doc["results"]] == ["crash_rate", "tests_required"]
 
 
+def _strata_and_pooled(log_path, *args):
+    out = CliRunner().invoke(
+        cli,
+        ["cav", "crash-rate", str(log_path), "--seed", "0", "--format", "json", *args],
+    )
+    assert out.exit_code == 0, out.output
+    details = json.loads(out.stdout)["results"][0]["details"]
+    return [s["stratum"] for s in details["strata"]], details["pooled"]
+
+
+def test_crashes_per_control_pools_strata_and_zero_turns_it_off(log_path):
+    strata, pooled = _strata_and_pooled(log_path)  # default 10 crashes per control
+    assert any("crashes_per_control" in note for note in pooled)
+    unpooled, notes = _strata_and_pooled(log_path, "--crashes-per-control", "0")
+    assert len(unpooled) > len(strata)
+    assert not any("crashes_per_control" in note for note in notes)
+
+
 def _write(tmp_path, text):
     path = tmp_path / "bad.csv"
     path.write_text(text)

@@ -36,7 +36,7 @@ def log_glob(tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(folder / "tests-*")
 
 
-def in_memory(pattern: str, method: str) -> Result:
+def in_memory(pattern: str, method: str, crashes_per_control: float = 10.0) -> Result:
     """The in-memory estimator on the same rows, with the log's row ids keying the folds."""
     frame = read_all(pattern, log_columns(method))
     ids = frame[ROW_ID].to_numpy()
@@ -62,6 +62,7 @@ def in_memory(pattern: str, method: str) -> Result:
         frame["n_critical"],
         controls,
         pool_above=3,
+        crashes_per_control=crashes_per_control,
         confidence=0.9,
         control_names=list(controls.columns),
         random_state=SEED,
@@ -102,6 +103,22 @@ def test_partitions_equal_in_memory(log_glob: str, method: str, partitions: int)
     )
     assert got.details["partitions"] >= partitions
     assert_same(got, in_memory(log_glob, method))
+
+
+@pytest.mark.parametrize("crashes_per_control", [0.0, 25.0])
+def test_crash_pooling_equal_in_memory(log_glob: str, crashes_per_control: float) -> None:
+    got = crash_rate_log(
+        LogSource(log_glob, npartitions=3),
+        method="scv",
+        pool_above=3,
+        crashes_per_control=crashes_per_control,
+        confidence=0.9,
+        random_state=SEED,
+        engine="dask",
+    )
+    want = in_memory(log_glob, "scv", crashes_per_control)
+    assert_same(got, want)
+    assert got.details["pooled"] == want.details["pooled"]
 
 
 @pytest.mark.parametrize("method", ["cv", "scv"])

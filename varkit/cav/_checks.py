@@ -110,6 +110,28 @@ def check_confidence(confidence: Any, name: str = "confidence") -> float:
     return float(confidence)
 
 
+def check_pooling(pool_above: Any, crashes_per_control: Any) -> tuple[int | None, float]:
+    """``pool_above`` (None or an integer >= 0) and ``crashes_per_control`` (a number >= 0)."""
+    if pool_above is not None and (
+        isinstance(pool_above, bool)
+        or not isinstance(pool_above, (int, np.integer))
+        or pool_above < 0
+    ):
+        raise ValueError(
+            f"`pool_above` must be a non-negative integer or None, got {pool_above!r}."
+        )
+    if (
+        isinstance(crashes_per_control, bool)
+        or not isinstance(crashes_per_control, (int, float, np.integer, np.floating))
+        or not np.isfinite(crashes_per_control)
+        or crashes_per_control < 0
+    ):
+        raise ValueError(
+            f"`crashes_per_control` must be a non-negative number, got {crashes_per_control!r}."
+        )
+    return (None if pool_above is None else int(pool_above)), float(crashes_per_control)
+
+
 def z_value(confidence: float) -> float:
     """Two-sided normal quantile z_{1-(1-confidence)/2}."""
     return float(stats.norm.ppf(0.5 + confidence / 2.0))

@@ -48,6 +48,7 @@ from varkit.cav._checks import (
     as_vector,
     as_weight,
     check_confidence,
+    check_pooling,
 )
 from varkit.cav.control_variates import (
     as_row_ids,
@@ -102,23 +103,7 @@ def _validate_scv(
     if np.any(k != np.round(k)):
         raise ValueError("`n_critical` must hold whole numbers (counts of critical variables).")
     h = as_controls(controls, y.size)
-    if pool_above is not None and (
-        isinstance(pool_above, bool)
-        or not isinstance(pool_above, (int, np.integer))
-        or pool_above < 0
-    ):
-        raise ValueError(
-            f"`pool_above` must be a non-negative integer or None, got {pool_above!r}."
-        )
-    if not (
-        isinstance(crashes_per_control, (int, float, np.integer, np.floating))
-        and not isinstance(crashes_per_control, bool)
-        and np.isfinite(crashes_per_control)
-        and crashes_per_control >= 0
-    ):
-        raise ValueError(
-            f"`crashes_per_control` must be a non-negative number, got {crashes_per_control!r}."
-        )
+    pool_above, crashes_per_control = check_pooling(pool_above, crashes_per_control)
     if not (isinstance(target_rhw, (int, float)) and target_rhw > 0):
         raise ValueError(f"`target_rhw` must be a positive number, got {target_rhw!r}.")
     return {
@@ -130,8 +115,8 @@ def _validate_scv(
         "names": control_labels(control_names, h.shape[1]),
         "fit": check_fit(fit),
         "crossfit": check_crossfit(crossfit),
-        "pool_above": None if pool_above is None else int(pool_above),
-        "crashes_per_control": float(crashes_per_control),
+        "pool_above": pool_above,
+        "crashes_per_control": crashes_per_control,
         "confidence": check_confidence(confidence),
         "target_confidence": check_confidence(target_confidence, "target_confidence"),
         "target_rhw": float(target_rhw),

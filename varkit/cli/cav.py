@@ -80,6 +80,14 @@ def cav() -> None:
     help="scv: pool all strata with more critical variables than this.",
 )
 @click.option(
+    "--crashes-per-control",
+    type=click.FloatRange(min=0),
+    default=10.0,
+    show_default=True,
+    help="scv: pool a stratum with its neighbour while a fit has fewer crashes than this "
+    "per control (0: only when it has fewer tests than coefficients).",
+)
+@click.option(
     "--target-rhw",
     type=click.FloatRange(0, min_open=True),
     default=0.3,
@@ -113,6 +121,7 @@ def crash_rate(
     fit: str,
     control_means: str | None,
     pool_above: int | None,
+    crashes_per_control: float,
     target_rhw: float,
     target_confidence: float,
     running: int | None,
@@ -140,6 +149,7 @@ def crash_rate(
 
     seed_value = fold_seed(seed)  # one seed for the folds, recorded in the provenance
     folds = crossfit or None
+    pooling = {"pool_above": pool_above, "crashes_per_control": crashes_per_control}
     if engine == "dask":
         if running is not None:
             raise ValueError("--running follows the tests in order: it needs --engine pandas.")
@@ -149,7 +159,7 @@ def crash_rate(
             fit,
             folds,
             control_means,
-            pool_above,
+            pooling,
             target_rhw,
             target_confidence,
             confidence,
@@ -169,7 +179,7 @@ def crash_rate(
             fit,
             folds,
             control_means,
-            pool_above,
+            pooling,
             target_rhw,
             target_confidence,
             confidence,
@@ -198,7 +208,7 @@ def _crash_rate_dask(
     fit: str,
     folds: int | None,
     control_means: str | None,
-    pool_above: int | None,
+    pooling: dict[str, Any],
     target_rhw: float,
     target_confidence: float,
     confidence: float,
@@ -220,7 +230,7 @@ def _crash_rate_dask(
             method=method,
             crossfit=folds,
             control_means=_control_means(control_means, len(layout.controls)),
-            pool_above=pool_above,
+            **pooling,
             confidence=confidence,
             target_rhw=target_rhw,
             target_confidence=target_confidence,
@@ -238,7 +248,7 @@ def _crash_rate_pandas(
     fit: str,
     folds: int | None,
     control_means: str | None,
-    pool_above: int | None,
+    pooling: dict[str, Any],
     target_rhw: float,
     target_confidence: float,
     confidence: float,
@@ -299,7 +309,7 @@ def _crash_rate_pandas(
             "control_means": _control_means(control_means, controls.shape[1]),
             "fit": fit,
             "crossfit": folds,
-            "pool_above": pool_above,
+            **pooling,
             "target_rhw": target_rhw,
             "target_confidence": target_confidence,
             "control_names": names,

@@ -38,11 +38,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from varkit.cav._checks import as_control_means, check_confidence
+from varkit.cav._checks import as_control_means, check_confidence, check_pooling
 from varkit.cav.control_variates import check_crossfit, cv_from_cells, fold_seed
 from varkit.cav.estimators import is_from_moments, nde_from_moments
 from varkit.cav.moments import Cells, cell_moments, fold_ids, merge_cells, total
-from varkit.cav.sparse import scv_from_cells
+from varkit.cav.sparse import CRASHES_PER_CONTROL, scv_from_cells
 from varkit.io import Column
 from varkit.results import Result
 from varkit.scaleout.partitions import ROW_ID, expand_paths, read_header
@@ -152,7 +152,6 @@ def _validate_log(
     crossfit: Any,
     confidence: Any,
     engine: Any,
-    pool_above: Any,
     target_rhw: Any,
     target_confidence: Any,
 ) -> tuple[str, int | None, float]:
@@ -165,14 +164,6 @@ def _validate_log(
         )
     if engine not in ("dask", "chunks"):
         raise ValueError(f"`engine` must be 'dask' or 'chunks', got {engine!r}.")
-    if pool_above is not None and (
-        isinstance(pool_above, bool)
-        or not isinstance(pool_above, (int, np.integer))
-        or pool_above < 0
-    ):
-        raise ValueError(
-            f"`pool_above` must be a non-negative integer or None, got {pool_above!r}."
-        )
     if isinstance(target_rhw, bool) or not isinstance(target_rhw, (int, float)) or target_rhw <= 0:
         raise ValueError(f"`target_rhw` must be a positive number, got {target_rhw!r}.")
     check_confidence(target_confidence, "target_confidence")
@@ -187,6 +178,7 @@ def crash_rate_log(
     crossfit: int | None = 2,
     control_means: Any = 0.0,
     pool_above: int | None = None,
+    crashes_per_control: float = CRASHES_PER_CONTROL,
     confidence: float = 0.95,
     target_rhw: float = 0.3,
     target_confidence: float = 0.9,
@@ -204,7 +196,8 @@ def crash_rate_log(
         As ``varkit cav crash-rate --method``.
     fit : {'ols'}
         Only OLS coefficients can be fitted from sums.
-    crossfit, control_means, pool_above, confidence, target_rhw, target_confidence
+    crossfit, control_means, pool_above, crashes_per_control, confidence, target_rhw,
+    target_confidence
         As for :func:`varkit.cav.sparse_control_variates`.
     random_state : None, int or numpy Generator
         Seed of the fold assignment (resolved once, here).
@@ -220,8 +213,9 @@ def crash_rate_log(
         ``details["engine"]`` and ``details["partitions"]`` added.
     """
     method_, folds, level = _validate_log(
-        method, fit, crossfit, confidence, engine, pool_above, target_rhw, target_confidence
+        method, fit, crossfit, confidence, engine, target_rhw, target_confidence
     )
+    pool_above, crashes_per_control = check_pooling(pool_above, crashes_per_control)
     layout = log_layout(source.pattern, method_)
     d = len(layout.controls)
     means = as_control_means(control_means, d) if d else np.zeros(0)
@@ -264,6 +258,7 @@ def crash_rate_log(
             fit="ols",
             crossfit=folds,
             pool_above=pool_above,
+            crashes_per_control=crashes_per_control,
             confidence=level,
             target_rhw=target_rhw,
             target_confidence=target_confidence,
