@@ -327,8 +327,8 @@ def crash_shortfall(
     is 0 elsewhere), so, like the events-per-variable rule of logistic regression, a fit
     needs several crashes per control; with fewer, the fitted slopes are noisy enough to
     raise the variance above importance sampling's and make the interval under-cover
-    (benchmarks/RESULTS.md, "pooling by crashes per control"). Cross-fitted, the fit for
-    fold f uses the crashes of the other folds.
+    (benchmarks/RESULTS.md, varkit.cav, "strata pooled by crashes per control").
+    Cross-fitted, the fit for fold f uses the crashes of the other folds.
     """
     if d == 0 or per_control <= 0:
         return None
