@@ -180,14 +180,20 @@ def make_strata(
                     f"at least {short[1]})"
                 )
                 break
-            if len(groups) > 1:
-                short = crash_shortfall(folds, varying, crossfit, crashes_per_control)
-                if short is not None:
-                    reason = (
-                        f"had {short[0]} crashes in a fit of its {varying} controls, fewer "
-                        f"than {crashes_per_control:g} per control (crashes_per_control)"
-                    )
-                    break
+            few = crash_shortfall(folds, varying, crossfit, crashes_per_control)
+            if few is not None and len(groups) == 1:  # nothing left to pool with
+                notes.append(
+                    f"only {few[0]} crashes in a fit of {varying} controls, fewer than "
+                    f"{crashes_per_control:g} per control: the coefficients are noisy and "
+                    "the interval may under-cover; use fewer controls or more tests."
+                )
+            elif few is not None:
+                short = few
+                reason = (
+                    f"had {few[0]} crashes in a fit of its {varying} controls, fewer "
+                    f"than {crashes_per_control:g} per control (crashes_per_control)"
+                )
+                break
         if short is None:
             break
         if len(groups) == 1:
@@ -204,16 +210,6 @@ def make_strata(
         )
         groups[min(i, j)] = merged
         del groups[max(i, j)]
-    if len(groups) == 1 and crashes_per_control > 0:
-        folds = _group_folds(cells, groups[0], d)
-        varying = int(np.count_nonzero(total(folds.values(), d).varying))
-        short = crash_shortfall(folds, varying, crossfit, crashes_per_control)
-        if short is not None:
-            notes.append(
-                f"only {short[0]} crashes in a fit of {varying} controls, fewer than "
-                f"{crashes_per_control:g} per control: the coefficients are noisy and the "
-                "interval may under-cover; use fewer controls or more tests."
-            )
     return groups, notes
 
 
