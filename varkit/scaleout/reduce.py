@@ -182,9 +182,10 @@ def _local_client(spec: str) -> Any:
     distributed starts its workers with ``MALLOC_TRIM_THRESHOLD_=65536``; setting it
     turns off glibc's dynamic mmap threshold, so every large temporary array of the
     per-partition pandas work is mmap-ed and page-faulted afresh. Without it the workers
-    spent 13% less CPU per row on the 1e8-row fairness benchmark (1.85x the chunked
-    single process instead of 1.54x on 2 cores) for about 0.1 GiB more resident memory
-    each (benchmarks/RESULTS.md, "Scale-out on Dask"), so varkit's own local cluster
+    spent 13% less CPU per row on the 1e8-row fairness benchmark (on 2 cores, a median of
+    1.74x the chunked single process over three runs, against 1.54x with it) for about
+    0.1 GiB more resident memory each (benchmarks/RESULTS.md, "Scale-out on Dask"), so
+    varkit's own local cluster
     leaves glibc's defaults. Clusters started by the user keep their own settings, and so
     does an environment that already sets the variable (the user's shell, or a process
     in which distributed has started workers before: it writes its worker environment
