@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from varkit.io import Column, InputError, check_array, read_table, validate_frame
+from varkit.errors import VarkitError
+from varkit.io import Column, check_array, read_table, validate_frame
 
 
 def raised(exc_type: type[BaseException], func: Any, *args: Any, **kwargs: Any) -> str:
@@ -53,42 +54,42 @@ def test_column_rejects_empty_name() -> None:
 
 
 def test_input_error_is_a_value_error() -> None:
-    assert issubclass(InputError, ValueError)
+    assert issubclass(VarkitError, ValueError)
 
 
 # -- read_table: file-level errors ------------------------------------------------------
 
 
 def test_missing_file_names_the_path_as_given(in_tmp: Path) -> None:
-    message = raised(InputError, read_table, "nope.csv", [Column("score")])
+    message = raised(VarkitError, read_table, "nope.csv", [Column("score")])
     assert message == "file 'nope.csv' does not exist."
 
 
 def test_missing_file_with_what(in_tmp: Path) -> None:
-    message = raised(InputError, read_table, "e.csv", [Column("x")], what="eligibility table")
+    message = raised(VarkitError, read_table, "e.csv", [Column("x")], what="eligibility table")
     assert message == "eligibility table 'e.csv' does not exist."
 
 
 def test_directory_is_not_a_file(in_tmp: Path) -> None:
     Path("logs").mkdir()
-    assert raised(InputError, read_table, "logs", []) == "file 'logs' is a directory, not a file."
+    assert raised(VarkitError, read_table, "logs", []) == "file 'logs' is a directory, not a file."
 
 
 @pytest.mark.parametrize("content", ["", "   \n\n  \n"])
 def test_empty_file(in_tmp: Path, content: str) -> None:
     write("x.csv", content)
-    assert raised(InputError, read_table, "x.csv", [Column("score")]) == "file 'x.csv' is empty."
+    assert raised(VarkitError, read_table, "x.csv", [Column("score")]) == "file 'x.csv' is empty."
 
 
 def test_header_without_rows(in_tmp: Path) -> None:
     write("x.csv", "member,score\n")
-    message = raised(InputError, read_table, "x.csv", [Column("score")])
+    message = raised(VarkitError, read_table, "x.csv", [Column("score")])
     assert message == "file 'x.csv' has a header but no rows."
 
 
 def test_ragged_csv_is_reported_as_invalid(in_tmp: Path) -> None:
     write("x.csv", "a,b\n1,2\n1,2,3\n")
-    message = raised(InputError, read_table, "x.csv", [Column("a")])
+    message = raised(VarkitError, read_table, "x.csv", [Column("a")])
     assert message.startswith("file 'x.csv' is not a valid CSV file (")
     assert "Expected 2 fields in line 3, saw 3" in message
     assert message.endswith(").")
@@ -96,7 +97,7 @@ def test_ragged_csv_is_reported_as_invalid(in_tmp: Path) -> None:
 
 def test_non_utf8_file(in_tmp: Path) -> None:
     Path("x.csv").write_bytes(b"a,b\n1,\xff\n")
-    message = raised(InputError, read_table, "x.csv", [Column("a")])
+    message = raised(VarkitError, read_table, "x.csv", [Column("a")])
     assert message.startswith("file 'x.csv' is not UTF-8 text")
 
 
@@ -107,16 +108,16 @@ def test_unreadable_file(in_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         raise PermissionError(13, "Permission denied")
 
     monkeypatch.setattr(pd, "read_csv", refuse)
-    message = raised(InputError, read_table, "x.csv", [Column("score")])
+    message = raised(VarkitError, read_table, "x.csv", [Column("score")])
     assert message == "file 'x.csv' cannot be read (Permission denied)."
 
 
 def test_path_object_is_named_as_given(write_file: Any) -> None:
     path = write_file("sub/x.csv", "score\n1\nq\n")
-    message = raised(InputError, read_table, path, [Column("score")])
+    message = raised(VarkitError, read_table, path, [Column("score")])
     assert message == f"{path}: column 'score' must be numeric, but row 2 holds 'q'."
     missing = path.with_name("y.csv")
-    message = raised(InputError, read_table, missing, [Column("score")])
+    message = raised(VarkitError, read_table, missing, [Column("score")])
     assert message == f"file '{missing}' does not exist."
 
 
@@ -125,14 +126,14 @@ def test_path_object_is_named_as_given(write_file: Any) -> None:
 
 def test_missing_column_lists_the_found_columns(in_tmp: Path) -> None:
     write("x.csv", "a,b,c\n1,2,3\n")
-    message = raised(InputError, read_table, "x.csv", [Column("a"), Column("score")])
+    message = raised(VarkitError, read_table, "x.csv", [Column("a"), Column("score")])
     assert message == "x.csv: required column 'score' is missing (found: a, b, c)."
 
 
 def test_missing_column_list_is_truncated(in_tmp: Path) -> None:
     names = [f"c{i}" for i in range(25)]
     write("x.csv", ",".join(names) + "\n" + ",".join("1" * 25) + "\n")
-    message = raised(InputError, read_table, "x.csv", [Column("score")])
+    message = raised(VarkitError, read_table, "x.csv", [Column("score")])
     assert message == (
         "x.csv: required column 'score' is missing "
         "(found: c0, c1, c2, c3, c4, c5, c6, c7, c8, c9 and 15 more)."
@@ -141,7 +142,7 @@ def test_missing_column_list_is_truncated(in_tmp: Path) -> None:
 
 def test_missing_column_suggests_a_near_name(in_tmp: Path) -> None:
     write("x.csv", "a, Score\n1,2\n")
-    message = raised(InputError, read_table, "x.csv", [Column("score")])
+    message = raised(VarkitError, read_table, "x.csv", [Column("score")])
     assert message == (
         "x.csv: required column 'score' is missing (found: a,  Score; did you mean ' Score'?)."
     )
@@ -150,7 +151,7 @@ def test_missing_column_suggests_a_near_name(in_tmp: Path) -> None:
 def test_missing_column_with_what(in_tmp: Path) -> None:
     write("e.csv", "a\n1\n")
     message = raised(
-        InputError, read_table, "e.csv", [Column("eligible")], what="eligibility table"
+        VarkitError, read_table, "e.csv", [Column("eligible")], what="eligibility table"
     )
     assert message.startswith("eligibility table 'e.csv': required column 'eligible' is missing")
 
@@ -158,33 +159,33 @@ def test_missing_column_with_what(in_tmp: Path) -> None:
 def test_non_numeric_reports_the_first_bad_data_row(in_tmp: Path) -> None:
     rows = ["0.5"] * 16 + ["abc", "xyz"] + ["0.1"] * 3
     write("x.csv", "score\n" + "\n".join(rows) + "\n")
-    message = raised(InputError, read_table, "x.csv", [Column("score")])
+    message = raised(VarkitError, read_table, "x.csv", [Column("score")])
     # Row 17 is the 17th line under the header (line 18 of the file).
     assert message == "x.csv: column 'score' must be numeric, but row 17 holds 'abc'."
 
 
 def test_non_numeric_row_skips_blank_lines(in_tmp: Path) -> None:
     write("x.csv", "score\n1\n\n2\nabc\n")
-    message = raised(InputError, read_table, "x.csv", [Column("score")])
+    message = raised(VarkitError, read_table, "x.csv", [Column("score")])
     assert message == "x.csv: column 'score' must be numeric, but row 3 holds 'abc'."
 
 
 def test_non_numeric_is_reported_before_missing(in_tmp: Path) -> None:
     write("y.csv", "id,score\n1,\n2,abc\n")
-    message = raised(InputError, read_table, "y.csv", [Column("score")])
+    message = raised(VarkitError, read_table, "y.csv", [Column("score")])
     assert message == "y.csv: column 'score' must be numeric, but row 2 holds 'abc'."
 
 
 def test_long_bad_value_is_shortened(in_tmp: Path) -> None:
     write("x.csv", "score\n" + "z" * 100 + "\n")
-    message = raised(InputError, read_table, "x.csv", [Column("score")])
+    message = raised(VarkitError, read_table, "x.csv", [Column("score")])
     assert message == f"x.csv: column 'score' must be numeric, but row 1 holds '{'z' * 37}...'."
 
 
 @pytest.mark.parametrize("token", ["", "NA", "nan", "NaN", "null", "None", " "])
 def test_missing_value_counts_all_missing(in_tmp: Path, token: str) -> None:
     write("x.csv", f"id,score\n1,0.5\n2,0.1\n3,0.2\n4,{token}\n5,1\n6,{token}\n7,{token}\n")
-    message = raised(InputError, read_table, "x.csv", [Column("score")])
+    message = raised(VarkitError, read_table, "x.csv", [Column("score")])
     assert message == "x.csv: column 'score' has a missing value in row 4 (3 missing in all)."
 
 
@@ -203,19 +204,19 @@ def test_allow_nan_turns_missing_into_nan(in_tmp: Path) -> None:
 @pytest.mark.parametrize("cell", ["inf", "-inf", "Infinity"])
 def test_infinite_values_are_rejected(in_tmp: Path, cell: str) -> None:
     write("x.csv", f"score\n1\n{cell}\n")
-    message = raised(InputError, read_table, "x.csv", [Column("score", allow_nan=True)])
+    message = raised(VarkitError, read_table, "x.csv", [Column("score", allow_nan=True)])
     assert message == f"x.csv: column 'score' must be finite, but row 2 holds {cell}."
 
 
 def test_binary_rejects_other_values(in_tmp: Path) -> None:
     write("x.csv", "member\n" + "1\n0\n" * 4 + "2\n3\n")
-    message = raised(InputError, read_table, "x.csv", [Column("member", "binary")])
+    message = raised(VarkitError, read_table, "x.csv", [Column("member", "binary")])
     assert message == "x.csv: column 'member' must hold only 0 and 1, but row 9 holds 2."
 
 
 def test_binary_rejects_true_false_text(in_tmp: Path) -> None:
     write("x.csv", "member\n1\ntrue\n")
-    message = raised(InputError, read_table, "x.csv", [Column("member", "binary")])
+    message = raised(VarkitError, read_table, "x.csv", [Column("member", "binary")])
     assert message == "x.csv: column 'member' must be numeric, but row 2 holds 'true'."
 
 
@@ -229,7 +230,7 @@ def test_binary_accepts_float_spellings(in_tmp: Path) -> None:
 @pytest.mark.parametrize(("cell", "row"), [("-1", 3), ("2.5", 3)])
 def test_count_rejects_negative_and_fractional(in_tmp: Path, cell: str, row: int) -> None:
     write("x.csv", f"impressions\n10\n0\n{cell}\n")
-    message = raised(InputError, read_table, "x.csv", [Column("impressions", "count")])
+    message = raised(VarkitError, read_table, "x.csv", [Column("impressions", "count")])
     assert message == (
         f"x.csv: column 'impressions' must be a non-negative integer count, "
         f"but row {row} holds {cell}."
@@ -251,20 +252,20 @@ def test_count_keeps_large_integers_exact(in_tmp: Path) -> None:
 
 def test_count_beyond_int64_is_rejected(in_tmp: Path) -> None:
     write("x.csv", "n\n1\n1e20\n")
-    message = raised(InputError, read_table, "x.csv", [Column("n", "count")])
+    message = raised(VarkitError, read_table, "x.csv", [Column("n", "count")])
     assert message == "x.csv: column 'n' must fit in a 64-bit integer, but row 2 holds 1e20."
 
 
 def test_int_rejects_fractions(in_tmp: Path) -> None:
     write("x.csv", "fold\n-1\n0.5\n")
-    message = raised(InputError, read_table, "x.csv", [Column("fold", "int")])
+    message = raised(VarkitError, read_table, "x.csv", [Column("fold", "int")])
     assert message == "x.csv: column 'fold' must be integer-valued, but row 2 holds 0.5."
 
 
 @pytest.mark.parametrize("cell", ["1.2", "-0.1"])
 def test_probability_outside_unit_interval(in_tmp: Path, cell: str) -> None:
     write("x.csv", f"p_female\n0\n1\n0.5\n{cell}\n")
-    message = raised(InputError, read_table, "x.csv", [Column("p_female", "probability")])
+    message = raised(VarkitError, read_table, "x.csv", [Column("p_female", "probability")])
     assert message == (
         f"x.csv: column 'p_female' must be a probability in [0, 1], but row 4 holds {cell}."
     )
@@ -272,19 +273,19 @@ def test_probability_outside_unit_interval(in_tmp: Path, cell: str) -> None:
 
 def test_required_prefix_without_match(in_tmp: Path) -> None:
     write("x.csv", "crash,weight\n0,1\n")
-    message = raised(InputError, read_table, "x.csv", [Column("cv_", prefix=True)])
+    message = raised(VarkitError, read_table, "x.csv", [Column("cv_", prefix=True)])
     assert message == "x.csv: no column starts with 'cv_'."
 
 
 def test_prefix_columns_are_all_checked(in_tmp: Path) -> None:
     write("x.csv", "crash,cv_speed,cv_gap\n0,0.5,1\n1,-0.5,x\n")
-    message = raised(InputError, read_table, "x.csv", [Column("cv_", prefix=True)])
+    message = raised(VarkitError, read_table, "x.csv", [Column("cv_", prefix=True)])
     assert message == "x.csv: column 'cv_gap' must be numeric, but row 2 holds 'x'."
 
 
 def test_label_missing(in_tmp: Path) -> None:
     write("x.csv", "ad_id,impressions\na1,3\n,4\n  ,5\n")
-    message = raised(InputError, read_table, "x.csv", [Column("ad_id", "label")])
+    message = raised(VarkitError, read_table, "x.csv", [Column("ad_id", "label")])
     assert message == "x.csv: column 'ad_id' has a missing value in row 2 (2 missing in all)."
 
 
@@ -337,13 +338,13 @@ def test_labels_keep_leading_zeros_and_undeclared_columns_are_parsed(in_tmp: Pat
 
 def test_binary_rejects_a_column_of_true_false(in_tmp: Path) -> None:
     write("x.csv", "member\ntrue\nfalse\n")
-    message = raised(InputError, read_table, "x.csv", [Column("member", "binary")])
+    message = raised(VarkitError, read_table, "x.csv", [Column("member", "binary")])
     assert message == "x.csv: column 'member' must be numeric, but row 1 holds 'true'."
 
 
 def test_fault_quotes_the_cell_as_written(in_tmp: Path) -> None:
     write("x.csv", "member\n1\n0\n2.0\n")
-    message = raised(InputError, read_table, "x.csv", [Column("member", "binary")])
+    message = raised(VarkitError, read_table, "x.csv", [Column("member", "binary")])
     assert message == "x.csv: column 'member' must hold only 0 and 1, but row 3 holds 2.0."
 
 
@@ -352,7 +353,7 @@ def test_text_deep_in_a_large_numeric_column(in_tmp: Path) -> None:
     # pandas reads large files in chunks; a chunk with text must not leak a DtypeWarning.
     rows = ["0.5"] * 1_000_000 + [" ", "x"]
     write("x.csv", "score\n" + "\n".join(rows) + "\n")
-    with pytest.raises(InputError) as info:
+    with pytest.raises(VarkitError) as info:
         read_table("x.csv", [Column("score")])
     assert str(info.value) == "x.csv: column 'score' must be numeric, but row 1000001 holds 'x'."
 
@@ -406,17 +407,17 @@ def test_parquet_round_trip(in_tmp: Path) -> None:
 def test_parquet_errors_name_the_file_and_row(in_tmp: Path) -> None:
     pytest.importorskip("pyarrow")
     pd.DataFrame({"score": [0.5, np.nan, np.nan]}).to_parquet("x.pq")
-    message = raised(InputError, read_table, "x.pq", [Column("score")])
+    message = raised(VarkitError, read_table, "x.pq", [Column("score")])
     assert message == "x.pq: column 'score' has a missing value in row 2 (2 missing in all)."
     pd.DataFrame({"score": pd.Series([], dtype=float)}).to_parquet("empty.parquet")
-    message = raised(InputError, read_table, "empty.parquet", [Column("score")])
+    message = raised(VarkitError, read_table, "empty.parquet", [Column("score")])
     assert message == "file 'empty.parquet' has no rows."
 
 
 def test_corrupt_parquet(in_tmp: Path) -> None:
     pytest.importorskip("pyarrow")
     write("x.parquet", "member,score\n1,2\n")
-    message = raised(InputError, read_table, "x.parquet", [Column("score")])
+    message = raised(VarkitError, read_table, "x.parquet", [Column("score")])
     assert message.startswith("file 'x.parquet' is not a valid Parquet file (")
 
 
@@ -430,7 +431,7 @@ def test_parquet_without_pyarrow(in_tmp: Path, monkeypatch: pytest.MonkeyPatch) 
 
     write("x.parquet", "not really parquet")
     monkeypatch.setattr(builtins, "__import__", no_pyarrow)
-    message = raised(InputError, read_table, "x.parquet", [Column("score")])
+    message = raised(VarkitError, read_table, "x.parquet", [Column("score")])
     assert message == (
         "reading the Parquet file 'x.parquet' needs pyarrow (pip install 'varkit[parquet]')."
     )
@@ -441,13 +442,13 @@ def test_parquet_without_pyarrow(in_tmp: Path, monkeypatch: pytest.MonkeyPatch) 
 
 def test_validate_frame_uses_source_and_position_rows() -> None:
     df = pd.DataFrame({"score": [0.1, 0.2, np.nan]}, index=[10, 20, 30])
-    message = raised(InputError, validate_frame, df, [Column("score")], source="scores")
+    message = raised(VarkitError, validate_frame, df, [Column("score")], source="scores")
     assert message == "scores: column 'score' has a missing value in row 3 (1 missing in all)."
 
 
 def test_validate_frame_default_source() -> None:
     df = pd.DataFrame({"member": [0, 1, 2]})
-    message = raised(InputError, validate_frame, df, [Column("member", "binary")])
+    message = raised(VarkitError, validate_frame, df, [Column("member", "binary")])
     assert message == "data: column 'member' must hold only 0 and 1, but row 3 holds 2."
 
 
@@ -485,31 +486,31 @@ def test_validate_frame_typed_columns() -> None:
 
 def test_validate_frame_rejects_booleans_in_numeric_kinds() -> None:
     df = pd.DataFrame({"crash": [True, False]})
-    message = raised(InputError, validate_frame, df, [Column("crash")])
+    message = raised(VarkitError, validate_frame, df, [Column("crash")])
     assert message == "data: column 'crash' must be numeric, but it holds booleans (True/False)."
 
 
 def test_validate_frame_rejects_dates_and_complex() -> None:
     dates = pd.DataFrame({"t": pd.to_datetime(["2024-01-01", "2024-01-02"])})
-    assert "holds dates or times" in raised(InputError, validate_frame, dates, [Column("t")])
+    assert "holds dates or times" in raised(VarkitError, validate_frame, dates, [Column("t")])
     numbers = pd.DataFrame({"z": np.array([1 + 1j, 2])})
-    assert "complex numbers" in raised(InputError, validate_frame, numbers, [Column("z")])
+    assert "complex numbers" in raised(VarkitError, validate_frame, numbers, [Column("z")])
 
 
 def test_validate_frame_object_column_with_none_and_text() -> None:
     df = pd.DataFrame({"score": [1.0, None, "bad"]}, dtype=object)
-    message = raised(InputError, validate_frame, df, [Column("score", allow_nan=True)])
+    message = raised(VarkitError, validate_frame, df, [Column("score", allow_nan=True)])
     assert message == "data: column 'score' must be numeric, but row 3 holds 'bad'."
 
 
 def test_validate_frame_empty_frame() -> None:
     df = pd.DataFrame({"score": pd.Series([], dtype=float)})
-    assert raised(InputError, validate_frame, df, [Column("score")]) == "data has no rows."
+    assert raised(VarkitError, validate_frame, df, [Column("score")]) == "data has no rows."
 
 
 def test_validate_frame_duplicate_columns() -> None:
     df = pd.DataFrame([[1, 2]], columns=["score", "score"])
-    message = raised(InputError, validate_frame, df, [Column("score")])
+    message = raised(VarkitError, validate_frame, df, [Column("score")])
     assert message == "data: column 'score' appears 2 times."
 
 
@@ -522,7 +523,7 @@ def test_validate_frame_many_rows_reports_the_right_row() -> None:
     values = np.zeros(300_000)
     values[265_432] = 1.5
     df = pd.DataFrame({"member": values.astype(str)})
-    message = raised(InputError, validate_frame, df, [Column("member", "binary")])
+    message = raised(VarkitError, validate_frame, df, [Column("member", "binary")])
     assert message == "data: column 'member' must hold only 0 and 1, but row 265433 holds 1.5."
 
 
@@ -556,7 +557,7 @@ def test_check_array_object_list_with_none_allowed() -> None:
 
 def test_check_array_nullable_series() -> None:
     series = pd.Series([1, None, 3], dtype="Int64")
-    message = raised(InputError, check_array, series, "clicks", kind="count")
+    message = raised(VarkitError, check_array, series, "clicks", kind="count")
     assert message == "`clicks` has a missing value at index 1 (1 missing in all)."
     out = check_array(series, "clicks", kind="count", allow_nan=True)
     assert out.dtype == np.float64 and np.isnan(out[1])
@@ -623,7 +624,7 @@ def test_check_array_type_errors(values: Any, kind: str, message: str) -> None:
     ],
 )
 def test_check_array_value_errors(values: Any, kwargs: dict[str, Any], message: str) -> None:
-    assert message in raised(InputError, check_array, values, "score", **kwargs)
+    assert message in raised(VarkitError, check_array, values, "score", **kwargs)
 
 
 def test_check_array_two_dimensional_frame() -> None:
@@ -635,7 +636,7 @@ def test_check_array_two_dimensional_frame() -> None:
 def test_check_array_labels() -> None:
     out = check_array(["rf", 3], "model", kind="label")
     assert out.tolist() == ["rf", "3"]
-    message = raised(InputError, check_array, ["rf", ""], "model", kind="label")
+    message = raised(VarkitError, check_array, ["rf", ""], "model", kind="label")
     assert message == "`model` has a missing value at index 1 (1 missing in all)."
     assert pd.isna(check_array(["rf", None], "model", kind="label", allow_nan=True)[1])
 
@@ -650,5 +651,5 @@ def test_check_array_first_bad_index_in_a_large_array() -> None:
     values = np.ones(2_000_000)
     values[1_234_567] = -3.0
     values[1_500_000] = -4.0
-    message = raised(InputError, check_array, values, "weight", kind="count")
+    message = raised(VarkitError, check_array, values, "weight", kind="count")
     assert message == "`weight` must be a non-negative integer count, but index 1234567 holds -3."

@@ -92,12 +92,20 @@ optional_float = st.none() | any_float
 
 @st.composite
 def results(draw: st.DrawFn) -> Result:
-    low, high = draw(optional_float), draw(optional_float)
-    if low is not None and high is not None and low > high:
+    low, high, estimate = draw(optional_float), draw(optional_float), draw(any_float)
+    # the schema orders the three: ci_low <= estimate <= ci_high (NaN is unordered)
+    finite = sorted(v for v in (low, estimate, high) if v is not None and v == v)
+    if len(finite) == 3:
+        low, estimate, high = finite
+    elif low is not None and high is not None and low > high:
         low, high = high, low
+    if low is not None and low == low and estimate == estimate and estimate < low:
+        estimate = low
+    if high is not None and high == high and estimate == estimate and estimate > high:
+        estimate = high
     return Result(
         metric=draw(st.text(min_size=1, max_size=12)),
-        estimate=draw(any_float),
+        estimate=estimate,
         ci_low=low,
         ci_high=high,
         confidence=draw(

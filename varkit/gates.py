@@ -81,6 +81,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from varkit.errors import VarkitError, VarkitTypeError
 from varkit.results import Result, ResultSet
 
 if sys.version_info >= (3, 11):
@@ -98,10 +99,10 @@ PASS, FAIL, INCONCLUSIVE = "pass", "fail", "inconclusive"
 
 def _number(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"`{name}` must be a number, got {value!r}.")
+        raise VarkitTypeError(f"`{name}` must be a number, got {value!r}.")
     number = float(value)
     if math.isnan(number):
-        raise ValueError(f"`{name}` must not be NaN.")
+        raise VarkitError(f"`{name}` must not be NaN.")
     return number
 
 
@@ -156,15 +157,15 @@ class Rule:
         for key in ("name", "metric"):
             value = getattr(self, key)
             if not isinstance(value, str) or not value.strip():
-                raise TypeError(f"`{key}` must be a non-empty string, got {value!r}.")
+                raise VarkitTypeError(f"`{key}` must be a non-empty string, got {value!r}.")
         set_ = object.__setattr__
         set_(self, "group", _labels("group", self.group))
         if self.baseline is not None:
             set_(self, "baseline", _labels("baseline", self.baseline))
             if not self.baseline:
-                raise ValueError("`baseline` must name at least one label.")
+                raise VarkitError("`baseline` must name at least one label.")
         if self.mode not in MODES:
-            raise ValueError(f"`mode` must be 'credible' or 'assured', got {self.mode!r}.")
+            raise VarkitError(f"`mode` must be 'credible' or 'assured', got {self.mode!r}.")
         for key in ("min", "max", "max_pvalue", *RELATIVE):
             value = getattr(self, key)
             if value is not None:
@@ -172,44 +173,44 @@ class Rule:
         if self.relative:
             self._check_relative()
         elif self.baseline is not None:
-            raise ValueError(
+            raise VarkitError(
                 "a `baseline` needs a relative bound: `max_drop`, `max_rise`, `min_ratio` "
                 "or `max_ratio`."
             )
         elif self.max_pvalue is not None:
             if self.min is not None or self.max is not None:
-                raise ValueError("give either `max_pvalue` or `min`/`max`, not both.")
+                raise VarkitError("give either `max_pvalue` or `min`/`max`, not both.")
             if not 0.0 < self.max_pvalue <= 1.0:
-                raise ValueError(f"`max_pvalue` must be in (0, 1], got {self.max_pvalue}.")
+                raise VarkitError(f"`max_pvalue` must be in (0, 1], got {self.max_pvalue}.")
         elif self.min is None and self.max is None:
-            raise ValueError("a rule needs a bound: `min`, `max` or `max_pvalue`.")
+            raise VarkitError("a rule needs a bound: `min`, `max` or `max_pvalue`.")
         if self.min is not None and self.max is not None and self.min > self.max:
-            raise ValueError(f"`min` ({self.min:g}) is above `max` ({self.max:g}).")
+            raise VarkitError(f"`min` ({self.min:g}) is above `max` ({self.max:g}).")
 
     def _check_relative(self) -> None:
         if self.baseline is None:
-            raise ValueError("a relative bound needs a `baseline` (the baseline's labels).")
+            raise VarkitError("a relative bound needs a `baseline` (the baseline's labels).")
         if self.min is not None or self.max is not None or self.max_pvalue is not None:
-            raise ValueError(
+            raise VarkitError(
                 "a relative bound excludes `min`, `max` and `max_pvalue` on the same rule."
             )
         difference = self.max_drop is not None or self.max_rise is not None
         if difference and self.ratio:
-            raise ValueError("give `max_drop`/`max_rise` or `min_ratio`/`max_ratio`, not both.")
+            raise VarkitError("give `max_drop`/`max_rise` or `min_ratio`/`max_ratio`, not both.")
         for key in ("max_drop", "max_rise"):
             value = getattr(self, key)
             if value is not None and value < 0:
-                raise ValueError(f"`{key}` must be non-negative, got {value:g}.")
+                raise VarkitError(f"`{key}` must be non-negative, got {value:g}.")
         for key in ("min_ratio", "max_ratio"):
             value = getattr(self, key)
             if value is not None and not value > 0:
-                raise ValueError(f"`{key}` must be positive, got {value:g}.")
+                raise VarkitError(f"`{key}` must be positive, got {value:g}.")
         if (
             self.min_ratio is not None
             and self.max_ratio is not None
             and self.min_ratio > self.max_ratio
         ):
-            raise ValueError(
+            raise VarkitError(
                 f"`min_ratio` ({self.min_ratio:g}) is above `max_ratio` ({self.max_ratio:g})."
             )
 
@@ -302,7 +303,7 @@ def _labels(name: str, value: Any) -> dict[str, str]:
     if not isinstance(value, Mapping) or not all(
         isinstance(v, (str, int)) and not isinstance(v, bool) for v in value.values()
     ):
-        raise TypeError(f"`{name}` must be a table of label names to strings.")
+        raise VarkitTypeError(f"`{name}` must be a table of label names to strings.")
     return {str(k): str(v) for k, v in value.items()}
 
 
@@ -651,10 +652,10 @@ def _escape(text: str, prop: bool = False) -> str:
 def _validate_check(results: Any, rules: Any) -> tuple[list[Result], list[Rule]]:
     items = list(results) if isinstance(results, (ResultSet, Iterable)) else None
     if items is None or not all(isinstance(r, Result) for r in items):
-        raise TypeError("`results` must be a ResultSet or an iterable of Result objects.")
+        raise VarkitTypeError("`results` must be a ResultSet or an iterable of Result objects.")
     rule_list = list(rules) if isinstance(rules, Iterable) else None
     if not rule_list or not all(isinstance(r, Rule) for r in rule_list):
-        raise TypeError("`rules` must be a non-empty list of Rule objects.")
+        raise VarkitTypeError("`rules` must be a non-empty list of Rule objects.")
     return items, rule_list
 
 
@@ -728,22 +729,22 @@ def check(results: ResultSet | Iterable[Result], rules: Sequence[Rule]) -> GateR
 
 def _rule_from_table(table: Any, where: str) -> Rule:
     if not isinstance(table, Mapping):
-        raise ValueError(f"{where} must be a table.")
+        raise VarkitError(f"{where} must be a table.")
     name = table.get("name")
     if isinstance(name, str):
         where = f"{where} ({name!r})"
     unknown = sorted(set(table) - set(_KEYS))
     if unknown:
-        raise ValueError(f"{where}: unknown key {unknown[0]!r} (allowed: {', '.join(_KEYS)}).")
+        raise VarkitError(f"{where}: unknown key {unknown[0]!r} (allowed: {', '.join(_KEYS)}).")
     for key in ("name", "metric"):
         if key not in table:
-            raise ValueError(f"{where}: `{key}` is missing.")
+            raise VarkitError(f"{where}: `{key}` is missing.")
     if "max_pvalue" in table and "mode" in table:
-        raise ValueError(f"{where}: `mode` does not apply to a `max_pvalue` rule.")
+        raise VarkitError(f"{where}: `mode` does not apply to a `max_pvalue` rule.")
     try:
         return Rule(**dict(table))
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{where}: {exc}") from None
+        raise VarkitError(f"{where}: {exc}") from None
 
 
 def load_rules(path: str | os.PathLike[str]) -> list[Rule]:
@@ -762,20 +763,20 @@ def load_rules(path: str | os.PathLike[str]) -> list[Rule]:
     """
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"rules file {str(path)!r} does not exist.")
+        raise VarkitError(f"rules file {str(path)!r} does not exist.")
     try:
         document = _toml.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
-        raise ValueError(f"rules file {str(path)!r} is not valid TOML: {exc}.") from None
+        raise VarkitError(f"rules file {str(path)!r} is not valid TOML: {exc}.") from None
     extra = sorted(set(document) - {"rule"})
     if extra:
-        raise ValueError(
+        raise VarkitError(
             f"rules file {str(path)!r}: unknown top-level key {extra[0]!r} "
             "(rules go in [[rule]] tables)."
         )
     tables = document.get("rule")
     if not isinstance(tables, list) or not tables:
-        raise ValueError(f"rules file {str(path)!r} has no [[rule]] tables.")
+        raise VarkitError(f"rules file {str(path)!r} has no [[rule]] tables.")
     return [
         _rule_from_table(t, f"rules file {str(path)!r}, rule {i}")
         for i, t in enumerate(tables, start=1)

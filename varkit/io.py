@@ -3,7 +3,7 @@
 Every varkit entry point that takes data checks it here first. :func:`read_table` reads a
 CSV (or Parquet) log and :func:`validate_frame` checks an in-memory DataFrame against a
 list of :class:`Column` declarations; :func:`check_array` checks one array argument of an
-API function. A problem raises :class:`InputError` (a ``ValueError``) whose message is one
+API function. A problem raises :class:`VarkitError` (a ``ValueError``) whose message is one
 sentence naming the file (or argument), the column and the fault, for example::
 
     scores.csv: column 'score' must be numeric, but row 17 holds 'abc'.
@@ -47,7 +47,7 @@ Examples
 >>> validate_frame(pd.DataFrame({"score": ["0.9", "abc"]}), [Column("score")])
 Traceback (most recent call last):
 ...
-varkit.io.InputError: data: column 'score' must be numeric, but row 2 holds 'abc'.
+varkit.errors.VarkitError: data: column 'score' must be numeric, but row 2 holds 'abc'.
 """
 
 from __future__ import annotations
@@ -62,7 +62,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["KINDS", "Column", "InputError", "check_array", "read_table", "validate_frame"]
+from varkit.errors import VarkitError, VarkitTypeError
+
+__all__ = ["KINDS", "Column", "check_array", "read_table", "validate_frame"]
 
 KINDS = ("float", "int", "binary", "count", "probability", "label")
 _INTEGER_KINDS = ("int", "binary", "count")
@@ -74,10 +76,6 @@ _MISSING_TOKENS = frozenset(
 _INT64_LIMIT = 2.0**63
 _MAX_LISTED = 10
 _MAX_SHOWN_CHARS = 40
-
-
-class InputError(ValueError):
-    """Input data that varkit cannot use; the message is one sentence saying why."""
 
 
 @dataclass(frozen=True)
@@ -111,9 +109,11 @@ class Column:
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
-            raise TypeError(f"`name` of a Column must be a non-empty string, got {self.name!r}.")
+            raise VarkitTypeError(
+                f"`name` of a Column must be a non-empty string, got {self.name!r}."
+            )
         if self.kind not in KINDS:
-            raise ValueError(f"`kind` must be one of {', '.join(KINDS)}, got {self.kind!r}.")
+            raise VarkitError(f"`kind` must be one of {', '.join(KINDS)}, got {self.kind!r}.")
 
 
 # -- shared fault finding --------------------------------------------------------------
@@ -224,21 +224,21 @@ def _numeric_column(series: pd.Series, col: Column, subject: str) -> pd.Series:
     exact_ints: np.ndarray | None = None
     if pd.api.types.is_bool_dtype(dtype):
         if col.kind != "binary":
-            raise InputError(f"{subject} must be numeric, but it holds booleans (True/False).")
+            raise VarkitError(f"{subject} must be numeric, but it holds booleans (True/False).")
         x = series.to_numpy(dtype=np.float64, na_value=np.nan)
     elif pd.api.types.is_complex_dtype(dtype):
-        raise InputError(f"{subject} must hold real numbers, but it holds complex numbers.")
+        raise VarkitError(f"{subject} must hold real numbers, but it holds complex numbers.")
     elif pd.api.types.is_numeric_dtype(dtype):
         if pd.api.types.is_integer_dtype(dtype) and not series.hasnans:
             exact_ints = series.to_numpy()
         x = series.to_numpy(dtype=np.float64, na_value=np.nan)
     elif pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype):
-        raise InputError(f"{subject} must be numeric, but it holds dates or times.")
+        raise VarkitError(f"{subject} must be numeric, but it holds dates or times.")
     else:
         values = series.astype(object) if isinstance(dtype, pd.CategoricalDtype) else series
         numeric = pd.to_numeric(values, errors="coerce")
         if pd.api.types.is_complex_dtype(numeric.dtype):
-            raise InputError(f"{subject} must hold real numbers, but it holds complex numbers.")
+            raise VarkitError(f"{subject} must hold real numbers, but it holds complex numbers.")
         x = numeric.to_numpy(dtype=np.float64, na_value=np.nan)
         unparsed = np.isnan(x)
         if unparsed.any():
@@ -247,7 +247,7 @@ def _numeric_column(series: pd.Series, col: Column, subject: str) -> pd.Series:
                 position = _first(bad)
                 held = values.iloc[position]
                 shown = _show_text(held) if isinstance(held, str) else str(held)
-                raise InputError(
+                raise VarkitError(
                     f"{subject} must be numeric, but row {position + 1} holds {shown!r}."
                 )
         if pd.api.types.is_integer_dtype(numeric.dtype) and numeric.dtype.kind == "i":
@@ -262,7 +262,7 @@ def _numeric_column(series: pd.Series, col: Column, subject: str) -> pd.Series:
             held = _show_number(exact_ints[fault.position])
         else:
             held = _show_number(x[fault.position])
-        raise InputError(
+        raise VarkitError(
             _fault_message(subject, f"row {fault.position + 1}", held, fault, col.kind)
         )
     if exact_ints is not None and col.kind in _INTEGER_KINDS and not col.allow_nan:
@@ -281,7 +281,7 @@ def _label_column(series: pd.Series, col: Column, subject: str) -> pd.Series:
     if missing.any():
         if not col.allow_nan:
             fault = _Fault("missing", _first(missing), int(missing.sum()))
-            raise InputError(
+            raise VarkitError(
                 _fault_message(subject, f"row {fault.position + 1}", "", fault, col.kind)
             )
         return text.where(~missing, np.nan).astype("str").rename(series.name)
@@ -305,10 +305,10 @@ def _missing_column_message(source: str, name: str, found: Sequence[str]) -> str
 
 def _validate_columns_arg(columns: Any) -> list[Column]:
     if isinstance(columns, Column) or not isinstance(columns, Sequence):
-        raise TypeError("`columns` must be a sequence of Column objects.")
+        raise VarkitTypeError("`columns` must be a sequence of Column objects.")
     for col in columns:
         if not isinstance(col, Column):
-            raise TypeError(f"`columns` must hold Column objects, got {type(col).__name__}.")
+            raise VarkitTypeError(f"`columns` must hold Column objects, got {type(col).__name__}.")
     return list(columns)
 
 
@@ -335,7 +335,7 @@ def validate_frame(
 
     Raises
     ------
-    InputError
+    VarkitError
         With one sentence naming ``source``, the column and the fault; a row number counts
         rows by position from 1.
     TypeError
@@ -353,10 +353,10 @@ def validate_frame(
     >>> validate_frame(df, [Column("clicks", "count")], source="ads.csv")
     Traceback (most recent call last):
     ...
-    varkit.io.InputError: ads.csv: required column 'clicks' is missing (found: ad_id, impressions, p_female).
+    varkit.errors.VarkitError: ads.csv: required column 'clicks' is missing (found: ad_id, impressions, p_female).
     """  # noqa: E501
     if not isinstance(df, pd.DataFrame):
-        raise TypeError(f"`df` must be a pandas DataFrame, got {type(df).__name__}.")
+        raise VarkitTypeError(f"`df` must be a pandas DataFrame, got {type(df).__name__}.")
     declared = _validate_columns_arg(columns)
     names = [str(c) for c in df.columns]
     by_name: dict[str, list[Any]] = {}
@@ -369,19 +369,19 @@ def validate_frame(
         if col.prefix:
             matched = [n for n in names if n.startswith(col.name)]
             if not matched and col.required:
-                raise InputError(f"{source}: no column starts with '{col.name}'.")
+                raise VarkitError(f"{source}: no column starts with '{col.name}'.")
             plan.extend((by_name[n][0], Column(n, col.kind, True, col.allow_nan)) for n in matched)
         elif col.name in by_name:
             plan.append((by_name[col.name][0], col))
         elif col.required:
-            raise InputError(_missing_column_message(source, col.name, names))
+            raise VarkitError(_missing_column_message(source, col.name, names))
     if len(df) == 0:
-        raise InputError(f"{source} has no rows.")
+        raise VarkitError(f"{source} has no rows.")
 
     out = df.copy(deep=False)
     for key, col in plan:
         if len(by_name[col.name]) > 1:
-            raise InputError(
+            raise VarkitError(
                 f"{source}: column '{col.name}' appears {len(by_name[col.name])} times."
             )
         subject = f"{source}: column '{col.name}'"
@@ -401,16 +401,16 @@ def _parse_csv(path: str, label: str, **options: Any) -> pd.DataFrame:
             warnings.simplefilter("ignore", pd.errors.DtypeWarning)
             return pd.read_csv(path, **options)
     except pd.errors.EmptyDataError:
-        raise InputError(f"{label} is empty.") from None
+        raise VarkitError(f"{label} is empty.") from None
     except pd.errors.ParserError as exc:
         reason = " ".join(str(exc).split()).rstrip(".")
-        raise InputError(f"{label} is not a valid CSV file ({reason}).") from None
+        raise VarkitError(f"{label} is not a valid CSV file ({reason}).") from None
     except UnicodeDecodeError as exc:
-        raise InputError(
+        raise VarkitError(
             f"{label} is not UTF-8 text (byte {exc.start} cannot be decoded)."
         ) from None
     except OSError as exc:  # unreadable: permissions, a broken gzip stream ...
-        raise InputError(f"{label} cannot be read ({exc.strerror or exc}).") from None
+        raise VarkitError(f"{label} cannot be read ({exc.strerror or exc}).") from None
 
 
 def _declares(col: Column, name: str) -> bool:
@@ -425,7 +425,7 @@ def _read_csv(path: str, label: str, declared: Sequence[Column]) -> pd.DataFrame
     missing-value tokens of this module count as missing, and not in labels.
     """
     if os.path.getsize(path) == 0:
-        raise InputError(f"{label} is empty.")
+        raise VarkitError(f"{label} is empty.")
     header = [str(c) for c in _parse_csv(path, label, nrows=0).columns]
     labels = [n for n in header if any(c.kind == "label" and _declares(c, n) for c in declared)]
     missing_tokens = {n: sorted(_MISSING_TOKENS) for n in header if n not in labels}
@@ -456,14 +456,14 @@ def _read_parquet(path: str, label: str) -> pd.DataFrame:
     try:
         import pyarrow  # noqa: F401
     except ImportError:
-        raise InputError(
+        raise VarkitError(
             f"reading the Parquet {label} needs pyarrow (pip install 'varkit[parquet]')."
         ) from None
     try:
         return pd.read_parquet(path)
     except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
         reason = " ".join(str(exc).split()).rstrip(".")
-        raise InputError(f"{label} is not a valid Parquet file ({reason}).") from None
+        raise VarkitError(f"{label} is not a valid Parquet file ({reason}).") from None
 
 
 def read_table(
@@ -493,7 +493,7 @@ def read_table(
 
     Raises
     ------
-    InputError
+    VarkitError
         One sentence naming the file, the column and the fault: a missing or empty file, a
         header with no rows, a missing column, a non-numeric value, a missing value, a value
         that the column's kind does not admit. A row number counts data rows from 1, the
@@ -510,32 +510,32 @@ def read_table(
     >>> read_table(path, [Column("member", "binary")])  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    varkit.io.InputError: ...mia.csv: column 'member' must hold only 0 and 1, but row 3 holds 2.
+    varkit.errors.VarkitError: ...: column 'member' must hold only 0 and 1, but row 3 holds 2.
     """
     shown = os.fspath(path)
     if isinstance(shown, bytes):
-        raise TypeError("`path` must be a string or os.PathLike of str, got bytes.")
+        raise VarkitTypeError("`path` must be a string or os.PathLike of str, got bytes.")
     declared = _validate_columns_arg(columns)
     label = f"{what or 'file'} '{shown}'"
     source = shown if what is None else label
     if not os.path.exists(shown):
-        raise InputError(f"{label} does not exist.")
+        raise VarkitError(f"{label} does not exist.")
     if os.path.isdir(shown):
-        raise InputError(f"{label} is a directory, not a file.")
+        raise VarkitError(f"{label} is a directory, not a file.")
     if Path(shown).suffix.lower() in _PARQUET_SUFFIXES:
         frame = _read_parquet(shown, label)
         if len(frame) == 0:
-            raise InputError(f"{label} has no rows.")
+            raise VarkitError(f"{label} has no rows.")
     else:
         frame = _read_csv(shown, label, declared)
         if len(frame) == 0:
-            raise InputError(f"{label} has a header but no rows.")
+            raise VarkitError(f"{label} has a header but no rows.")
         # A CSV cell reading `true` is text, not a 0/1 value: check such columns as text.
         if _parsed_booleans(frame, declared):
             frame = _read_csv_text(shown, label)
         try:
             return validate_frame(frame, declared, source=source)
-        except InputError:
+        except VarkitError:
             # Find the fault again on the cells as written, so that the message quotes
             # them (`Infinity`, `2.0`) rather than pandas' parse of them.
             validate_frame(_read_csv_text(shown, label), declared, source=source)
@@ -556,7 +556,7 @@ def _where(position: int, shape: tuple[int, ...]) -> str:
 def _array_from(values: Any, name: str, kind: str) -> np.ndarray:
     """``values`` as a NumPy array, with pandas' nullable dtypes turned into NaN."""
     if values is None or isinstance(values, (str, bytes, Mapping, set, frozenset)):
-        raise TypeError(f"`{name}` must be array-like, got {type(values).__name__}.")
+        raise VarkitTypeError(f"`{name}` must be array-like, got {type(values).__name__}.")
     if isinstance(values, (pd.Series, pd.Index)) and kind != "label":
         dtype = values.dtype
         if pd.api.types.is_bool_dtype(dtype) and values.hasnans:
@@ -570,7 +570,7 @@ def _array_from(values: Any, name: str, kind: str) -> np.ndarray:
     try:
         return np.asarray(values, dtype=object if kind == "label" else None)
     except ValueError:
-        raise InputError(f"`{name}` must be a rectangular array, not ragged lists.") from None
+        raise VarkitError(f"`{name}` must be a rectangular array, not ragged lists.") from None
 
 
 def _check_labels(arr: np.ndarray, name: str, allow_nan: bool) -> np.ndarray:
@@ -580,7 +580,7 @@ def _check_labels(arr: np.ndarray, name: str, allow_nan: bool) -> np.ndarray:
     missing |= (text.str.strip() == "").to_numpy(dtype=bool)
     if missing.any() and not allow_nan:
         fault = _Fault("missing", _first(missing), int(missing.sum()))
-        raise InputError(
+        raise VarkitError(
             _fault_message(f"`{name}`", _where(fault.position, arr.shape), "", fault, "label")
         )
     out = np.asarray(text.to_numpy(dtype=object), dtype=object)
@@ -626,7 +626,7 @@ def check_array(
     ------
     TypeError
         When ``values`` is not array-like or not numeric (strings, booleans, complex, dates).
-    InputError
+    VarkitError
         A ``ValueError`` for a wrong shape, too few values, NaN, infinity or a value that
         ``kind`` does not admit; it names the 0-based index of the first bad element.
 
@@ -637,67 +637,67 @@ def check_array(
     >>> check_array([0.5, float("nan")], "score")
     Traceback (most recent call last):
     ...
-    varkit.io.InputError: `score` has a missing value at index 1 (1 missing in all).
+    varkit.errors.VarkitError: `score` has a missing value at index 1 (1 missing in all).
     >>> check_array(["a", "b"], "score")
     Traceback (most recent call last):
     ...
-    TypeError: `score` must be numeric, got strings.
+    varkit.errors.VarkitTypeError: `score` must be numeric, got strings.
     """
     if kind not in KINDS:
-        raise ValueError(f"`kind` must be one of {', '.join(KINDS)}, got {kind!r}.")
+        raise VarkitError(f"`kind` must be one of {', '.join(KINDS)}, got {kind!r}.")
     if isinstance(ndim, bool) or not isinstance(ndim, int) or ndim < 0:
-        raise ValueError(f"`ndim` must be a non-negative integer, got {ndim!r}.")
+        raise VarkitError(f"`ndim` must be a non-negative integer, got {ndim!r}.")
     if isinstance(min_size, bool) or not isinstance(min_size, int) or min_size < 0:
-        raise ValueError(f"`min_size` must be a non-negative integer, got {min_size!r}.")
+        raise VarkitError(f"`min_size` must be a non-negative integer, got {min_size!r}.")
     arr = _array_from(values, name, kind)
     if arr.ndim != ndim:
         got = "a scalar" if arr.ndim == 0 else f"{arr.ndim} dimensions"
-        raise InputError(f"`{name}` must be {ndim}-dimensional, got {got}.")
+        raise VarkitError(f"`{name}` must be {ndim}-dimensional, got {got}.")
     if arr.size < min_size:
         if arr.size == 0:
-            raise InputError(f"`{name}` is empty; it needs at least {min_size} value(s).")
-        raise InputError(f"`{name}` must hold at least {min_size} values, got {arr.size}.")
+            raise VarkitError(f"`{name}` is empty; it needs at least {min_size} value(s).")
+        raise VarkitError(f"`{name}` must hold at least {min_size} values, got {arr.size}.")
     if kind == "label":
         return _check_labels(arr, name, allow_nan)
 
     dtype_kind = arr.dtype.kind
     if dtype_kind == "b":
         if kind != "binary":
-            raise TypeError(f"`{name}` must be numeric, got booleans.")
+            raise VarkitTypeError(f"`{name}` must be numeric, got booleans.")
         arr = arr.astype(np.int64)
     elif dtype_kind in "US":
-        raise TypeError(f"`{name}` must be numeric, got strings.")
+        raise VarkitTypeError(f"`{name}` must be numeric, got strings.")
     elif dtype_kind == "c":
-        raise TypeError(f"`{name}` must hold real numbers, got complex numbers.")
+        raise VarkitTypeError(f"`{name}` must hold real numbers, got complex numbers.")
     elif dtype_kind in "mM":
-        raise TypeError(f"`{name}` must be numeric, got dates or times.")
+        raise VarkitTypeError(f"`{name}` must be numeric, got dates or times.")
     elif dtype_kind == "O":
         flat = pd.Series(arr.ravel(), dtype=object)
         numeric = pd.to_numeric(flat, errors="coerce")
         if pd.api.types.is_complex_dtype(numeric.dtype):
-            raise TypeError(f"`{name}` must hold real numbers, got complex numbers.")
+            raise VarkitTypeError(f"`{name}` must hold real numbers, got complex numbers.")
         parsed = numeric.to_numpy(dtype=np.float64, na_value=np.nan)
         bad = np.isnan(parsed) & ~flat.isna().to_numpy(dtype=bool)
         if bad.any():
             position = _first(bad)
-            raise TypeError(
+            raise VarkitTypeError(
                 f"`{name}` must be numeric, but {_where(position, arr.shape)} holds "
                 f"{flat.iloc[position]!r}."
             )
         arr = parsed.reshape(arr.shape)
     elif dtype_kind not in "iuf":
-        raise TypeError(f"`{name}` must be numeric, got dtype {arr.dtype}.")
+        raise VarkitTypeError(f"`{name}` must be numeric, got dtype {arr.dtype}.")
 
     x = arr.astype(np.float64, copy=False)
     fault = _find_fault(x.ravel(), kind, allow_nan)
     if fault is not None:
         held = _show_number(arr.ravel()[fault.position])
         where = _where(fault.position, arr.shape)
-        raise InputError(_fault_message(f"`{name}`", where, held, fault, kind))
+        raise VarkitError(_fault_message(f"`{name}`", where, held, fault, kind))
     if kind in _INTEGER_KINDS and not allow_nan and arr.dtype.kind in "iu":
         if arr.dtype.kind == "u" and arr.size and int(arr.max()) >= 2**63:
             position = _first(arr.ravel() >= 2**63)
-            raise InputError(
+            raise VarkitError(
                 f"`{name}` must fit in a 64-bit integer, but "
                 f"{_where(position, arr.shape)} holds {arr.ravel()[position]}."
             )

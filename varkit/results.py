@@ -6,7 +6,7 @@ is an ordered collection of results with the provenance of the run that made the
 convert to strict JSON (non-finite floats written as the strings ``"inf"``, ``"-inf"``,
 ``"nan"``), to a pandas DataFrame and to Markdown.
 
-This module imports nothing else from varkit (see DESIGN.md).
+This module imports nothing else from varkit but :mod:`varkit.errors` (see DESIGN.md).
 
 Examples
 --------
@@ -35,6 +35,8 @@ from typing import Any
 
 import numpy as np
 
+from varkit.errors import VarkitError, VarkitTypeError
+
 __all__ = [
     "SCHEMA_ID",
     "Result",
@@ -57,9 +59,9 @@ def _to_float(name: str, value: Any) -> float | None:
         key = value.strip().lower()
         if key in _NONFINITE:
             return _NONFINITE[key]
-        raise TypeError(f"`{name}` must be a number, got the string {value!r}.")
+        raise VarkitTypeError(f"`{name}` must be a number, got the string {value!r}.")
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"`{name}` must be a number, got {type(value).__name__}.")
+        raise VarkitTypeError(f"`{name}` must be a number, got {type(value).__name__}.")
     return float(value)
 
 
@@ -98,7 +100,7 @@ def _jsonable(value: Any) -> Any:
         return _NONFINITE.get(value, value)
     if value is None:
         return value
-    raise TypeError(f"`details` values must be JSON-able, got {type(value).__name__}.")
+    raise VarkitTypeError(f"`details` values must be JSON-able, got {type(value).__name__}.")
 
 
 def _encode_floats(value: Any) -> Any:
@@ -182,43 +184,47 @@ class Result:
 
     def __post_init__(self) -> None:
         if not isinstance(self.metric, str) or not self.metric:
-            raise TypeError("`metric` must be a non-empty string.")
+            raise VarkitTypeError("`metric` must be a non-empty string.")
         if not isinstance(self.method, str):
-            raise TypeError("`method` must be a string.")
+            raise VarkitTypeError("`method` must be a string.")
         set_ = object.__setattr__
         for name in ("estimate", "ci_low", "ci_high", "stderr", "statistic", "pvalue"):
             value = _to_float(name, getattr(self, name))
             if name == "estimate" and value is None:
-                raise TypeError("`estimate` must be a number, got None.")
+                raise VarkitTypeError("`estimate` must be a number, got None.")
             set_(self, name, value)
         if self.confidence is not None:
             conf = _to_float("confidence", self.confidence)
             assert conf is not None
             if not 0.0 < conf < 1.0:
-                raise ValueError(f"`confidence` must be in (0, 1), got {conf}.")
+                raise VarkitError(f"`confidence` must be in (0, 1), got {conf}.")
             set_(self, "confidence", conf)
         if self.n is not None:
             if isinstance(self.n, bool) or not isinstance(self.n, (int, np.integer)):
-                raise TypeError(f"`n` must be an integer, got {type(self.n).__name__}.")
+                raise VarkitTypeError(f"`n` must be an integer, got {type(self.n).__name__}.")
             if self.n < 0:
-                raise ValueError(f"`n` must be non-negative, got {self.n}.")
+                raise VarkitError(f"`n` must be non-negative, got {self.n}.")
             set_(self, "n", int(self.n))
         if self.df is not None:
             dfs = self.df if isinstance(self.df, (list, tuple, np.ndarray)) else (self.df,)
             set_(self, "df", tuple(float(_to_float("df", d)) for d in dfs))  # type: ignore[arg-type]
         if self.alternative is not None and self.alternative not in _ALTERNATIVES:
-            raise ValueError(
+            raise VarkitError(
                 f"`alternative` must be one of {', '.join(_ALTERNATIVES)}, "
                 f"got {self.alternative!r}."
             )
         lo, hi = self.ci_low, self.ci_high
         if lo is not None and hi is not None and lo > hi:
-            raise ValueError(f"`ci_low` ({lo}) is above `ci_high` ({hi}).")
+            raise VarkitError(f"`ci_low` ({lo}) is above `ci_high` ({hi}).")
+        est = self.estimate
+        if (lo is not None and est < lo) or (hi is not None and est > hi):
+            # NaN compares False, so an undefined estimate or bound passes this check
+            raise VarkitError(f"`estimate` ({est}) is outside its interval [{lo}, {hi}].")
         if not isinstance(self.group, Mapping):
-            raise TypeError("`group` must be a mapping of label names to values.")
+            raise VarkitTypeError("`group` must be a mapping of label names to values.")
         set_(self, "group", {str(k): str(v) for k, v in self.group.items()})
         if not isinstance(self.details, Mapping):
-            raise TypeError("`details` must be a mapping.")
+            raise VarkitTypeError("`details` must be a mapping.")
         set_(self, "details", _jsonable(self.details))
 
     # -- comparison and display -------------------------------------------------------
@@ -263,7 +269,7 @@ class Result:
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = set(data) - names
         if unknown:
-            raise ValueError(f"unknown result field(s): {', '.join(sorted(unknown))}.")
+            raise VarkitError(f"unknown result field(s): {', '.join(sorted(unknown))}.")
         kwargs = dict(data)
         kwargs["details"] = _decode_floats(kwargs.get("details") or {})
         return cls(**kwargs)
@@ -339,7 +345,7 @@ class ResultSet:
         items = tuple(self.results)
         for item in items:
             if not isinstance(item, Result):
-                raise TypeError(f"ResultSet holds Result objects, got {type(item).__name__}.")
+                raise VarkitTypeError(f"ResultSet holds Result objects, got {type(item).__name__}.")
         object.__setattr__(self, "results", items)
         object.__setattr__(self, "provenance", _jsonable(dict(self.provenance)))
 
@@ -392,7 +398,7 @@ class ResultSet:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ResultSet:
         if data.get("schema") != SCHEMA_ID:
-            raise ValueError(
+            raise VarkitError(
                 f"not a varkit results document: `schema` is {data.get('schema')!r}, "
                 f"expected {SCHEMA_ID!r}."
             )

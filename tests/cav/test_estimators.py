@@ -64,7 +64,7 @@ def test_is_float_crash_probabilities_allowed():
         ({"crash": [0, 1]}, "needs `weight` or `log_weight`"),
         ({"crash": [0, 1], "weight": [1, 1], "log_weight": [0, 0]}, "not both"),
         ({"crash": [], "weight": []}, "`crash` is empty"),
-        ({"crash": [0, 1], "weight": [1, 1], "confidence": 1.5}, "`confidence` must be in"),
+        ({"crash": [0, 1], "weight": [1, 1], "confidence": 1.5}, "`confidence` must be between"),
     ],
 )
 def test_is_bad_input_raises_one_sentence(kwargs, match):

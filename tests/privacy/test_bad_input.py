@@ -56,9 +56,9 @@ BAD_LEVELS = [
     ({"delta": 1.0}, r"`delta` must be in \[0, 1\)"),
     ({"delta": -1e-9}, r"`delta` must be in \[0, 1\)"),
     ({"delta": float("nan")}, r"`delta` must be in \[0, 1\)"),
-    ({"confidence": 0.0}, r"`confidence` must be in \(0, 1\)"),
-    ({"confidence": 1.0}, r"`confidence` must be in \(0, 1\)"),
-    ({"confidence": float("nan")}, r"`confidence` must be in \(0, 1\)"),
+    ({"confidence": 0.0}, r"`confidence` must be between 0.5 and 0.999999999"),
+    ({"confidence": 1.0}, r"`confidence` must be between 0.5 and 0.999999999"),
+    ({"confidence": float("nan")}, r"`confidence` must be between 0.5 and 0.999999999"),
 ]
 
 
@@ -107,7 +107,7 @@ GOOD = "member,score\n1,0.9\n0,0.2\n1,0.7\n0,0.4\n"
         (GOOD, ("--delta", "1"), "`delta` must be in [0, 1)"),
         (GOOD, ("--delta", "-0.1"), "`delta` must be in [0, 1)"),
         (GOOD, ("--delta", "1e-5", "--delta", "2"), "`delta` must be in [0, 1)"),
-        (GOOD, ("--confidence", "nan"), "`confidence` must be in (0, 1)"),
+        (GOOD, ("--confidence", "nan"), "`confidence` must be between"),
     ],
 )
 def test_cli_bad_input_is_exit_2_and_one_error_line(tmp_path, text, args, needle) -> None:

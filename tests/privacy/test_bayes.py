@@ -151,7 +151,7 @@ def test_uniform_prior_is_available() -> None:
         ({"tn": 0, "fp": 0}, ValueError, "saw no non-members"),
         ({"delta": 1.0}, ValueError, r"`delta` must be in \[0, 1\)"),
         ({"delta": -0.1}, ValueError, r"`delta` must be in \[0, 1\)"),
-        ({"confidence": 1.0}, ValueError, r"`confidence` must be in \(0, 1\)"),
+        ({"confidence": 1.0}, ValueError, r"`confidence` must be between 0.5 and"),
         ({"bound": "upper"}, ValueError, "`bound` must be"),
         ({"prior": "flat"}, ValueError, "`prior` must be"),
     ],

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from tests.scaleout.conftest import make_log
-from varkit.io import Column, InputError
+from varkit.errors import VarkitError
+from varkit.io import Column
 from varkit.scaleout.partitions import (
     FILE_SHIFT,
     ROW_ID,
@@ -62,7 +63,7 @@ def test_a_user_row_id_column_keys_the_rows(tmp_path: Path) -> None:
 def test_a_missing_column_in_one_file_is_reported_before_any_work(tmp_path: Path) -> None:
     make_log(tmp_path, n=100)
     pd.DataFrame({"cost": [1.0]}).to_csv(tmp_path / "part-2.csv", index=False)
-    with pytest.raises(InputError, match=r"part-2.csv: required column 'revenue' is missing"):
+    with pytest.raises(VarkitError, match=r"part-2.csv: required column 'revenue' is missing"):
         read_partitioned(str(tmp_path / "part-*"), [Column("revenue")])
 
 
@@ -70,12 +71,12 @@ def test_a_bad_value_in_a_later_partition_names_file_rows_and_column(tmp_path: P
     text = "x\n" + "1.0\n" * 50 + "nan\n" + "2.0\n" * 10
     (tmp_path / "a.csv").write_text(text)
     parts = iter_frames(str(tmp_path / "a.csv"), [Column("x")], rows_per_partition=20)
-    with pytest.raises(InputError, match=r"a.csv \(data rows 41-60\): column 'x'"):
+    with pytest.raises(VarkitError, match=r"a.csv \(data rows 41-60\): column 'x'"):
         list(parts)
 
 
 def test_a_glob_matching_nothing_is_an_input_error(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="no file matches"):
+    with pytest.raises(VarkitError, match="no file matches"):
         expand_paths(str(tmp_path / "*.parquet"))
 
 

@@ -8,6 +8,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import stats
 
+from varkit.errors import VarkitError, VarkitTypeError
+
 FloatArray = NDArray[np.float64]
 
 
@@ -16,26 +18,26 @@ def as_vector(
 ) -> FloatArray:
     """A finite 1-D float array, optionally bounded; raises one sentence naming ``name``."""
     if isinstance(values, (str, bytes)):
-        raise TypeError(f"`{name}` must be a 1-D array of numbers, got a string.")
+        raise VarkitTypeError(f"`{name}` must be a 1-D array of numbers, got a string.")
     try:
         array = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError):
-        raise TypeError(f"`{name}` must be a 1-D array of numbers.") from None
+        raise VarkitTypeError(f"`{name}` must be a 1-D array of numbers.") from None
     if array.ndim != 1:
-        raise ValueError(f"`{name}` must be 1-D, got an array with {array.ndim} dimensions.")
+        raise VarkitError(f"`{name}` must be 1-D, got an array with {array.ndim} dimensions.")
     if array.size == 0:
-        raise ValueError(f"`{name}` is empty.")
+        raise VarkitError(f"`{name}` is empty.")
     bad = np.flatnonzero(~np.isfinite(array))
     if bad.size:
-        raise ValueError(f"`{name}` holds a non-finite value at position {bad[0]}.")
+        raise VarkitError(f"`{name}` holds a non-finite value at position {bad[0]}.")
     if low is not None and np.any(array < low):
         where = int(np.flatnonzero(array < low)[0])
-        raise ValueError(
+        raise VarkitError(
             f"`{name}` must be at least {low:g}, got {array[where]:g} at position {where}."
         )
     if high is not None and np.any(array > high):
         where = int(np.flatnonzero(array > high)[0])
-        raise ValueError(
+        raise VarkitError(
             f"`{name}` must be at most {high:g}, got {array[where]:g} at position {where}."
         )
     return array
@@ -49,20 +51,20 @@ def as_crash(crash: Any) -> FloatArray:
 def as_weight(weight: Any, log_weight: Any, n: int) -> FloatArray:
     """Likelihood ratios p/q from ``weight`` or ``log_weight`` (exactly one of them)."""
     if weight is not None and log_weight is not None:
-        raise ValueError("give either `weight` or `log_weight`, not both.")
+        raise VarkitError("give either `weight` or `log_weight`, not both.")
     if weight is None and log_weight is None:
-        raise ValueError("importance sampling needs `weight` or `log_weight`.")
+        raise VarkitError("importance sampling needs `weight` or `log_weight`.")
     if weight is not None:
         w = as_vector(weight, "weight", low=0.0)
         name = "weight"
     else:
         lw = as_vector(log_weight, "log_weight")
         if np.any(lw > 700.0):
-            raise ValueError("`log_weight` above 700 overflows a float; rescale the weights.")
+            raise VarkitError("`log_weight` above 700 overflows a float; rescale the weights.")
         w = np.exp(lw)
         name = "log_weight"
     if w.size != n:
-        raise ValueError(f"`{name}` has {w.size} values but `crash` has {n}.")
+        raise VarkitError(f"`{name}` has {w.size} values but `crash` has {n}.")
     return w
 
 
@@ -71,18 +73,18 @@ def as_controls(controls: Any, n: int, name: str = "controls") -> FloatArray:
     try:
         matrix = np.asarray(controls, dtype=np.float64)
     except (TypeError, ValueError):
-        raise TypeError(f"`{name}` must be a numeric array of shape (n, d).") from None
+        raise VarkitTypeError(f"`{name}` must be a numeric array of shape (n, d).") from None
     if matrix.ndim == 1:
         matrix = matrix[:, None]
     if matrix.ndim != 2:
-        raise ValueError(f"`{name}` must be 2-D (n, d), got {matrix.ndim} dimensions.")
+        raise VarkitError(f"`{name}` must be 2-D (n, d), got {matrix.ndim} dimensions.")
     if matrix.shape[0] != n:
-        raise ValueError(f"`{name}` has {matrix.shape[0]} rows but the outcome has {n}.")
+        raise VarkitError(f"`{name}` has {matrix.shape[0]} rows but the outcome has {n}.")
     if matrix.shape[1] == 0:
-        raise ValueError(f"`{name}` has no columns.")
+        raise VarkitError(f"`{name}` has no columns.")
     bad = np.argwhere(~np.isfinite(matrix))
     if bad.size:
-        raise ValueError(
+        raise VarkitError(
             f"`{name}` holds a non-finite value at row {bad[0][0]}, column {bad[0][1]}."
         )
     return matrix
@@ -94,20 +96,12 @@ def as_control_means(control_means: Any, d: int) -> FloatArray:
     if means.ndim == 0:
         means = np.full(d, float(means))
     if means.shape != (d,):
-        raise ValueError(
+        raise VarkitError(
             f"`control_means` must be a scalar or have {d} values, got shape {means.shape}."
         )
     if not np.all(np.isfinite(means)):
-        raise ValueError("`control_means` must be finite.")
+        raise VarkitError("`control_means` must be finite.")
     return means
-
-
-def check_confidence(confidence: Any, name: str = "confidence") -> float:
-    if isinstance(confidence, bool) or not isinstance(confidence, (int, float, np.floating)):
-        raise TypeError(f"`{name}` must be a number in (0, 1).")
-    if not 0.0 < float(confidence) < 1.0:
-        raise ValueError(f"`{name}` must be in (0, 1), got {confidence}.")
-    return float(confidence)
 
 
 def check_pooling(pool_above: Any, crashes_per_control: Any) -> tuple[int | None, float]:
@@ -117,7 +111,7 @@ def check_pooling(pool_above: Any, crashes_per_control: Any) -> tuple[int | None
         or not isinstance(pool_above, (int, np.integer))
         or pool_above < 0
     ):
-        raise ValueError(
+        raise VarkitError(
             f"`pool_above` must be a non-negative integer or None, got {pool_above!r}."
         )
     if (
@@ -126,7 +120,7 @@ def check_pooling(pool_above: Any, crashes_per_control: Any) -> tuple[int | None
         or not np.isfinite(crashes_per_control)
         or crashes_per_control < 0
     ):
-        raise ValueError(
+        raise VarkitError(
             f"`crashes_per_control` must be a non-negative number, got {crashes_per_control!r}."
         )
     return (None if pool_above is None else int(pool_above)), float(crashes_per_control)

@@ -25,7 +25,6 @@ from varkit.cav._checks import (
     as_controls,
     as_vector,
     as_weight,
-    check_confidence,
 )
 from varkit.cav.estimators import sums_result
 from varkit.cav.moments import (
@@ -36,6 +35,8 @@ from varkit.cav.moments import (
     total,
     training_shortfall,
 )
+from varkit.checks import check_confidence
+from varkit.errors import VarkitError, VarkitTypeError
 from varkit.gpu.counter_rng import resolve_seed
 from varkit.results import Result
 
@@ -46,7 +47,7 @@ FITS = ("ols", "ridge", "lasso")
 
 def check_fit(fit: Any) -> str:
     if fit not in FITS:
-        raise ValueError(f"`fit` must be one of {', '.join(FITS)}, got {fit!r}.")
+        raise VarkitError(f"`fit` must be one of {', '.join(FITS)}, got {fit!r}.")
     return str(fit)
 
 
@@ -55,9 +56,9 @@ def check_crossfit(crossfit: Any) -> int | None:
     if crossfit is None:
         return None
     if isinstance(crossfit, bool) or not isinstance(crossfit, (int, np.integer)):
-        raise TypeError("`crossfit` must be an integer number of folds (>= 2) or None.")
+        raise VarkitTypeError("`crossfit` must be an integer number of folds (>= 2) or None.")
     if crossfit < 2:
-        raise ValueError(f"`crossfit` must be at least 2 folds (or None), got {crossfit}.")
+        raise VarkitError(f"`crossfit` must be at least 2 folds (or None), got {crossfit}.")
     return int(crossfit)
 
 
@@ -67,7 +68,7 @@ def fold_seed(random_state: Any) -> int:
         return resolve_seed(random_state)
     if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
         return resolve_seed(int(random_state))
-    raise TypeError("`random_state` must be None, an integer or a numpy Generator.")
+    raise VarkitTypeError("`random_state` must be None, an integer or a numpy Generator.")
 
 
 def as_row_ids(row_ids: Any, n: int) -> NDArray[np.uint64]:
@@ -76,9 +77,9 @@ def as_row_ids(row_ids: Any, n: int) -> NDArray[np.uint64]:
         return np.arange(n, dtype=np.uint64)
     ids = np.asarray(row_ids)
     if ids.shape != (n,):
-        raise ValueError(f"`row_ids` must have one value per test ({n}), got shape {ids.shape}.")
+        raise VarkitError(f"`row_ids` must have one value per test ({n}), got shape {ids.shape}.")
     if not np.issubdtype(ids.dtype, np.integer) or (ids.size and ids.min() < 0):
-        raise ValueError("`row_ids` must be non-negative integers.")
+        raise VarkitError("`row_ids` must be non-negative integers.")
     return ids.astype(np.uint64)
 
 
@@ -126,7 +127,7 @@ def control_labels(names: Sequence[str] | None, d: int) -> list[str]:
         return [f"control_{j}" for j in range(d)]
     labels = [str(n) for n in names]
     if len(labels) != d:
-        raise ValueError(f"`control_names` has {len(labels)} names but there are {d} controls.")
+        raise VarkitError(f"`control_names` has {len(labels)} names but there are {d} controls.")
     return labels
 
 
@@ -286,7 +287,7 @@ def cv_from_cells(
     used = [names[int(j)] for j in columns]
     short = training_shortfall(folds, columns.size, crossfit)
     if short is not None:
-        raise ValueError(
+        raise VarkitError(
             f"`controls` has {columns.size} usable columns, which needs at least {short[1]} "
             f"tests in each fit with crossfit={crossfit}, but one fit has {short[0]} of the "
             f"{whole.n} tests."

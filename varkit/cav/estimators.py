@@ -16,11 +16,12 @@ from varkit.cav._checks import (
     FloatArray,
     as_crash,
     as_weight,
-    check_confidence,
     relative_half_width,
     z_value,
 )
 from varkit.cav.moments import Moments, cell_moments, total
+from varkit.checks import check_confidence
+from varkit.errors import VarkitError
 from varkit.results import Result
 
 __all__ = [
@@ -136,7 +137,7 @@ def sums_result(
 def _validate_nde(crash: Any, confidence: Any) -> tuple[FloatArray, float]:
     y = as_crash(crash)
     if y.size < 2:
-        raise ValueError("`crash` needs at least 2 tests to estimate a standard error.")
+        raise VarkitError("`crash` needs at least 2 tests to estimate a standard error.")
     return y, check_confidence(confidence)
 
 
@@ -184,7 +185,7 @@ def _validate_is(
 ) -> tuple[FloatArray, FloatArray, float]:
     y = as_crash(crash)
     if y.size < 2:
-        raise ValueError("`crash` needs at least 2 tests to estimate a standard error.")
+        raise VarkitError("`crash` needs at least 2 tests to estimate a standard error.")
     w = as_weight(weight, log_weight, y.size)
     return y, w, check_confidence(confidence)
 

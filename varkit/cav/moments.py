@@ -51,6 +51,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from varkit.cav._checks import FloatArray
+from varkit.errors import VarkitError
 from varkit.gpu.counter_rng import replicate_keys, uniform_indices, unit_offsets
 
 __all__ = [
@@ -219,7 +220,7 @@ def ols_from_moments(m: Moments, columns: NDArray[np.intp]) -> tuple[float, Floa
     solution gives it.
     """
     if m.n == 0:
-        raise ValueError("no tests to fit the control-variate coefficients on.")
+        raise VarkitError("no tests to fit the control-variate coefficients on.")
     if columns.size == 0:
         return m.zbar, np.zeros(0)
     cov, cross = m.chh[np.ix_(columns, columns)], m.chz[columns]

@@ -167,6 +167,8 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy import integrate, optimize, special, stats
 
+from varkit.errors import VarkitError
+
 __all__ = [
     "BINNED_CONTROL_COLUMNS",
     "CONTROL_COLUMNS",
@@ -237,7 +239,7 @@ def _check_vehicle(vehicle: str | Vehicle) -> Vehicle:
     if isinstance(vehicle, Vehicle):
         return vehicle
     if vehicle not in VEHICLES:
-        raise ValueError(f"`vehicle` must be one of {', '.join(VEHICLES)}, got {vehicle!r}.")
+        raise VarkitError(f"`vehicle` must be one of {', '.join(VEHICLES)}, got {vehicle!r}.")
     return VEHICLES[vehicle]
 
 
@@ -305,7 +307,7 @@ class OvertakingScenario:
         if self.proposal is None:
             return "all-critical" if self.controls in ("local", "mixture") else "one-critical"
         if self.proposal not in PROPOSALS:
-            raise ValueError(
+            raise VarkitError(
                 f"`proposal` must be one of {', '.join(PROPOSALS)}, got {self.proposal!r}."
             )
         return self.proposal
@@ -324,7 +326,7 @@ class OvertakingScenario:
         if self.controls is None:
             return allowed[0]
         if self.controls not in allowed:
-            raise ValueError(
+            raise VarkitError(
                 f"`controls` must be one of {', '.join(allowed)} for the "
                 f"{self.testing_proposal} proposal, got {self.controls!r}."
             )
@@ -610,7 +612,7 @@ class OvertakingScenario:
             m = self._one_critical_moments(vehicle)
             return float(m[1] - (m[3] if disturbances else m[2]))
         if disturbances:
-            raise ValueError("`disturbances=True` needs the one-critical proposal.")
+            raise VarkitError("`disturbances=True` needs the one-critical proposal.")
         _, b, b2, _ = self._weight_moments(vehicle)
         return float(b**self.n_steps - b2**self.n_steps)
 
@@ -650,10 +652,10 @@ class OvertakingScenario:
             ``crash`` (0/1), ``weight`` (p/q), ``n_critical`` and the ``cv_*`` controls.
         """
         if isinstance(n_tests, bool) or not isinstance(n_tests, (int, np.integer)) or n_tests < 1:
-            raise ValueError(f"`n_tests` must be a positive integer, got {n_tests!r}.")
+            raise VarkitError(f"`n_tests` must be a positive integer, got {n_tests!r}.")
         family = self.control_family  # raises on an unknown proposal or control family
         if testing not in ("is", "nde"):
-            raise ValueError(f"`testing` must be 'is' or 'nde', got {testing!r}.")
+            raise VarkitError(f"`testing` must be 'is' or 'nde', got {testing!r}.")
         v = _check_vehicle(vehicle)
         rng = (
             random_state

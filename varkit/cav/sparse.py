@@ -47,7 +47,6 @@ from varkit.cav._checks import (
     as_crash,
     as_vector,
     as_weight,
-    check_confidence,
     check_pooling,
 )
 from varkit.cav.control_variates import (
@@ -71,6 +70,8 @@ from varkit.cav.moments import (
     training_shortfall,
 )
 from varkit.cav.stopping import tests_required
+from varkit.checks import check_confidence
+from varkit.errors import VarkitError
 from varkit.results import Result
 
 __all__ = ["CRASHES_PER_CONTROL", "SparseControlVariates", "sparse_control_variates"]
@@ -99,13 +100,13 @@ def _validate_scv(
     w = as_weight(weight, log_weight, y.size)
     k = as_vector(n_critical, "n_critical", low=0.0)
     if k.size != y.size:
-        raise ValueError(f"`n_critical` has {k.size} values but `crash` has {y.size}.")
+        raise VarkitError(f"`n_critical` has {k.size} values but `crash` has {y.size}.")
     if np.any(k != np.round(k)):
-        raise ValueError("`n_critical` must hold whole numbers (counts of critical variables).")
+        raise VarkitError("`n_critical` must hold whole numbers (counts of critical variables).")
     h = as_controls(controls, y.size)
     pool_above, crashes_per_control = check_pooling(pool_above, crashes_per_control)
     if not (isinstance(target_rhw, (int, float)) and target_rhw > 0):
-        raise ValueError(f"`target_rhw` must be a positive number, got {target_rhw!r}.")
+        raise VarkitError(f"`target_rhw` must be a positive number, got {target_rhw!r}.")
     return {
         "z": y * w,
         "y": y,
@@ -197,7 +198,7 @@ def make_strata(
         if short is None:
             break
         if len(groups) == 1:
-            raise ValueError(
+            raise VarkitError(
                 f"too few tests ({n_rows}) for {varying} varying controls: a fit has "
                 f"{short[0]} tests and needs at least {short[1]}; pool strata or use fewer "
                 "controls."

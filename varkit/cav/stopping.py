@@ -19,10 +19,11 @@ import numpy as np
 from varkit.cav._checks import (
     as_crash,
     as_weight,
-    check_confidence,
     relative_half_width,
     z_value,
 )
+from varkit.checks import check_confidence
+from varkit.errors import VarkitError, VarkitTypeError
 from varkit.results import Result, ResultSet, make_provenance
 
 __all__ = ["n_required", "running_estimate", "tests_required"]
@@ -41,11 +42,11 @@ def tests_required(
 
 def _validate_n_required(result: Any, rhw: Any, confidence: Any) -> tuple[float, float, float]:
     if not isinstance(result, Result):
-        raise TypeError(f"`result` must be a varkit Result, got {type(result).__name__}.")
+        raise VarkitTypeError(f"`result` must be a varkit Result, got {type(result).__name__}.")
     if result.stderr is None or result.n is None or result.n < 1:
-        raise ValueError("`result` needs a standard error and a number of tests `n`.")
+        raise VarkitError("`result` needs a standard error and a number of tests `n`.")
     if isinstance(rhw, bool) or not isinstance(rhw, (int, float)) or not rhw > 0:
-        raise ValueError(f"`rhw` must be a positive number, got {rhw!r}.")
+        raise VarkitError(f"`rhw` must be a positive number, got {rhw!r}.")
     per_test = result.details.get("per_test_variance", result.stderr**2 * result.n)
     return float(per_test), float(rhw), check_confidence(confidence)
 
@@ -103,14 +104,14 @@ def _checkpoints(checkpoints: Any, n: int) -> np.ndarray:
         checkpoints = 50
     if isinstance(checkpoints, (int, np.integer)) and not isinstance(checkpoints, bool):
         if checkpoints < 1:
-            raise ValueError(f"`checkpoints` must be positive, got {checkpoints}.")
+            raise VarkitError(f"`checkpoints` must be positive, got {checkpoints}.")
         grid = np.unique(np.geomspace(2, n, int(checkpoints)).round().astype(int))
         return grid[grid >= 2]
     grid = np.asarray(checkpoints)
     if grid.ndim != 1 or grid.size == 0 or not np.issubdtype(grid.dtype, np.integer):
-        raise TypeError("`checkpoints` must be an integer or a 1-D sequence of integers.")
+        raise VarkitTypeError("`checkpoints` must be an integer or a 1-D sequence of integers.")
     if grid.min() < 2 or grid.max() > n:
-        raise ValueError(f"`checkpoints` must lie between 2 and the number of tests ({n}).")
+        raise VarkitError(f"`checkpoints` must lie between 2 and the number of tests ({n}).")
     return np.unique(grid)
 
 
@@ -162,7 +163,7 @@ def running_estimate(
     [(4, 0.25), (8, 0.25)]
     """
     if method not in METHODS:
-        raise ValueError(f"`method` must be one of {', '.join(METHODS)}, got {method!r}.")
+        raise VarkitError(f"`method` must be one of {', '.join(METHODS)}, got {method!r}.")
     y = as_crash(crash)
     level = check_confidence(confidence)
     grid = _checkpoints(checkpoints, y.size)
@@ -222,7 +223,7 @@ def running_estimate(
                     )
                 else:
                     if w is None or k is None:
-                        raise ValueError("method 'scv' needs `weight` and `n_critical`.")
+                        raise VarkitError("method 'scv' needs `weight` and `n_critical`.")
                     r = sparse_control_variates(
                         y[:n], w[:n], k[:n], h[:n], confidence=level, row_ids=ids[:n], **options
                     )

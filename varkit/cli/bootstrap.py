@@ -19,6 +19,7 @@ from varkit.cli.options import (
     output_options,
     seed_option,
 )
+from varkit.errors import VarkitError
 from varkit.gpu import bootstrap as run_bootstrap
 from varkit.gpu.counter_rng import resolve_seed
 from varkit.gpu.intervals import INTERVAL_METHODS
@@ -82,7 +83,7 @@ def _data_for(
         raise click.UsageError("--statistic mean_difference needs --by COL or --paired-with COL.")
     levels = sorted(frame[by].unique().tolist())
     if len(levels) != 2:
-        raise ValueError(
+        raise VarkitError(
             f"column '{by}' must hold exactly two groups for mean_difference, found {len(levels)}."
         )
     ordered = pd.concat([frame[frame[by] == levels[0]], frame[frame[by] == levels[1]]])
@@ -197,7 +198,7 @@ def bootstrap(
         )
     else:
         if scheduler is not None or partition_rows is not None:
-            raise ValueError("--scheduler and --partition-rows need --engine dask.")
+            raise VarkitError("--scheduler and --partition-rows need --engine dask.")
         result = _pandas_bootstrap(
             file,
             column,
@@ -270,13 +271,13 @@ def _dask_bootstrap(
 ) -> Result:
     # fmt: on
     if cluster is not None or strata is not None:
-        raise ValueError(
+        raise VarkitError(
             "--engine dask resamples rows with Poisson weights: --cluster and --strata need "
             "--engine pandas."
         )
     explicit = ctx.get_parameter_source("scheme") is not click.core.ParameterSource.DEFAULT
     if explicit and scheme != "poisson":
-        raise ValueError("--engine dask uses Poisson weights: drop --scheme or use poisson.")
+        raise VarkitError("--engine dask uses Poisson weights: drop --scheme or use poisson.")
     if statistic == "mean_difference" and by is None and paired_with is None:
         raise click.UsageError("--statistic mean_difference needs --by COL or --paired-with COL.")
     from varkit.scaleout import LogSource, bootstrap_log, connect

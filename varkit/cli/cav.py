@@ -14,6 +14,7 @@ from varkit.cli.options import (
     output_options,
     seed_option,
 )
+from varkit.errors import VarkitError
 from varkit.results import Result, ResultSet, make_provenance
 
 METHODS = ("nde", "is", "cv", "scv")
@@ -28,11 +29,11 @@ def _control_means(text: str | None, n_controls: int) -> Any:
     try:
         values = [float(v) for v in text.split(",")]
     except ValueError:
-        raise ValueError(
+        raise VarkitError(
             f"--control-means must be one number or a comma-separated list, got {text!r}."
         ) from None
     if len(values) not in (1, n_controls):
-        raise ValueError(
+        raise VarkitError(
             f"--control-means has {len(values)} values but the file has {n_controls} cv_* columns."
         )
     return values[0] if len(values) == 1 else values
@@ -152,7 +153,7 @@ def crash_rate(
     pooling = {"pool_above": pool_above, "crashes_per_control": crashes_per_control}
     if engine == "dask":
         if running is not None:
-            raise ValueError("--running follows the tests in order: it needs --engine pandas.")
+            raise VarkitError("--running follows the tests in order: it needs --engine pandas.")
         result = _crash_rate_dask(
             tests,
             method,
@@ -172,7 +173,7 @@ def crash_rate(
         skipped: list[dict[str, Any]] = []
     else:
         if scheduler is not None or partition_rows is not None:
-            raise ValueError("--scheduler and --partition-rows need --engine dask.")
+            raise VarkitError("--scheduler and --partition-rows need --engine dask.")
         result, extra, skipped = _crash_rate_pandas(
             tests,
             method,
@@ -221,7 +222,7 @@ def _crash_rate_dask(
     from varkit.scaleout.reduce import LogSource, connect
 
     if fit != "ols":
-        raise ValueError("--engine dask fits the coefficients by OLS from sums: use --fit ols.")
+        raise VarkitError("--engine dask fits the coefficients by OLS from sums: use --fit ols.")
     layout = log_layout(tests, method)
     client = connect(scheduler)
     try:

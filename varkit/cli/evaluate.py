@@ -18,6 +18,7 @@ from varkit.cli.options import (
     output_options,
     seed_option,
 )
+from varkit.errors import VarkitError
 from varkit.io import Column, read_table
 from varkit.results import ResultSet, make_provenance
 from varkit.scaleout.partitions import ROW_ID, expand_paths, read_all, read_header
@@ -34,7 +35,7 @@ def _model_columns(path: str, truth: str, models: str | None, row_id: str | None
     if models is not None:
         names = [m.strip() for m in models.split(",") if m.strip()]
         if len(names) < 2:
-            raise ValueError(
+            raise VarkitError(
                 "--models must name at least 2 prediction columns, separated by commas."
             )
         return names
@@ -45,7 +46,7 @@ def _model_columns(path: str, truth: str, models: str | None, row_id: str | None
         header = read_header(paths[0])
     names = [c for c in header if c not in (truth, "id", row_id)]
     if len(names) < 2:
-        raise ValueError(
+        raise VarkitError(
             f"{path}: need at least 2 prediction columns besides '{truth}', found {len(names)}."
         )
     return names
@@ -139,13 +140,13 @@ def compare(
     ctx = click.get_current_context()
     names = _model_columns(path, truth, models, row_id)
     if truth in names:
-        raise ValueError(f"--models lists the truth column '{truth}'.")
+        raise VarkitError(f"--models lists the truth column '{truth}'.")
     seed_value = seed if seed is not None else resolve_seed(None)
     columns = [Column(truth, "label"), *(Column(m, "label") for m in names)]
     if engine == "dask":
         explicit = ctx.get_parameter_source("scheme") is not click.core.ParameterSource.DEFAULT
         if explicit and scheme != "poisson":
-            raise ValueError("--engine dask uses Poisson weights: drop --scheme or use poisson.")
+            raise VarkitError("--engine dask uses Poisson weights: drop --scheme or use poisson.")
         from varkit.scaleout import LogSource, compare_log, connect
 
         client = connect(scheduler)
@@ -168,9 +169,9 @@ def compare(
                 client.close()
     else:
         if scheduler is not None or partition_rows is not None:
-            raise ValueError("--scheduler and --partition-rows need --engine dask.")
+            raise VarkitError("--scheduler and --partition-rows need --engine dask.")
         if row_id is not None and scheme != "poisson":
-            raise ValueError("--row-id keys Poisson weights: it needs --scheme poisson.")
+            raise VarkitError("--row-id keys Poisson weights: it needs --scheme poisson.")
         table = read_all(path, columns, row_id=row_id)
         results = compare_predictions(
             table[truth].to_numpy(),
@@ -246,16 +247,16 @@ def scores(
 def _load_model(spec: str, params: dict[str, dict[str, Any]]) -> tuple[str, Any]:
     name, sep, target = spec.partition("=")
     if not sep or not name or "." not in target:
-        raise ValueError(f"--model must look like NAME=package.module.Class, got {spec!r}.")
+        raise VarkitError(f"--model must look like NAME=package.module.Class, got {spec!r}.")
     module_name, _, class_name = target.rpartition(".")
     try:
         cls = getattr(importlib.import_module(module_name), class_name)
     except (ImportError, AttributeError):
-        raise ValueError(f"--model {name}: cannot import {target!r}.") from None
+        raise VarkitError(f"--model {name}: cannot import {target!r}.") from None
     try:
         return name, cls(**params.get(name, {}))
     except TypeError as exc:
-        raise ValueError(f"--model {name}: bad parameters for {target} ({exc}).") from None
+        raise VarkitError(f"--model {name}: bad parameters for {target} ({exc}).") from None
 
 
 def _parse_params(items: tuple[str, ...]) -> dict[str, dict[str, Any]]:
@@ -264,7 +265,7 @@ def _parse_params(items: tuple[str, ...]) -> dict[str, dict[str, Any]]:
         key, sep, text = item.partition("=")
         model, dot, param = key.partition(".")
         if not sep or not dot or not model or not param:
-            raise ValueError(f"--param must look like NAME.key=value, got {item!r}.")
+            raise VarkitError(f"--param must look like NAME.key=value, got {item!r}.")
         value: Any = text
         for cast in (int, float):
             try:
@@ -290,7 +291,7 @@ def _parse_cv(text: str) -> tuple[str, int, int]:
             return "repeated-kfold", int(folds), int(repeats)
     except ValueError:
         pass
-    raise ValueError(f"--cv must be 5x2, kfold:K or repeated:KxR, got {text!r}.")
+    raise VarkitError(f"--cv must be 5x2, kfold:K or repeated:KxR, got {text!r}.")
 
 
 @evaluate.command("cv")
@@ -335,23 +336,23 @@ def cv(
     params = _parse_params(param_specs)
     estimators = dict(_load_model(spec, params) for spec in model_specs)
     if len(estimators) < 2:
-        raise ValueError("give at least 2 distinct --model NAME=Class options.")
+        raise VarkitError("give at least 2 distinct --model NAME=Class options.")
     unknown = set(params) - set(estimators)
     if unknown:
-        raise ValueError(f"--param names a model that is not given: {sorted(unknown)[0]}.")
+        raise VarkitError(f"--param names a model that is not given: {sorted(unknown)[0]}.")
     table = read_table(path, [Column(target, "label")])
     features = table.drop(columns=[target])
     if features.shape[1] == 0:
-        raise ValueError(f"{path}: no feature columns besides '{target}'.")
+        raise VarkitError(f"{path}: no feature columns besides '{target}'.")
     if features.isna().any().any():
         column = str(features.columns[features.isna().any()].tolist()[0])
-        raise ValueError(f"{path}: feature column '{column}' has missing values.")
+        raise VarkitError(f"{path}: feature column '{column}' has missing values.")
     X = pd.get_dummies(features, dtype=float).to_numpy(dtype=float)
     y = table[target].to_numpy()
     if not is_classifier(next(iter(estimators.values()))):
         numeric = pd.to_numeric(pd.Series(y), errors="coerce")
         if numeric.isna().any():
-            raise ValueError(f"{path}: target '{target}' must be numeric for regressors.")
+            raise VarkitError(f"{path}: target '{target}' must be numeric for regressors.")
         y = numeric.to_numpy(dtype=float)
     comparison = ModelComparison(
         estimators,

@@ -18,6 +18,7 @@ from varkit.cli.options import (
     output_options,
     seed_option,
 )
+from varkit.errors import VarkitError
 from varkit.gpu.backend import resolve_device
 from varkit.io import Column, read_table
 from varkit.results import Result, ResultSet, make_provenance
@@ -134,11 +135,11 @@ def vrs(
 
     ctx = click.get_current_context()
     if engine == "pandas" and scheduler is not None:
-        raise ValueError("--scheduler needs --engine dask.")
+        raise VarkitError("--scheduler needs --engine dask.")
     if engine == "dask":
         explicit = ctx.get_parameter_source("scheme") is not click.core.ParameterSource.DEFAULT
         if explicit and scheme != "poisson":
-            raise ValueError("--engine dask uses Poisson weights: drop --scheme or use poisson.")
+            raise VarkitError("--engine dask uses Poisson weights: drop --scheme or use poisson.")
         scheme = "poisson"
     table = read_table(
         eligible,

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from varkit.errors import VarkitError
 from varkit.gates import check, load_rules
 from varkit.results import Result, ResultSet
 
@@ -18,17 +19,17 @@ def read_results(path: str) -> ResultSet:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except UnicodeDecodeError:
-        raise ValueError(f"results file {path!r} is not UTF-8 text.") from None
+        raise VarkitError(f"results file {path!r} is not UTF-8 text.") from None
     except json.JSONDecodeError as exc:
-        raise ValueError(
+        raise VarkitError(
             f"results file {path!r} is not valid JSON ({exc.msg} at line {exc.lineno})."
         ) from None
     if not isinstance(data, dict):
-        raise ValueError(f"results file {path!r} is not a varkit results document.")
+        raise VarkitError(f"results file {path!r} is not a varkit results document.")
     try:
         return ResultSet.from_dict(data)
     except (TypeError, ValueError, AttributeError) as exc:
-        raise ValueError(f"results file {path!r}: {' '.join(str(exc).split())}") from None
+        raise VarkitError(f"results file {path!r}: {' '.join(str(exc).split())}") from None
 
 
 @click.command()

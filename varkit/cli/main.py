@@ -10,11 +10,14 @@ import importlib
 import importlib.util
 import os
 import sys
+import traceback
 from typing import Any
 
 import click
 
 from varkit import __version__
+from varkit.cli.options import capture_warnings
+from varkit.errors import VarkitError
 
 # name -> "module:attribute" of a click command or group. A module that does not exist
 # yet is simply not listed by `varkit --help`.
@@ -39,13 +42,61 @@ def _available(target: str) -> bool:
 
 
 class VarkitGroup(click.Group):
-    """A click group that loads sub-commands lazily and turns input errors into exit 2.
+    """The ``varkit`` group: sub-commands load lazily, and every run keeps the CLI contract.
 
-    A ``ValueError`` or ``TypeError`` raised while running a command is an input problem by
-    varkit's contract (every validator raises one of those with one clear sentence), so it
-    is printed as ``error: <sentence>`` on stderr with exit status 2 and no traceback. Set
-    ``VARKIT_DEBUG=1`` to see the traceback instead.
+    Exit 0 on success and 1 when a gate failed (the command's own code). A
+    :class:`~varkit.errors.VarkitError` (bad input or option) or a usage error prints one
+    ``error:`` line and exits 2, with no traceback. Anything else is a bug in varkit: it
+    prints ``internal error:``, the traceback and a request to report it, and exits 3.
+    Every warning raised while a command runs is printed once as a ``warning:`` line on
+    standard error (and recorded in the emitted results' ``details``); none reaches the
+    user as a raw Python warning. ``VARKIT_DEBUG=1`` re-raises instead of exiting 3.
     """
+
+    def main(  # type: ignore[override]
+        self, args: Any = None, prog_name: str | None = None, **extra: Any
+    ) -> None:
+        extra.pop("standalone_mode", None)
+        with capture_warnings():
+            code = self._run_contract(args, prog_name, extra)
+        sys.exit(code)
+
+    def _run_contract(self, args: Any, prog_name: str | None, extra: dict[str, Any]) -> int:
+        debug = bool(os.environ.get("VARKIT_DEBUG"))
+        try:
+            # without standalone mode click returns the exit code of ctx.exit() instead
+            code = super().main(args=args, prog_name=prog_name, standalone_mode=False, **extra)
+        except click.exceptions.UsageError as exc:
+            hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+            click.echo(f"error: {_one_line(exc.format_message())}{hint}", err=True)
+            return 2
+        except click.exceptions.ClickException as exc:
+            click.echo(f"error: {_one_line(exc.format_message())}", err=True)
+            return 2
+        except click.exceptions.Exit as exc:
+            return int(exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo("error: aborted.", err=True)
+            return 2
+        except VarkitError as exc:
+            if debug:
+                raise
+            click.echo(f"error: {_one_line(str(exc)) or type(exc).__name__}", err=True)
+            return 2
+        except KeyboardInterrupt:
+            click.echo("error: interrupted.", err=True)
+            return 130
+        except Exception:  # every other exception is a bug: say so, with the traceback
+            if debug:
+                raise
+            click.echo(
+                "internal error: varkit hit a bug; please report it with the command and "
+                "the traceback below.",
+                err=True,
+            )
+            click.echo(traceback.format_exc().rstrip(), err=True)
+            return 3
+        return code if isinstance(code, int) else 0
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         extra = super().list_commands(ctx)
@@ -61,16 +112,6 @@ class VarkitGroup(click.Group):
         module_name, attr = target.split(":")
         return getattr(importlib.import_module(module_name), attr)  # type: ignore[no-any-return]
 
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except (ValueError, TypeError) as exc:
-            if os.environ.get("VARKIT_DEBUG"):
-                raise
-            message = " ".join(str(exc).split()) or type(exc).__name__
-            click.echo(f"error: {message}", err=True)
-            ctx.exit(2)
-
 
 @click.group(cls=VarkitGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="varkit")
@@ -78,27 +119,13 @@ def cli() -> None:
     """varkit: statistical evaluation and safety testing with honest uncertainty."""
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Run the ``varkit`` command (console-script entry point).
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
-    Usage errors are printed as one ``error:`` line (click would print three).
-    """
-    try:
-        # without standalone mode click returns the exit code of ctx.exit() instead
-        code = cli.main(args=argv, prog_name="varkit", standalone_mode=False)
-    except click.exceptions.UsageError as exc:
-        hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
-        click.echo(f"error: {' '.join(exc.format_message().split())}{hint}", err=True)
-        sys.exit(2)
-    except click.exceptions.ClickException as exc:
-        click.echo(f"error: {' '.join(exc.format_message().split())}", err=True)
-        sys.exit(exc.exit_code)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        click.echo("error: aborted.", err=True)
-        sys.exit(1)
-    sys.exit(code if isinstance(code, int) else 0)
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the ``varkit`` command (console-script entry point); see :class:`VarkitGroup`."""
+    cli.main(args=argv, prog_name="varkit")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import os
 import sys
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from varkit.checks import CONFIDENCE_MAX, CONFIDENCE_MIN
+from varkit.errors import VarkitError, VarkitWarning
 from varkit.results import ResultSet
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -38,7 +45,7 @@ def output_options(func: F) -> F:
 def confidence_option(func: F) -> F:
     return click.option(
         "--confidence",
-        type=click.FloatRange(0, 1, min_open=True, max_open=True),
+        type=click.FloatRange(CONFIDENCE_MIN, CONFIDENCE_MAX),
         default=0.95,
         show_default=True,
         help="Confidence (or credible) level of the intervals.",
@@ -91,13 +98,85 @@ def format_results(results: ResultSet, fmt: str) -> str:
 
 
 def emit(results: ResultSet, fmt: str, output: str | None) -> None:
-    """Print the results, or write them to ``output``."""
+    """Print the results, or write them to ``output``.
+
+    The warnings printed while the command ran are recorded in every result's
+    ``details["warnings"]`` first (those a result already holds are not repeated).
+    """
+    results = with_warnings(results)
     text = format_results(results, fmt)
     if output is None:
         sys.stdout.write(text)
     else:
-        with open(output, "w", encoding="utf-8") as handle:
+        write_text(output, text, option="--output")
+
+
+def write_text(path: str | os.PathLike[str], text: str, *, option: str, mode: str = "w") -> None:
+    """Write ``text`` to ``path``, creating missing parent folders.
+
+    A path that cannot be written (under a regular file, a folder, a full disk, no
+    permission) raises :class:`~varkit.errors.VarkitError` naming ``option``.
+    """
+    target = Path(path)
+    if str(path) == "":
+        raise VarkitError(f"{option} is empty; give a file name.")
+    try:
+        if target.is_dir():
+            raise IsADirectoryError(21, "Is a directory")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(target, mode, encoding="utf-8") as handle:
             handle.write(text)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise VarkitError(f"{option} '{path}' cannot be written: {reason}.") from None
+
+
+# -- warnings: printed as `warning:` lines, recorded in the results ------------------
+_CAUGHT: list[list[str]] = []
+
+
+@contextlib.contextmanager
+def capture_warnings() -> Iterator[list[str]]:
+    """Print every warning once as a ``warning:`` line on stderr while the block runs.
+
+    varkit's own warnings (:class:`~varkit.errors.VarkitWarning`) print their message;
+    any other (numpy, pandas, scikit-learn) prints its category too. The messages are
+    collected so that :func:`emit` can record them in the results' ``details``.
+    """
+    caught: list[str] = []
+
+    def show(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+        text = " ".join(str(message).split())
+        if not issubclass(category, VarkitWarning):
+            text = f"{category.__name__}: {text}"
+        if text not in caught:
+            caught.append(text)
+            click.echo(f"warning: {text}", err=True)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = show
+        _CAUGHT.append(caught)
+        try:
+            yield caught
+        finally:
+            _CAUGHT.remove(caught)
+
+
+def with_warnings(results: ResultSet) -> ResultSet:
+    """``results`` with the warnings caught so far added to each result's ``details``."""
+    caught = _CAUGHT[-1] if _CAUGHT else []
+    if not caught:
+        return results
+    updated = []
+    for result in results:
+        listed = list(result.details.get("warnings", []))
+        extra = [w for w in caught if w not in listed and w.split(": ", 1)[-1] not in listed]
+        if extra:
+            details = {**result.details, "warnings": listed + extra}
+            result = dataclasses.replace(result, details=details)
+        updated.append(result)
+    return ResultSet(tuple(updated), provenance=results.provenance)
 
 
 ENGINES = ("pandas", "dask")

@@ -12,6 +12,7 @@ from varkit.cli.options import (
     output_options,
     seed_option,
 )
+from varkit.errors import VarkitError
 from varkit.io import Column, read_table
 from varkit.results import ResultSet, make_provenance
 
@@ -24,7 +25,7 @@ def _parse_threshold(text: str) -> str | float:
     try:
         return float(text)
     except ValueError:
-        raise ValueError(
+        raise VarkitError(
             f"--threshold must be 'split', 'bonferroni' or a number, got {text!r}."
         ) from None
 
@@ -135,7 +136,7 @@ def epsilon(
     from varkit.privacy import attack_roc, audit_epsilon, tpr_at_fpr
 
     if score_col is not None and guess_col is not None:
-        raise ValueError("Give --score-col or --guess-col, not both.")
+        raise VarkitError("Give --score-col or --guess-col, not both.")
     use_guess = guess_col is not None
     value_col: str = guess_col if guess_col is not None else (score_col or "score")
     columns = [
@@ -145,7 +146,7 @@ def epsilon(
     ]
     table = read_table(path, columns)
     if use_guess and threshold != "split":
-        raise ValueError("--threshold applies to a score column, not to --guess-col.")
+        raise VarkitError("--threshold applies to a score column, not to --guess-col.")
     members = table[member_col].to_numpy()
     values = table[value_col].to_numpy()
     models = table[model_col].to_numpy() if model_col in table.columns else None
@@ -166,7 +167,7 @@ def epsilon(
     extra = []
     if tpr_fprs:
         if use_guess:
-            raise ValueError("--tpr-at-fpr needs a score column, not --guess-col.")
+            raise VarkitError("--tpr-at-fpr needs a score column, not --guess-col.")
         extra = [tpr_at_fpr(members, values, f, confidence=confidence) for f in tpr_fprs]
         extra.append(attack_roc(members, values, confidence=confidence))
     if plot is not None:
@@ -190,7 +191,7 @@ def _plot(results: ResultSet, path: str) -> None:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise ValueError(
+        raise VarkitError(
             "--plot needs matplotlib, from the `plot` extra: pip install 'varkit[plot]'."
         ) from None
     pooled = next(r for r in results if "model_id" not in r.group)
@@ -200,6 +201,6 @@ def _plot(results: ResultSet, path: str) -> None:
         fig.tight_layout()
         fig.savefig(path, dpi=120)
     except OSError as exc:
-        raise ValueError(f"--plot could not write {path}: {exc.strerror or exc}.") from None
+        raise VarkitError(f"--plot could not write {path}: {exc.strerror or exc}.") from None
     finally:
         plt.close(fig)

@@ -11,6 +11,7 @@ from sklearn.base import clone, is_classifier
 from sklearn.metrics import check_scoring
 from sklearn.utils import _safe_indexing, indexable
 
+from varkit.errors import VarkitError, VarkitTypeError
 from varkit.evaluate._inputs import check_labels
 from varkit.gpu.splits import Split
 
@@ -29,14 +30,14 @@ def scoring_name(scoring: Any) -> str:
 def check_xy(X: Any, y: Any, groups: Any = None) -> tuple[Any, np.ndarray, Any]:
     """Validate that X, y (and groups) have matching lengths and y has no missing values."""
     if X is None:
-        raise TypeError("`X` must be an array-like of features, got None.")
+        raise VarkitTypeError("`X` must be an array-like of features, got None.")
     y_arr = check_labels("y", y)
     if groups is not None:
         groups = check_labels("groups", groups)
     try:
         X, y_arr, groups = indexable(X, y_arr, groups)
     except ValueError as exc:
-        raise ValueError(
+        raise VarkitError(
             f"`X`, `y` and `groups` must have the same number of rows ({exc})."
         ) from None
     return X, np.asarray(y_arr), groups
@@ -72,7 +73,7 @@ def score_splits(
     values = Parallel(n_jobs=n_jobs)(tasks)
     scores = np.asarray(values, dtype=float).reshape(len(splits), len(estimators))
     if not np.all(np.isfinite(scores)):
-        raise ValueError("a model's score is NaN or infinite on at least one split.")
+        raise VarkitError("a model's score is NaN or infinite on at least one split.")
     return scores
 
 

@@ -9,22 +9,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from varkit.errors import VarkitError, VarkitTypeError
+
 _ALTERNATIVES = ("two-sided", "less", "greater")
-
-
-def check_confidence(confidence: Any) -> float:
-    """``confidence`` as a float in (0, 1)."""
-    if isinstance(confidence, bool) or not isinstance(confidence, (int, float, np.number)):
-        raise TypeError(f"`confidence` must be a number in (0, 1), got {confidence!r}.")
-    value = float(confidence)
-    if not 0.0 < value < 1.0:
-        raise ValueError(f"`confidence` must be in (0, 1), got {value}.")
-    return value
 
 
 def check_alternative(alternative: Any) -> str:
     if alternative not in _ALTERNATIVES:
-        raise ValueError(
+        raise VarkitError(
             f"`alternative` must be one of {', '.join(_ALTERNATIVES)}, got {alternative!r}."
         )
     return str(alternative)
@@ -36,25 +28,27 @@ def check_count(name: str, value: Any, *, minimum: int = 0) -> int:
         if isinstance(value, (float, np.floating)) and float(value).is_integer():
             value = int(value)
         else:
-            raise TypeError(f"`{name}` must be an integer, got {value!r}.")
+            raise VarkitTypeError(f"`{name}` must be an integer, got {value!r}.")
     if value < minimum:
-        raise ValueError(f"`{name}` must be at least {minimum}, got {value}.")
+        raise VarkitError(f"`{name}` must be at least {minimum}, got {value}.")
     return int(value)
 
 
 def check_labels(name: str, values: Any) -> np.ndarray:
     """A 1-D array of class labels without missing values."""
     if isinstance(values, (str, bytes)) or values is None:
-        raise TypeError(f"`{name}` must be a 1-D array of labels, got {type(values).__name__}.")
+        raise VarkitTypeError(
+            f"`{name}` must be a 1-D array of labels, got {type(values).__name__}."
+        )
     array = np.asarray(values)
     if array.ndim != 1:
-        raise ValueError(f"`{name}` must be 1-D, got shape {array.shape}.")
+        raise VarkitError(f"`{name}` must be 1-D, got shape {array.shape}.")
     if array.size == 0:
-        raise ValueError(f"`{name}` is empty.")
+        raise VarkitError(f"`{name}` is empty.")
     missing = pd.isna(array)
     if missing.any():
         row = int(np.flatnonzero(missing)[0])
-        raise ValueError(f"`{name}` has a missing value (NaN) at position {row}.")
+        raise VarkitError(f"`{name}` has a missing value (NaN) at position {row}.")
     return array
 
 
@@ -71,18 +65,18 @@ def check_predictions(
     """
     truth = check_labels("y_true", y_true)
     if len(y_preds) < min_models:
-        raise ValueError(f"need predictions of at least {min_models} models, got {len(y_preds)}.")
+        raise VarkitError(f"need predictions of at least {min_models} models, got {len(y_preds)}.")
     if names is None:
         names = [f"model_{i + 1}" for i in range(len(y_preds))]
     if len(names) != len(y_preds):
-        raise ValueError(f"got {len(names)} model names for {len(y_preds)} prediction arrays.")
+        raise VarkitError(f"got {len(names)} model names for {len(y_preds)} prediction arrays.")
     classes = set(np.unique(truth).tolist())
     check_classes(classes)
     preds = []
     for name, pred in zip(names, y_preds, strict=True):
         array = check_labels(f"predictions of {name}", pred)
         if len(array) != len(truth):
-            raise ValueError(
+            raise VarkitError(
                 f"predictions of {name} have {len(array)} rows but `y_true` has {len(truth)}."
             )
         check_known_labels(name, set(np.unique(array).tolist()), classes)
@@ -93,7 +87,7 @@ def check_predictions(
 def check_classes(classes: set[Any]) -> None:
     """The true labels must hold at least two classes."""
     if len(classes) < 2:
-        raise ValueError(f"`y_true` holds a single class ({next(iter(classes))!r}); need two.")
+        raise VarkitError(f"`y_true` holds a single class ({next(iter(classes))!r}); need two.")
 
 
 def check_known_labels(name: str, predicted: set[Any], classes: set[Any]) -> None:
@@ -103,7 +97,7 @@ def check_known_labels(name: str, predicted: set[Any], classes: set[Any]) -> Non
     """
     extra = predicted - classes
     if extra:
-        raise ValueError(
+        raise VarkitError(
             f"predictions of {name} contain labels not in `y_true`: {sorted(map(str, extra))[:5]}."
         )
 
@@ -125,8 +119,8 @@ def co_correct(correct: np.ndarray) -> np.ndarray:
 
 def finite_float(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
-        raise TypeError(f"`{name}` must be a number, got {value!r}.")
+        raise VarkitTypeError(f"`{name}` must be a number, got {value!r}.")
     out = float(value)
     if not math.isfinite(out):
-        raise ValueError(f"`{name}` must be finite, got {out}.")
+        raise VarkitError(f"`{name}` must be finite, got {out}.")
     return out

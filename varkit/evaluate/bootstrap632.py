@@ -11,8 +11,10 @@ from scipy import stats
 from sklearn.base import clone, is_classifier
 from sklearn.utils import _safe_indexing
 
+from varkit.checks import check_confidence
+from varkit.errors import VarkitError, VarkitTypeError
 from varkit.evaluate._fitting import check_xy
-from varkit.evaluate._inputs import check_confidence, check_count
+from varkit.evaluate._inputs import check_count
 from varkit.gpu.splits import seeds
 from varkit.results import Result
 
@@ -106,15 +108,15 @@ def _validate_632(
     estimator: Any, X: Any, y: Any, method: Any, n_splits: Any, loss: Any, confidence: Any
 ) -> tuple[Any, np.ndarray, str, int, str, float]:
     if not hasattr(estimator, "fit") or not hasattr(estimator, "predict"):
-        raise TypeError("`estimator` must be a scikit-learn estimator with fit and predict.")
+        raise VarkitTypeError("`estimator` must be a scikit-learn estimator with fit and predict.")
     if method not in _METHODS:
-        raise ValueError(f"`method` must be one of {', '.join(_METHODS)}, got {method!r}.")
+        raise VarkitError(f"`method` must be one of {', '.join(_METHODS)}, got {method!r}.")
     if loss not in _LOSSES:
-        raise ValueError(f"`loss` must be one of {', '.join(_LOSSES)}, got {loss!r}.")
+        raise VarkitError(f"`loss` must be one of {', '.join(_LOSSES)}, got {loss!r}.")
     X, y_arr, _ = check_xy(X, y)
     kind = ("zero-one" if is_classifier(estimator) else "squared") if loss == "auto" else loss
     if kind == "zero-one" and np.unique(y_arr).size < 2:
-        raise ValueError("`y` holds a single class; need at least two.")
+        raise VarkitError("`y` holds a single class; need at least two.")
     return (
         X,
         y_arr,

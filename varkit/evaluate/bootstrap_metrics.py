@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from varkit.errors import VarkitError
 from varkit.evaluate._inputs import check_predictions, correct_matrix
 from varkit.gpu import bootstrap
 from varkit.gpu.bootstrap import _result, _validate_bootstrap
@@ -23,7 +24,7 @@ def _metric_name(metric: Any) -> str:
     if metric == "accuracy":
         return "accuracy"
     if not callable(metric):
-        raise ValueError(
+        raise VarkitError(
             f"`metric` must be 'accuracy' or a callable metric(y_true, y_pred), got {metric!r}."
         )
     return str(getattr(metric, "__name__", "metric"))
@@ -243,7 +244,7 @@ def accuracy_difference_from_sums(
     )
     sums = np.asarray(sums, dtype=np.float64)
     if sums.shape != (opts.n_resamples, 3):
-        raise ValueError(f"`sums` must have shape ({opts.n_resamples}, 3), got {sums.shape}.")
+        raise VarkitError(f"`sums` must have shape ({opts.n_resamples}, 3), got {sums.shape}.")
     counts = np.asarray(table, dtype=np.int64)
     b, c, n = int(counts[0, 1]), int(counts[1, 0]), int(counts.sum())
     estimate = (b - c) / n

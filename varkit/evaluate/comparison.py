@@ -10,8 +10,10 @@ import pandas as pd
 from sklearn.base import BaseEstimator, is_classifier
 from sklearn.exceptions import NotFittedError
 
+from varkit.checks import check_confidence
+from varkit.errors import VarkitError
 from varkit.evaluate._fitting import check_xy, default_scoring, score_splits, scoring_name
-from varkit.evaluate._inputs import check_confidence, check_count
+from varkit.evaluate._inputs import check_count
 from varkit.evaluate.multiple import adjust_pvalues
 from varkit.evaluate.paired_ttests import _t_on_differences, five_by_two_results
 from varkit.gpu.splits import five_by_two_splits, kfold_splits
@@ -90,9 +92,9 @@ class ModelComparison(BaseEstimator):  # type: ignore[misc]
 
     def _validate(self) -> tuple[dict[str, Any], float]:
         if not isinstance(self.estimators, Mapping) or len(self.estimators) < 2:
-            raise ValueError("`estimators` must map at least 2 names to estimators.")
+            raise VarkitError("`estimators` must map at least 2 names to estimators.")
         if self.cv not in _CV:
-            raise ValueError(f"`cv` must be one of {', '.join(_CV)}, got {self.cv!r}.")
+            raise VarkitError(f"`cv` must be one of {', '.join(_CV)}, got {self.cv!r}.")
         check_count("n_splits", self.n_splits, minimum=2)
         check_count("n_repeats", self.n_repeats, minimum=1)
         return {str(k): v for k, v in self.estimators.items()}, check_confidence(self.confidence)

@@ -13,8 +13,9 @@ from sklearn.metrics import check_scoring
 from sklearn.model_selection import check_cv, cross_validate, train_test_split
 from sklearn.utils import _safe_indexing
 
+from varkit.checks import check_confidence
+from varkit.errors import VarkitError
 from varkit.evaluate._fitting import check_xy, default_scoring, model_names, scoring_name
-from varkit.evaluate._inputs import check_confidence
 from varkit.evaluate.paired_ttests import corrected_resampled_ttest
 from varkit.evaluate.proportion import proportion_ci
 from varkit.gpu.splits import kfold_splits, seeds
@@ -54,7 +55,7 @@ def holdout(
     X, y_arr, _ = check_xy(X, y)
     confidence = check_confidence(confidence)
     if not 0.0 < float(test_size) < 1.0:
-        raise ValueError(f"`test_size` must be a fraction in (0, 1), got {test_size}.")
+        raise VarkitError(f"`test_size` must be a fraction in (0, 1), got {test_size}.")
     index = np.arange(y_arr.size)
     strat = y_arr if stratify and is_classifier(estimator) else None
     train, test = train_test_split(
@@ -132,7 +133,7 @@ def cross_val_ci(
     )
     scores = np.asarray(out["test_score"], dtype=float)
     if scores.size < 2 or not np.all(np.isfinite(scores)):
-        raise ValueError("cross-validation gave fewer than 2 finite fold scores.")
+        raise VarkitError("cross-validation gave fewer than 2 finite fold scores.")
     n_train = int(np.mean([len(tr) for tr, _ in splits]))
     n_test = int(np.mean([len(te) for _, te in splits]))
     mean, half, se = _score_interval(scores, n_train, n_test, confidence, corrected)
@@ -155,7 +156,7 @@ def _splits(
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     if isinstance(cv, (int, np.integer)) and not isinstance(cv, bool):
         if cv < 2:
-            raise ValueError(f"`cv` must be at least 2 folds, got {cv}.")
+            raise VarkitError(f"`cv` must be at least 2 folds, got {cv}.")
         return kfold_splits(
             y,
             n_splits=int(cv),
@@ -212,7 +213,7 @@ def nested_cv(
     else:
         named = dict(zip(model_names([estimators]), [estimators], strict=True))
     if not named:
-        raise ValueError("`estimators` is empty; give at least one model-selection object.")
+        raise VarkitError("`estimators` is empty; give at least one model-selection object.")
     X, y_arr, groups = check_xy(X, y, groups)
     confidence = check_confidence(confidence)
     first = next(iter(named.values()))

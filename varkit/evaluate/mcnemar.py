@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from varkit.errors import VarkitError, VarkitTypeError
 from varkit.evaluate._inputs import check_predictions, correct_matrix
 from varkit.results import Result
 
@@ -76,14 +77,14 @@ def pair_table(co_correct: np.ndarray, i: int, j: int, n: int) -> np.ndarray:
 
 def _validate_mcnemar(table: Any, method: Any) -> np.ndarray:
     if method not in _METHODS:
-        raise ValueError(f"`method` must be one of {', '.join(_METHODS)}, got {method!r}.")
+        raise VarkitError(f"`method` must be one of {', '.join(_METHODS)}, got {method!r}.")
     array = np.asarray(table)
     if array.shape != (2, 2):
-        raise ValueError(f"`table` must be a 2x2 table of counts, got shape {array.shape}.")
+        raise VarkitError(f"`table` must be a 2x2 table of counts, got shape {array.shape}.")
     if not np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.complexfloating):
-        raise TypeError("`table` must hold numbers (counts).")
+        raise VarkitTypeError("`table` must hold numbers (counts).")
     if not np.all(np.isfinite(array)) or np.any(array < 0) or np.any(array != np.round(array)):
-        raise ValueError("`table` must hold non-negative whole counts.")
+        raise VarkitError("`table` must hold non-negative whole counts.")
     return array.astype(np.int64)
 
 

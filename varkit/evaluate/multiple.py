@@ -10,7 +10,8 @@ import numpy as np
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-from varkit.evaluate._inputs import check_confidence
+from varkit.checks import check_confidence
+from varkit.errors import VarkitError, VarkitTypeError
 from varkit.results import Result, ResultSet
 
 __all__ = ["adjust_pvalues", "critical_difference", "friedman_nemenyi"]
@@ -53,11 +54,11 @@ def adjust_pvalues(results: Iterable[Result], *, method: str = "holm") -> Result
     [0.03, 0.06, 0.06]
     """
     if method not in _CORRECTIONS:
-        raise ValueError(f"`method` must be one of {', '.join(_CORRECTIONS)}, got {method!r}.")
+        raise VarkitError(f"`method` must be one of {', '.join(_CORRECTIONS)}, got {method!r}.")
     items = list(results)
     for item in items:
         if not isinstance(item, Result):
-            raise TypeError(f"`results` must hold Result objects, got {type(item).__name__}.")
+            raise VarkitTypeError(f"`results` must hold Result objects, got {type(item).__name__}.")
     tested = [i for i, r in enumerate(items) if r.pvalue is not None and not math.isnan(r.pvalue)]
     if tested:
         raw = np.array([items[i].pvalue for i in tested], dtype=float)
@@ -87,7 +88,7 @@ def critical_difference(n_models: int, n_datasets: int, *, alpha: float = 0.05) 
     1.254
     """
     if n_models < 2 or n_datasets < 1:
-        raise ValueError("need at least 2 models and 1 data set for a critical difference.")
+        raise VarkitError("need at least 2 models and 1 data set for a critical difference.")
     q = float(stats.studentized_range.ppf(1 - alpha, n_models, np.inf)) / math.sqrt(2)
     return q * math.sqrt(n_models * (n_models + 1) / (6.0 * n_datasets))
 
@@ -130,16 +131,16 @@ def friedman_nemenyi(
     """
     table = np.asarray(scores, dtype=float)
     if table.ndim != 2 or table.shape[0] < 2 or table.shape[1] < 3:
-        raise ValueError(
+        raise VarkitError(
             "`scores` must be a (data sets x models) table with at least 2 data sets and 3 models."
         )
     if not np.all(np.isfinite(table)):
-        raise ValueError("`scores` contains NaN or infinite values.")
+        raise VarkitError("`scores` contains NaN or infinite values.")
     check_confidence(1 - alpha)
     n, k = table.shape
     names = list(models) if models is not None else [f"model_{j + 1}" for j in range(k)]
     if len(names) != k:
-        raise ValueError(f"got {len(names)} model names for {k} score columns.")
+        raise VarkitError(f"got {len(names)} model names for {k} score columns.")
     ranks = stats.rankdata(-table if higher_is_better else table, axis=1)
     avg = ranks.mean(axis=0)
     chi2, p = stats.friedmanchisquare(*table.T)

@@ -10,6 +10,8 @@ import numpy as np
 from scipy import stats
 from sklearn.base import is_classifier
 
+from varkit.checks import check_confidence
+from varkit.errors import VarkitError, VarkitTypeError
 from varkit.evaluate._fitting import (
     check_xy,
     default_scoring,
@@ -17,7 +19,7 @@ from varkit.evaluate._fitting import (
     score_splits,
     scoring_name,
 )
-from varkit.evaluate._inputs import check_alternative, check_confidence, check_count
+from varkit.evaluate._inputs import check_alternative, check_count
 from varkit.gpu.splits import (
     check_seeding,
     five_by_two_splits,
@@ -94,9 +96,9 @@ def _validate_differences(
 ) -> tuple[np.ndarray, int, int, float, str]:
     diffs = np.asarray(differences, dtype=float)
     if diffs.ndim != 1 or diffs.size < 2:
-        raise ValueError("`differences` must be a 1-D array of at least 2 score differences.")
+        raise VarkitError("`differences` must be a 1-D array of at least 2 score differences.")
     if not np.all(np.isfinite(diffs)):
-        raise ValueError("`differences` contains NaN or infinite values.")
+        raise VarkitError("`differences` contains NaN or infinite values.")
     return (
         diffs,
         check_count("n_train", n_train, minimum=1),
@@ -221,13 +223,15 @@ def _validate_models(
 ) -> tuple[Any, np.ndarray, Any, float, str, str]:
     for name, est in (("estimator1", estimator1), ("estimator2", estimator2)):
         if not hasattr(est, "fit") or not hasattr(est, "get_params"):
-            raise TypeError(f"`{name}` must be a scikit-learn estimator with fit and get_params.")
+            raise VarkitTypeError(
+                f"`{name}` must be a scikit-learn estimator with fit and get_params."
+            )
     X, y, groups = check_xy(X, y, groups)
     if is_classifier(estimator1) and np.unique(y).size < 2:
-        raise ValueError("`y` holds a single class; need at least two.")
+        raise VarkitError("`y` holds a single class; need at least two.")
     seeding = check_seeding(split_seeding, random_state)
     if seeding == "mlxtend" and groups is not None:
-        raise ValueError("`groups` cannot be used with split_seeding='mlxtend'.")
+        raise VarkitError("`groups` cannot be used with split_seeding='mlxtend'.")
     return X, y, groups, check_confidence(confidence), check_alternative(alternative), seeding
 
 
@@ -307,7 +311,7 @@ def paired_ttest_resampled(
     )
     n_rounds = check_count("n_rounds", n_rounds, minimum=2)
     if not 0.0 < float(test_size) < 1.0:
-        raise ValueError(f"`test_size` must be a fraction in (0, 1), got {test_size}.")
+        raise VarkitError(f"`test_size` must be a fraction in (0, 1), got {test_size}.")
     splits = holdout_splits(
         y,
         n_rounds=n_rounds,

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from varkit.errors import VarkitError
 from varkit.gpu import permutation_test
 from varkit.results import Result
 
@@ -45,9 +46,9 @@ def paired_permutation_test(
     x = np.asarray(scores1, dtype=float)
     y = np.asarray(scores2, dtype=float)
     if x.ndim != 1 or x.shape != y.shape or x.size < 2:
-        raise ValueError("`scores1` and `scores2` must be 1-D of the same length, at least 2.")
+        raise VarkitError("`scores1` and `scores2` must be 1-D of the same length, at least 2.")
     if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
-        raise ValueError("`scores1` or `scores2` contains NaN or infinite values.")
+        raise VarkitError("`scores1` or `scores2` contains NaN or infinite values.")
     result = permutation_test(
         x,
         y,

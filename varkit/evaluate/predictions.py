@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from varkit.errors import VarkitTypeError
 from varkit.evaluate._inputs import check_predictions, co_correct, correct_matrix
 from varkit.evaluate.bootstrap_metrics import paired_bootstrap_difference
 from varkit.evaluate.cochran import cochrans_q_from_counts
@@ -130,7 +131,7 @@ def compare_predictions(
     ['accuracy', 'accuracy', 'mcnemar', 'accuracy_difference']
     """
     if not isinstance(predictions, Mapping):
-        raise TypeError("`predictions` must map model names to predicted labels.")
+        raise VarkitTypeError("`predictions` must map model names to predicted labels.")
     names = [str(k) for k in predictions]
     truth, preds, names = check_predictions(
         y_true, list(predictions.values()), min_models=2, names=names

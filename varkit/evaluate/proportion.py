@@ -7,7 +7,9 @@ import math
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
-from varkit.evaluate._inputs import check_alternative, check_confidence, check_count, finite_float
+from varkit.checks import check_confidence
+from varkit.errors import VarkitError
+from varkit.evaluate._inputs import check_alternative, check_count, finite_float
 from varkit.results import Result
 
 __all__ = ["proportion_ci", "proportion_difference"]
@@ -28,9 +30,9 @@ def _validate_proportion_ci(
     n_ = check_count("n", n, minimum=1)
     k_ = check_count("k", k)
     if k_ > n_:
-        raise ValueError(f"`k` ({k_}) must not exceed `n` ({n_}).")
+        raise VarkitError(f"`k` ({k_}) must not exceed `n` ({n_}).")
     if method not in _METHODS:
-        raise ValueError(f"`method` must be one of {', '.join(_METHODS)}, got {method!r}.")
+        raise VarkitError(f"`method` must be one of {', '.join(_METHODS)}, got {method!r}.")
     return k_, n_, str(method), check_confidence(confidence)
 
 
@@ -115,7 +117,7 @@ def _validate_proportion_difference(
     for name, value in (("p1", p1), ("p2", p2)):
         v = finite_float(name, value)
         if not 0.0 <= v <= 1.0:
-            raise ValueError(f"`{name}` must be a proportion in [0, 1], got {v}.")
+            raise VarkitError(f"`{name}` must be a proportion in [0, 1], got {v}.")
         values.append(v)
     n1_ = check_count("n1", n1, minimum=1)
     n2_ = n1_ if n2 is None else check_count("n2", n2, minimum=1)

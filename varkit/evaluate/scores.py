@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from varkit.evaluate._inputs import check_confidence
+from varkit.checks import check_confidence
+from varkit.errors import VarkitError, VarkitTypeError
 from varkit.evaluate.multiple import adjust_pvalues, friedman_nemenyi
 from varkit.evaluate.paired_ttests import _t_on_differences
 from varkit.results import Result, ResultSet
@@ -20,10 +21,10 @@ _KEYS = ("repeat", "fold")
 
 def _validate_scores(scores: Any) -> pd.DataFrame:
     if not isinstance(scores, pd.DataFrame):
-        raise TypeError("`scores` must be a pandas DataFrame in the long score-log format.")
+        raise VarkitTypeError("`scores` must be a pandas DataFrame in the long score-log format.")
     for column in ("model", "score"):
         if column not in scores.columns:
-            raise ValueError(f"`scores` has no column '{column}'.")
+            raise VarkitError(f"`scores` has no column '{column}'.")
     frame = scores.copy()
     frame["model"] = frame["model"].astype(str)
     if "dataset" in frame.columns:
@@ -33,10 +34,10 @@ def _validate_scores(scores: Any) -> pd.DataFrame:
     values = pd.to_numeric(frame["score"], errors="coerce")
     if values.isna().any():
         row = int(np.flatnonzero(values.isna().to_numpy())[0]) + 1
-        raise ValueError(f"column 'score' has a missing or non-numeric value in row {row}.")
+        raise VarkitError(f"column 'score' has a missing or non-numeric value in row {row}.")
     frame["score"] = values.astype(float)
     if frame["model"].nunique() < 2:
-        raise ValueError("the score log holds fewer than 2 models; need at least two to compare.")
+        raise VarkitError("the score log holds fewer than 2 models; need at least two to compare.")
     return frame
 
 
@@ -104,7 +105,7 @@ def compare_scores(
         complete = table[models].dropna()
         dropped = int(len(table) - len(complete))
         if len(complete) < 2:
-            raise ValueError(
+            raise VarkitError(
                 f"data set {dataset or '(all)'} has fewer than 2 splits scored for every model."
             )
         if has_sizes:

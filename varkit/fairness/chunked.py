@@ -56,6 +56,7 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 
+from varkit.errors import VarkitError, VarkitTypeError
 from varkit.fairness.counts import (
     DeliveryCounts,
     EligibleCounts,
@@ -75,15 +76,15 @@ def _validate_chunked(chunks: Any, buckets: Any, bucket_rows: Any, spill_dir: An
     if isinstance(chunks, (str, bytes, os.PathLike, pd.DataFrame)) or not isinstance(
         chunks, Iterable
     ):
-        raise TypeError(
+        raise VarkitTypeError(
             "`chunks` must be an iterable of DataFrames (e.g. pandas.read_csv(path, "
             f"chunksize=...)), got {type(chunks).__name__}."
         )
     for name, value in (("buckets", buckets), ("bucket_rows", bucket_rows)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"`{name}` must be a positive integer, got {value!r}.")
+            raise VarkitError(f"`{name}` must be a positive integer, got {value!r}.")
     if spill_dir is not None and not os.path.isdir(spill_dir):
-        raise ValueError(f"`spill_dir` {os.fspath(spill_dir)!r} is not an existing folder.")
+        raise VarkitError(f"`spill_dir` {os.fspath(spill_dir)!r} is not an existing folder.")
 
 
 def vrs_metrics_chunks(
@@ -240,9 +241,9 @@ class _Spill:
         if self.soft is None:
             self.soft, self.by_user = counts.soft, counts.by_user
         if counts.soft != self.soft:
-            raise ValueError("`chunks` must all hold hard labels or all p_<group> columns.")
+            raise VarkitError("`chunks` must all hold hard labels or all p_<group> columns.")
         if counts.by_user != self.by_user:
-            raise ValueError("`chunks` must all have a user_id column or all have none.")
+            raise VarkitError("`chunks` must all have a user_id column or all have none.")
         index = counts.table.index
         if isinstance(index, pd.MultiIndex):
             ad_codes = np.asarray(index.codes[0], dtype=np.int64)
@@ -288,10 +289,10 @@ class _Spill:
     def check(self) -> None:
         """The faults only the whole log shows: no rows, ads missing from the table."""
         if self.soft is None:
-            raise ValueError("`chunks` yielded no rows.")
+            raise VarkitError("`chunks` yielded no rows.")
         if self.unknown:
             first = sorted(self.unknown)[0]
-            raise ValueError(
+            raise VarkitError(
                 f"`impressions` has ad {first!r}, which is not in the eligible table for "
                 f"{self.attribute!r} ({len(self.unknown)} such ads)."
             )

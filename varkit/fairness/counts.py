@@ -33,6 +33,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from varkit.errors import VarkitError, VarkitTypeError
+
 __all__ = [
     "DeliveryCounts",
     "EligibleCounts",
@@ -107,12 +109,12 @@ class DeliveryCounts:
     def unit_table(self, unit: str = "impressions") -> pd.DataFrame:
         """Per-(ad, user) group counts in the unit: the rows the bootstrap resamples."""
         if unit not in UNITS:
-            raise ValueError(f"`unit` must be 'impressions' or 'reach', got {unit!r}.")
+            raise VarkitError(f"`unit` must be 'impressions' or 'reach', got {unit!r}.")
         members = self.table[list(self.groups)]
         if unit == "impressions":
             return members
         if not self.by_user:
-            raise ValueError("`unit`='reach' needs a `user_id` column to count unique users.")
+            raise VarkitError("`unit`='reach' needs a `user_id` column to count unique users.")
         impressions = self.table["impressions"].to_numpy()
         # A reached user counts once, with its impression-weighted mean membership (one-hot
         # for hard labels; the 'unknown' part, if dropped, stays dropped).
@@ -149,12 +151,12 @@ class EligibleCounts:
 
 def _validate_frame(frame: Any, name: str, required: Sequence[str]) -> pd.DataFrame:
     if not isinstance(frame, pd.DataFrame):
-        raise TypeError(f"`{name}` must be a pandas DataFrame, got {type(frame).__name__}.")
+        raise VarkitTypeError(f"`{name}` must be a pandas DataFrame, got {type(frame).__name__}.")
     if len(frame) == 0:
-        raise ValueError(f"`{name}` has no rows.")
+        raise VarkitError(f"`{name}` has no rows.")
     for column in required:
         if column not in frame.columns:
-            raise ValueError(f"`{name}` has no column {column!r}.")
+            raise VarkitError(f"`{name}` has no column {column!r}.")
     return frame
 
 
@@ -166,7 +168,7 @@ def _numeric(frame: pd.DataFrame, column: str, name: str) -> np.ndarray:
     bad = ~np.isfinite(values)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
-        raise ValueError(
+        raise VarkitError(
             f"`{name}` column {column!r} has a missing or non-numeric value at row {row}."
         )
     return values
@@ -219,11 +221,11 @@ def count_delivery(
     """
     frame = _validate_frame(frame, "impressions", ("ad_id", "impressions"))
     if not isinstance(attribute, str) or not attribute:
-        raise TypeError("`attribute` must be a non-empty string.")
+        raise VarkitTypeError("`attribute` must be a non-empty string.")
     impressions = _numeric(frame, "impressions", "impressions")
     if not allow_negative and (impressions < 0).any():
         row = int(np.flatnonzero(impressions < 0)[0])
-        raise ValueError(f"`impressions` column 'impressions' is negative at row {row}.")
+        raise VarkitError(f"`impressions` column 'impressions' is negative at row {row}.")
     drop = {str(g) for g in drop_groups}
     info: dict[str, Any] = dict.fromkeys(_INFO_KEYS, 0)
     info["n_rows"] = len(frame)
@@ -242,7 +244,7 @@ def count_delivery(
             codes, levels = _sorted_codes(frame[key], as_str=key == "ad_id")
             if (codes < 0).any():
                 row = int(np.flatnonzero(codes < 0)[0])
-                raise ValueError(f"`impressions` column {key!r} is missing at row {row}.")
+                raise VarkitError(f"`impressions` column {key!r} is missing at row {row}.")
             key_codes.append(codes)
             key_levels.append(levels)
         cell, cell_codes = _cells(key_codes, [len(levels) for levels in key_levels])
@@ -257,7 +259,7 @@ def count_delivery(
         names = list(groups) if groups is not None else found
         unknown = sorted(set(found) - set(names))
         if unknown:
-            raise ValueError(
+            raise VarkitError(
                 f"`impressions` column {attribute!r} has group {unknown[0]!r}, which the "
                 f"eligible table does not list for {attribute!r}."
             )
@@ -279,7 +281,7 @@ def count_delivery(
     else:
         columns = probability_columns(frame)
         if not columns:
-            raise ValueError(
+            raise VarkitError(
                 f"`impressions` has neither a column {attribute!r} nor `p_<group>` "
                 f"probability columns for attribute {attribute!r}."
             )
@@ -288,12 +290,12 @@ def count_delivery(
         probs = np.column_stack([_numeric(frame, c, "impressions") for c in columns])
         if ((probs < 0) | (probs > 1)).any():
             row = int(np.flatnonzero(((probs < 0) | (probs > 1)).any(axis=1))[0])
-            raise ValueError(f"`impressions` has a probability outside [0, 1] at row {row}.")
+            raise VarkitError(f"`impressions` has a probability outside [0, 1] at row {row}.")
         total = probs.sum(axis=1)
         off = np.abs(total - 1.0) > prob_tolerance
         if off.any():
             row = int(np.flatnonzero(off)[0])
-            raise ValueError(
+            raise VarkitError(
                 f"`impressions` probabilities p_* sum to {total[row]:.4g}, not 1, at row {row}."
             )
         info["renormalised_rows"] = int((total != 1.0).sum())
@@ -305,7 +307,7 @@ def count_delivery(
         names = list(groups) if groups is not None else names_found
         missing = sorted(set(names_found) - set(names))
         if missing:
-            raise ValueError(
+            raise VarkitError(
                 f"`impressions` has a column 'p_{missing[0]}' for a group the eligible "
                 f"table does not list for {attribute!r}."
             )
@@ -337,8 +339,8 @@ def _factorize(values: pd.Series, what: str, column: str) -> tuple[np.ndarray, A
     if codes.size and codes.min() < 0:
         row = int(np.flatnonzero(codes < 0)[0])
         if what == "label":
-            raise ValueError(f"`impressions` column {column!r} has a missing label at row {row}.")
-        raise ValueError(f"`impressions` column {column!r} is missing at row {row}.")
+            raise VarkitError(f"`impressions` column {column!r} has a missing label at row {row}.")
+        raise VarkitError(f"`impressions` column {column!r} is missing at row {row}.")
     return codes, uniques
 
 
@@ -429,7 +431,7 @@ def count_delivery_chunks(
         if len(parts) == _MERGE_BATCH:
             parts = [_merge_all(parts)]
     if not parts:
-        raise ValueError("`chunks` yielded no rows.")
+        raise VarkitError("`chunks` yielded no rows.")
     return _merge_all(parts) if len(parts) > 1 else parts[0]
 
 
@@ -441,13 +443,13 @@ def _merge_all(parts: list[DeliveryCounts]) -> DeliveryCounts:
     first = parts[0]
     for other in parts[1:]:
         if other.attribute != first.attribute:
-            raise ValueError(
+            raise VarkitError(
                 f"`other` counts attribute {other.attribute!r}, not {first.attribute!r}."
             )
         if other.by_user != first.by_user:
-            raise ValueError("`other` must have user ids exactly when these counts do.")
+            raise VarkitError("`other` must have user ids exactly when these counts do.")
         if other.soft != first.soft:
-            raise ValueError("`other` must use the same (hard or soft) memberships.")
+            raise VarkitError("`other` must use the same (hard or soft) memberships.")
     groups = tuple(sorted(set().union(*(p.groups for p in parts))))
     columns = ["impressions", *groups]
     tables = [p.table.reindex(columns=columns, fill_value=0.0) for p in parts]
@@ -517,7 +519,7 @@ def count_eligible(
     attributes = frame["attribute"].astype(str)
     if attribute not in set(attributes):
         known = ", ".join(sorted(set(attributes)))
-        raise ValueError(
+        raise VarkitError(
             f"`attribute` {attribute!r} is not in the eligible table (it has: {known})."
         )
     rows = frame[attributes == attribute]
@@ -525,12 +527,12 @@ def count_eligible(
     if "noise_scale" in rows.columns:
         noise = _numeric(rows, "noise_scale", "eligible")
         if (noise < 0).any():
-            raise ValueError("`eligible` column 'noise_scale' has a negative value.")
+            raise VarkitError("`eligible` column 'noise_scale' has a negative value.")
     else:
         noise = np.zeros(len(rows))
     if ((eligible < 0) & (noise == 0)).any():
         row = int(np.flatnonzero((eligible < 0) & (noise == 0))[0])
-        raise ValueError(
+        raise VarkitError(
             f"`eligible` count is negative at row {row} of attribute {attribute!r} with "
             "no noise_scale to explain it."
         )
@@ -544,7 +546,7 @@ def count_eligible(
     )
     data = data[~data["group"].isin({str(g) for g in drop_groups})]
     if len(data) == 0:
-        raise ValueError(f"`eligible` has no groups left for {attribute!r} after drop_groups.")
+        raise VarkitError(f"`eligible` has no groups left for {attribute!r} after drop_groups.")
     groups = tuple(sorted(data["group"].unique()))
     summed = data.groupby(["ad_id", "group"], sort=True)[["eligible", "noise_var"]].sum()
     counts = summed["eligible"].unstack("group").reindex(columns=list(groups))

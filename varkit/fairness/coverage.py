@@ -30,6 +30,8 @@ from typing import Any
 import numpy as np
 from statsmodels.stats.proportion import proportion_confint
 
+from varkit.checks import check_confidence
+from varkit.errors import VarkitError
 from varkit.results import Result, ResultSet
 
 __all__ = ["compliance_coverage", "passes_threshold"]
@@ -64,25 +66,24 @@ def _validate_coverage(
     sd = np.asarray(shuffle_distance, dtype=float).ravel()
     volume = np.asarray(impressions, dtype=float).ravel()
     if sd.size == 0:
-        raise ValueError("`shuffle_distance` is empty.")
+        raise VarkitError("`shuffle_distance` is empty.")
     if volume.shape != sd.shape:
-        raise ValueError(
+        raise VarkitError(
             f"`impressions` has {volume.size} values but `shuffle_distance` has {sd.size}."
         )
     if np.isnan(volume).any():
-        raise ValueError("`impressions` has a missing value.")
+        raise VarkitError("`impressions` has a missing value.")
     if ((sd < 0) | (sd > 1)).any():
-        raise ValueError("`shuffle_distance` has a value outside [0, 1].")
+        raise VarkitError("`shuffle_distance` has a value outside [0, 1].")
     if not 0 <= threshold <= 1:
-        raise ValueError(f"`threshold` must be in [0, 1], got {threshold}.")
+        raise VarkitError(f"`threshold` must be in [0, 1], got {threshold}.")
     if min_impressions < 0:
-        raise ValueError(f"`min_impressions` must be non-negative, got {min_impressions}.")
-    if not 0 < confidence < 1:
-        raise ValueError(f"`confidence` must be in (0, 1), got {confidence}.")
+        raise VarkitError(f"`min_impressions` must be non-negative, got {min_impressions}.")
+    check_confidence(confidence)
     if tolerance < 0:
-        raise ValueError(f"`tolerance` must be non-negative, got {tolerance}.")
+        raise VarkitError(f"`tolerance` must be non-negative, got {tolerance}.")
     if int(n_resamples) < 1:
-        raise ValueError("`n_resamples` must be a positive integer.")
+        raise VarkitError("`n_resamples` must be a positive integer.")
     return sd, volume
 
 

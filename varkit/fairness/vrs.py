@@ -31,6 +31,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from varkit.checks import check_confidence
+from varkit.errors import VarkitError, VarkitTypeError
 from varkit.fairness.counts import (
     DeliveryCounts,
     EligibleCounts,
@@ -71,7 +73,7 @@ def _checked_eligible(
         else count_eligible(eligible, attribute, drop_groups=drop_groups)
     )
     if elig.attribute != attribute:
-        raise ValueError(f"`eligible` counts attribute {elig.attribute!r}, not {attribute!r}.")
+        raise VarkitError(f"`eligible` counts attribute {elig.attribute!r}, not {attribute!r}.")
     return elig
 
 
@@ -89,35 +91,34 @@ def _validate_vrs(
     device: str,
 ) -> None:
     if not isinstance(attribute, str) or not attribute:
-        raise TypeError("`attribute` must be a non-empty string such as 'sex' or 'race'.")
+        raise VarkitTypeError("`attribute` must be a non-empty string such as 'sex' or 'race'.")
     if unit not in ("impressions", "reach"):
-        raise ValueError(f"`unit` must be 'impressions' or 'reach', got {unit!r}.")
+        raise VarkitError(f"`unit` must be 'impressions' or 'reach', got {unit!r}.")
     if not 0 <= threshold <= 1:
-        raise ValueError(f"`threshold` must be in [0, 1], got {threshold}.")
-    if not 0 < confidence < 1:
-        raise ValueError(f"`confidence` must be in (0, 1), got {confidence}.")
+        raise VarkitError(f"`threshold` must be in [0, 1], got {threshold}.")
+    check_confidence(confidence)
     if isinstance(n_resamples, bool) or int(n_resamples) != n_resamples or n_resamples < 0:
-        raise ValueError(f"`n_resamples` must be a non-negative integer, got {n_resamples}.")
+        raise VarkitError(f"`n_resamples` must be a non-negative integer, got {n_resamples}.")
     if 0 < n_resamples < 10:
-        raise ValueError(
+        raise VarkitError(
             f"`n_resamples` must be 0 (no interval) or at least 10, got {n_resamples}."
         )
     if scheme not in SCHEMES:
-        raise ValueError(f"`scheme` must be 'multinomial' or 'poisson', got {scheme!r}.")
+        raise VarkitError(f"`scheme` must be 'multinomial' or 'poisson', got {scheme!r}.")
     if interval not in INTERVALS:
-        raise ValueError(f"`interval` must be one of {', '.join(INTERVALS)}, got {interval!r}.")
+        raise VarkitError(f"`interval` must be one of {', '.join(INTERVALS)}, got {interval!r}.")
     if eligible_sampling not in ("multinomial", "fixed"):
-        raise ValueError(
+        raise VarkitError(
             f"`eligible_sampling` must be 'multinomial' or 'fixed', got {eligible_sampling!r}."
         )
     if not delivered_noise_scale >= 0:
-        raise ValueError(
+        raise VarkitError(
             f"`delivered_noise_scale` must be non-negative, got {delivered_noise_scale}."
         )
     if device not in ("cpu", "gpu", "auto"):
-        raise ValueError(f"`device` must be 'cpu', 'gpu' or 'auto', got {device!r}.")
+        raise VarkitError(f"`device` must be 'cpu', 'gpu' or 'auto', got {device!r}.")
     if estimate not in _ESTIMATES:
-        raise ValueError(f"`estimate` must be 'plug-in' or 'debiased', got {estimate!r}.")
+        raise VarkitError(f"`estimate` must be 'plug-in' or 'debiased', got {estimate!r}.")
 
 
 def _ad_bounds(index: pd.Index) -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -235,12 +236,12 @@ def vrs_metrics(
     if isinstance(impressions, DeliveryCounts):
         counts = impressions
         if counts.attribute != attribute:
-            raise ValueError(
+            raise VarkitError(
                 f"`impressions` counts attribute {counts.attribute!r}, not {attribute!r}."
             )
         extra = sorted(set(counts.groups) - set(elig.groups))
         if extra:
-            raise ValueError(
+            raise VarkitError(
                 f"`impressions` has group {extra[0]!r}, which the eligible table does not "
                 f"list for {attribute!r}."
             )
@@ -263,7 +264,7 @@ def vrs_metrics(
     starts, stops, delivered_ads = _ad_bounds(units_table.index)
     unknown_ads = sorted(set(delivered_ads) - set(elig.counts.index))
     if unknown_ads:
-        raise ValueError(
+        raise VarkitError(
             f"`impressions` has ad {unknown_ads[0]!r}, which is not in the eligible table "
             f"for {attribute!r} ({len(unknown_ads)} such ads)."
         )
@@ -471,10 +472,10 @@ def vrs_coverage(
         :func:`~varkit.fairness.coverage.compliance_coverage`.
     """
     if not isinstance(results, ResultSet):
-        raise TypeError(f"`results` must be a ResultSet, got {type(results).__name__}.")
+        raise VarkitTypeError(f"`results` must be a ResultSet, got {type(results).__name__}.")
     per_ad = [r for r in results if r.metric == "shuffle_distance" and "ad_id" in r.group]
     if not per_ad:
-        raise ValueError("`results` holds no per-ad shuffle_distance results.")
+        raise VarkitError("`results` holds no per-ad shuffle_distance results.")
     out: list[Result] = []
     for attribute in dict.fromkeys(r.group.get("attribute", "") for r in per_ad):
         ads = [r for r in per_ad if r.group.get("attribute", "") == attribute]

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from varkit.errors import VarkitError
 from varkit.gpu import counter_rng as crng
 
 _THREADS = 256
@@ -203,7 +204,7 @@ def _function(name: str) -> Any:
 
 def _check_cols(n_cols: int) -> None:
     if n_cols > _MAX_COLS:
-        raise ValueError(f"the GPU kernels take at most {_MAX_COLS} columns, got {n_cols}.")
+        raise VarkitError(f"the GPU kernels take at most {_MAX_COLS} columns, got {n_cols}.")
 
 
 def poisson(problem: Any, z: Any, offsets: Any, keys: Any, backend: Any) -> Any:

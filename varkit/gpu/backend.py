@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from varkit.errors import VarkitError
+
 __all__ = ["Backend", "cupy_available", "resolve_device", "to_numpy"]
 
 DEVICES = ("auto", "cpu", "gpu")
@@ -57,11 +59,11 @@ def resolve_device(device: str) -> Backend:
     'cpu'
     """
     if device not in DEVICES:
-        raise ValueError(f"`device` must be one of auto, cpu, gpu; got {device!r}.")
+        raise VarkitError(f"`device` must be one of auto, cpu, gpu; got {device!r}.")
     if device == "cpu" or (device == "auto" and not cupy_available()):
         return Backend(np, "cpu")
     if not cupy_available():
-        raise ValueError(
+        raise VarkitError(
             "`device='gpu'` needs CuPy and a visible GPU; install varkit[gpu] on a machine "
             "with an NVIDIA GPU, or use device='cpu'."
         )

@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from varkit.checks import check_confidence
+from varkit.errors import VarkitError, VarkitTypeError
 from varkit.gpu import counter_rng as crng
 from varkit.gpu.backend import Backend, resolve_device, to_numpy
 from varkit.gpu.intervals import INTERVAL_METHODS, interval
@@ -44,33 +46,30 @@ def _validate_bootstrap(
     clusters: Any,
 ) -> _Options:
     if not callable(statistic) and statistic not in NAMED_STATISTICS:
-        raise ValueError(
+        raise VarkitError(
             f"`statistic` must be one of {', '.join(NAMED_STATISTICS)} or a callable; "
             f"got {statistic!r}."
         )
     if isinstance(n_resamples, bool) or not isinstance(n_resamples, (int, np.integer)):
-        raise TypeError("`n_resamples` must be a positive integer.")
+        raise VarkitTypeError("`n_resamples` must be a positive integer.")
     if n_resamples < 2:
-        raise ValueError(f"`n_resamples` must be at least 2, got {n_resamples}.")
+        raise VarkitError(f"`n_resamples` must be at least 2, got {n_resamples}.")
     if method not in INTERVAL_METHODS:
-        raise ValueError(f"`method` must be one of {', '.join(INTERVAL_METHODS)}; got {method!r}.")
-    if isinstance(confidence, bool) or not isinstance(confidence, (int, float, np.floating)):
-        raise TypeError("`confidence` must be a number in (0, 1).")
-    if not 0.0 < float(confidence) < 1.0:
-        raise ValueError(f"`confidence` must be in (0, 1), got {confidence}.")
+        raise VarkitError(f"`method` must be one of {', '.join(INTERVAL_METHODS)}; got {method!r}.")
+    check_confidence(confidence)
     if scheme not in SCHEMES:
-        raise ValueError(f"`scheme` must be one of {', '.join(SCHEMES)}; got {scheme!r}.")
+        raise VarkitError(f"`scheme` must be one of {', '.join(SCHEMES)}; got {scheme!r}.")
     if batch is not None and (
         isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1
     ):
-        raise ValueError("`batch` must be None or a positive integer.")
+        raise VarkitError("`batch` must be None or a positive integer.")
     if callable(statistic) and scheme == "poisson":
-        raise ValueError(
+        raise VarkitError(
             "scheme='poisson' needs a named statistic (a weighted sum); "
             "use scheme='multinomial' with a callable statistic."
         )
     if callable(statistic) and (strata is not None or clusters is not None):
-        raise ValueError("`strata` and `clusters` need a named statistic, not a callable.")
+        raise VarkitError("`strata` and `clusters` need a named statistic, not a callable.")
     return _Options(
         n_resamples=int(n_resamples),
         method=str(method),
@@ -192,7 +191,7 @@ def bootstrap(
     )
     if callable(statistic):
         if row_ids is not None:
-            raise ValueError("`row_ids` needs a named statistic, not a callable.")
+            raise VarkitError("`row_ids` needs a named statistic, not a callable.")
         return _bootstrap_callable(data, statistic, paired, opts, progress)
     problem = build_problem(
         str(statistic), data, paired=paired, strata=strata, clusters=clusters, row_ids=row_ids
@@ -248,7 +247,7 @@ def _result(
     if dropped:
         details["dropped_reason"] = "statistic undefined on the replicate (e.g. zero total weight)"
     if replicates.size < 2:
-        raise ValueError("fewer than two bootstrap replicates have a defined statistic.")
+        raise VarkitError("fewer than two bootstrap replicates have a defined statistic.")
     details["bias"] = float(replicates.mean() - estimate)
     if jackknife is not None:
         jackknife = [values[np.isfinite(values)] for values in jackknife]
@@ -317,7 +316,7 @@ def _bootstrap_callable(
     raw = list(data) if is_tuple else [data]
     samples = [check_array(s, f"data[{i}]") for i, s in enumerate(raw)]
     if paired and len({s.size for s in samples}) > 1:
-        raise ValueError("paired samples must have the same length.")
+        raise VarkitError("paired samples must have the same length.")
     func = _vectorise(statistic)
     estimate = float(np.asarray(func(*samples, axis=-1)))
     xp = opts.backend.xp

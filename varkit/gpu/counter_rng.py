@@ -34,6 +34,8 @@ from typing import Any
 
 import numpy as np
 
+from varkit.errors import VarkitError, VarkitTypeError
+
 __all__ = [
     "GOLDEN",
     "POISSON_THRESHOLDS",
@@ -85,16 +87,16 @@ def resolve_seed(random_state: Any) -> int:
     if random_state is None:
         return int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> np.uint64(1))
     if isinstance(random_state, (bool, np.bool_)):
-        raise TypeError("`random_state` must be None, an integer or a numpy Generator.")
+        raise VarkitTypeError("`random_state` must be None, an integer or a numpy Generator.")
     if isinstance(random_state, (int, np.integer)):
         if random_state < 0:
-            raise ValueError(f"`random_state` must be non-negative, got {random_state}.")
+            raise VarkitError(f"`random_state` must be non-negative, got {random_state}.")
         return int(random_state) & ((1 << 63) - 1)
     if isinstance(random_state, np.random.Generator):
         return int(random_state.integers(0, 2**63 - 1))
     if isinstance(random_state, np.random.RandomState):
         return int(random_state.randint(0, 2**31 - 1))
-    raise TypeError(
+    raise VarkitTypeError(
         "`random_state` must be None, an integer or a numpy Generator, "
         f"got {type(random_state).__name__}."
     )

@@ -18,6 +18,8 @@ from collections.abc import Sequence
 import numpy as np
 from scipy.special import ndtr, ndtri
 
+from varkit.errors import VarkitError
+
 __all__ = [
     "INTERVAL_METHODS",
     "acceleration_from_moments",
@@ -105,7 +107,7 @@ def bca_levels(
     elif jackknife is not None:
         accel = jackknife_acceleration(jackknife)
     else:
-        raise ValueError("the BCa interval needs the jackknife values or the acceleration.")
+        raise VarkitError("the BCa interval needs the jackknife values or the acceleration.")
     z_lo, z_hi = float(ndtri(alpha)), float(ndtri(1.0 - alpha))
     lo = float(ndtr(z0 + (z0 + z_lo) / (1.0 - accel * (z0 + z_lo))))
     hi = float(ndtr(z0 + (z0 + z_hi) / (1.0 - accel * (z0 + z_hi))))
@@ -135,7 +137,7 @@ def interval(
     extra: dict[str, float] = {}
     if method == "bca":
         if jackknife is None and acceleration is None:
-            raise ValueError("the BCa interval needs the jackknife values.")
+            raise VarkitError("the BCa interval needs the jackknife values.")
         lo_level, hi_level, z0, accel = bca_levels(
             replicates, estimate, jackknife, alpha, acceleration=acceleration
         )

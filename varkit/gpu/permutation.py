@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from varkit.errors import VarkitError, VarkitTypeError
 from varkit.gpu import counter_rng as crng
 from varkit.gpu.backend import Backend, resolve_device, to_numpy
 from varkit.io import check_array
@@ -24,23 +25,25 @@ def _validate_permutation(
     x: Any, y: Any, statistic: Any, paired: bool, n_resamples: Any, alternative: Any
 ) -> tuple[np.ndarray, np.ndarray | None]:
     if not callable(statistic) and statistic != "mean_difference":
-        raise ValueError(f"`statistic` must be 'mean_difference' or a callable; got {statistic!r}.")
+        raise VarkitError(
+            f"`statistic` must be 'mean_difference' or a callable; got {statistic!r}."
+        )
     if isinstance(n_resamples, bool) or not isinstance(n_resamples, (int, np.integer)):
-        raise TypeError("`n_resamples` must be a positive integer.")
+        raise VarkitTypeError("`n_resamples` must be a positive integer.")
     if n_resamples < 1:
-        raise ValueError(f"`n_resamples` must be a positive integer, got {n_resamples}.")
+        raise VarkitError(f"`n_resamples` must be a positive integer, got {n_resamples}.")
     if alternative not in _ALTERNATIVES:
-        raise ValueError(
+        raise VarkitError(
             f"`alternative` must be one of {', '.join(_ALTERNATIVES)}; got {alternative!r}."
         )
     xs = check_array(x, "x")
     if y is None:
         if not paired:
-            raise ValueError("a one-sample test (y=None) is a paired test: set paired=True.")
+            raise VarkitError("a one-sample test (y=None) is a paired test: set paired=True.")
         return xs, None
     ys = check_array(y, "y")
     if paired and xs.size != ys.size:
-        raise ValueError(
+        raise VarkitError(
             f"paired `x` and `y` must have the same length, got {xs.size} and {ys.size}."
         )
     return xs, ys

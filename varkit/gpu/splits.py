@@ -27,6 +27,8 @@ from sklearn.model_selection import (
     train_test_split,
 )
 
+from varkit.errors import VarkitError, VarkitTypeError
+
 __all__ = [
     "Split",
     "five_by_two",
@@ -44,13 +46,13 @@ _SEEDINGS = ("varkit", "mlxtend")
 
 def check_seeding(split_seeding: Any, random_state: Any) -> str:
     if split_seeding not in _SEEDINGS:
-        raise ValueError(
+        raise VarkitError(
             f"`split_seeding` must be one of {', '.join(_SEEDINGS)}, got {split_seeding!r}."
         )
     if split_seeding == "mlxtend" and not (
         random_state is None or isinstance(random_state, (int, np.integer))
     ):
-        raise TypeError("`random_state` must be None or an int with split_seeding='mlxtend'.")
+        raise VarkitTypeError("`random_state` must be None or an int with split_seeding='mlxtend'.")
     return str(split_seeding)
 
 
@@ -112,7 +114,7 @@ def kfold_splits(
     index = np.arange(len(y))
     if split_seeding == "mlxtend":
         if n_repeats != 1:
-            raise ValueError("split_seeding='mlxtend' has no repeated k-fold; use n_repeats=1.")
+            raise VarkitError("split_seeding='mlxtend' has no repeated k-fold; use n_repeats=1.")
         state = random_state if shuffle else None
         return list(KFold(n_splits=n_splits, shuffle=shuffle, random_state=state).split(index))
     if groups is not None:

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from varkit.errors import VarkitError, VarkitTypeError
 from varkit.io import check_array
 
 __all__ = ["NAMED_STATISTICS", "LinearProblem", "build_problem", "combine_for", "unit_columns"]
@@ -101,7 +102,7 @@ def _as_samples(data: Any, count: int, statistic: str) -> list[Any]:
             "weighted_mean": "(values, weights)",
             "mean_difference": "(x, y)",
         }[statistic]
-        raise TypeError(f"statistic={statistic!r} needs `data` as a pair {what}.")
+        raise VarkitTypeError(f"statistic={statistic!r} needs `data` as a pair {what}.")
     return list(data)
 
 
@@ -121,13 +122,13 @@ def _columns(statistic: str, data: Any, paired: bool) -> tuple[np.ndarray, np.nd
         a = check_array(first, names[0])
         b = check_array(second, names[1])
         if a.size != b.size:
-            raise ValueError(
+            raise VarkitError(
                 f"`{names[0]}` and `{names[1]}` must have the same length, "
                 f"got {a.size} and {b.size}."
             )
         if statistic == "weighted_mean":
             if (b < 0).any():
-                raise ValueError("`weights` must be non-negative.")
+                raise VarkitError("`weights` must be non-negative.")
             a = a * b
         return np.column_stack([a, b]), np.zeros(a.size, np.int64), _ratio
     if statistic == "mean_difference":
@@ -136,7 +137,7 @@ def _columns(statistic: str, data: Any, paired: bool) -> tuple[np.ndarray, np.nd
         y = check_array(second, "y")
         if paired:
             if x.size != y.size:
-                raise ValueError(
+                raise VarkitError(
                     f"paired `x` and `y` must have the same length, got {x.size} and {y.size}."
                 )
             d = x - y
@@ -148,7 +149,7 @@ def _columns(statistic: str, data: Any, paired: bool) -> tuple[np.ndarray, np.nd
         z[x.size :, 3] = 1.0
         samples = np.repeat(np.array([0, 1], np.int64), [x.size, y.size])
         return z, samples, _difference_of_ratios
-    raise ValueError(
+    raise VarkitError(
         f"`statistic` must be one of {', '.join(NAMED_STATISTICS)} or a callable; "
         f"got {statistic!r}."
     )
@@ -180,7 +181,7 @@ def combine_for(statistic: str, *, paired: bool = False) -> Combine:
         return _difference_of_ratios
     if statistic in NAMED_STATISTICS:
         return _ratio
-    raise ValueError(
+    raise VarkitError(
         f"`statistic` must be one of {', '.join(NAMED_STATISTICS)}; got {statistic!r}."
     )
 
@@ -188,9 +189,11 @@ def combine_for(statistic: str, *, paired: bool = False) -> Combine:
 def _labels(values: Any, name: str, n_rows: int) -> np.ndarray:
     labels = np.asarray(values)
     if labels.ndim != 1 or labels.size != n_rows:
-        raise ValueError(f"`{name}` must be 1-D with one label per row ({n_rows}).")
+        raise VarkitError(f"`{name}` must be 1-D with one label per row ({n_rows}).")
     if labels.dtype.kind == "f" and np.isnan(labels).any():
-        raise ValueError(f"`{name}` has a missing value in row {int(np.argmax(np.isnan(labels)))}.")
+        raise VarkitError(
+            f"`{name}` has a missing value in row {int(np.argmax(np.isnan(labels)))}."
+        )
     _, codes = np.unique(labels, return_inverse=True)
     return np.asarray(codes, dtype=np.int64).ravel()
 
@@ -198,9 +201,9 @@ def _labels(values: Any, name: str, n_rows: int) -> np.ndarray:
 def _row_ids(row_ids: Any, n_rows: int) -> np.ndarray:
     ids = np.asarray(row_ids)
     if ids.ndim != 1 or ids.size != n_rows:
-        raise ValueError(f"`row_ids` must be 1-D with one id per row ({n_rows}).")
+        raise VarkitError(f"`row_ids` must be 1-D with one id per row ({n_rows}).")
     if ids.dtype.kind not in "iu" or (ids.dtype.kind == "i" and ids.size and ids.min() < 0):
-        raise ValueError("`row_ids` must hold non-negative integers.")
+        raise VarkitError("`row_ids` must hold non-negative integers.")
     return ids.astype(np.uint64)
 
 
@@ -229,16 +232,16 @@ def build_problem(
     n_rows = z.shape[0]
     if statistic in ("ratio", "weighted_mean") and z[:, 1].sum() == 0:
         second = "denominator" if statistic == "ratio" else "weights"
-        raise ValueError(f"`{second}` must not sum to zero.")
+        raise VarkitError(f"`{second}` must not sum to zero.")
     stratum = samples.copy()
     if strata is not None:
         if statistic == "mean_difference" and not paired:
-            raise ValueError("`strata` cannot be combined with unpaired `mean_difference`.")
+            raise VarkitError("`strata` cannot be combined with unpaired `mean_difference`.")
         stratum = _labels(strata, "strata", n_rows)
     unit_ids = np.arange(n_rows, dtype=np.uint64)
     if row_ids is not None:
         if clusters is not None:
-            raise ValueError("`row_ids` cannot be combined with `clusters`.")
+            raise VarkitError("`row_ids` cannot be combined with `clusters`.")
         unit_ids = _row_ids(row_ids, n_rows)
     if clusters is not None:
         codes = _labels(clusters, "clusters", n_rows)
@@ -253,7 +256,7 @@ def build_problem(
         for name, labels in (("samples", samples), ("strata", stratum)):
             if (labels[first_row][codes] != labels).any():
                 what = "stratum" if name == "strata" else "sample"
-                raise ValueError(f"every cluster must lie within one {what}; one spans several.")
+                raise VarkitError(f"every cluster must lie within one {what}; one spans several.")
         stratum = stratum[first_row]
         samples = samples[first_row]
         unit_ids = np.arange(n_clusters, dtype=np.uint64)

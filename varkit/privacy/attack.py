@@ -19,6 +19,7 @@ from scipy.stats import norm
 from sklearn.metrics import roc_auc_score, roc_curve
 from statsmodels.stats.proportion import proportion_confint
 
+from varkit.errors import VarkitError, VarkitTypeError
 from varkit.io import check_array
 from varkit.privacy.counts import AttackCounts, validate_confidence
 from varkit.results import Result
@@ -30,14 +31,14 @@ def _validate_member_score(member: Any, score: Any, name: str = "score") -> tupl
     members = check_array(member, "member", kind="binary")
     scores = check_array(score, name, kind="binary" if name == "guess" else "float")
     if members.shape != scores.shape:
-        raise ValueError(
+        raise VarkitError(
             f"`member` and `{name}` must have the same length, got {members.size} and "
             f"{scores.size}."
         )
     n_members = int(members.sum())
     if n_members == 0 or n_members == members.size:
         only = "members" if n_members else "non-members"
-        raise ValueError(f"`member` must contain both classes, but it holds only {only}.")
+        raise VarkitError(f"`member` must contain both classes, but it holds only {only}.")
     return members.astype(bool), scores.astype(float)
 
 
@@ -94,18 +95,18 @@ def attack_counts(
     AttackCounts(fp=1, fn=0, tn=1, tp=1)
     """
     if (score is None) == (guess is None):
-        raise ValueError("Pass exactly one of `score` (with `threshold`) and `guess`.")
+        raise VarkitError("Pass exactly one of `score` (with `threshold`) and `guess`.")
     if guess is not None:
         if threshold is not None:
-            raise ValueError("`threshold` applies to `score`, not to `guess`.")
+            raise VarkitError("`threshold` applies to `score`, not to `guess`.")
         members, guesses = _validate_member_score(member, guess, "guess")
         called = guesses.astype(bool)
     else:
         if threshold is None or isinstance(threshold, bool):
-            raise TypeError("`threshold` must be a number when `score` is given.")
+            raise VarkitTypeError("`threshold` must be a number when `score` is given.")
         t = float(threshold)
         if math.isnan(t):
-            raise ValueError("`threshold` must not be NaN.")
+            raise VarkitError("`threshold` must not be NaN.")
         members, scores = _validate_member_score(member, score)
         called = scores >= t
     return AttackCounts(
@@ -154,7 +155,7 @@ def tpr_at_fpr(
     """
     members, scores = _validate_member_score(member, score)
     if isinstance(fpr, bool) or not isinstance(fpr, (int, float)) or not 0.0 <= fpr < 1.0:
-        raise ValueError(f"`fpr` must be a number in [0, 1), got {fpr!r}.")
+        raise VarkitError(f"`fpr` must be a number in [0, 1), got {fpr!r}.")
     confidence = validate_confidence(confidence)
     neg = np.sort(scores[~members])[::-1]
     allowed = int(math.floor(fpr * neg.size + 1e-9))
@@ -220,7 +221,7 @@ def attack_roc(
     members, scores = _validate_member_score(member, score)
     confidence = validate_confidence(confidence)
     if isinstance(max_points, bool) or not isinstance(max_points, int) or max_points < 2:
-        raise ValueError(f"`max_points` must be an integer of at least 2, got {max_points!r}.")
+        raise VarkitError(f"`max_points` must be an integer of at least 2, got {max_points!r}.")
     auc = float(roc_auc_score(members, scores))
     fpr, tpr, thresholds = roc_curve(members, scores)
     if fpr.size > max_points:

@@ -31,6 +31,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from statsmodels.stats.proportion import proportion_confint
 
+from varkit.errors import VarkitError, VarkitTypeError
 from varkit.io import check_array
 from varkit.privacy.attack import _validate_member_score, counts_at_thresholds
 from varkit.privacy.bayes import bayesian_epsilon
@@ -64,10 +65,10 @@ def _validate_audit(
     split_fraction: Any,
 ) -> dict[str, Any]:
     if (score is None) == (guess is None):
-        raise ValueError("Pass exactly one of `score` and `guess`.")
+        raise VarkitError("Pass exactly one of `score` and `guess`.")
     if guess is not None:
         if threshold is not None:
-            raise ValueError("`threshold` applies to `score`, not to `guess`.")
+            raise VarkitError("`threshold` applies to `score`, not to `guess`.")
         members, values = _validate_member_score(member, guess, "guess")
     else:
         members, values = _validate_member_score(member, score)
@@ -75,37 +76,39 @@ def _validate_audit(
             threshold = "split"
         if isinstance(threshold, str):
             if threshold not in STRATEGIES:
-                raise ValueError(
+                raise VarkitError(
                     f"`threshold` must be 'split', 'bonferroni' or a number, got {threshold!r}."
                 )
         elif isinstance(threshold, bool) or not isinstance(threshold, numbers.Real):
-            raise TypeError(
+            raise VarkitTypeError(
                 f"`threshold` must be 'split', 'bonferroni' or a number, got {threshold!r}."
             )
         elif math.isnan(float(threshold)):
-            raise ValueError("`threshold` must not be NaN.")
+            raise VarkitError("`threshold` must not be NaN.")
     models = None
     if model_id is not None:
         models = check_array(model_id, "model_id", kind="label")
         if models.shape != members.shape:
-            raise ValueError(
+            raise VarkitError(
                 f"`model_id` and `member` must have the same length, got {models.size} "
                 f"and {members.size}."
             )
     deltas_in = [delta] if isinstance(delta, numbers.Real) else list(delta)
     if not deltas_in:
-        raise ValueError("`delta` must hold at least one value.")
+        raise VarkitError("`delta` must hold at least one value.")
     deltas = [validate_delta(d) for d in deltas_in]
     if method not in METHODS:
-        raise ValueError(f"`method` must be 'bayes', 'clopper-pearson' or 'both', got {method!r}.")
+        raise VarkitError(f"`method` must be 'bayes', 'clopper-pearson' or 'both', got {method!r}.")
     if isinstance(n_thresholds, bool) or not isinstance(n_thresholds, numbers.Integral):
-        raise TypeError(f"`n_thresholds` must be a positive integer, got {n_thresholds!r}.")
+        raise VarkitTypeError(f"`n_thresholds` must be a positive integer, got {n_thresholds!r}.")
     if n_thresholds < 1:
-        raise ValueError(f"`n_thresholds` must be a positive integer, got {n_thresholds}.")
+        raise VarkitError(f"`n_thresholds` must be a positive integer, got {n_thresholds}.")
     if isinstance(split_fraction, bool) or not isinstance(split_fraction, numbers.Real):
-        raise TypeError(f"`split_fraction` must be a number in (0, 1), got {split_fraction!r}.")
+        raise VarkitTypeError(
+            f"`split_fraction` must be a number in (0, 1), got {split_fraction!r}."
+        )
     if not 0.0 < float(split_fraction) < 1.0:
-        raise ValueError(f"`split_fraction` must be in (0, 1), got {split_fraction}.")
+        raise VarkitError(f"`split_fraction` must be in (0, 1), got {split_fraction}.")
     return {
         "members": members,
         "values": values,
@@ -255,7 +258,7 @@ def audit_epsilon(
         estimate_rows = ~select
         for part, name in ((select, "selection"), (estimate_rows, "estimation")):
             if members[part].all() or not members[part].any():
-                raise ValueError(
+                raise VarkitError(
                     f"`member` needs more rows of each class for threshold='split': the "
                     f"{name} part holds only one class."
                 )

@@ -46,6 +46,7 @@ from numpy.typing import ArrayLike
 from scipy import special
 from scipy.optimize import elementwise
 
+from varkit.errors import VarkitError
 from varkit.privacy.bounds import _epsilon, _epsilon_range_over_box
 from varkit.privacy.counts import (
     AttackCounts,
@@ -163,7 +164,7 @@ def _pdf(eps: Any, c: float, px: _Beta, py: _Beta) -> Any:
 
 def _validate_prior(prior: Any) -> _Beta:
     if prior not in PRIORS:
-        raise ValueError(f"`prior` must be 'jeffreys' or 'uniform', got {prior!r}.")
+        raise VarkitError(f"`prior` must be 'jeffreys' or 'uniform', got {prior!r}.")
     return PRIORS[prior]
 
 
@@ -235,7 +236,7 @@ class EpsilonPosterior:
     def _as_eps(self, eps: ArrayLike) -> Any:
         arr = np.asarray(eps, dtype=float)
         if np.isnan(arr).any():
-            raise ValueError("`eps` must not contain NaN.")
+            raise VarkitError("`eps` must not contain NaN.")
         return arr
 
     def cdf(self, eps: ArrayLike) -> Any:
@@ -285,7 +286,7 @@ class EpsilonPosterior:
         """Quantile function: the smallest eps with P(epsilon <= eps) >= q; vectorised."""
         arr = np.asarray(q, dtype=float)
         if np.isnan(arr).any() or (arr < 0).any() or (arr > 1).any():
-            raise ValueError("`q` must lie in [0, 1].")
+            raise VarkitError("`q` must lie in [0, 1].")
         flat = arr.ravel()
         out = np.where(flat >= 1.0, np.inf, 0.0)
         todo = (flat > self.mass_at_zero) & (flat < 1.0)

@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from varkit.errors import VarkitError, VarkitTypeError
+
 __all__ = ["epsilon_from_rates"]
 
 
@@ -31,18 +33,18 @@ def _validate_rates(fpr: ArrayLike, fnr: ArrayLike, delta: ArrayLike) -> tuple[A
         try:
             arr = np.asarray(value, dtype=float)
         except (TypeError, ValueError):
-            raise TypeError(f"`{name}` must be a number or an array of numbers.") from None
+            raise VarkitTypeError(f"`{name}` must be a number or an array of numbers.") from None
         if np.isnan(arr).any():
-            raise ValueError(f"`{name}` must not contain NaN.")
+            raise VarkitError(f"`{name}` must not contain NaN.")
         if upper is not None and ((arr < 0) | (arr > upper)).any():
-            raise ValueError(f"`{name}` must lie in [0, 1].")
+            raise VarkitError(f"`{name}` must lie in [0, 1].")
         if upper is None and ((arr < 0) | (arr >= 1)).any():
-            raise ValueError("`delta` must lie in [0, 1).")
+            raise VarkitError("`delta` must lie in [0, 1).")
         arrays.append(arr)
     try:
         np.broadcast_shapes(*(a.shape for a in arrays))
     except ValueError:
-        raise ValueError("`fpr`, `fnr` and `delta` must broadcast to one shape.") from None
+        raise VarkitError("`fpr`, `fnr` and `delta` must broadcast to one shape.") from None
     return arrays[0], arrays[1], arrays[2]
 
 

@@ -7,6 +7,9 @@ import numbers
 from dataclasses import dataclass
 from typing import Any
 
+from varkit.checks import check_confidence
+from varkit.errors import VarkitError, VarkitTypeError
+
 __all__ = ["AttackCounts"]
 
 BOUNDS = ("two-sided", "lower")
@@ -14,10 +17,10 @@ BOUNDS = ("two-sided", "lower")
 
 def _count(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"`{name}` must be a non-negative integer count, got {value!r}.")
+        raise VarkitTypeError(f"`{name}` must be a non-negative integer count, got {value!r}.")
     as_float = float(value)
     if not math.isfinite(as_float) or as_float < 0 or as_float != math.floor(as_float):
-        raise ValueError(f"`{name}` must be a non-negative integer count, got {value!r}.")
+        raise VarkitError(f"`{name}` must be a non-negative integer count, got {value!r}.")
     return int(as_float)
 
 
@@ -76,31 +79,26 @@ def validate_counts(fp: Any, fn: Any, tn: Any, tp: Any) -> AttackCounts:
     """Counts with at least one member and one non-member, else one-sentence errors."""
     counts = AttackCounts(fp=fp, fn=fn, tn=tn, tp=tp)
     if counts.n_members == 0:
-        raise ValueError("`tp` + `fn` must be positive: the attack saw no members.")
+        raise VarkitError("`tp` + `fn` must be positive: the attack saw no members.")
     if counts.n_nonmembers == 0:
-        raise ValueError("`tn` + `fp` must be positive: the attack saw no non-members.")
+        raise VarkitError("`tn` + `fp` must be positive: the attack saw no non-members.")
     return counts
 
 
 def validate_delta(delta: Any) -> float:
     if isinstance(delta, bool) or not isinstance(delta, numbers.Real):
-        raise TypeError(f"`delta` must be a number in [0, 1), got {delta!r}.")
+        raise VarkitTypeError(f"`delta` must be a number in [0, 1), got {delta!r}.")
     value = float(delta)
     if not 0.0 <= value < 1.0:
-        raise ValueError(f"`delta` must be in [0, 1), got {value}.")
+        raise VarkitError(f"`delta` must be in [0, 1), got {value}.")
     return value
 
 
 def validate_confidence(confidence: Any) -> float:
-    if isinstance(confidence, bool) or not isinstance(confidence, numbers.Real):
-        raise TypeError(f"`confidence` must be a number in (0, 1), got {confidence!r}.")
-    value = float(confidence)
-    if not 0.0 < value < 1.0:
-        raise ValueError(f"`confidence` must be in (0, 1), got {value}.")
-    return value
+    return check_confidence(confidence)
 
 
 def validate_bound(bound: Any) -> str:
     if bound not in BOUNDS:
-        raise ValueError(f"`bound` must be 'two-sided' or 'lower', got {bound!r}.")
+        raise VarkitError(f"`bound` must be 'two-sided' or 'lower', got {bound!r}.")
     return str(bound)

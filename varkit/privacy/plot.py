@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from varkit.errors import VarkitError, VarkitTypeError
 from varkit.privacy.bayes import PRIORS, EpsilonPosterior
 from varkit.privacy.clopper_pearson import clopper_pearson_epsilon
 from varkit.results import Result
@@ -18,10 +19,10 @@ _NEEDED = ("fp", "fn", "tn", "tp", "delta", "bound")
 
 def _validate_plot(result: Any) -> dict[str, Any]:
     if not isinstance(result, Result) or result.metric != "epsilon":
-        raise TypeError("`result` must be an epsilon Result from varkit.privacy.")
+        raise VarkitTypeError("`result` must be an epsilon Result from varkit.privacy.")
     missing = [key for key in _NEEDED if key not in result.details]
     if missing:
-        raise ValueError(
+        raise VarkitError(
             f"`result` details lack {', '.join(missing)}: not a varkit.privacy result."
         )
     details = result.details

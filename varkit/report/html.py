@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from varkit.errors import VarkitTypeError
 from varkit.gates import GateReport, Rule
 from varkit.report import figures
 from varkit.results import Result, ResultSet
@@ -361,16 +362,16 @@ def _results_table(results: Sequence[Result], statuses: Sequence[str | None]) ->
 
 def _validate_render(resultset: Any, gate_report: Any, rules: Any, title: Any) -> list[Rule]:
     if not isinstance(resultset, ResultSet):
-        raise TypeError(f"`resultset` must be a ResultSet, got {type(resultset).__name__}.")
+        raise VarkitTypeError(f"`resultset` must be a ResultSet, got {type(resultset).__name__}.")
     if gate_report is not None and not isinstance(gate_report, GateReport):
-        raise TypeError(
+        raise VarkitTypeError(
             f"`gate_report` must be a GateReport or None, got {type(gate_report).__name__}."
         )
     rule_list = [] if rules is None else list(rules)
     if not all(isinstance(r, Rule) for r in rule_list):
-        raise TypeError("`rules` must be a sequence of Rule objects or None.")
+        raise VarkitTypeError("`rules` must be a sequence of Rule objects or None.")
     if not isinstance(title, str):
-        raise TypeError(f"`title` must be a string, got {type(title).__name__}.")
+        raise VarkitTypeError(f"`title` must be a string, got {type(title).__name__}.")
     return rule_list
 
 

@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from varkit.errors import VarkitError
 from varkit.gpu.backend import resolve_device
 from varkit.gpu.bootstrap import _result, _validate_bootstrap
 from varkit.gpu.intervals import acceleration_from_moments, jackknife_moments
@@ -87,13 +88,13 @@ class SumSpec:
 
 def _validate_spec(spec: SumSpec) -> None:
     if spec.statistic not in NAMED_STATISTICS:
-        raise ValueError(
+        raise VarkitError(
             f"`statistic` must be one of {', '.join(NAMED_STATISTICS)}; got {spec.statistic!r}."
         )
     if spec.statistic in ("ratio", "weighted_mean") and spec.second is None:
-        raise ValueError(f"statistic {spec.statistic!r} needs a second column.")
+        raise VarkitError(f"statistic {spec.statistic!r} needs a second column.")
     if spec.statistic == "mean_difference" and (spec.second is None) == (spec.by is None):
-        raise ValueError("statistic 'mean_difference' needs either a paired column or `by`.")
+        raise VarkitError("statistic 'mean_difference' needs either a paired column or `by`.")
 
 
 def _samples(spec: SumSpec, frame: pd.DataFrame) -> list[tuple[str, np.ndarray, np.ndarray]]:
@@ -251,7 +252,7 @@ def bootstrap_log(
     )
     keys = sorted(partial)
     if spec.by is not None and len(keys) != 2:
-        raise ValueError(
+        raise VarkitError(
             f"column '{by}' must hold exactly two groups for mean_difference, found {len(keys)}."
         )
     total = np.concatenate([partial[k][0] for k in keys])
@@ -259,7 +260,7 @@ def bootstrap_log(
     n_rows = int(sum(partial[k][2] for k in keys))
     if statistic in ("ratio", "weighted_mean") and total[1] == 0:
         name = "denominator" if statistic == "ratio" else "weights"
-        raise ValueError(f"`{name}` must not sum to zero.")
+        raise VarkitError(f"`{name}` must not sum to zero.")
     combine = combine_for(statistic, paired=spec.paired)
     with np.errstate(divide="ignore", invalid="ignore"):
         estimate = float(combine(total))

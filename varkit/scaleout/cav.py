@@ -38,11 +38,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from varkit.cav._checks import as_control_means, check_confidence, check_pooling
+from varkit.cav._checks import as_control_means, check_pooling
 from varkit.cav.control_variates import check_crossfit, cv_from_cells, fold_seed
 from varkit.cav.estimators import is_from_moments, nde_from_moments
 from varkit.cav.moments import Cells, cell_moments, fold_ids, merge_cells, total
 from varkit.cav.sparse import CRASHES_PER_CONTROL, scv_from_cells
+from varkit.checks import check_confidence
+from varkit.errors import VarkitError
 from varkit.io import Column
 from varkit.results import Result
 from varkit.scaleout.partitions import ROW_ID, expand_paths, read_header
@@ -92,15 +94,15 @@ def log_layout(pattern: Any, method: str) -> LogLayout:
     controls = tuple(c for c in first if c.startswith("cv_"))
     for path, header in zip(paths[1:], headers[1:], strict=True):
         if tuple(c for c in header if c.startswith("cv_")) != controls:
-            raise ValueError(
+            raise VarkitError(
                 f"file '{path}' has other cv_* columns than '{paths[0]}'; every file of a "
                 "log needs the same controls."
             )
     has_weight, has_log = "weight" in first, "log_weight" in first
     if method != "nde" and has_weight and has_log:
-        raise ValueError(f"{paths[0]}: give a weight or a log_weight column, not both.")
+        raise VarkitError(f"{paths[0]}: give a weight or a log_weight column, not both.")
     if method in ("is", "scv") and not (has_weight or has_log):
-        raise ValueError(f"{paths[0]}: method {method} needs a weight or log_weight column.")
+        raise VarkitError(f"{paths[0]}: method {method} needs a weight or log_weight column.")
     weight = None if method == "nde" else ("weight" if has_weight else None)
     if method != "nde" and not has_weight and has_log:
         weight = "log_weight"
@@ -114,11 +116,11 @@ def _weights(frame: pd.DataFrame, column: str | None) -> np.ndarray | None:
     if column == "log_weight":
         if np.any(values > 700.0):
             row = int(frame[ROW_ID].to_numpy()[np.argmax(values > 700.0)])
-            raise ValueError(f"`log_weight` above 700 overflows a float (row id {row}).")
+            raise VarkitError(f"`log_weight` above 700 overflows a float (row id {row}).")
         return np.exp(values)
     if np.any(values < 0):
         where = int(np.argmax(values < 0))
-        raise ValueError(
+        raise VarkitError(
             f"`weight` must be at least 0, got {values[where]:g} at row id "
             f"{int(frame[ROW_ID].to_numpy()[where])}."
         )
@@ -156,16 +158,16 @@ def _validate_log(
     target_confidence: Any,
 ) -> tuple[str, int | None, float]:
     if method not in METHODS:
-        raise ValueError(f"`method` must be one of {', '.join(METHODS)}, got {method!r}.")
+        raise VarkitError(f"`method` must be one of {', '.join(METHODS)}, got {method!r}.")
     if fit != "ols":
-        raise ValueError(
+        raise VarkitError(
             f"a partitioned log supports fit 'ols' only (ridge and lasso need the rows), "
             f"got {fit!r}."
         )
     if engine not in ("dask", "chunks"):
-        raise ValueError(f"`engine` must be 'dask' or 'chunks', got {engine!r}.")
+        raise VarkitError(f"`engine` must be 'dask' or 'chunks', got {engine!r}.")
     if isinstance(target_rhw, bool) or not isinstance(target_rhw, (int, float)) or target_rhw <= 0:
-        raise ValueError(f"`target_rhw` must be a positive number, got {target_rhw!r}.")
+        raise VarkitError(f"`target_rhw` must be a positive number, got {target_rhw!r}.")
     check_confidence(target_confidence, "target_confidence")
     return method, check_crossfit(crossfit), check_confidence(confidence)
 

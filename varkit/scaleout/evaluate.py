@@ -48,6 +48,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from varkit.errors import VarkitError
 from varkit.evaluate._inputs import check_classes, check_known_labels, co_correct, correct_matrix
 from varkit.evaluate.bootstrap_metrics import accuracy_difference_from_sums
 from varkit.evaluate.mcnemar import pair_table
@@ -127,11 +128,11 @@ def merge_compare_partials(a: Partial, b: Partial) -> Partial:
 def _validate_compare_log(truth: str, models: Sequence[str]) -> list[str]:
     names = [str(m) for m in models]
     if len(names) < 2:
-        raise ValueError(f"need predictions of at least 2 models, got {len(names)}.")
+        raise VarkitError(f"need predictions of at least 2 models, got {len(names)}.")
     if len(set(names)) != len(names):
-        raise ValueError("`models` must name distinct prediction columns.")
+        raise VarkitError("`models` must name distinct prediction columns.")
     if truth in names:
-        raise ValueError(f"`models` lists the truth column '{truth}'.")
+        raise VarkitError(f"`models` lists the truth column '{truth}'.")
     return names
 
 

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 from numba import njit, prange
 
+from varkit.errors import VarkitError
 from varkit.fairness import (
     DeliveryCounts,
     count_delivery,
@@ -203,7 +204,7 @@ def _scatter_add(union: np.ndarray, parts: Sequence[tuple[np.ndarray, np.ndarray
 def merge_ad_partials(a: AdPartial, b: AdPartial) -> AdPartial:
     """Add two partials ad by ad (the reduce step), vectorised over ads."""
     if a.info["soft"] != b.info["soft"] or a.info["by_user"] != b.info["by_user"]:
-        raise ValueError(
+        raise VarkitError(
             "`impressions` files must all have user_id (or none) and the same kind of labels."
         )
     info = {
@@ -228,11 +229,11 @@ def merge_ad_partials(a: AdPartial, b: AdPartial) -> AdPartial:
 
 def _validate_vrs_log(unit: str, scheme: str, n_resamples: int) -> None:
     if unit != "impressions":
-        raise ValueError("the dask engine counts impressions; `unit`='reach' needs pandas.")
+        raise VarkitError("the dask engine counts impressions; `unit`='reach' needs pandas.")
     if scheme != "poisson":
-        raise ValueError("the dask engine uses Poisson weights; use scheme='poisson'.")
+        raise VarkitError("the dask engine uses Poisson weights; use scheme='poisson'.")
     if 0 < n_resamples < 10:
-        raise ValueError(
+        raise VarkitError(
             f"`n_resamples` must be 0 (no interval) or at least 10, got {n_resamples}."
         )
 

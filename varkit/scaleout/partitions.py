@@ -47,7 +47,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from varkit.io import _MISSING_TOKENS, Column, InputError, read_table, validate_frame
+from varkit.errors import VarkitError
+from varkit.io import _MISSING_TOKENS, Column, read_table, validate_frame
 
 __all__ = [
     "FILE_SHIFT",
@@ -95,13 +96,13 @@ def expand_paths(pattern: str | Sequence[str]) -> list[str]:
         text = os.fspath(item)
         matched = sorted(glob.glob(text)) if glob.has_magic(text) else [text]
         if not matched:
-            raise InputError(f"no file matches {text!r}.")
+            raise VarkitError(f"no file matches {text!r}.")
         paths.extend(matched)
     for path in paths:
         if not os.path.exists(path):
-            raise InputError(f"file '{path}' does not exist.")
+            raise VarkitError(f"file '{path}' does not exist.")
         if os.path.isdir(path):
-            raise InputError(f"file '{path}' is a directory, not a file.")
+            raise VarkitError(f"file '{path}' is a directory, not a file.")
     return paths
 
 
@@ -112,9 +113,9 @@ def _count_rows(path: str) -> int:
         try:
             return int(pq.ParquetFile(path).metadata.num_rows)
         except (OSError, ValueError) as exc:
-            raise InputError(f"file '{path}' is not a valid Parquet file ({exc}).") from None
+            raise VarkitError(f"file '{path}' is not a valid Parquet file ({exc}).") from None
     if os.path.getsize(path) == 0:
-        raise InputError(f"file '{path}' is empty.")
+        raise VarkitError(f"file '{path}' is empty.")
     # one cheap pass over the first column counts data rows as pandas parses them
     # (quoted newlines, blank lines skipped)
     count = 0
@@ -146,14 +147,14 @@ def plan_pieces(
     sizes = [_count_rows(p) for p in paths]
     total = sum(sizes)
     if total == 0:
-        raise InputError(f"the log {paths[0]!r} has no rows.")
+        raise VarkitError(f"the log {paths[0]!r} has no rows.")
     if npartitions is not None:
         if npartitions < 1:
-            raise ValueError(f"`npartitions` must be at least 1, got {npartitions}.")
+            raise VarkitError(f"`npartitions` must be at least 1, got {npartitions}.")
         step = math.ceil(total / npartitions)
     elif rows_per_partition is not None:
         if rows_per_partition < 1:
-            raise ValueError(f"`rows_per_partition` must be at least 1, got {rows_per_partition}.")
+            raise VarkitError(f"`rows_per_partition` must be at least 1, got {rows_per_partition}.")
         step = rows_per_partition
     else:
         step = DEFAULT_ROWS
@@ -177,13 +178,13 @@ def read_header(path: str) -> list[str]:
         try:
             return [str(n) for n in pq.ParquetFile(path).schema_arrow.names]
         except (OSError, ValueError) as exc:
-            raise InputError(f"file '{path}' is not a valid Parquet file ({exc}).") from None
+            raise VarkitError(f"file '{path}' is not a valid Parquet file ({exc}).") from None
     if os.path.getsize(path) == 0:
-        raise InputError(f"file '{path}' is empty.")
+        raise VarkitError(f"file '{path}' is empty.")
     try:
         return [str(c) for c in pd.read_csv(path, nrows=0).columns]
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InputError(f"file '{path}' is not a valid CSV file ({exc}).") from None
+        raise VarkitError(f"file '{path}' is not a valid CSV file ({exc}).") from None
 
 
 def _check_header(path: str, columns: Sequence[Column]) -> None:
@@ -239,7 +240,7 @@ def _read_parquet_rows(piece: Piece, columns: Sequence[Column]) -> pd.DataFrame:
 def read_piece(piece: Piece, declared: Sequence[Column], row_id: str | None = None) -> pd.DataFrame:
     """One piece's declared columns (only those are read), checked, and :data:`ROW_ID`.
 
-    Raises :class:`varkit.io.InputError` naming the file, its rows and the column.
+    Raises :class:`varkit.errors.VarkitError` naming the file, its rows and the column.
     """
     checks = list(declared)
     if row_id is not None:
@@ -313,7 +314,7 @@ def read_partitioned(
     """The log as a ``dask.dataframe.DataFrame``, one partition per piece, lazily read.
 
     Missing columns are reported at once (headers are read here); a bad value is
-    reported when its partition is computed, as the same :class:`varkit.io.InputError`.
+    reported when its partition is computed, as the same :class:`varkit.errors.VarkitError`.
     """
     import dask.dataframe as dd
 

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from varkit.errors import VarkitError
 from varkit.io import Column
 from varkit.scaleout.partitions import Piece, _pieces, iter_frames, read_piece
 
@@ -110,7 +111,7 @@ def map_reduce(
     ``client`` is a ``distributed.Client`` (None: dask's local threaded scheduler).
     """
     if engine not in ENGINES:
-        raise ValueError(f"`engine` must be one of {', '.join(ENGINES)}; got {engine!r}.")
+        raise VarkitError(f"`engine` must be one of {', '.join(ENGINES)}; got {engine!r}.")
     if engine == "chunks":
         total = None
         count = 0
@@ -167,13 +168,15 @@ def connect(scheduler: str | None) -> Any:
     try:
         from distributed import Client
     except ImportError:
-        raise ValueError("--scheduler needs the dask extra (pip install 'varkit[dask]').") from None
+        raise VarkitError(
+            "--scheduler needs the dask extra (pip install 'varkit[dask]')."
+        ) from None
     if scheduler == LOCAL or scheduler.startswith(LOCAL + ":"):
         return _local_client(scheduler)
     try:
         return Client(scheduler, timeout="10s", set_as_default=False)
     except OSError as exc:
-        raise ValueError(f"cannot reach the Dask scheduler at {scheduler!r} ({exc}).") from None
+        raise VarkitError(f"cannot reach the Dask scheduler at {scheduler!r} ({exc}).") from None
 
 
 def _local_client(spec: str) -> Any:
@@ -196,7 +199,7 @@ def _local_client(spec: str) -> Any:
 
     count = spec.partition(":")[2]
     if count and not (count.isdigit() and int(count) > 0):
-        raise ValueError(f"--scheduler local:N needs a positive integer N, got {count!r}.")
+        raise VarkitError(f"--scheduler local:N needs a positive integer N, got {count!r}.")
     workers = int(count) if count else (os.cpu_count() or 1)
     environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}))
     environ.pop("MALLOC_TRIM_THRESHOLD_", None)

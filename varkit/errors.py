@@ -1,0 +1,67 @@
+"""varkit's one exception type and its one warning type.
+
+Every check of an argument or an input in varkit raises :class:`VarkitError` (a
+``ValueError``; :class:`VarkitTypeError` is the same error for a value of the wrong type,
+and also a ``TypeError``), with one sentence that names the column, the 1-based row or the
+option at fault. The command line turns exactly this type into ``error: ...`` and exit
+status 2; any other exception is a bug in varkit and exits 3 with its traceback.
+
+Notes a user should see (rows excluded, strata pooled, intervals truncated) are
+:class:`VarkitWarning`\\ s: the command line prints them as ``warning: ...`` lines on
+standard error, and :func:`note` also records them in a result's ``details``.
+
+This module imports nothing else from varkit, so every module may use it.
+
+Examples
+--------
+>>> from varkit.errors import VarkitError
+>>> issubclass(VarkitError, ValueError)
+True
+>>> details = {}
+>>> import warnings
+>>> with warnings.catch_warnings(record=True) as caught:
+...     warnings.simplefilter("always")
+...     note(details, "3 rows were excluded: `crash` is missing.")
+>>> details["warnings"], caught[0].category.__name__
+(['3 rows were excluded: `crash` is missing.'], 'VarkitWarning')
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import MutableMapping
+from typing import Any
+
+__all__ = ["VarkitError", "VarkitTypeError", "VarkitWarning", "note"]
+
+
+class VarkitError(ValueError):
+    """An argument or input that varkit cannot use; the message says why in one sentence."""
+
+
+class VarkitTypeError(VarkitError, TypeError):
+    """A :class:`VarkitError` for a value of the wrong type (also a ``TypeError``)."""
+
+
+class VarkitWarning(UserWarning):
+    """A note for the user about a result: the command line prints it as ``warning:``."""
+
+
+def note(details: MutableMapping[str, Any] | None, message: str, *, stacklevel: int = 2) -> None:
+    """Warn with ``message`` (a :class:`VarkitWarning`) and record it in ``details``.
+
+    Parameters
+    ----------
+    details : dict or None
+        A result's ``details`` being built; the message is appended to its ``"warnings"``
+        list (created when missing). ``None`` only warns.
+    message : str
+        One sentence for the user.
+    stacklevel : int
+        Passed to :func:`warnings.warn` (2: the caller of ``note``).
+    """
+    if details is not None:
+        listed = details.setdefault("warnings", [])
+        if message not in listed:
+            listed.append(message)
+    warnings.warn(message, VarkitWarning, stacklevel=stacklevel + 1)
