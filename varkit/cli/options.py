@@ -154,7 +154,11 @@ def capture_warnings() -> Iterator[list[str]]:
             click.echo(f"warning: {text}", err=True)
 
     with warnings.catch_warnings():
-        warnings.simplefilter("always")
+        # deprecations in the libraries varkit uses are for its developers, not its users;
+        # varkit's own notes always show, once each (show() deduplicates)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        warnings.simplefilter("always", VarkitWarning)
         warnings.showwarning = show
         _CAUGHT.append(caught)
         try:
