@@ -187,3 +187,14 @@ def test_result_admits_nan_and_one_sided_intervals() -> None:
     assert Result("x", float("nan"), 0.0, 1.0).ci_low == 0.0
     assert Result("x", 0.3, 0.1, None).ci_high is None
     assert Result("x", 0.3, float("-inf"), float("inf")).ci_low == float("-inf")
+
+
+def test_a_failed_command_prints_only_its_error_line() -> None:
+    def body() -> None:
+        with np.errstate(invalid="warn"):
+            np.sqrt(-np.ones(1))
+        raise VarkitError("column 'x' has a missing value in row 2.")
+
+    out = _run(body)
+    assert out.exit_code == 2
+    assert _lines(out.output) == ["error: column 'x' has a missing value in row 2."]

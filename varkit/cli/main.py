@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from varkit import __version__
-from varkit.cli.options import capture_warnings
+from varkit.cli.options import capture_warnings, print_warnings
 from varkit.errors import VarkitError
 
 # name -> "module:attribute" of a click command or group. A module that does not exist
@@ -49,16 +49,19 @@ class VarkitGroup(click.Group):
     ``error:`` line and exits 2, with no traceback. Anything else is a bug in varkit: it
     prints ``internal error:``, the traceback and a request to report it, and exits 3.
     Every warning raised while a command runs is printed once as a ``warning:`` line on
-    standard error (and recorded in the emitted results' ``details``); none reaches the
-    user as a raw Python warning. ``VARKIT_DEBUG=1`` re-raises instead of exiting 3.
+    standard error after the command has run (and recorded in the emitted results'
+    ``details``); none reaches the user as a raw Python warning. A command that fails with
+    exit 2 prints only its ``error:`` line. ``VARKIT_DEBUG=1`` re-raises instead of exiting 3.
     """
 
     def main(  # type: ignore[override]
         self, args: Any = None, prog_name: str | None = None, **extra: Any
     ) -> None:
         extra.pop("standalone_mode", None)
-        with capture_warnings():
+        with capture_warnings() as caught:
             code = self._run_contract(args, prog_name, extra)
+        if code != 2:  # a failed command says one thing: its error line
+            print_warnings(caught)
         sys.exit(code)
 
     def _run_contract(self, args: Any, prog_name: str | None, extra: dict[str, Any]) -> int:

@@ -137,11 +137,13 @@ _CAUGHT: list[list[str]] = []
 
 @contextlib.contextmanager
 def capture_warnings() -> Iterator[list[str]]:
-    """Print every warning once as a ``warning:`` line on stderr while the block runs.
+    """Collect every warning raised while the block runs, once each, as one-line texts.
 
-    varkit's own warnings (:class:`~varkit.errors.VarkitWarning`) print their message;
-    any other (numpy, pandas, scikit-learn) prints its category too. The messages are
-    collected so that :func:`emit` can record them in the results' ``details``.
+    varkit's own warnings (:class:`~varkit.errors.VarkitWarning`) keep their message; any
+    other (numpy, pandas, scikit-learn) is prefixed by its category. :func:`emit` records
+    them in the results' ``details``, and the command's runner prints them as
+    ``warning:`` lines once the command has run (:func:`print_warnings`), so that a failed
+    command's stderr is its one ``error:`` line.
     """
     caught: list[str] = []
 
@@ -151,7 +153,6 @@ def capture_warnings() -> Iterator[list[str]]:
             text = f"{category.__name__}: {text}"
         if text not in caught:
             caught.append(text)
-            click.echo(f"warning: {text}", err=True)
 
     with warnings.catch_warnings():
         # deprecations in the libraries varkit uses are for its developers, not its users;
@@ -165,6 +166,12 @@ def capture_warnings() -> Iterator[list[str]]:
             yield caught
         finally:
             _CAUGHT.remove(caught)
+
+
+def print_warnings(caught: list[str]) -> None:
+    """Print each collected warning as one ``warning: ...`` line on stderr."""
+    for text in caught:
+        click.echo(f"warning: {text}", err=True)
 
 
 def with_warnings(results: ResultSet) -> ResultSet:
