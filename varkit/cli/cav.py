@@ -456,22 +456,70 @@ def simulate(
     seed: int | None,
     output: str | None,
 ) -> None:
-    """Write a test log CSV from the overtaking simulator (its exact crash rate on stderr)."""
-    import sys
+    """Write a test log CSV from the overtaking simulator (its exact crash rate on stderr).
 
-    from varkit.cav.scenarios import OvertakingScenario
+    The log is simulated and written in pieces (memory of one piece, whatever --tests);
+    the seed (drawn when --seed is not given) is printed on stderr with the crash rate.
+    """
+    import shutil
+    from pathlib import Path
+
+    import numpy as np
+
+    from varkit.cav.scenarios import BATCH_CELLS, OvertakingScenario
+    from varkit.cli.options import write_text
+    from varkit.gpu.counter_rng import resolve_seed
 
     scenario = OvertakingScenario(n_steps=steps, proposal=proposal, controls=controls)
     family = scenario.control_family  # one sentence when the pair does not go together
-    log = scenario.simulate(n_tests, vehicle, testing=testing, random_state=seed)
-    text = log.to_csv(index=False, float_format="%.10g")
-    if output is None:
-        sys.stdout.write(text)
-    else:
-        with open(output, "w", encoding="utf-8") as handle:
-            handle.write(text)
+    seed_value = resolve_seed(seed)
+    if output is not None:
+        # ~18 characters per value ("%.10g" and a comma): refuse a log the disk cannot hold
+        need = n_tests * scenario.log_columns() * 18
+        folder = Path(output).resolve().parent
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        free = shutil.disk_usage(folder).free
+        if need > free:
+            raise VarkitError(
+                f"--output: {n_tests:,} tests make a CSV of about {need / 1e9:.3g} GB, more "
+                f"than the {free / 1e9:.3g} GB free under '{folder}'; simulate fewer tests."
+            )
+    # A piece is a whole number of the simulator's batches, so the pieces draw exactly
+    # what one call for every test would (the same log for a seed, in any number of pieces).
+    piece = 10 * max(1, min(50_000, BATCH_CELLS // steps))
+    rng = np.random.default_rng(seed_value)
+    done = 0
+    with (
+        click.progressbar(length=n_tests, label="simulating", file=sys.stderr)
+        if n_tests > piece and sys.stderr.isatty()
+        else _no_bar() as bar
+    ):
+        while done < n_tests:
+            size = min(piece, n_tests - done)
+            log = scenario.simulate(size, vehicle, testing=testing, random_state=rng)
+            text = log.to_csv(index=False, header=done == 0, float_format="%.10g")
+            if output is None:
+                sys.stdout.write(text)
+            else:
+                write_text(output, text, option="--output", mode="w" if done == 0 else "a")
+            done += size
+            bar.update(size)
     click.echo(
         f"exact crash rate of {vehicle}: {scenario.crash_rate(vehicle):.6g} "
-        f"({scenario.testing_proposal} proposal, {family} controls)",
+        f"({scenario.testing_proposal} proposal, {family} controls; seed {seed_value})",
         err=True,
     )
+
+
+class _no_bar:
+    """A stand-in for click's progress bar when none is shown."""
+
+    def __enter__(self) -> _no_bar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def update(self, n: int) -> None:
+        return None
