@@ -127,13 +127,19 @@ def require_unit_weights(values: FloatArray, column: str, method: str, rows: Any
         )
 
 
-def check_magnitude(values: FloatArray, name: str, rows: Any = None) -> None:
-    """Refuse values beyond MAX_MAGNITUDE, whose cross-products would overflow."""
+def check_magnitude(values: FloatArray, name: str, rows: Any = None, columns: Any = None) -> None:
+    """Refuse values beyond MAX_MAGNITUDE, whose cross-products would overflow.
+
+    ``columns`` names the columns of a 2-D ``values`` (default: column 1, 2, ...).
+    """
     big = np.abs(values) > MAX_MAGNITUDE
     if np.any(big):
         where = np.argwhere(big)[0]
         label = _row(rows, int(where[0]))
-        column = f", column {int(where[1]) + 1}" if values.ndim == 2 else ""
+        column = ""
+        if values.ndim == 2:
+            j = int(where[1])
+            column = f", column {j + 1}" if columns is None else f", column '{columns[j]}'"
         raise VarkitError(
             f"`{name}` must lie within ±{MAX_MAGNITUDE:g}, got "
             f"{float(values[tuple(where)]):g} in {label}{column}; rescale it."
@@ -142,6 +148,7 @@ def check_magnitude(values: FloatArray, name: str, rows: Any = None) -> None:
 
 def as_controls(controls: Any, n: int, name: str = "controls") -> FloatArray:
     """A finite (n, d) float matrix of control variates (a 1-D input is one control)."""
+    names = [str(c) for c in controls.columns] if hasattr(controls, "columns") else None
     try:
         matrix = np.asarray(controls, dtype=np.float64)
     except (TypeError, ValueError):
@@ -156,10 +163,11 @@ def as_controls(controls: Any, n: int, name: str = "controls") -> FloatArray:
         raise VarkitError(f"`{name}` has no columns.")
     bad = np.argwhere(~np.isfinite(matrix))
     if bad.size:
+        column = bad[0][1] + 1 if names is None else repr(names[bad[0][1]])
         raise VarkitError(
-            f"`{name}` holds a non-finite value in row {bad[0][0] + 1}, column {bad[0][1] + 1}."
+            f"`{name}` holds a non-finite value in row {bad[0][0] + 1}, column {column}."
         )
-    check_magnitude(matrix, name)
+    check_magnitude(matrix, name, columns=names)
     return matrix
 
 

@@ -507,7 +507,7 @@ def simulate(
             bar.update(size)
     click.echo(
         f"exact crash rate of {vehicle}: {scenario.crash_rate(vehicle):.6g} "
-        f"({scenario.testing_proposal} proposal, {family} controls; seed {seed_value})",
+        f"({scenario.testing_proposal} proposal, {family} controls), seed {seed_value}",
         err=True,
     )
 

@@ -158,7 +158,7 @@ def partition_cells(frame: pd.DataFrame, spec: _Spec) -> Cells:
     )
     if spec.method in ("cv", "scv"):
         raw = frame[list(spec.controls)].to_numpy(dtype=np.float64)
-        check_magnitude(raw, "cv_*", _Labels(frame))
+        check_magnitude(raw, "controls", _Labels(frame), spec.controls)
         h = raw - np.asarray(spec.means)
         fold = fold_ids(frame[ROW_ID].to_numpy(), spec.seed, spec.crossfit)
     else:
