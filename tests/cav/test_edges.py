@@ -86,6 +86,13 @@ def test_is_bound_never_exceeds_one_and_weight_bound_must_hold():
         importance_sampling_estimate(np.zeros(3), np.ones(3), weight_bound=0.5)
 
 
+def test_crashes_of_weight_zero_bound_like_no_crash():
+    y, w = np.r_[1, 1, np.zeros(38)], np.r_[0.0, 0.0, np.full(37, 1.5), 2.0]
+    r = importance_sampling_estimate(y, w)
+    assert (r.estimate, r.ci_low) == (0, 0)
+    assert r.ci_high == pytest.approx(2.0 * (1 - 0.025 ** (1 / 40)), rel=1e-12)
+
+
 def test_is_all_crashes_lower_bound_and_upper_one():
     n = 40
     r = importance_sampling_estimate(np.ones(n), np.ones(n))

@@ -98,9 +98,15 @@ def check_weight_bound(weight_bound: Any) -> float | None:
 def rate_edges(
     m: Moments, weight_bound: float | None = None, alternative: str = "two-sided"
 ) -> RateEdges:
-    """The zero/all-crash edges of a log's sums (``m.wmax`` is 0 for a log without weights)."""
+    """The zero/all-crash edges of a log's sums.
+
+    The zero edge is "no test with ``Y W > 0``" (``Z >= 0``, so ``sum Z = 0`` says it):
+    crashes whose weight is 0 carry no mass under p, and bound the rate no better than
+    no crash at all.
+    """
     bound, source = weight_bound_of(m, weight_bound)
-    return RateEdges(m.n, m.crashes, m.full, bound, source, alternative)
+    events = m.crashes if m.zbar > 0 else 0
+    return RateEdges(m.n, events, m.full, bound, source, alternative)
 
 
 def nde_from_moments(m: Moments, confidence: float, alternative: str = "two-sided") -> Result:

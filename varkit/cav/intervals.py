@@ -152,7 +152,8 @@ def bound_rate(
             "weight_bound": edges.weight_bound,
             "weight_bound_source": edges.weight_source,
             "why": (
-                "no crash observed: the rate is at most the weight bound times the exact "
+                "no crash observed (or only crashes of weight 0, which carry no mass "
+                "under p): the rate is at most the weight bound times the exact "
                 "(Clopper-Pearson) upper bound on the testing distribution's crash "
                 "probability, mu = E_q[Y W] <= W_max P_q(crash)."
             ),
