@@ -188,6 +188,20 @@ def test_one_sided_cli_bound_is_0058_for_50_crash_free_tests(tmp_path):
                     "--alternative")  # fmt: skip
 
 
+def test_cli_weight_bound_sets_the_zero_crash_bound(tmp_path):
+    path = _write(tmp_path, pd.DataFrame({"crash": np.zeros(50, int), "weight": 0.9}))
+    out = _cli("cav", "crash-rate", path, "--method", "is", "--weight-bound", 2, "--format",
+               "json")  # fmt: skip
+    assert out.exit_code == 0, out.output
+    result = json.loads(out.stdout)["results"][0]
+    assert result["ci_high"] == pytest.approx(2 * (1 - 0.025 ** (1 / 50)), rel=1e-12)
+    assert "given" in result["details"]["zero_crash_bound"]["weight_bound_source"]
+    _one_error_line(_cli("cav", "crash-rate", path, "--method", "is", "--weight-bound", 0.5),
+                    "--weight-bound")  # fmt: skip
+    _one_error_line(_cli("cav", "crash-rate", path, "--method", "scv", "--weight-bound", 2),
+                    "--weight-bound")  # fmt: skip
+
+
 # -- 2. the range [0, 1] ----------------------------------------------------------------
 def test_bound_rate_clips_and_says_so():
     details: dict = {}
@@ -333,6 +347,11 @@ def test_simulating_more_than_memory_holds_is_one_line(tmp_path):
     out = _cli("cav", "simulate", "--tests", 10**12, "-o", tmp_path / "big.csv")
     _one_error_line(out, "GB")
     _one_error_line(_cli("cav", "simulate", "--tests", 2, "--steps", 10**12), "steps")
+
+
+def test_running_with_more_checkpoints_than_tests_is_every_test():
+    rs = running_estimate(np.r_[0, 1, 0, 0, 1], np.ones(5), checkpoints=10**12)
+    assert [r.n for r in rs] == [2, 3, 4, 5]
 
 
 def test_n_critical_too_large_is_an_error(log):

@@ -130,7 +130,10 @@ def _checkpoints(checkpoints: Any, n: int) -> np.ndarray:
     if isinstance(checkpoints, (int, np.integer)) and not isinstance(checkpoints, bool):
         if checkpoints < 1:
             raise VarkitError(f"`checkpoints` must be positive, got {checkpoints}.")
-        grid = np.unique(np.geomspace(2, n, int(checkpoints)).round().astype(int))
+        # at most one checkpoint per test: more would repeat (and --running 1e12 would
+        # allocate 8 TB before np.unique removed the repeats)
+        count = min(int(checkpoints), max(n - 1, 1))
+        grid = np.unique(np.geomspace(2, max(n, 2), count).round().astype(int))
         return grid[grid >= 2]
     grid = np.asarray(checkpoints)
     if grid.ndim != 1 or grid.size == 0 or not np.issubdtype(grid.dtype, np.integer):
