@@ -1,9 +1,12 @@
 """Crude Monte Carlo (NDE) and importance-sampling (NADE) estimates of a crash rate.
 
 Both are sample means of one value per test, ``Y_i`` for the naturalistic driving
-environment and ``Y_i W_i`` with ``W_i = p(x_i)/q(x_i)`` for importance sampling, with the
-normal interval ``mean ± z sd/sqrt(n)`` that the NDE/NADE papers use (Feng et al., Nat.
-Commun. 12:748, 2021, Methods, "Unbiasedness" and "Relative half-width").
+environment and ``Y_i W_i`` with ``W_i = p(x_i)/q(x_i)`` for importance sampling. The
+standard error and relative half-width are those of the normal interval
+``mean ± z sd/sqrt(n)`` that the NDE/NADE papers use (Feng et al., Nat. Commun. 12:748,
+2021, Methods, "Unbiasedness" and "Relative half-width"). The interval of NDE is the exact
+Clopper-Pearson one; that of importance sampling is the normal one kept in [0, 1], with
+exact bounds when no test crashed or every test did (:mod:`varkit.cav.intervals`).
 """
 
 from __future__ import annotations
