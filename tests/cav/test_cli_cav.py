@@ -21,14 +21,27 @@ def log_path(tmp_path_factory):
     return path
 
 
+@pytest.fixture(scope="module")
+def nde_log_path(tmp_path_factory):
+    # tests drawn from the naturalistic distribution: every weight is 1
+    path = tmp_path_factory.mktemp("cav") / "nde.csv"
+    result = CliRunner().invoke(
+        cli,
+        ["cav", "simulate", "--tests", "3000", "--testing", "nde", "--seed", "3", "-o", str(path)],
+    )
+    assert result.exit_code == 0, result.output
+    return path
+
+
 @pytest.mark.parametrize("method", ["nde", "is", "cv", "scv"])
-def test_crash_rate_json_validates(log_path, method):
+def test_crash_rate_json_validates(log_path, nde_log_path, method):
+    # nde on the importance-sampled log is an error (test_nde_refuses_weights)
     out = CliRunner().invoke(
         cli,
         [
             "cav",
             "crash-rate",
-            str(log_path),
+            str(nde_log_path if method == "nde" else log_path),
             "--method",
             method,
             "--format",

@@ -7,7 +7,7 @@ from scipy import stats
 from varkit.cav import importance_sampling_estimate, nde_estimate
 
 
-def test_nde_matches_binomial_formulas():
+def test_nde_normal_stderr_and_exact_clopper_pearson_interval():
     n, k = 2000, 7
     y = np.r_[np.ones(k), np.zeros(n - k)]
     r = nde_estimate(y, confidence=0.9)
@@ -16,9 +16,32 @@ def test_nde_matches_binomial_formulas():
     z = stats.norm.ppf(0.95)
     assert r.estimate == pytest.approx(p)
     assert r.stderr == pytest.approx(se)
-    assert (r.ci_low, r.ci_high) == pytest.approx((p - z * se, p + z * se))
+    # Clopper-Pearson's defining identities: P(X >= k | low) = P(X <= k | high) = alpha/2
+    assert stats.binom.sf(k - 1, n, r.ci_low) == pytest.approx(0.05, rel=1e-9)
+    assert stats.binom.cdf(k, n, r.ci_high) == pytest.approx(0.05, rel=1e-9)
+    assert r.details["interval"] == "clopper-pearson"
     assert r.details["relative_half_width"] == pytest.approx(z * se / p)
     assert r.n == n and r.method == "nde" and r.metric == "crash_rate"
+
+
+@pytest.mark.parametrize("n", [2, 5, 50, 1000])
+@pytest.mark.parametrize("confidence", [0.9, 0.95])
+def test_nde_zero_and_all_crashes_get_the_exact_bounds(n, confidence):
+    alpha = 1 - confidence
+    zero = nde_estimate(np.zeros(n), confidence=confidence)
+    assert (zero.estimate, zero.ci_low) == (0, 0)
+    assert zero.ci_high == pytest.approx(1 - (alpha / 2) ** (1 / n), rel=1e-12)
+    one_sided = nde_estimate(np.zeros(n), confidence=confidence, alternative="less")
+    assert one_sided.ci_high == pytest.approx(1 - alpha ** (1 / n), rel=1e-12)
+    assert one_sided.alternative == "less"
+    every = nde_estimate(np.ones(n), confidence=confidence)
+    assert (every.estimate, every.ci_high) == (1, 1)
+    assert every.ci_low == pytest.approx((alpha / 2) ** (1 / n), rel=1e-12)
+
+
+def test_nde_zero_crashes_in_50_tests_at_95_one_sided_is_0058():
+    # the figure: 1 - 0.05**(1/50) = 0.0582
+    assert round(nde_estimate(np.zeros(50), alternative="less").ci_high, 3) == 0.058
 
 
 def test_nde_without_crashes_warns_and_has_infinite_rhw():
@@ -27,12 +50,13 @@ def test_nde_without_crashes_warns_and_has_infinite_rhw():
     assert "no crash" in r.details["warning"]
 
 
-def test_is_with_unit_weights_equals_nde():
+def test_is_with_unit_weights_has_the_nde_estimate_and_stderr():
+    # the interval differs: normal (clipped) for IS, exact for NDE
     rng = np.random.default_rng(3)
     y = (rng.random(300) < 0.1).astype(float)
     a = importance_sampling_estimate(y, np.ones(300))
     b = nde_estimate(y)
-    assert (a.estimate, a.stderr, a.ci_low) == pytest.approx((b.estimate, b.stderr, b.ci_low))
+    assert (a.estimate, a.stderr) == pytest.approx((b.estimate, b.stderr))
     assert a.details["effective_sample_size"] == pytest.approx(300)
 
 

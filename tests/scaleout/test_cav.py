@@ -36,6 +36,16 @@ def log_glob(tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(folder / "tests-*")
 
 
+@pytest.fixture(scope="module")
+def nde_glob(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The same layout with tests drawn from the naturalistic distribution (weights 1)."""
+    folder = tmp_path_factory.mktemp("ndelog")
+    log = OvertakingScenario().simulate(4000, "surrogate", testing="nde", random_state=5)
+    log.iloc[:2500].to_csv(folder / "tests-0.csv", index=False, float_format="%.17g")
+    log.iloc[2500:].reset_index(drop=True).to_parquet(folder / "tests-1.parquet")
+    return str(folder / "tests-*")
+
+
 def in_memory(pattern: str, method: str, crashes_per_control: float = 10.0) -> Result:
     """The in-memory estimator on the same rows, with the log's row ids keying the folds."""
     frame = read_all(pattern, log_columns(method))
@@ -92,9 +102,13 @@ def assert_same(a: Result, b: Result) -> None:
 
 @pytest.mark.parametrize("method", ["nde", "is", "cv", "scv"])
 @pytest.mark.parametrize("partitions", [1, 3, 7])
-def test_partitions_equal_in_memory(log_glob: str, method: str, partitions: int) -> None:
+def test_partitions_equal_in_memory(
+    log_glob: str, nde_glob: str, method: str, partitions: int
+) -> None:
+    # nde ignores weights, so it runs on a log without any (test_nde_refuses_weights)
+    pattern = nde_glob if method == "nde" else log_glob
     got = crash_rate_log(
-        LogSource(log_glob, npartitions=partitions),
+        LogSource(pattern, npartitions=partitions),
         method=method,
         pool_above=3,
         confidence=0.9,
@@ -102,7 +116,36 @@ def test_partitions_equal_in_memory(log_glob: str, method: str, partitions: int)
         engine="dask",
     )
     assert got.details["partitions"] >= partitions
-    assert_same(got, in_memory(log_glob, method))
+    assert_same(got, in_memory(pattern, method))
+
+
+def test_nde_refuses_weights_naming_importance_sampling(log_glob: str) -> None:
+    from varkit.errors import VarkitError
+
+    with pytest.raises(VarkitError, match=r"`weight` is not 1 .*row id .*importance sampling"):
+        crash_rate_log(LogSource(log_glob, npartitions=2), method="nde", engine="chunks")
+
+
+@pytest.mark.parametrize("method", ["nde", "is", "scv"])
+def test_zero_crash_bound_equal_in_memory(tmp_path: Path, method: str) -> None:
+    # a crash-free log: the exact zero-crash bound, the same over partitions
+    log = OvertakingScenario().simulate(
+        300, "cautious", testing="nde" if method == "nde" else "is", random_state=2
+    )
+    log["crash"] = 0
+    path = tmp_path / "zero.csv"
+    log.to_csv(path, index=False)
+    got = crash_rate_log(
+        LogSource(str(path), npartitions=3),
+        method=method,
+        pool_above=3,
+        confidence=0.9,
+        random_state=SEED,
+        engine="chunks",
+    )
+    want = in_memory(str(path), method)
+    assert got.estimate == want.estimate == 0.0
+    assert got.ci_high == pytest.approx(want.ci_high, rel=1e-12) and got.ci_high > 0
 
 
 @pytest.mark.parametrize("crashes_per_control", [0.0, 25.0])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -11,6 +12,13 @@ from scipy import stats
 from varkit.errors import VarkitError, VarkitTypeError
 
 FloatArray = NDArray[np.float64]
+
+# A likelihood ratio above 1e100 says p puts 1e100 times the mass of q on one test: no
+# usable testing distribution does that, and above ~1e154 the sum of squared weights
+# that every standard error needs overflows a float. Controls get the same cap.
+MAX_WEIGHT = 1e100
+MAX_LOG_WEIGHT = math.log(MAX_WEIGHT)
+MAX_MAGNITUDE = 1e100
 
 
 def as_vector(
@@ -29,16 +37,16 @@ def as_vector(
         raise VarkitError(f"`{name}` is empty.")
     bad = np.flatnonzero(~np.isfinite(array))
     if bad.size:
-        raise VarkitError(f"`{name}` holds a non-finite value at position {bad[0]}.")
+        raise VarkitError(f"`{name}` holds a non-finite value in row {bad[0] + 1}.")
     if low is not None and np.any(array < low):
         where = int(np.flatnonzero(array < low)[0])
         raise VarkitError(
-            f"`{name}` must be at least {low:g}, got {array[where]:g} at position {where}."
+            f"`{name}` must be at least {low:g}, got {array[where]:g} in row {where + 1}."
         )
     if high is not None and np.any(array > high):
         where = int(np.flatnonzero(array > high)[0])
         raise VarkitError(
-            f"`{name}` must be at most {high:g}, got {array[where]:g} at position {where}."
+            f"`{name}` must be at most {high:g}, got {array[where]:g} in row {where + 1}."
         )
     return array
 
@@ -55,21 +63,92 @@ def as_weight(weight: Any, log_weight: Any, n: int) -> FloatArray:
     if weight is None and log_weight is None:
         raise VarkitError("importance sampling needs `weight` or `log_weight`.")
     if weight is not None:
-        w = as_vector(weight, "weight", low=0.0)
+        w = check_weights(as_vector(weight, "weight", low=0.0), "weight")
         name = "weight"
     else:
-        lw = as_vector(log_weight, "log_weight")
-        if np.any(lw > 700.0):
-            raise VarkitError("`log_weight` above 700 overflows a float; rescale the weights.")
-        w = np.exp(lw)
+        w = check_weights(as_vector(log_weight, "log_weight"), "log_weight")
         name = "log_weight"
     if w.size != n:
         raise VarkitError(f"`{name}` has {w.size} values but `crash` has {n}.")
     return w
 
 
+def _row(rows: Any, where: int) -> str:
+    """'row N' (1-based position) or the caller's own label for position ``where``."""
+    return f"row {where + 1}" if rows is None else str(rows[where])
+
+
+def check_weights(values: FloatArray, column: str, rows: Any = None) -> FloatArray:
+    """Likelihood ratios from the finite values of a ``weight`` or ``log_weight`` column.
+
+    ``weight`` must lie in [0, MAX_WEIGHT]; ``log_weight`` at most log(MAX_WEIGHT) (230),
+    and is exponentiated (a very negative one underflows to a weight of 0, as it should).
+    ``rows`` labels positions in messages (default 'row N', 1-based).
+    """
+    if column == "log_weight":
+        big = values > MAX_LOG_WEIGHT
+        if np.any(big):
+            where = int(np.argmax(big))
+            raise VarkitError(
+                f"`log_weight` must be at most {MAX_LOG_WEIGHT:.4g} (a likelihood ratio of "
+                f"{MAX_WEIGHT:g}), got {values[where]:g} in {_row(rows, where)}; no usable "
+                "testing distribution has such weights."
+            )
+        with np.errstate(under="ignore"):
+            return np.exp(values)
+    negative = values < 0
+    if np.any(negative):
+        where = int(np.argmax(negative))
+        raise VarkitError(
+            f"`weight` must be at least 0, got {values[where]:g} in {_row(rows, where)}."
+        )
+    big = values > MAX_WEIGHT
+    if np.any(big):
+        where = int(np.argmax(big))
+        raise VarkitError(
+            f"`weight` must be at most {MAX_WEIGHT:g} (a likelihood ratio p/q), got "
+            f"{values[where]:g} in {_row(rows, where)}; no usable testing distribution has "
+            "such weights, and their squares overflow a float."
+        )
+    return values
+
+
+def require_unit_weights(values: FloatArray, column: str, method: str, rows: Any = None) -> None:
+    """Refuse a log whose weights are not all 1 for a method that ignores weights."""
+    unit = 0.0 if column == "log_weight" else 1.0
+    off = values != unit
+    if np.any(off):
+        where = int(np.argmax(off))
+        raise VarkitError(
+            f"`{column}` is not {unit:g} in every test ({_row(rows, where)} holds "
+            f"{values[where]:g}): method {method} ignores weights and would estimate the "
+            "testing distribution's crash rate; use importance sampling (method 'is', or "
+            "'cv'/'scv' with the weights)."
+        )
+
+
+def check_magnitude(values: FloatArray, name: str, rows: Any = None, columns: Any = None) -> None:
+    """Refuse values beyond MAX_MAGNITUDE, whose cross-products would overflow.
+
+    ``columns`` names the columns of a 2-D ``values`` (default: column 1, 2, ...).
+    """
+    big = np.abs(values) > MAX_MAGNITUDE
+    if np.any(big):
+        where = np.argwhere(big)[0]
+        label = _row(rows, int(where[0]))
+        column = ""
+        if values.ndim == 2:
+            j = int(where[1])
+            column = f", column {j + 1}" if columns is None else f", column '{columns[j]}'"
+        raise VarkitError(
+            f"`{name}` must lie within ±{MAX_MAGNITUDE:g}, got "
+            f"{float(values[tuple(where)]):g} in {label}{column}; rescale it."
+        )
+
+
 def as_controls(controls: Any, n: int, name: str = "controls") -> FloatArray:
     """A finite (n, d) float matrix of control variates (a 1-D input is one control)."""
+    names = [str(c) for c in controls.columns] if hasattr(controls, "columns") else None
     try:
         matrix = np.asarray(controls, dtype=np.float64)
     except (TypeError, ValueError):
@@ -84,9 +163,11 @@ def as_controls(controls: Any, n: int, name: str = "controls") -> FloatArray:
         raise VarkitError(f"`{name}` has no columns.")
     bad = np.argwhere(~np.isfinite(matrix))
     if bad.size:
+        column = bad[0][1] + 1 if names is None else repr(names[bad[0][1]])
         raise VarkitError(
-            f"`{name}` holds a non-finite value at row {bad[0][0]}, column {bad[0][1]}."
+            f"`{name}` holds a non-finite value in row {bad[0][0] + 1}, column {column}."
         )
+    check_magnitude(matrix, name, columns=names)
     return matrix
 
 
@@ -101,6 +182,8 @@ def as_control_means(control_means: Any, d: int) -> FloatArray:
         )
     if not np.all(np.isfinite(means)):
         raise VarkitError("`control_means` must be finite.")
+    if np.any(np.abs(means) > MAX_MAGNITUDE):
+        raise VarkitError(f"`control_means` must lie within ±{MAX_MAGNITUDE:g}.")
     return means
 
 
@@ -131,8 +214,26 @@ def z_value(confidence: float) -> float:
     return float(stats.norm.ppf(0.5 + confidence / 2.0))
 
 
+def check_rhw(rhw: Any, name: str = "target_rhw") -> float:
+    """A relative half-width: a finite positive number."""
+    if (
+        isinstance(rhw, bool)
+        or not isinstance(rhw, (int, float, np.integer, np.floating))
+        or not math.isfinite(rhw)
+        or rhw <= 0
+    ):
+        raise VarkitError(f"`{name}` must be a finite positive number, got {rhw!r}.")
+    return float(rhw)
+
+
 def relative_half_width(estimate: float, stderr: float, confidence: float) -> float:
     """Half-width of the normal interval over the estimate (inf when the estimate is 0)."""
     if estimate == 0.0:  # no crash seen: the relative precision is unknown, not perfect
         return float("inf")
-    return float(z_value(confidence) * stderr / abs(estimate))
+    # z * stderr / |estimate| in logs: a subnormal estimate must not overflow
+    if stderr == 0.0:
+        return 0.0
+    if not math.isfinite(stderr):
+        return float("inf")
+    log_rhw = math.log(z_value(confidence)) + math.log(stderr) - math.log(abs(estimate))
+    return math.exp(log_rhw) if log_rhw < 700.0 else float("inf")

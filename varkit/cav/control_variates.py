@@ -25,8 +25,9 @@ from varkit.cav._checks import (
     as_controls,
     as_vector,
     as_weight,
+    check_magnitude,
 )
-from varkit.cav.estimators import sums_result
+from varkit.cav.estimators import rate_edges, sums_result
 from varkit.cav.moments import (
     Cells,
     cell_moments,
@@ -60,6 +61,15 @@ def check_crossfit(crossfit: Any) -> int | None:
     if crossfit < 2:
         raise VarkitError(f"`crossfit` must be at least 2 folds (or None), got {crossfit}.")
     return int(crossfit)
+
+
+def check_folds_fit(crossfit: int | None, n: int) -> None:
+    """More cross-fitting folds than tests is an error (most folds would be empty)."""
+    if crossfit is not None and crossfit > n:
+        raise VarkitError(
+            f"`crossfit` asks for {crossfit} folds but there are only {n} tests; use at most "
+            f"{n} folds (2 to 10 is usual)."
+        )
 
 
 def fold_seed(random_state: Any) -> int:
@@ -140,19 +150,24 @@ def _validate_cv(
     crossfit: Any,
     confidence: Any,
     control_names: Any,
-) -> tuple[FloatArray, FloatArray, FloatArray, str, int | None, float, list[str]]:
-    values = as_vector(y, "y")
-    if weights is not None:
-        values = values * as_weight(weights, None, values.size)
+    rate: bool,
+) -> tuple[FloatArray, FloatArray | None, FloatArray, str, int | None, float, list[str]]:
+    # a crash rate's outcomes are crash indicators or probabilities; any number otherwise
+    values = as_vector(y, "y", **({"low": 0.0, "high": 1.0} if rate else {}))
+    if not rate:
+        check_magnitude(values, "y")
+    w = None if weights is None else as_weight(weights, None, values.size)
     h = as_controls(controls, values.size)
     means = as_control_means(control_means, h.shape[1])
     names = control_labels(control_names, h.shape[1])
+    folds = check_crossfit(crossfit)
+    check_folds_fit(folds, values.size)
     return (
         values,
+        w,
         h - means,
-        means,
         check_fit(fit),
-        check_crossfit(crossfit),
+        folds,
         check_confidence(confidence),
         names,
     )
@@ -190,15 +205,19 @@ def control_variate_estimate(
         Regression for the coefficients (``numpy.linalg.lstsq``; scikit-learn ``RidgeCV``
         or ``LassoCV`` on standardised controls).
     crossfit : int or None, default 2
-        Number of folds for cross-fitting. ``None`` fits the coefficients on the same tests
-        they adjust: that estimate is **biased** (O(1/n), large when events are rare) and its
-        interval can under-cover; it is kept for comparison with the papers.
+        Number of folds for cross-fitting (at most the number of tests). ``None`` fits the
+        coefficients on the same tests they adjust: that estimate is **biased** (O(1/n),
+        large when events are rare) and its interval can under-cover; it is kept for
+        comparison with the papers.
     confidence : float, default 0.95
         Level of the normal interval.
     control_names : sequence of str, optional
         Labels of the controls in ``details``.
     metric : str, default 'mean'
-        The ``metric`` of the Result (``crash_rate`` from the CAV front ends).
+        The ``metric`` of the Result (``crash_rate`` from the CAV front ends). A
+        ``crash_rate`` needs ``y`` in [0, 1] and keeps the estimate and interval there: no
+        crash gives the exact zero-crash bound, and clipping is stated in ``details``
+        (:mod:`varkit.cav.intervals`).
     random_state : None, int or numpy Generator
         Seed of the fold assignment.
     row_ids : array-like of int, optional
@@ -213,7 +232,8 @@ def control_variate_estimate(
         ``relative_half_width``, ``per_test_variance``, ``plain_estimate`` and
         ``plain_stderr`` (no controls), ``variance_reduction_factor`` (per-test variance
         without controls over with them), ``coefficients`` (one list per fold),
-        ``fold_sizes``, ``controls`` (names used) and ``dropped_controls`` (zero variance).
+        ``fold_sizes``, ``controls`` (names used), ``dropped_controls`` (zero variance) and
+        ``seed`` (of the folds; drawn when ``random_state`` is None).
 
     Notes
     -----
@@ -240,13 +260,15 @@ def control_variate_estimate(
     >>> bool(0.9 <= np.mean([covered() for _ in range(200)]) <= 1)
     True
     """
-    z, centred, means, fit_, folds, level, names = _validate_cv(
-        y, controls, control_means, weights, fit, crossfit, confidence, control_names
+    rate = metric == "crash_rate"
+    y_, w, centred, fit_, folds, level, names = _validate_cv(
+        y, controls, control_means, weights, fit, crossfit, confidence, control_names, rate
     )
+    z = y_ if w is None else y_ * w
     ids = as_row_ids(row_ids, z.size)
-    fold = fold_ids(ids, fold_seed(random_state), folds)
-    w = None if weights is None else as_weight(weights, None, z.size)
-    cells = cell_moments(z, z, np.zeros(z.size, np.int64), centred, fold, w)
+    seed = fold_seed(random_state)
+    fold = fold_ids(ids, seed, folds)
+    cells = cell_moments(z, y_, np.zeros(z.size, np.int64), centred, fold, w)
     fitter = row_fitter(
         z,
         centred,
@@ -255,7 +277,7 @@ def control_variate_estimate(
         np.flatnonzero(total(cells.values(), len(names)).varying),
         fit_,
     )
-    return cv_from_cells(
+    result = cv_from_cells(
         cells,
         names,
         fit=fit_,
@@ -265,6 +287,7 @@ def control_variate_estimate(
         weighted=weights is not None,
         fitter=fitter,
     )
+    return result.replace(details={**result.details, "seed": seed})
 
 
 def cv_from_cells(
@@ -281,6 +304,7 @@ def cv_from_cells(
     """Regression control variates from the per-fold sums (one stratum, level 0)."""
     folds = {f: m for (_, f), m in cells.items()}
     whole = total(folds.values(), len(names))
+    check_folds_fit(crossfit, whole.n)
     keep = whole.varying
     columns = np.flatnonzero(keep)
     dropped = [{"control": names[int(j)], "reason": "zero variance"} for j in np.flatnonzero(~keep)]
@@ -321,6 +345,8 @@ def cv_from_cells(
         confidence=confidence,
         details=details,
         ddof_extra=0 if crossfit else len(used),
+        # a crash rate stays in [0, 1], with the exact zero/all-crash edges
+        edges=rate_edges(whole) if metric == "crash_rate" else None,
     )
     cv_var = result.details["per_test_variance"]
     vr = plain_var / cv_var if cv_var > 0 else float("inf")

@@ -99,6 +99,8 @@ class Moments:
     chz: FloatArray = field(default_factory=lambda: np.zeros(0))
     hmin: FloatArray = field(default_factory=lambda: np.zeros(0))
     hmax: FloatArray = field(default_factory=lambda: np.zeros(0))
+    full: int = 0  # tests with Y = 1 (crashes counts Y > 0): the all-crash edge
+    wmax: float = 0.0  # the largest weight: the zero-crash bound of importance sampling
 
     @classmethod
     def empty(cls, d: int) -> Moments:
@@ -135,6 +137,8 @@ class Moments:
             self.chz + other.chz + f * dh * dz,
             np.minimum(self.hmin, other.hmin),
             np.maximum(self.hmax, other.hmax),
+            self.full + other.full,
+            max(self.wmax, other.wmax),
         )
 
     @property
@@ -165,8 +169,8 @@ def cell_moments(
     """The sums of each (level, fold) cell present in these tests.
 
     ``z`` is the estimand per test (``Y W``, or ``Y``), ``crash`` the outcome ``Y``
-    (crashes count its non-zero values), ``h`` the centred controls (n, d) and ``w`` the
-    weights (None: 1).
+    (crashes count its non-zero values, ``full`` its ones), ``h`` the centred controls
+    (n, d) and ``w`` the weights (None: 1).
     """
     weight = np.ones_like(z) if w is None else np.asarray(w, dtype=np.float64)
     cells: Cells = {}
@@ -192,6 +196,8 @@ def cell_moments(
             chz=hc.T @ zc,
             hmin=hz.min(axis=0) if h.shape[1] else np.zeros(0),
             hmax=hz.max(axis=0) if h.shape[1] else np.zeros(0),
+            full=int(np.count_nonzero(crash[rows] >= 1.0)),
+            wmax=float(ww.max()),
         )
     return cells
 
@@ -284,11 +290,21 @@ def fit_folds(
     whole = total(folds.values(), d)
     out = FoldFit()
     targets: list[int | None] = [None] if crossfit is None else [*sorted(folds)]
-    for f in targets:
+    # The training sums of fold i are prefix[i] + suffix[i + 1]: linear in the number of
+    # folds (summing the other folds anew for each fold is quadratic, and hangs for
+    # crossfit near the number of tests), and additions only, no subtraction of sums.
+    ordered = [folds[f] for f in targets if f is not None]
+    prefix, suffix = [Moments.empty(d)], [Moments.empty(d)]
+    for m in ordered:
+        prefix.append(prefix[-1] + m)
+    for m in reversed(ordered):
+        suffix.append(suffix[-1] + m)
+    suffix.reverse()
+    for i, f in enumerate(targets):
         if f is None:
             train, apply = whole, whole
         else:
-            train = total((m for g, m in folds.items() if g != f), d)
+            train = prefix[i] + suffix[i + 1]
             apply = folds[f]
         if fitter is not None:
             intercept, beta = fitter(f)

@@ -219,6 +219,37 @@ _QUAD_PANELS = 160  # composite Gauss-Legendre for the one-critical exact moment
 _QUAD_NODES = 12
 
 
+# working memory of the simulator per (test, step): ~40 float64 arrays of that shape
+WORK_BYTES = 320
+BATCH_CELLS = 2_000_000  # (test, step) cells per batch: ~640 MB of working arrays
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available now (Linux: MemAvailable), or None when unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        import os
+
+        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def _bytes(n: float) -> str:
+    """A byte count for people: 1.4 GB, 144 TB."""
+    for unit in ("B", "kB", "MB", "GB", "TB", "PB"):
+        if n < 1000 or unit == "PB":
+            return f"{n:.3g} {unit}" if unit != "B" else f"{int(n)} B"
+        n /= 1000
+    return f"{n:.3g} PB"  # pragma: no cover
+
+
 @dataclass(frozen=True)
 class Vehicle:
     """An automated vehicle under test: crash distance per maneuver and noise scale."""
@@ -644,7 +675,9 @@ class OvertakingScenario:
             Draw maneuvers from the testing distribution q (importance sampling) or from p.
         random_state : None, int or numpy Generator
         batch : int, default 50000
-            Tests simulated at once (memory is O(batch * n_steps)).
+            Tests simulated at once, at most ``BATCH_CELLS // n_steps`` (memory is
+            O(batch * n_steps)). A log that would not fit in the memory available is
+            refused with the memory it needs (one sentence).
 
         Returns
         -------
@@ -653,10 +686,13 @@ class OvertakingScenario:
         """
         if isinstance(n_tests, bool) or not isinstance(n_tests, (int, np.integer)) or n_tests < 1:
             raise VarkitError(f"`n_tests` must be a positive integer, got {n_tests!r}.")
+        if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1:
+            raise VarkitError(f"`batch` must be a positive integer, got {batch!r}.")
         family = self.control_family  # raises on an unknown proposal or control family
         if testing not in ("is", "nde"):
             raise VarkitError(f"`testing` must be 'is' or 'nde', got {testing!r}.")
         v = _check_vehicle(vehicle)
+        batch = self._fit_memory(int(n_tests), int(batch), family)
         rng = (
             random_state
             if isinstance(random_state, np.random.Generator)
@@ -672,6 +708,52 @@ class OvertakingScenario:
                 parts.append(self._simulate_batch(size, v, testing == "is", family, rng))
             done += size
         return pd.concat(parts, ignore_index=True)
+
+    def log_columns(self) -> int:
+        """Columns of a simulated log: crash, weight, n_critical and the controls."""
+        family = self.control_family
+        return 3 + len(
+            {
+                "twist": TWIST_CONTROL_COLUMNS,
+                "binned": BINNED_CONTROL_COLUMNS,
+                "product": CONTROL_COLUMNS,
+                "local": CONTROL_COLUMNS,
+                "mixture": MIXTURE_CONTROL_COLUMNS,
+            }[family]
+        )
+
+    def _fit_memory(self, n_tests: int, batch: int, family: str) -> int:
+        """The batch size to use, after checking that the log fits in memory.
+
+        The log takes 8 bytes per value and is built from its batches (twice its size at
+        the end); a batch's working arrays take about ``WORK_BYTES`` per (test, step), and
+        a batch holds at most ``BATCH_CELLS`` of them. Refuses, in one sentence with the
+        memory needed, what cannot fit instead of failing with a MemoryError partway.
+        """
+        available = available_memory()
+        if available is None:
+            return batch
+        per_test = 8 * self.log_columns()
+        log_bytes = 2 * n_tests * per_test
+        per_batch_test = WORK_BYTES * self.n_steps
+        # Capped by the number of (test, step) cells, not by the memory of this machine,
+        # so that a seed gives the same log everywhere (40 steps: the default 50000 tests).
+        batch = max(1, min(batch, n_tests, BATCH_CELLS // self.n_steps))
+        need = log_bytes + batch * per_batch_test
+        if batch * per_batch_test > available:
+            raise VarkitError(
+                f"simulating a test of {self.n_steps:,} steps needs about "
+                f"{_bytes(per_batch_test)} of memory, more than the {_bytes(available)} "
+                "available; use fewer steps."
+            )
+        if need > available:
+            raise VarkitError(
+                f"simulating {n_tests:,} tests needs about {_bytes(need)} of memory "
+                f"({_bytes(2 * per_test)} per test for the log), more than the "
+                f"{_bytes(available)} available; simulate fewer tests (`varkit cav simulate "
+                "-o FILE` writes a log in pieces)."
+            )
+        return int(batch)
 
     def _simulate_one_critical(
         self, n: int, v: Vehicle, twist: bool, family: str, rng: np.random.Generator

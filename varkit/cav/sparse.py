@@ -48,16 +48,18 @@ from varkit.cav._checks import (
     as_vector,
     as_weight,
     check_pooling,
+    check_rhw,
 )
 from varkit.cav.control_variates import (
     as_row_ids,
     check_crossfit,
     check_fit,
+    check_folds_fit,
     control_labels,
     fold_seed,
     row_fitter,
 )
-from varkit.cav.estimators import sums_result
+from varkit.cav.estimators import rate_edges, sums_result
 from varkit.cav.moments import (
     Cells,
     FoldFit,
@@ -78,6 +80,7 @@ __all__ = ["CRASHES_PER_CONTROL", "SparseControlVariates", "sparse_control_varia
 
 # pool strata until every fit has this many crashes per control (events per variable)
 CRASHES_PER_CONTROL = 10.0
+MAX_CRITICAL = 1e9  # critical variables per test
 
 
 def _validate_scv(
@@ -98,15 +101,16 @@ def _validate_scv(
 ) -> dict[str, Any]:
     y = as_crash(crash)
     w = as_weight(weight, log_weight, y.size)
-    k = as_vector(n_critical, "n_critical", low=0.0)
+    # a count of critical variables; the cap keeps the int64 cast exact
+    k = as_vector(n_critical, "n_critical", low=0.0, high=MAX_CRITICAL)
     if k.size != y.size:
         raise VarkitError(f"`n_critical` has {k.size} values but `crash` has {y.size}.")
     if np.any(k != np.round(k)):
         raise VarkitError("`n_critical` must hold whole numbers (counts of critical variables).")
     h = as_controls(controls, y.size)
     pool_above, crashes_per_control = check_pooling(pool_above, crashes_per_control)
-    if not (isinstance(target_rhw, (int, float)) and target_rhw > 0):
-        raise VarkitError(f"`target_rhw` must be a positive number, got {target_rhw!r}.")
+    folds = check_crossfit(crossfit)
+    check_folds_fit(folds, y.size)
     return {
         "z": y * w,
         "y": y,
@@ -115,12 +119,12 @@ def _validate_scv(
         "centred": h - as_control_means(control_means, h.shape[1]),
         "names": control_labels(control_names, h.shape[1]),
         "fit": check_fit(fit),
-        "crossfit": check_crossfit(crossfit),
+        "crossfit": folds,
         "pool_above": pool_above,
         "crashes_per_control": crashes_per_control,
         "confidence": check_confidence(confidence),
         "target_confidence": check_confidence(target_confidence, "target_confidence"),
-        "target_rhw": float(target_rhw),
+        "target_rhw": check_rhw(target_rhw),
     }
 
 
@@ -252,8 +256,8 @@ def sparse_control_variates(
     fit : {'ols', 'ridge', 'lasso'}, default 'ols'
         Regression within each stratum.
     crossfit : int or None, default 2
-        Folds for cross-fitting within each stratum; ``None`` = same-sample fitting
-        (biased; kept for comparison).
+        Folds for cross-fitting within each stratum (at most the number of tests);
+        ``None`` = same-sample fitting (biased; kept for comparison).
     pool_above : int, optional
         Pool every stratum with more than this many critical variables into one.
     crashes_per_control : float, default 10
@@ -287,8 +291,10 @@ def sparse_control_variates(
         ``estimate`` and ``is_estimate``), ``pooled`` (each merge and why),
         ``is_estimate``/``is_stderr`` (importance sampling on the same tests),
         ``variance_reduction_factor`` (per-test variance of IS over SCV),
-        ``tests_required`` for ``scv`` and ``is``, and with cross-fitting the
-        ``same_sample_estimate`` for comparison.
+        ``tests_required`` for ``scv`` and ``is``, ``seed`` (of the folds), with
+        cross-fitting the ``same_sample_estimate`` for comparison, and where they apply
+        ``zero_crash_bound``, ``all_crash_bound`` and ``truncated`` (the estimate and
+        interval are kept in [0, 1]; :mod:`varkit.cav.intervals`).
 
     Examples
     --------
@@ -323,13 +329,14 @@ def sparse_control_variates(
         control_names,
     )
     z, k, centred, names = a["z"], a["k"], a["centred"], a["names"]
-    fold = fold_ids(as_row_ids(row_ids, z.size), fold_seed(random_state), a["crossfit"])
+    seed = fold_seed(random_state)
+    fold = fold_ids(as_row_ids(row_ids, z.size), seed, a["crossfit"])
     cells = cell_moments(z, a["y"], k, centred, fold, a["w"])
 
     def fitter_for(group: Sequence[int], columns: NDArray[np.intp]) -> Any:
         return row_fitter(z, centred, fold, np.isin(k, group), columns, a["fit"])
 
-    return scv_from_cells(
+    result = scv_from_cells(
         cells,
         names,
         fit=a["fit"],
@@ -341,6 +348,7 @@ def sparse_control_variates(
         target_confidence=a["target_confidence"],
         fitter_for=fitter_for,
     )
+    return result.replace(details={**result.details, "seed": seed})
 
 
 def scv_from_cells(
@@ -363,6 +371,7 @@ def scv_from_cells(
     columns)`` gives a stratum's penalised fit from its rows (None: OLS from the sums).
     """
     d = len(names)
+    check_folds_fit(crossfit, sum(m.n for m in cells.values()))
     groups, notes = make_strata(cells, d, crossfit, pool_above, crashes_per_control)
     overall = FoldFit()
     same_sum = 0.0
@@ -430,6 +439,8 @@ def scv_from_cells(
         details=details,
         # same-sample: the stratum intercepts beyond the overall mean and every slope
         ddof_extra=0 if crossfit else n_slopes + len(groups) - 1,
+        # a crash rate stays in [0, 1], with the exact zero/all-crash edges
+        edges=rate_edges(everything),
     )
     scv_var = result.details["per_test_variance"]
     extra = {
@@ -441,7 +452,10 @@ def scv_from_cells(
         },
     }
     if details["n_crashes"] == 0:
-        extra["warning"] = "no crash observed: the normal interval is degenerate."
+        extra["warning"] = (
+            "no crash observed: the upper bound is the zero-crash bound in "
+            "details['zero_crash_bound']."
+        )
     return result.replace(details={**result.details, **extra})
 
 

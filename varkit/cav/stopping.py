@@ -18,10 +18,14 @@ import numpy as np
 
 from varkit.cav._checks import (
     as_crash,
+    as_vector,
     as_weight,
-    relative_half_width,
+    check_rhw,
+    require_unit_weights,
     z_value,
 )
+from varkit.cav.estimators import check_weight_bound, is_from_moments, nde_from_moments
+from varkit.cav.moments import Moments
 from varkit.checks import check_confidence
 from varkit.errors import VarkitError, VarkitTypeError
 from varkit.results import Result, ResultSet, make_provenance
@@ -31,13 +35,29 @@ __all__ = ["n_required", "running_estimate", "tests_required"]
 METHODS = ("nde", "is", "cv", "scv")
 
 
+# More tests than this is "never" (a billion tests a second for 30 billion years); the
+# count is reported as inf, with the reason in details, rather than as a huge float.
+MAX_TESTS = 1e27
+
+
 def tests_required(
     per_test_variance: float, estimate: float, rhw: float, confidence: float
 ) -> float:
-    """``ceil((z sigma / (rhw mu))^2)``; inf when the estimate is zero."""
+    """``ceil((z sigma / (rhw mu))^2)``; inf when the estimate is zero.
+
+    Computed in logs, so that an extreme ``rhw`` (1e-300, 1e308) or a tiny estimate
+    neither overflows nor divides by zero; above ``MAX_TESTS`` the answer is inf.
+    """
     if estimate == 0.0 or not math.isfinite(per_test_variance):
         return float("inf")
-    return float(math.ceil(z_value(confidence) ** 2 * per_test_variance / (rhw * estimate) ** 2))
+    if per_test_variance <= 0.0:
+        return 0.0
+    log_n = 2.0 * (
+        math.log(z_value(confidence)) - math.log(rhw) - math.log(abs(estimate))
+    ) + math.log(per_test_variance)
+    if log_n > math.log(MAX_TESTS):
+        return float("inf")
+    return float(max(1, math.ceil(math.exp(log_n))))
 
 
 def _validate_n_required(result: Any, rhw: Any, confidence: Any) -> tuple[float, float, float]:
@@ -45,10 +65,11 @@ def _validate_n_required(result: Any, rhw: Any, confidence: Any) -> tuple[float,
         raise VarkitTypeError(f"`result` must be a varkit Result, got {type(result).__name__}.")
     if result.stderr is None or result.n is None or result.n < 1:
         raise VarkitError("`result` needs a standard error and a number of tests `n`.")
-    if isinstance(rhw, bool) or not isinstance(rhw, (int, float)) or not rhw > 0:
-        raise VarkitError(f"`rhw` must be a positive number, got {rhw!r}.")
-    per_test = result.details.get("per_test_variance", result.stderr**2 * result.n)
-    return float(per_test), float(rhw), check_confidence(confidence)
+    target = check_rhw(rhw, "rhw")
+    per_test = result.details.get("per_test_variance")
+    if per_test is None:
+        per_test = result.stderr * (result.stderr * result.n)
+    return float(per_test), target, check_confidence(confidence, "target_confidence")
 
 
 def n_required(result: Result, rhw: float = 0.3, confidence: float = 0.9) -> Result:
@@ -88,7 +109,11 @@ def n_required(result: Result, rhw: float = 0.3, confidence: float = 0.9) -> Res
         "tests_remaining": max(0.0, needed - result.n),
     }
     if not math.isfinite(needed):
-        details["warning"] = "no crash observed yet: the number of tests needed is unknown."
+        details["warning"] = (
+            "no crash observed yet: the number of tests needed is unknown."
+            if result.estimate == 0.0
+            else f"more than {MAX_TESTS:g} tests would be needed (reported as inf)."
+        )
     return Result(
         metric="tests_required",
         estimate=needed,
@@ -105,7 +130,10 @@ def _checkpoints(checkpoints: Any, n: int) -> np.ndarray:
     if isinstance(checkpoints, (int, np.integer)) and not isinstance(checkpoints, bool):
         if checkpoints < 1:
             raise VarkitError(f"`checkpoints` must be positive, got {checkpoints}.")
-        grid = np.unique(np.geomspace(2, n, int(checkpoints)).round().astype(int))
+        # at most one checkpoint per test: more would repeat (and --running 1e12 would
+        # allocate 8 TB before np.unique removed the repeats)
+        count = min(int(checkpoints), max(n - 1, 1))
+        grid = np.unique(np.geomspace(2, max(n, 2), count).round().astype(int))
         return grid[grid >= 2]
     grid = np.asarray(checkpoints)
     if grid.ndim != 1 or grid.size == 0 or not np.issubdtype(grid.dtype, np.integer):
@@ -113,6 +141,47 @@ def _checkpoints(checkpoints: Any, n: int) -> np.ndarray:
     if grid.min() < 2 or grid.max() > n:
         raise VarkitError(f"`checkpoints` must lie between 2 and the number of tests ({n}).")
     return np.unique(grid)
+
+
+def _running_sums(
+    y: np.ndarray,
+    w: np.ndarray,
+    grid: np.ndarray,
+    level: float,
+    method: str,
+    weight_bound: Any,
+) -> list[Result]:
+    """NDE or importance sampling after the first n tests, for every n in ``grid``.
+
+    Prefix sums give every checkpoint's :class:`Moments` in one pass; each is finished by
+    the estimator's own code (:func:`nde_from_moments`, :func:`is_from_moments`), so a
+    checkpoint has the same interval, edges and clipping as the estimate on that prefix.
+    """
+    bound = check_weight_bound(weight_bound)
+    z = y * w
+    s1, s2 = np.cumsum(z), np.cumsum(z * z)
+    sw, sww = np.cumsum(w), np.cumsum(w * w)
+    crashes, full = np.cumsum(y > 0), np.cumsum(y >= 1.0)
+    wmax = np.maximum.accumulate(w)
+    out = []
+    for n in grid:
+        mean = float(s1[n - 1] / n)
+        m = Moments(
+            n=int(n),
+            crashes=int(crashes[n - 1]),
+            sw=float(sw[n - 1]),
+            sww=float(sww[n - 1]),
+            zbar=mean,
+            czz=max(0.0, float(s2[n - 1] - n * mean * mean)),
+            full=int(full[n - 1]),
+            wmax=float(wmax[n - 1]),
+        )
+        if method == "nde":
+            r = nde_from_moments(m, level)
+        else:
+            r = is_from_moments(m, level, weight_bound=bound)
+        out.append(r.replace(group={"tests": str(n)}))
+    return out
 
 
 def running_estimate(
@@ -135,8 +204,8 @@ def running_estimate(
     crash, weight, log_weight, n_critical, controls
         As for the estimator named by ``method`` (tests in the order they were run).
     method : {'nde', 'is', 'cv', 'scv'}, default 'is'
-        ``nde`` ignores weights; ``cv`` uses ``controls`` and ``weight``; ``scv`` also needs
-        ``n_critical``.
+        ``nde`` ignores weights (weights other than 1 are an error: use ``is``); ``cv``
+        uses ``controls`` and ``weight``; ``scv`` also needs ``n_critical``.
     checkpoints : int or sequence of int, optional
         Numbers of tests at which to evaluate: an int asks for that many log-spaced points
         (default 50); ``range(2, n + 1)`` gives every test.
@@ -147,13 +216,15 @@ def running_estimate(
         the position); a test keeps its fold at every checkpoint.
     **options
         Passed on to the control-variate estimator (``fit``, ``crossfit``, ``random_state``,
-        ``control_means`` ...).
+        ``control_means`` ...); ``weight_bound`` for ``is`` (see
+        :func:`importance_sampling_estimate`).
 
     Returns
     -------
     ResultSet
         One ``crash_rate`` Result per checkpoint, ``group={"tests": "<n>"}``; the provenance
-        lists checkpoints skipped because the method cannot run on so few tests yet.
+        lists checkpoints skipped because the method cannot run on so few tests yet, and
+        for ``cv``/``scv`` the fold seed (drawn once when ``random_state`` is None).
 
     Examples
     --------
@@ -169,37 +240,22 @@ def running_estimate(
     grid = _checkpoints(checkpoints, y.size)
     results: list[Result] = []
     skipped: list[dict[str, Any]] = []
+    seed: int | None = None
     if method in ("nde", "is"):
-        z = y if method == "nde" else y * as_weight(weight, log_weight, y.size)
-        # Prefix sums give every checkpoint in one pass.
-        s1, s2 = np.cumsum(z), np.cumsum(z * z)
-        for n in grid:
-            mean = s1[n - 1] / n
-            var = max(0.0, (s2[n - 1] - n * mean**2) / (n - 1))
-            se = math.sqrt(var / n)
-            half = z_value(level) * se
-            results.append(
-                Result(
-                    "crash_rate",
-                    mean,
-                    mean - half,
-                    mean + half,
-                    level,
-                    "nde" if method == "nde" else "importance-sampling",
-                    n=int(n),
-                    stderr=se,
-                    group={"tests": str(n)},
-                    details={
-                        "relative_half_width": relative_half_width(mean, se, level),
-                        "per_test_variance": var,
-                    },
-                )
-            )
+        if method == "nde":
+            if weight is not None or log_weight is not None:
+                column = "weight" if weight is not None else "log_weight"
+                raw = as_vector(weight if weight is not None else log_weight, column)
+                require_unit_weights(raw, column, "'nde'")
+            w = np.ones(y.size)
+        else:
+            w = as_weight(weight, log_weight, y.size)
+        results = _running_sums(y, w, grid, level, method, options.get("weight_bound"))
     else:
-        from varkit.cav.control_variates import control_variate_estimate
+        from varkit.cav.control_variates import control_variate_estimate, fold_seed
         from varkit.cav.sparse import sparse_control_variates
 
-        w = (
+        cv_w = (
             as_weight(weight, log_weight, y.size)
             if (weight is not None or log_weight is not None)
             else None
@@ -207,6 +263,9 @@ def running_estimate(
         h = np.asarray(controls)
         k = None if n_critical is None else np.asarray(n_critical)
         ids = np.arange(y.size) if row_ids is None else np.asarray(row_ids)
+        # One seed for every checkpoint, so that a test keeps its fold (drawn here when
+        # none is given, and written in the provenance).
+        seed = fold_seed(options.pop("random_state", None))
         # The full run goes first, so that bad input raises; a prefix too short for the
         # method is skipped and listed.
         for n in grid[::-1]:
@@ -215,19 +274,27 @@ def running_estimate(
                     r = control_variate_estimate(
                         y[:n],
                         h[:n],
-                        weights=None if w is None else w[:n],
+                        weights=None if cv_w is None else cv_w[:n],
                         confidence=level,
                         metric="crash_rate",
                         row_ids=ids[:n],
+                        random_state=seed,
                         **options,
                     )
                 else:
-                    if w is None or k is None:
+                    if cv_w is None or k is None:
                         raise VarkitError("method 'scv' needs `weight` and `n_critical`.")
                     r = sparse_control_variates(
-                        y[:n], w[:n], k[:n], h[:n], confidence=level, row_ids=ids[:n], **options
+                        y[:n],
+                        cv_w[:n],
+                        k[:n],
+                        h[:n],
+                        confidence=level,
+                        row_ids=ids[:n],
+                        random_state=seed,
+                        **options,
                     )
-            except ValueError as exc:
+            except VarkitError as exc:
                 if n == grid[-1]:
                     raise
                 skipped.append({"tests": int(n), "reason": str(exc)})
@@ -235,6 +302,6 @@ def running_estimate(
             results.append(r.replace(group={"tests": str(n)}))
         results.reverse()
         skipped.reverse()
-    prov = make_provenance(function="varkit.cav.running_estimate", method=method)
+    prov = make_provenance(function="varkit.cav.running_estimate", method=method, seed=seed)
     prov["skipped_checkpoints"] = skipped
     return ResultSet(tuple(results), prov)

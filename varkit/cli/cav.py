@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import click
 
+from varkit.checks import CONFIDENCE_MAX, CONFIDENCE_MIN
 from varkit.cli.options import (
     command_line,
     confidence_option,
@@ -90,17 +92,33 @@ def cav() -> None:
 )
 @click.option(
     "--target-rhw",
-    type=click.FloatRange(0, min_open=True),
+    type=click.FloatRange(0, sys.float_info.max, min_open=True),  # finite, positive
     default=0.3,
     show_default=True,
     help="Target relative half-width for the number of tests required.",
 )
 @click.option(
     "--target-confidence",
-    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    type=click.FloatRange(CONFIDENCE_MIN, CONFIDENCE_MAX),
     default=0.9,
     show_default=True,
     help="Confidence level of the target relative half-width.",
+)
+@click.option(
+    "--alternative",
+    type=click.Choice(("two-sided", "less", "greater")),
+    default="two-sided",
+    show_default=True,
+    help="nde, is: 'less' gives the one-sided upper bound [0, high] (for a claim 'at "
+    "most'), 'greater' the lower bound [low, 1].",
+)
+@click.option(
+    "--weight-bound",
+    type=click.FloatRange(min=1.0),
+    default=None,
+    help="is: a known bound on the likelihood ratio p/q (1/eps for a defensive mixture: "
+    "2 for `varkit cav simulate`'s default proposal), used for the bound when no test "
+    "crashed or every test did.  [default: the largest weight in the log]",
 )
 @click.option(
     "--running",
@@ -125,6 +143,8 @@ def crash_rate(
     crashes_per_control: float,
     target_rhw: float,
     target_confidence: float,
+    alternative: str,
+    weight_bound: float | None,
     running: int | None,
     engine: str,
     scheduler: str | None,
@@ -151,6 +171,11 @@ def crash_rate(
     seed_value = fold_seed(seed)  # one seed for the folds, recorded in the provenance
     folds = crossfit or None
     pooling = {"pool_above": pool_above, "crashes_per_control": crashes_per_control}
+    if alternative != "two-sided" and method not in ("nde", "is"):
+        raise VarkitError(f"--alternative {alternative} needs --method nde or is.")
+    if weight_bound is not None and method != "is":
+        raise VarkitError("--weight-bound needs --method is.")
+    edges = {"alternative": alternative, "weight_bound": weight_bound}
     if engine == "dask":
         if running is not None:
             raise VarkitError("--running follows the tests in order: it needs --engine pandas.")
@@ -168,6 +193,7 @@ def crash_rate(
             scheduler,
             row_id,
             partition_rows,
+            edges,
         )
         extra: list[Result] = []
         skipped: list[dict[str, Any]] = []
@@ -187,6 +213,7 @@ def crash_rate(
             seed_value,
             row_id,
             running,
+            edges,
         )
     provenance = make_provenance(
         command=command_line(click.get_current_context()),
@@ -217,6 +244,7 @@ def _crash_rate_dask(
     scheduler: str | None,
     row_id: str | None,
     partition_rows: int | None,
+    edges: dict[str, Any],
 ) -> Result:
     from varkit.scaleout.cav import crash_rate_log, log_layout
     from varkit.scaleout.reduce import LogSource, connect
@@ -237,6 +265,7 @@ def _crash_rate_dask(
             target_confidence=target_confidence,
             random_state=seed,
             client=client,
+            **edges,
         )
     finally:
         if client is not None:
@@ -256,6 +285,7 @@ def _crash_rate_pandas(
     seed: int,
     row_id: str | None,
     running: int | None,
+    edges: dict[str, Any],
 ) -> tuple[Result, list[Result], list[dict[str, Any]]]:
     import numpy as np
 
@@ -266,6 +296,7 @@ def _crash_rate_pandas(
         running_estimate,
         sparse_control_variates,
     )
+    from varkit.cav._checks import check_weights, require_unit_weights
     from varkit.scaleout.cav import log_columns, log_layout
     from varkit.scaleout.partitions import ROW_ID, read_all
 
@@ -278,16 +309,25 @@ def _crash_rate_pandas(
     names = list(layout.controls)
     options: dict[str, Any] = {}
     if method == "nde":
-        result = nde_estimate(frame["crash"], confidence=confidence)
+        for column in layout.unit_weights:  # nde ignores weights: they must all be 1
+            require_unit_weights(frame[column].to_numpy(dtype=float), column, "nde")
+        result = nde_estimate(
+            frame["crash"], confidence=confidence, alternative=edges["alternative"]
+        )
     elif method == "is":
         result = importance_sampling_estimate(
-            frame["crash"], weight, log_weight=log_weight, confidence=confidence
+            frame["crash"], weight, log_weight=log_weight, confidence=confidence, **edges
         )
+        options = {"weight_bound": edges["weight_bound"]}
     elif method == "cv":
         w = (
             None
             if layout.weight is None
-            else (weight if weight is not None else np.exp(np.asarray(log_weight, dtype=float)))
+            else (
+                weight
+                if weight is not None
+                else check_weights(np.asarray(log_weight, dtype=float), "log_weight")
+            )
         )
         options = {
             "control_means": _control_means(control_means, controls.shape[1]),
@@ -416,22 +456,70 @@ def simulate(
     seed: int | None,
     output: str | None,
 ) -> None:
-    """Write a test log CSV from the overtaking simulator (its exact crash rate on stderr)."""
-    import sys
+    """Write a test log CSV from the overtaking simulator (its exact crash rate on stderr).
 
-    from varkit.cav.scenarios import OvertakingScenario
+    The log is simulated and written in pieces (memory of one piece, whatever --tests);
+    the seed (drawn when --seed is not given) is printed on stderr with the crash rate.
+    """
+    import shutil
+    from pathlib import Path
+
+    import numpy as np
+
+    from varkit.cav.scenarios import BATCH_CELLS, OvertakingScenario
+    from varkit.cli.options import write_text
+    from varkit.gpu.counter_rng import resolve_seed
 
     scenario = OvertakingScenario(n_steps=steps, proposal=proposal, controls=controls)
     family = scenario.control_family  # one sentence when the pair does not go together
-    log = scenario.simulate(n_tests, vehicle, testing=testing, random_state=seed)
-    text = log.to_csv(index=False, float_format="%.10g")
-    if output is None:
-        sys.stdout.write(text)
-    else:
-        with open(output, "w", encoding="utf-8") as handle:
-            handle.write(text)
+    seed_value = resolve_seed(seed)
+    if output is not None:
+        # ~18 characters per value ("%.10g" and a comma): refuse a log the disk cannot hold
+        need = n_tests * scenario.log_columns() * 18
+        folder = Path(output).resolve().parent
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        free = shutil.disk_usage(folder).free
+        if need > free:
+            raise VarkitError(
+                f"--output: {n_tests:,} tests make a CSV of about {need / 1e9:.3g} GB, more "
+                f"than the {free / 1e9:.3g} GB free under '{folder}'; simulate fewer tests."
+            )
+    # A piece is a whole number of the simulator's batches, so the pieces draw exactly
+    # what one call for every test would (the same log for a seed, in any number of pieces).
+    piece = 10 * max(1, min(50_000, BATCH_CELLS // steps))
+    rng = np.random.default_rng(seed_value)
+    done = 0
+    with (
+        click.progressbar(length=n_tests, label="simulating", file=sys.stderr)
+        if n_tests > piece and sys.stderr.isatty()
+        else _no_bar() as bar
+    ):
+        while done < n_tests:
+            size = min(piece, n_tests - done)
+            log = scenario.simulate(size, vehicle, testing=testing, random_state=rng)
+            text = log.to_csv(index=False, header=done == 0, float_format="%.10g")
+            if output is None:
+                sys.stdout.write(text)
+            else:
+                write_text(output, text, option="--output", mode="w" if done == 0 else "a")
+            done += size
+            bar.update(size)
     click.echo(
         f"exact crash rate of {vehicle}: {scenario.crash_rate(vehicle):.6g} "
-        f"({scenario.testing_proposal} proposal, {family} controls)",
+        f"({scenario.testing_proposal} proposal, {family} controls), seed {seed_value}",
         err=True,
     )
+
+
+class _no_bar:
+    """A stand-in for click's progress bar when none is shown."""
+
+    def __enter__(self) -> _no_bar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def update(self, n: int) -> None:
+        return None

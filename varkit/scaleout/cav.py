@@ -38,9 +38,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from varkit.cav._checks import as_control_means, check_pooling
+from varkit.cav._checks import (
+    as_control_means,
+    check_magnitude,
+    check_pooling,
+    check_rhw,
+    check_weights,
+    require_unit_weights,
+)
 from varkit.cav.control_variates import check_crossfit, cv_from_cells, fold_seed
-from varkit.cav.estimators import is_from_moments, nde_from_moments
+from varkit.cav.estimators import check_weight_bound, is_from_moments, nde_from_moments
+from varkit.cav.intervals import check_alternative
 from varkit.cav.moments import Cells, cell_moments, fold_ids, merge_cells, total
 from varkit.cav.sparse import CRASHES_PER_CONTROL, scv_from_cells
 from varkit.checks import check_confidence
@@ -61,6 +69,7 @@ class LogLayout:
 
     weight: str | None  # "weight", "log_weight" or None
     controls: tuple[str, ...]
+    unit_weights: tuple[str, ...] = ()  # the weight columns present (nde: must be all 1)
 
 
 @dataclass(frozen=True)
@@ -73,6 +82,7 @@ class _Spec:
     means: tuple[float, ...]
     crossfit: int | None
     seed: int
+    unit_weights: tuple[str, ...] = ()  # nde: weight columns that must be all 1 (or 0)
 
 
 def log_columns(method: str) -> list[Column]:
@@ -106,31 +116,39 @@ def log_layout(pattern: Any, method: str) -> LogLayout:
     weight = None if method == "nde" else ("weight" if has_weight else None)
     if method != "nde" and not has_weight and has_log:
         weight = "log_weight"
-    return LogLayout(weight, controls)
+    present = tuple(c for c in ("weight", "log_weight") if c in first)
+    return LogLayout(weight, controls, present)
+
+
+class _Labels:
+    """Row labels computed only for the row an error names."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.ids = frame[ROW_ID].to_numpy()
+
+    def __getitem__(self, where: int) -> str:
+        return f"row id {int(self.ids[where])}"
 
 
 def _weights(frame: pd.DataFrame, column: str | None) -> np.ndarray | None:
     if column is None:
         return None
     values = frame[column].to_numpy(dtype=np.float64)
-    if column == "log_weight":
-        if np.any(values > 700.0):
-            row = int(frame[ROW_ID].to_numpy()[np.argmax(values > 700.0)])
-            raise VarkitError(f"`log_weight` above 700 overflows a float (row id {row}).")
-        return np.exp(values)
-    if np.any(values < 0):
-        where = int(np.argmax(values < 0))
-        raise VarkitError(
-            f"`weight` must be at least 0, got {values[where]:g} at row id "
-            f"{int(frame[ROW_ID].to_numpy()[where])}."
-        )
-    return values
+    return check_weights(values, column, _Labels(frame))
+
+
+def _require_unit_weights(frame: pd.DataFrame, columns: tuple[str, ...]) -> None:
+    for column in columns:
+        values = frame[column].to_numpy(dtype=np.float64)
+        require_unit_weights(values, column, "nde", _Labels(frame))
 
 
 def partition_cells(frame: pd.DataFrame, spec: _Spec) -> Cells:
     """The cells of one partition (the map step; also what the in-memory path computes)."""
     n = len(frame)
     y = frame["crash"].to_numpy(dtype=np.float64)
+    if spec.method == "nde":
+        _require_unit_weights(frame, spec.unit_weights)
     w = _weights(frame, spec.weight)
     z = y if w is None else y * w
     level = (
@@ -139,13 +157,14 @@ def partition_cells(frame: pd.DataFrame, spec: _Spec) -> Cells:
         else np.zeros(n, dtype=np.int64)
     )
     if spec.method in ("cv", "scv"):
-        h = frame[list(spec.controls)].to_numpy(dtype=np.float64) - np.asarray(spec.means)
+        raw = frame[list(spec.controls)].to_numpy(dtype=np.float64)
+        check_magnitude(raw, "controls", _Labels(frame), spec.controls)
+        h = raw - np.asarray(spec.means)
         fold = fold_ids(frame[ROW_ID].to_numpy(), spec.seed, spec.crossfit)
     else:
         h = np.zeros((n, 0))
         fold = np.zeros(n, dtype=np.int64)
-    crash = z if spec.method == "cv" else y
-    return cell_moments(z, crash, level, h, fold, w)
+    return cell_moments(z, y, level, h, fold, w)
 
 
 def _validate_log(
@@ -166,8 +185,7 @@ def _validate_log(
         )
     if engine not in ("dask", "chunks"):
         raise VarkitError(f"`engine` must be 'dask' or 'chunks', got {engine!r}.")
-    if isinstance(target_rhw, bool) or not isinstance(target_rhw, (int, float)) or target_rhw <= 0:
-        raise VarkitError(f"`target_rhw` must be a positive number, got {target_rhw!r}.")
+    check_rhw(target_rhw)
     check_confidence(target_confidence, "target_confidence")
     return method, check_crossfit(crossfit), check_confidence(confidence)
 
@@ -187,6 +205,8 @@ def crash_rate_log(
     random_state: Any = None,
     engine: str = "dask",
     client: Any = None,
+    alternative: str = "two-sided",
+    weight_bound: float | None = None,
 ) -> Result:
     """Crash rate of a partitioned test log, equal to the in-memory estimator's.
 
@@ -207,6 +227,9 @@ def crash_rate_log(
         Dask partitions (local threads, or ``client``'s cluster) or one piece at a time in
         this process.
     client : distributed.Client, optional
+    alternative, weight_bound
+        As for :func:`varkit.cav.importance_sampling_estimate` (``alternative`` for nde and
+        is, ``weight_bound`` for is).
 
     Returns
     -------
@@ -218,6 +241,8 @@ def crash_rate_log(
         method, fit, crossfit, confidence, engine, target_rhw, target_confidence
     )
     pool_above, crashes_per_control = check_pooling(pool_above, crashes_per_control)
+    alt = check_alternative(alternative)
+    bound = check_weight_bound(weight_bound)
     layout = log_layout(source.pattern, method_)
     d = len(layout.controls)
     means = as_control_means(control_means, d) if d else np.zeros(0)
@@ -228,6 +253,7 @@ def crash_rate_log(
         tuple(float(m) for m in means) if method_ in ("cv", "scv") else (),
         folds,
         fold_seed(random_state),
+        unit_weights=layout.unit_weights if method_ == "nde" else (),
     )
     cells, parts = map_reduce(
         source,
@@ -240,9 +266,9 @@ def crash_rate_log(
     )
     names = list(spec.controls)
     if method_ == "nde":
-        result = nde_from_moments(total(cells.values(), 0), level)
+        result = nde_from_moments(total(cells.values(), 0), level, alt)
     elif method_ == "is":
-        result = is_from_moments(total(cells.values(), 0), level)
+        result = is_from_moments(total(cells.values(), 0), level, alt, bound)
     elif method_ == "cv":
         result = cv_from_cells(
             cells,
@@ -265,4 +291,7 @@ def crash_rate_log(
             target_rhw=target_rhw,
             target_confidence=target_confidence,
         )
-    return result.replace(details={**result.details, "engine": engine, "partitions": parts})
+    extra = {"engine": engine, "partitions": parts}
+    if method_ in ("cv", "scv"):
+        extra["seed"] = spec.seed
+    return result.replace(details={**result.details, **extra})
