@@ -198,3 +198,31 @@ def test_a_failed_command_prints_only_its_error_line() -> None:
     out = _run(body)
     assert out.exit_code == 2
     assert _lines(out.output) == ["error: column 'x' has a missing value in row 2."]
+
+
+def test_nan_and_inf_options_are_refused() -> None:
+    from varkit.cli.options import FINITE, FiniteFloatRange
+
+    for value in ("nan", "inf", "-inf"):
+        with pytest.raises(click.BadParameter, match="not a finite number"):
+            FINITE.convert(value, None, None)
+    assert FiniteFloatRange(0, 1).convert("0.25", None, None) == 0.25
+
+
+def test_error_lines_name_the_option_the_user_typed(tmp_path: Path) -> None:
+    @click.command("probe")
+    @click.option("--max-depth", "depth", type=int, default=1)
+    def probe(depth: int) -> None:
+        raise VarkitError("`max_depth` must be positive, got 0; `depth` too.")
+
+    out = CliRunner().invoke(_group_with(probe), ["probe", "--max-depth", "0"])
+    assert out.exit_code == 2
+    assert _lines(out.output) == ["error: --max-depth must be positive, got 0; --max-depth too."]
+
+
+def test_seed_above_63_bits_is_a_usage_error(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text("x\n1\n2\n")
+    out = CliRunner().invoke(cli, ["bootstrap", str(path), "-c", "x", "--seed", str(2**63)])
+    assert out.exit_code == 2
+    assert _lines(out.output)[0].startswith("error: Invalid value for '--seed'")

@@ -84,7 +84,8 @@ class VarkitGroup(click.Group):
         except VarkitError as exc:
             if debug:
                 raise
-            click.echo(f"error: {_one_line(str(exc)) or type(exc).__name__}", err=True)
+            message = _name_options(_one_line(str(exc)) or type(exc).__name__, exc)
+            click.echo(f"error: {message}", err=True)
             return 2
         except KeyboardInterrupt:
             click.echo("error: interrupted.", err=True)
@@ -124,6 +125,35 @@ def cli() -> None:
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+def _command_context(exc: BaseException) -> click.Context | None:
+    """The click context of the command that was running when ``exc`` was raised.
+
+    click keeps no reference to it once the exception is out, but the command's frames
+    are still on the traceback (Command.invoke holds it as ``ctx``).
+    """
+    found = None
+    tb = exc.__traceback__
+    while tb is not None:
+        ctx = tb.tb_frame.f_locals.get("ctx")
+        if isinstance(ctx, click.Context) and not isinstance(ctx.command, click.Group):
+            found = ctx
+        tb = tb.tb_next
+    return found
+
+
+def _name_options(message: str, exc: BaseException) -> str:
+    """Say ``--delta`` where the API's message says `` `delta` `` (the user typed the option)."""
+    ctx = _command_context(exc)
+    if ctx is None:
+        return message
+    for param in ctx.command.params:
+        if isinstance(param, click.Option) and param.name and param.opts:
+            flag = max(param.opts, key=len)
+            for name in {param.name, flag.lstrip("-").replace("-", "_")}:
+                message = message.replace(f"`{name}`", flag)
+    return message
 
 
 def main(argv: list[str] | None = None) -> None:

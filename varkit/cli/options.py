@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import math
 import os
 import sys
 import warnings
@@ -18,6 +19,8 @@ from varkit.errors import VarkitError, VarkitWarning
 from varkit.results import ResultSet
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+SEED_MAX = 2**63 - 1  # the counter-based generator keys on 63 bits
 
 FORMATS = ("table", "json", "csv", "markdown")
 
@@ -42,10 +45,26 @@ def output_options(func: F) -> F:
     return func
 
 
+class FiniteFloatRange(click.FloatRange):
+    """A ``click.FloatRange`` that also refuses NaN and infinity (click admits both)."""
+
+    name = "float"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
+
+
+#: Any finite float (``type=FINITE`` instead of ``type=float``).
+FINITE = FiniteFloatRange()
+
+
 def confidence_option(func: F) -> F:
     return click.option(
         "--confidence",
-        type=click.FloatRange(CONFIDENCE_MIN, CONFIDENCE_MAX),
+        type=FiniteFloatRange(CONFIDENCE_MIN, CONFIDENCE_MAX),
         default=0.95,
         show_default=True,
         help="Confidence (or credible) level of the intervals.",
@@ -55,9 +74,10 @@ def confidence_option(func: F) -> F:
 def seed_option(func: F) -> F:
     return click.option(
         "--seed",
-        type=click.IntRange(min=0),
+        type=click.IntRange(0, SEED_MAX),
         default=None,
-        help="Random seed; the same seed gives the same results.  [default: random]",
+        help="Random seed (0 to 2^63-1); the same seed gives the same results.  "
+        "[default: drawn, and written to the provenance]",
     )(func)
 
 
@@ -120,6 +140,9 @@ def write_text(path: str | os.PathLike[str], text: str, *, option: str, mode: st
     target = Path(path)
     if str(path) == "":
         raise VarkitError(f"{option} is empty; give a file name.")
+    blocking = next((p for p in target.parents if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise VarkitError(f"{option} '{path}' cannot be written: '{blocking}' is a file.")
     try:
         if target.is_dir():
             raise IsADirectoryError(21, "Is a directory")
