@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import importlib
+import math
 from typing import Any
 
 import click
+import numpy as np
 import pandas as pd
 from sklearn.base import is_classifier
 
@@ -245,37 +247,85 @@ def scores(
 
 
 def _load_model(spec: str, params: dict[str, dict[str, Any]]) -> tuple[str, Any]:
+    """Import ``NAME=package.module.Class`` and instantiate it: scikit-learn estimators only.
+
+    The class is checked before it is called, so a path to any other callable
+    (``builtins.dict``, ``sys.exit``) is an error and is never run.
+    """
+    from sklearn.base import BaseEstimator
+
     name, sep, target = spec.partition("=")
-    if not sep or not name or "." not in target:
+    name, target = name.strip(), target.strip()
+    if (
+        not sep
+        or not name
+        or "." not in target
+        or not all(part.isidentifier() for part in target.split("."))
+    ):
         raise VarkitError(f"--model must look like NAME=package.module.Class, got {spec!r}.")
     module_name, _, class_name = target.rpartition(".")
     try:
         cls = getattr(importlib.import_module(module_name), class_name)
     except (ImportError, AttributeError):
         raise VarkitError(f"--model {name}: cannot import {target!r}.") from None
+    except Exception as exc:  # importing user code may fail in any way
+        raise VarkitError(
+            f"--model {name}: importing {module_name!r} failed ({type(exc).__name__}: {exc})."
+        ) from None
+    estimator_like = isinstance(cls, type) and (
+        issubclass(cls, BaseEstimator)
+        or all(callable(getattr(cls, m, None)) for m in ("fit", "predict", "get_params"))
+    )
+    if not estimator_like:
+        raise VarkitError(
+            f"--model {name}: {target!r} is not a scikit-learn estimator class "
+            "(a BaseEstimator subclass, or a class with fit, predict and get_params)."
+        )
     try:
         return name, cls(**params.get(name, {}))
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:
         raise VarkitError(f"--model {name}: bad parameters for {target} ({exc}).") from None
+
+
+_MAX_PARAM_DIGITS = 15  # beyond this an int is not a hyperparameter but a typo
+
+
+def _parse_value(item: str, text: str) -> Any:
+    """An int, float, bool or None from a --param value; other text stays a string."""
+    words = {"True": True, "False": False, "None": None, "true": True, "false": False}
+    if text in words:
+        return words[text]
+    if not text.strip():
+        raise VarkitError(f"--param {item!r} has no value after '='.")
+    try:
+        value = int(text)
+    except ValueError:
+        pass
+    else:
+        if len(text.strip().lstrip("+-")) > _MAX_PARAM_DIGITS:
+            raise VarkitError(
+                f"--param {item!r}: an integer of more than {_MAX_PARAM_DIGITS} digits."
+            )
+        return value
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    if not math.isfinite(number):
+        raise VarkitError(f"--param {item!r}: the value must be finite.")
+    return number
 
 
 def _parse_params(items: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for item in items:
         key, sep, text = item.partition("=")
-        model, dot, param = key.partition(".")
-        if not sep or not dot or not model or not param:
+        model, dot, param = key.strip().partition(".")
+        if not sep or not dot or not model or not param.isidentifier():
             raise VarkitError(f"--param must look like NAME.key=value, got {item!r}.")
-        value: Any = text
-        for cast in (int, float):
-            try:
-                value = cast(text)
-                break
-            except ValueError:
-                continue
-        if text in ("True", "False", "None"):
-            value = {"True": True, "False": False, "None": None}[text]
-        out.setdefault(model, {})[param] = value
+        if param in out.get(model, {}):
+            raise VarkitError(f"--param {model}.{param} is given twice.")
+        out.setdefault(model, {})[param] = _parse_value(item, text)
     return out
 
 
@@ -329,12 +379,22 @@ def cv(
     """Fit and compare models on PATH, a CSV with one row per example.
 
     Numeric feature columns are used as they are; text columns are one-hot encoded.
+    --seed fixes the folds and every model's unset random_state: the same seed gives
+    the same results (without --seed one is drawn and written in the provenance).
     """
     from varkit.evaluate import ModelComparison
+    from varkit.gpu.counter_rng import resolve_seed
 
     kind, folds, repeats = _parse_cv(cv_spec)
     params = _parse_params(param_specs)
-    estimators = dict(_load_model(spec, params) for spec in model_specs)
+    if n_jobs == 0:
+        raise VarkitError("--n-jobs must be a positive number of workers, or negative (-1: all).")
+    estimators: dict[str, Any] = {}
+    for spec in model_specs:
+        name, estimator = _load_model(spec, params)
+        if name in estimators:
+            raise VarkitError(f"--model {name} is given twice.")
+        estimators[name] = estimator
     if len(estimators) < 2:
         raise VarkitError("give at least 2 distinct --model NAME=Class options.")
     unknown = set(params) - set(estimators)
@@ -347,6 +407,14 @@ def cv(
     if features.isna().any().any():
         column = str(features.columns[features.isna().any()].tolist()[0])
         raise VarkitError(f"{path}: feature column '{column}' has missing values.")
+    numeric_features = features.select_dtypes("number")
+    infinite = ~np.isfinite(numeric_features.to_numpy(dtype=float))
+    if infinite.any():
+        row, col = np.argwhere(infinite)[0]
+        raise VarkitError(
+            f"{path}: feature column '{numeric_features.columns[col]}' is infinite in row "
+            f"{int(row) + 1}."
+        )
     X = pd.get_dummies(features, dtype=float).to_numpy(dtype=float)
     y = table[target].to_numpy()
     if not is_classifier(next(iter(estimators.values()))):
@@ -354,6 +422,7 @@ def cv(
         if numeric.isna().any():
             raise VarkitError(f"{path}: target '{target}' must be numeric for regressors.")
         y = numeric.to_numpy(dtype=float)
+    seed_value = seed if seed is not None else resolve_seed(None)
     comparison = ModelComparison(
         estimators,
         cv=kind,
@@ -361,10 +430,13 @@ def cv(
         n_repeats=repeats,
         scoring=scoring,
         confidence=confidence,
-        random_state=seed,
+        random_state=seed_value,
         n_jobs=n_jobs,
     ).fit(X, y)
     provenance = make_provenance(
-        command=command_line(click.get_current_context()), inputs=[path], seed=seed, device="cpu"
+        command=command_line(click.get_current_context()),
+        inputs=[path],
+        seed=seed_value,
+        device="cpu",
     )
     emit(ResultSet(comparison.results_.results, provenance), fmt, output)
