@@ -127,6 +127,13 @@ def _t_on_differences(
     df = n_splits - 1
     t = _ratio(mean, se)
     half = float(stats.t.ppf(0.5 + confidence / 2, df)) * se
+    details = dict(details)
+    if variance == 0:
+        details["zero_variance"] = (
+            "the values have zero variance: the interval is a point and "
+            + ("t = 0, p = 1" if mean == 0 else "t is infinite, p = 0")
+            + " (no spread between splits to measure uncertainty)"
+        )
     return Result(
         metric=metric,
         estimate=mean,

@@ -35,10 +35,56 @@ def _validate_scores(scores: Any) -> pd.DataFrame:
     if values.isna().any():
         row = int(np.flatnonzero(values.isna().to_numpy())[0]) + 1
         raise VarkitError(f"column 'score' has a missing or non-numeric value in row {row}.")
+    if not np.all(np.isfinite(values.to_numpy(dtype=float))):
+        row = int(np.flatnonzero(~np.isfinite(values.to_numpy(dtype=float)))[0]) + 1
+        raise VarkitError(f"column 'score' is infinite in row {row}.")
     frame["score"] = values.astype(float)
+    for column in ("n_train", "n_test"):
+        if column in frame.columns:
+            frame[column] = _positive_sizes(frame[column], column)
     if frame["model"].nunique() < 2:
         raise VarkitError("the score log holds fewer than 2 models; need at least two to compare.")
+    _check_duplicates(frame)
     return frame
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python value it holds (for messages)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _positive_sizes(column: pd.Series, name: str) -> pd.Series:
+    """Training/test set sizes: positive integers (``n_test / n_train`` is the correction)."""
+    values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(values) | (values < 1) | (values != np.floor(values))
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0]) + 1
+        raise VarkitError(
+            f"column '{name}' must hold positive integers (set sizes), but row {row} holds "
+            f"{_plain(column.iloc[row - 1])!r}."
+        )
+    return pd.Series(values, index=column.index)
+
+
+def _check_duplicates(frame: pd.DataFrame) -> None:
+    """One row per (model, dataset, repeat, fold): a repeated key is an error, not averaged."""
+    keys = ["model", "dataset", *(k for k in _KEYS if k in frame.columns)]
+    if len(keys) == 2:  # without repeat/fold the rows of a model are its splits in order
+        return
+    repeated = frame.duplicated(subset=keys, keep=False).to_numpy()
+    if repeated.any():
+        first = int(np.flatnonzero(repeated)[0])
+        key = frame.iloc[first][keys]
+        same = (frame[keys] == key).all(axis=1).to_numpy()
+        rows = [int(i) + 1 for i in np.flatnonzero(same)]
+        shown = ", ".join(
+            f"{k}={_plain(key[k])!r}" for k in keys if not (k == "dataset" and key[k] == "")
+        )
+        raise VarkitError(
+            f"the score log has {len(rows)} rows for the same split ({shown}): rows "
+            f"{', '.join(map(str, rows[:10]))}; give one score per model and split."
+        )
 
 
 def _split_keys(frame: pd.DataFrame) -> list[str]:
