@@ -95,7 +95,7 @@ def bounded_mean_interval(
     Examples
     --------
     >>> low, high, d = bounded_mean_interval(0.95, 0.04, 9, 0.95, (0.0, 1.0))
-    >>> bool(0.8 < low < 0.95 < high < 1.0), d["interval"]
+    >>> bool(0.7 < low < 0.95 < high < 1.0), d["interval"]
     (True, 'logit-t')
     >>> low, high, d = bounded_mean_interval(1.0, 0.0, 9, 0.95, (0.0, 1.0), n_rows=60)
     >>> round(low, 4), high, d["interval"]
