@@ -118,13 +118,13 @@ def bounded_mean_interval(
             high = 1.0 if k == n_rows else float(stats.beta.ppf(1 - alpha / 2, k + 1, n_rows - k))
             details["interval"] = "clopper-pearson"
             details["interval_note"] = (
-                f"every fold scored {mean:.6g} (no spread for a t interval): "
+                f"every value is {mean:.6g} (no spread for a t interval): "
                 f"Clopper-Pearson interval of {k} of {n_rows} pooled test predictions"
             )
             return min(low, mean), max(high, mean), details
     half = tq * se
     details["interval"] = "t"
     if se == 0:
-        details["interval_note"] = "every fold gave the same value: the t interval is a point"
+        details["interval_note"] = "every value is the same: the t interval is a point"
     low, high = _clip(mean - half, mean + half, lo, hi, details)
     return low, high, details
