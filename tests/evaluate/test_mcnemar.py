@@ -102,3 +102,10 @@ def test_table_accepts_labels_absent_from_truth_and_a_single_true_class():
     # example may be positive; the table only counts right/wrong.
     assert mcnemar_table([0, 1, 1], [0, 2, 1], [0, 1, 1]).tolist() == [[2, 0], [1, 0]]
     assert mcnemar_table([1, 1, 1], [0, 1, 1], [1, 1, 0]).tolist() == [[1, 1], [1, 0]]
+
+
+def test_no_discordant_pairs_gives_p_one_with_a_reason():
+    for method in ("exact", "mid-p", "chi2", "chi2-corrected"):
+        r = mcnemar([[7, 0], [0, 3]], method=method)
+        assert (r.statistic, r.pvalue) == (0.0, 1.0)
+        assert "never disagree" in r.details["note"]

@@ -107,6 +107,10 @@ def proportion_ci(
         details["edge"] = (
             f"{k} of {n}: the Wald interval is a point; the open bound is Clopper-Pearson's"
         )
+    elif method == "normal":
+        # statsmodels clips the Wald interval silently; compute the raw bounds to say so
+        half = float(stats.norm.ppf(0.5 + confidence / 2)) * math.sqrt(k * (n - k) / n**3)
+        low, high = k / n - half, k / n + half
     clipped = []
     if low < 0.0:
         clipped.append(f"ci_low clipped from {low:.6g} to 0")
