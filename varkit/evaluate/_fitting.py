@@ -65,7 +65,7 @@ def check_folds(y: np.ndarray, n_splits: int, *, stratify: bool, groups: Any = N
         if counts[smallest] < n_splits:
             raise VarkitError(
                 f"{n_splits} stratified folds need at least {n_splits} members of every class; "
-                f"class {labels[smallest]!r} has {int(counts[smallest])}."
+                f"class {labels[smallest].item()!r} has {int(counts[smallest])}."
             )
 
 
