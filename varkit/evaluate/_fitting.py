@@ -65,8 +65,12 @@ def check_folds(y: np.ndarray, n_splits: int, *, stratify: bool, groups: Any = N
         if counts[smallest] < n_splits:
             raise VarkitError(
                 f"{n_splits} stratified folds need at least {n_splits} members of every class; "
-                f"class {labels[smallest].item()!r} has {int(counts[smallest])}."
+                f"class {_plain(labels[smallest])!r} has {int(counts[smallest])}."
             )
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def seed_estimators(estimators: Sequence[Any], random_state: Any) -> list[Any]:
