@@ -211,3 +211,20 @@ def test_compare_wide_csv_refuses_in_one_line(tmp_path):
     result = _run("compare", str(path), "--models", "m1,m2", "--resamples", "200", "--seed", "0")
     assert result.exit_code == 0, result.output
     assert "PerformanceWarning" not in result.output
+
+
+def test_scores_with_a_score_range_keep_intervals_inside_it(tmp_path):
+    fold_scores = {"a": [1.0] * 8 + [0.8, 0.9], "b": [0.9, 1.0] * 5}
+    rows = [{"model": m, "fold": f, "score": fold_scores[m][f], "n_train": 90, "n_test": 10}
+            for m in "ab" for f in range(10)]  # fmt: skip
+    path = _scores_csv(tmp_path, rows)
+    plain = ResultSet.from_json(_run("scores", path, "--format", "json").stdout)
+    assert max(r.ci_high for r in plain.select("score")) > 1.0  # the unbounded t interval
+    result = _run("scores", path, "--score-range", "0,1", "--format", "json")
+    assert result.exit_code == 0, result.output
+    for r in ResultSet.from_json(result.stdout).select("score"):
+        assert 0.0 <= r.ci_low <= r.estimate <= r.ci_high <= 1.0
+        assert r.details["interval"] == "logit-t"
+    _check_error(_run("scores", path, "--score-range", "0"), "--score-range must look like")
+    _check_error(_run("scores", path, "--score-range", "1,0"), "LOW < HIGH")
+    _check_error(_run("scores", path, "--score-range", "0,0.99"), "outside the score range")

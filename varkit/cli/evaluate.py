@@ -234,12 +234,20 @@ def compare(
     default=False,
     help="The score is a loss (rank the lowest first in Friedman/Nemenyi).",
 )
+@click.option(
+    "--score-range",
+    default=None,
+    metavar="LOW,HIGH",
+    help="Range of the score, e.g. 0,1 for accuracy: intervals stay inside it.  "
+    "[default: unbounded]",
+)
 @confidence_option
 @output_options
 def scores(
     path: str,
     correction: str,
     lower_is_better: bool,
+    score_range: str | None,
     confidence: float,
     fmt: str,
     output: str | None,
@@ -262,8 +270,23 @@ def scores(
         Column("n_test", "count", required=False),
     ]
     table = read_table(path, columns)
+    bounds = None
+    if score_range is not None:
+        try:
+            low, high = (float(v) for v in score_range.split(","))
+        except ValueError:
+            raise VarkitError(
+                f"--score-range must look like LOW,HIGH (e.g. 0,1), got {score_range!r}."
+            ) from None
+        if not low < high:
+            raise VarkitError(f"--score-range needs LOW < HIGH, got {score_range!r}.")
+        bounds = (low, high)
     results = compare_scores(
-        table, confidence=confidence, correction=correction, higher_is_better=not lower_is_better
+        table,
+        confidence=confidence,
+        correction=correction,
+        higher_is_better=not lower_is_better,
+        score_range=bounds,
     )
     provenance = make_provenance(
         command=command_line(click.get_current_context()), inputs=[path], seed=None, device="cpu"
