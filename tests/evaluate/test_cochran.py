@@ -82,3 +82,8 @@ def test_single_true_class_and_unseen_labels_are_accepted():
     assert r.statistic == pytest.approx(cochrans_q(y_two, same1, same2).statistic)
     b, c = 3, 1  # model 1 right & 2 wrong: rows 2, 4, 8; model 1 wrong & 2 right: row 6
     assert r.statistic == pytest.approx((b - c) ** 2 / (b + c))
+
+
+def test_all_right_or_all_wrong_examples_give_q_zero_with_a_reason():
+    r = cochrans_q([0, 1, 1, 0], [0, 1, 1, 0], [0, 1, 1, 0], [0, 1, 1, 0])
+    assert (r.statistic, r.pvalue) == (0.0, 1.0) and "Q = 0" in r.details["note"]

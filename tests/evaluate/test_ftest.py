@@ -57,3 +57,8 @@ def test_single_true_class_gives_the_f_of_the_same_correctness_pattern():
     ref = ftest(y_two, *relabelled)
     assert r.statistic == pytest.approx(ref.statistic)
     assert r.pvalue == pytest.approx(ref.pvalue)
+
+
+def test_identical_models_give_f_zero_with_a_reason():
+    r = ftest([0, 1, 1, 0], [0, 1, 0, 0], [0, 1, 0, 0], [0, 1, 0, 0])
+    assert (r.statistic, r.pvalue) == (0.0, 1.0) and "SSAB = 0" in r.details["note"]
