@@ -112,3 +112,18 @@ def test_632_plus_interval_coverage_for_naive_bayes():
     expected = np.mean(errors)
     cover = np.mean([lo <= expected <= hi for lo, hi in intervals])
     assert abs(cover - 0.95) < 3 * np.sqrt(0.95 * 0.05 / reps)
+
+
+@pytest.mark.parametrize("method", ["oob", ".632", ".632+"])
+def test_perfect_fit_gets_an_exact_upper_bound_not_zero(method):
+    from sklearn.tree import DecisionTreeClassifier
+
+    y = np.array([0, 1] * 40)
+    X = np.column_stack([y, np.zeros_like(y)])
+    r = bootstrap_632_score(
+        DecisionTreeClassifier(), X, y, method=method, n_splits=20, random_state=0
+    )
+    n_used = 80 - r.details["excluded_rows"]["never_out_of_bag"]
+    assert r.estimate == 0.0 and r.ci_low == 0.0
+    assert r.ci_high == pytest.approx(1 - 0.025 ** (1 / n_used))  # Clopper-Pearson, 0 of n
+    assert r.details["interval"] == "clopper-pearson"

@@ -37,8 +37,9 @@ def test_callable_metric_and_string_labels():
 def test_bad_metric_and_inputs():
     with pytest.raises(ValueError, match="`metric`"):
         bootstrap_metric([0, 1], [0, 1], metric="auc")
+    # a metric that codes the labels needs predicted labels among the true ones
     with pytest.raises(ValueError, match="not in `y_true`"):
-        paired_bootstrap_difference([0, 1, 0], [0, 1, 2], [0, 1, 1])
+        paired_bootstrap_difference([0, 1, 0], [0, 1, 2], [0, 1, 1], metric=f1_score)
 
 
 def test_paired_difference_coverage():

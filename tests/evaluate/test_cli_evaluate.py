@@ -76,8 +76,6 @@ def test_compare_with_two_models_has_no_cochran(tmp_path):
         ("y_true,a,b\n0,0,1\n1,1,1\n", ["--truth", "label"], "label"),
         ("y_true,a,b\n0,0,1\n1,,1\n", [], "a"),
         ("", [], "empty"),
-        ("y_true,a,b\n0,0,2\n1,1,1\n", [], "not in `y_true`"),
-        ("y_true,a,b\n1,0,1\n1,1,1\n", [], "single class"),
         ("y_true,a\n0,0\n1,1\n", [], "at least 2"),
         ("y_true,a,b\n0,0,1\n1,1,1\n", ["--models", "a"], "at least 2"),
     ],

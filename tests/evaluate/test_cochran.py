@@ -66,3 +66,24 @@ def test_matches_statsmodels_on_random_correctness(seed, n_models, n):
     if np.isfinite(ref.statistic):
         assert ours.statistic == pytest.approx(ref.statistic)
         assert ours.pvalue == pytest.approx(ref.pvalue, abs=1e-12)
+
+
+def test_single_true_class_and_unseen_labels_are_accepted():
+    # issue 17: Q depends only on which examples each model gets right, so relabelling
+    # the truth (one class here, two classes there) with the same correctness gives the
+    # same Q; with two models Q is McNemar's uncorrected chi-square (b - c)^2 / (b + c).
+    y_one = [1] * 8
+    p1 = [1, 1, 0, 1, 1, 0, 1, 1]
+    p2 = [1, 0, 0, 2, 1, 1, 1, 0]  # 2 never occurs in y_true
+    r = cochrans_q(y_one, p1, p2)
+    y_two = [0, 1] * 4
+    same1 = [t if c else 1 - t for t, c in zip(y_two, np.equal(p1, y_one), strict=True)]
+    same2 = [t if c else 1 - t for t, c in zip(y_two, np.equal(p2, y_one), strict=True)]
+    assert r.statistic == pytest.approx(cochrans_q(y_two, same1, same2).statistic)
+    b, c = 3, 1  # model 1 right & 2 wrong: rows 2, 4, 8; model 1 wrong & 2 right: row 6
+    assert r.statistic == pytest.approx((b - c) ** 2 / (b + c))
+
+
+def test_all_right_or_all_wrong_examples_give_q_zero_with_a_reason():
+    r = cochrans_q([0, 1, 1, 0], [0, 1, 1, 0], [0, 1, 1, 0], [0, 1, 1, 0])
+    assert (r.statistic, r.pvalue) == (0.0, 1.0) and "Q = 0" in r.details["note"]

@@ -64,3 +64,57 @@ def test_bad_parameters():
         ModelComparison({"nb": GaussianNB()}).fit(X, Y)
     with pytest.raises(ValueError, match="`cv`"):
         ModelComparison(_models(), cv="loo").fit(X, Y)
+
+
+def test_same_random_state_refits_random_models_identically():
+    from sklearn.ensemble import RandomForestClassifier
+
+    models = {"rf": RandomForestClassifier(n_estimators=5), "tree": DecisionTreeClassifier()}
+    first = ModelComparison(models, cv="kfold", n_splits=3, random_state=7).fit(X, Y)
+    again = ModelComparison(models, cv="kfold", n_splits=3, random_state=7).fit(X, Y)
+    np.testing.assert_array_equal(first.scores_, again.scores_)
+    # the user's estimators are not changed (seeds go to clones)
+    assert models["rf"].random_state is None
+
+
+def test_accuracy_intervals_stay_in_0_1_even_for_perfect_models():
+    # a feature equal to the label: every fold is scored 1.0
+    y = np.array([0, 1] * 30)
+    X1 = np.column_stack([y, np.zeros_like(y)])
+    mc = ModelComparison(
+        {"tree": DecisionTreeClassifier(), "dummy": DummyClassifier()},
+        cv="kfold",
+        n_splits=5,
+        random_state=0,
+    ).fit(X1, y)
+    tree = mc.results_.select("accuracy", model="tree")[0]
+    assert tree.estimate == 1.0 and tree.ci_high == 1.0
+    assert tree.ci_low == pytest.approx(0.025 ** (1 / 60))  # Clopper-Pearson, 60 of 60
+    for r in mc.results_.select("accuracy"):
+        assert 0.0 <= r.ci_low <= r.estimate <= r.ci_high <= 1.0
+
+
+def test_more_folds_than_rows_or_class_members_is_an_error():
+    models = {"nb": GaussianNB(), "dummy": DummyClassifier()}
+    with pytest.raises(ValueError, match="200 folds need at least 200 rows, got 150"):
+        ModelComparison(models, cv="kfold", n_splits=200).fit(X, Y)
+    keep = np.r_[0:50, 50:52, 100:150]
+    with pytest.raises(ValueError, match="class 1 has 2"):
+        ModelComparison(models, cv="kfold", n_splits=3).fit(X[keep], Y[keep])
+
+
+def test_fit_warnings_are_reissued_once_and_listed_in_details():
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
+
+    models = {"lr": LogisticRegression(max_iter=1), "nb": GaussianNB()}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        mc = ModelComparison(models, cv="kfold", n_splits=3, random_state=0).fit(X, Y)
+    convergence = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+    assert len(convergence) == 1 and "lr: " in str(convergence[0].message)
+    assert "(3 of 3 splits)" in str(convergence[0].message)
+    lr = mc.results_.select("accuracy", model="lr")[0]
+    assert lr.details["fit_warnings"][0].startswith("ConvergenceWarning: lr: ")

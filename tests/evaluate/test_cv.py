@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 from scipy import stats
+from scipy.special import logit
 from sklearn.datasets import load_iris
 from sklearn.dummy import DummyClassifier
 from sklearn.model_selection import GridSearchCV, KFold
@@ -25,7 +26,11 @@ def test_cross_val_ci_uses_corrected_variance():
     s = np.asarray(r.details["fold_scores"])
     se = np.sqrt((1 / 10 + 30 / 120) * s.var(ddof=1))
     assert r.stderr == pytest.approx(se)
-    assert r.ci_high - r.estimate == pytest.approx(stats.t.ppf(0.975, 9) * se)
+    # accuracy lies in [0, 1]: the t interval is taken on the logit scale (delta method)
+    m = r.estimate
+    half = stats.t.ppf(0.975, 9) * se / (m * (1 - m))
+    assert logit(r.ci_high) - logit(m) == pytest.approx(half)
+    assert logit(m) - logit(r.ci_low) == pytest.approx(half)
     naive = cross_val_ci(GaussianNB(), X, Y, cv=5, n_repeats=2, random_state=0, corrected=False)
     assert naive.ci_high - naive.ci_low < r.ci_high - r.ci_low
 

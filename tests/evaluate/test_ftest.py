@@ -40,3 +40,25 @@ def test_degenerate_cases():
     assert ftest(y, y, y).pvalue == 1.0
     r = ftest(y, y, 1 - y)
     assert r.statistic == float("inf") and r.pvalue == 0.0
+
+
+def test_single_true_class_gives_the_f_of_the_same_correctness_pattern():
+    # issue 17: F is an ANOVA of the 0/1 correctness matrix, so a one-class truth gives
+    # the F of any two-class relabelling with the same right/wrong pattern.
+    y_one = np.ones(10, dtype=int)
+    preds = [
+        np.array([1, 1, 0, 1, 1, 0, 1, 1, 1, 0]),
+        np.array([1, 0, 0, 1, 1, 1, 1, 0, 1, 1]),
+        np.array([1, 1, 1, 1, 3, 1, 1, 1, 0, 1]),  # 3 never occurs in y_true
+    ]
+    r = ftest(y_one, *preds)
+    y_two = np.array([0, 1] * 5)
+    relabelled = [np.where(p == y_one, y_two, 1 - y_two) for p in preds]
+    ref = ftest(y_two, *relabelled)
+    assert r.statistic == pytest.approx(ref.statistic)
+    assert r.pvalue == pytest.approx(ref.pvalue)
+
+
+def test_identical_models_give_f_zero_with_a_reason():
+    r = ftest([0, 1, 1, 0], [0, 1, 0, 0], [0, 1, 0, 0], [0, 1, 0, 0])
+    assert (r.statistic, r.pvalue) == (0.0, 1.0) and "SSAB = 0" in r.details["note"]

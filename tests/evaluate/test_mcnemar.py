@@ -91,11 +91,21 @@ def test_bad_tables_are_rejected(table, error):
 def test_table_input_checks():
     with pytest.raises(ValueError, match="rows"):
         mcnemar_table([0, 1, 1], [0, 1], [0, 1, 1])
-    with pytest.raises(ValueError, match="not in `y_true`"):
-        mcnemar_table([0, 1, 1], [0, 2, 1], [0, 1, 1])
-    with pytest.raises(ValueError, match="single class"):
-        mcnemar_table([1, 1, 1], [0, 1, 1], [0, 1, 1])
     with pytest.raises(ValueError, match="missing"):
         mcnemar_table([0.0, 1.0, np.nan], [0, 1, 1], [0, 1, 1])
     with pytest.raises(ValueError, match="`method`"):
         mcnemar([[1, 2], [3, 4]], method="fisher")
+
+
+def test_table_accepts_labels_absent_from_truth_and_a_single_true_class():
+    # issue 17: a model may predict a class missing from the test fold, and every test
+    # example may be positive; the table only counts right/wrong.
+    assert mcnemar_table([0, 1, 1], [0, 2, 1], [0, 1, 1]).tolist() == [[2, 0], [1, 0]]
+    assert mcnemar_table([1, 1, 1], [0, 1, 1], [1, 1, 0]).tolist() == [[1, 1], [1, 0]]
+
+
+def test_no_discordant_pairs_gives_p_one_with_a_reason():
+    for method in ("exact", "mid-p", "chi2", "chi2-corrected"):
+        r = mcnemar([[7, 0], [0, 3]], method=method)
+        assert (r.statistic, r.pvalue) == (0.0, 1.0)
+        assert "never disagree" in r.details["note"]

@@ -64,3 +64,23 @@ def test_bad_inputs():
         friedman_nemenyi([[1, 2, np.nan], [3, 4, 5]])
     with pytest.raises(ValueError, match="`method`"):
         adjust_pvalues([], method="fdr")
+
+
+def test_friedman_with_all_scores_tied_is_zero_with_a_reason_and_no_warning():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rs = friedman_nemenyi(np.full((4, 3), 0.8), models=["a", "b", "c"])
+    friedman = rs.select("friedman")[0]
+    assert (friedman.statistic, friedman.pvalue) == (0.0, 1.0)
+    assert "tie" in friedman.details["note"]
+    assert friedman.details["iman_davenport_f"] == 0.0
+    assert friedman.details["iman_davenport_pvalue"] == 1.0
+    assert all(r.pvalue == 1.0 for r in rs.select("rank_difference"))
+
+
+def test_friedman_with_some_data_sets_tied_matches_scipy():
+    table = np.array([[0.8, 0.8, 0.8], [0.9, 0.7, 0.6], [0.85, 0.8, 0.7]])
+    chi2 = stats.friedmanchisquare(*table.T).statistic
+    assert friedman_nemenyi(table)[0].statistic == pytest.approx(chi2)

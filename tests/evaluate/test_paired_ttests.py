@@ -183,3 +183,17 @@ def test_type_one_error_corrected_vs_plain_resampled_t():
     se = np.sqrt(0.05 * 0.95 / reps)
     assert reject_plain / reps > 0.15
     assert reject_corrected / reps < 0.05 + 3 * se
+
+
+@pytest.mark.parametrize("test_size", [None, "0.3", 0.0, 1.0, float("nan")])
+def test_resampled_test_size_must_be_a_fraction(test_size):
+    X, y = load_iris(return_X_y=True)
+    with pytest.raises(ValueError, match="`test_size`"):
+        paired_ttest_resampled(GaussianNB(), GaussianNB(), X, y, test_size=test_size)
+
+
+def test_kfold_with_more_folds_than_class_members_is_an_error():
+    X, y = load_iris(return_X_y=True)
+    keep = np.r_[0:50, 50:53, 100:150]  # class 1 has 3 members
+    with pytest.raises(ValueError, match="class 1 has 3"):
+        paired_ttest_kfold_cv(GaussianNB(), GaussianNB(), X[keep], y[keep], cv=5)

@@ -103,3 +103,46 @@ def test_proportion_difference_coverage():
         for a, b in zip(k1, k2, strict=True)
     )
     assert abs(hits / reps - 0.95) < 3 * math.sqrt(0.95 * 0.05 / reps) + 0.005
+
+
+def test_normal_interval_at_zero_and_all_events_takes_the_exact_bound():
+    # A zero-event Wald interval is [0, 0]; the open side is Clopper-Pearson's, whose
+    # two-sided upper bound at 0 of n is 1 - (alpha/2)^(1/n) (0.0712 for n = 50).
+    r = proportion_ci(0, 50, method="normal")
+    assert (r.ci_low, r.ci_high) == (0.0, pytest.approx(1 - 0.025 ** (1 / 50)))
+    assert "Clopper-Pearson" in r.details["edge"]
+    r = proportion_ci(50, 50, method="normal")
+    assert (r.ci_low, r.ci_high) == (pytest.approx(0.025 ** (1 / 50)), 1.0)
+
+
+def test_normal_interval_states_its_clipping():
+    r = proportion_ci(1, 10, method="normal")
+    assert r.ci_low == 0.0 and "ci_low clipped" in r.details["truncated"]
+
+
+@pytest.mark.parametrize(("p", "n"), [(0.002, 50), (0.998, 50)])
+def test_normal_interval_coverage_near_the_edges(p, n):
+    counts = np.random.default_rng(17).binomial(n, p, size=300)
+    cover = [(r := proportion_ci(int(k), n, method="normal")).ci_low <= p <= r.ci_high
+             for k in counts]  # fmt: skip
+    assert np.mean(cover) >= 0.93
+
+
+def test_difference_of_edge_proportions_is_newcombe_not_a_point():
+    # Newcombe (1998) method 10 from Wilson bounds: at p1 = p2 = 0 with n = 30 each the
+    # bounds are -+ the Wilson upper bound z^2 / (n + z^2) of 0 of 30.
+    z = stats.norm.ppf(0.975)
+    r = proportion_difference(0.0, 0.0, 30)
+    assert (r.ci_low, r.ci_high) == pytest.approx((-z * z / (30 + z * z), z * z / (30 + z * z)))
+    assert r.details["interval"] == "newcombe-wilson"
+    r = proportion_difference(1.0, 0.0, 30)
+    assert r.ci_low < 1.0 == r.ci_high == r.estimate
+
+
+@pytest.mark.parametrize("p", [0.001, 0.999])
+def test_difference_coverage_when_both_proportions_sit_at_an_edge(p):
+    rng = np.random.default_rng(18)
+    a, b = rng.binomial(100, p, size=(2, 300))
+    cover = [(r := proportion_difference(x / 100, y / 100, 100)).ci_low <= 0 <= r.ci_high
+             for x, y in zip(a, b, strict=True)]  # fmt: skip
+    assert np.mean(cover) >= 0.93

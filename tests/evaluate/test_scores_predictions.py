@@ -46,3 +46,49 @@ def test_compare_scores_two_models_across_datasets_uses_wilcoxon():
     ]
     rs = compare_scores(pd.DataFrame(rows))
     assert any(r.method == "wilcoxon-signed-rank" for r in rs)
+
+
+def _log(**extra):
+    rows = [
+        {"model": m, "fold": f, "score": 0.7 + 0.01 * f + (0.05 if m == "a" else 0.0)}
+        for m in ("a", "b")
+        for f in range(4)
+    ]
+    frame = pd.DataFrame(rows)
+    for key, value in extra.items():
+        frame[key] = value
+    return frame
+
+
+def test_duplicate_split_rows_are_an_error_naming_the_rows():
+    log = pd.concat([_log(), _log().iloc[[1]]], ignore_index=True)
+    with pytest.raises(ValueError, match=r"model='a', fold=1\): rows 2, 9"):
+        compare_scores(log)
+
+
+@pytest.mark.parametrize("bad", [0, -3, 2.5])
+def test_set_sizes_must_be_positive_integers(bad):
+    log = _log(n_train=80.0, n_test=20.0)
+    log.loc[2, "n_train"] = bad
+    with pytest.raises(ValueError, match="column 'n_train' .* row 3"):
+        compare_scores(log)
+
+
+def test_all_equal_scores_give_friedman_zero_without_warnings():
+    import warnings
+
+    log = pd.DataFrame(
+        [
+            {"model": m, "dataset": d, "fold": f, "score": 0.8}
+            for m in "abc"
+            for d in ("x", "y")
+            for f in range(3)
+        ]
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rs = compare_scores(log)
+    friedman = rs.select("friedman")[0]
+    assert (friedman.statistic, friedman.pvalue) == (0.0, 1.0)
+    pair = rs.select("score_difference")[0]
+    assert pair.pvalue == 1.0 and "zero variance" in pair.details["zero_variance"]

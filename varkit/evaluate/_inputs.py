@@ -58,10 +58,16 @@ def check_predictions(
     *,
     min_models: int,
     names: Sequence[str] | None = None,
+    label_checks: bool = False,
 ) -> tuple[np.ndarray, list[np.ndarray], list[str]]:
     """Validate a truth vector and model predictions of the same test set.
 
     Returns the truth, the predictions and the model names (``model_1`` ... by default).
+    Tests of correctness (accuracy, McNemar, Cochran's Q, the F-test) need only that each
+    prediction equals its true label or not: a single true class (every example positive)
+    and predicted labels absent from ``y_true`` (a class missing from a test fold) are
+    valid there. ``label_checks=True`` (metrics that code the labels, such as F1) also
+    requires two true classes and predicted labels among the true ones.
     """
     truth = check_labels("y_true", y_true)
     if len(y_preds) < min_models:
@@ -71,7 +77,8 @@ def check_predictions(
     if len(names) != len(y_preds):
         raise VarkitError(f"got {len(names)} model names for {len(y_preds)} prediction arrays.")
     classes = set(np.unique(truth).tolist())
-    check_classes(classes)
+    if label_checks:
+        check_classes(classes)
     preds = []
     for name, pred in zip(names, y_preds, strict=True):
         array = check_labels(f"predictions of {name}", pred)
@@ -79,7 +86,8 @@ def check_predictions(
             raise VarkitError(
                 f"predictions of {name} have {len(array)} rows but `y_true` has {len(truth)}."
             )
-        check_known_labels(name, set(np.unique(array).tolist()), classes)
+        if label_checks:
+            check_known_labels(name, set(np.unique(array).tolist()), classes)
         preds.append(array)
     return truth, preds, list(names)
 
@@ -123,4 +131,14 @@ def finite_float(name: str, value: Any) -> float:
     out = float(value)
     if not math.isfinite(out):
         raise VarkitError(f"`{name}` must be finite, got {out}.")
+    return out
+
+
+def check_fraction(name: str, value: Any) -> float:
+    """A number strictly between 0 and 1 (a test-set share)."""
+    if value is None:
+        raise VarkitTypeError(f"`{name}` must be a fraction in (0, 1) such as 0.3, got None.")
+    out = finite_float(name, value)
+    if not 0.0 < out < 1.0:
+        raise VarkitError(f"`{name}` must be a fraction in (0, 1), got {out}.")
     return out

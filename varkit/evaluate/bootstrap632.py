@@ -7,13 +7,13 @@ from typing import Any
 
 import numpy as np
 from joblib import Parallel, delayed
-from scipy import stats
 from sklearn.base import clone, is_classifier
 from sklearn.utils import _safe_indexing
 
 from varkit.checks import check_confidence
 from varkit.errors import VarkitError, VarkitTypeError
-from varkit.evaluate._fitting import check_xy
+from varkit.evaluate._bounded import bounded_mean_interval
+from varkit.evaluate._fitting import check_xy, seed_estimators
 from varkit.evaluate._inputs import check_count
 from varkit.gpu.splits import seeds
 from varkit.results import Result
@@ -213,6 +213,8 @@ def bootstrap_632_score(
         estimator, X, y, method, n_splits, loss, confidence
     )
     n = y_arr.size
+    # a random model is refitted with seeds drawn from random_state (reproducible)
+    (estimator,) = seed_estimators([estimator], random_state)
     full = clone(estimator).fit(X, y_arr)
     full_pred = np.asarray(full.predict(X))
     err_bar = float(_loss(kind, y_arr, full_pred).mean())
@@ -238,13 +240,21 @@ def bootstrap_632_score(
     apparent = _loss(kind, y_arr, full_pred)[used]
     composite = (1.0 - weight) * apparent + weight * per_example
     se = float(composite.std(ddof=1)) / math.sqrt(per_example.size)
-    half = float(stats.norm.ppf(0.5 + confidence / 2)) * se
-    upper = estimate + half
+    # An error rate lies in [0, 1]: a normal interval on the logit scale, and an exact
+    # (Clopper-Pearson) one when every error is 0 (a perfect fit) or 1; an MSE is >= 0.
+    low, high, interval = bounded_mean_interval(
+        estimate,
+        se,
+        math.inf,
+        confidence,
+        (0.0, 1.0) if kind == "zero-one" else (0.0, math.inf),
+        n_rows=int(used.sum()),
+    )
     return Result(
         metric="error_rate" if kind == "zero-one" else "mse",
         estimate=estimate,
-        ci_low=max(estimate - half, 0.0),
-        ci_high=min(upper, 1.0) if kind == "zero-one" else upper,
+        ci_low=low,
+        ci_high=high,
         confidence=confidence,
         method={"oob": "bootstrap-oob", ".632": "bootstrap-632", ".632+": "bootstrap-632+"}[method],
         n=n,
@@ -258,5 +268,6 @@ def bootstrap_632_score(
             "n_splits": n_splits,
             "loss": kind,
             "excluded_rows": {"never_out_of_bag": int(n - used.sum())},
+            **interval,
         },
     )

@@ -63,7 +63,9 @@ def bootstrap_metric(
     (0.8, True)
     """
     name = _metric_name(metric)
-    truth, preds, _ = check_predictions(y_true, [y_pred], min_models=1)
+    truth, preds, _ = check_predictions(
+        y_true, [y_pred], min_models=1, label_checks=metric != "accuracy"
+    )
     if metric == "accuracy":
         data = correct_matrix(truth, preds)[:, 0].astype(float)
         result = bootstrap(
@@ -137,7 +139,11 @@ def paired_bootstrap_difference(
     """
     name = _metric_name(metric)
     truth, preds, labels = check_predictions(
-        y_true, [y_pred1, y_pred2], min_models=2, names=list(names)
+        y_true,
+        [y_pred1, y_pred2],
+        min_models=2,
+        names=list(names),
+        label_checks=metric != "accuracy",
     )
     if metric == "accuracy":
         correct = correct_matrix(truth, preds).astype(float)

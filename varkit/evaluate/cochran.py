@@ -79,8 +79,10 @@ def cochrans_q_from_counts(co_correct: np.ndarray, n: int, names: Sequence[str])
     total = int(per_model.sum())
     denominator = n_models * total - int(counts.sum())
     numerator = (n_models - 1) * (n_models * int(np.sum(per_model**2)) - total**2)
+    extra: dict[str, str] = {}
     if denominator == 0:
         q, pvalue = 0.0, 1.0
+        extra["note"] = "every example is right for all models or wrong for all: Q = 0, p = 1"
     else:
         q = numerator / denominator
         pvalue = float(stats.chi2.sf(q, n_models - 1))
@@ -95,5 +97,6 @@ def cochrans_q_from_counts(co_correct: np.ndarray, n: int, names: Sequence[str])
         details={
             "models": labels,
             "accuracy": {name: float(g / n) for name, g in zip(labels, per_model, strict=True)},
+            **extra,
         },
     )

@@ -12,7 +12,15 @@ from sklearn.exceptions import NotFittedError
 
 from varkit.checks import check_confidence
 from varkit.errors import VarkitError
-from varkit.evaluate._fitting import check_xy, default_scoring, score_splits, scoring_name
+from varkit.evaluate._bounded import bounded_mean_interval, score_range
+from varkit.evaluate._fitting import (
+    check_folds,
+    check_xy,
+    default_scoring,
+    score_splits,
+    scoring_name,
+    seed_estimators,
+)
 from varkit.evaluate._inputs import check_count
 from varkit.evaluate.multiple import adjust_pvalues
 from varkit.evaluate.paired_ttests import _t_on_differences, five_by_two_results
@@ -43,8 +51,9 @@ class ModelComparison(BaseEstimator):  # type: ignore[misc]
         Adjustment of the pairwise p-values (:func:`varkit.evaluate.adjust_pvalues`).
     confidence : float
         Interval level.
-    random_state : None or int
-        Seed of the splits.
+    random_state : None, int or numpy Generator
+        Seed of the splits and of every estimator whose ``random_state`` (nested ones
+        too) is None: the same seed gives the same results.
     n_jobs : int or None
         Parallel fits (one joblib pool for all models and splits).
 
@@ -105,6 +114,9 @@ class ModelComparison(BaseEstimator):  # type: ignore[misc]
         X, y_arr, groups = check_xy(X, y, groups)
         models = list(named.values())
         stratify = is_classifier(models[0])
+        check_folds(
+            y_arr, 2 if self.cv == "5x2" else int(self.n_splits), stratify=stratify, groups=groups
+        )
         if self.cv == "5x2":
             splits = five_by_two_splits(
                 y_arr, stratify=stratify, groups=groups, random_state=self.random_state
@@ -118,12 +130,25 @@ class ModelComparison(BaseEstimator):  # type: ignore[misc]
                 groups=groups,
                 random_state=self.random_state,
             )
+        models = seed_estimators(models, self.random_state)
         scoring = default_scoring(models[0], self.scoring)
-        scores = score_splits(models, X, y_arr, splits, scoring=scoring, n_jobs=self.n_jobs)
+        fit_warnings: dict[str, list[str]] = {}
+        scores = score_splits(
+            models,
+            X,
+            y_arr,
+            splits,
+            scoring=scoring,
+            n_jobs=self.n_jobs,
+            names=list(named),
+            fit_warnings=fit_warnings,
+        )
+        n_rows = int(np.unique(np.concatenate([te for _, te in splits])).size)
         n_train = int(np.mean([len(tr) for tr, _ in splits]))
         n_test = int(np.mean([len(te) for _, te in splits]))
         factor = 1.0 / len(splits) + n_test / n_train
         metric = scoring_name(scoring)
+        lo, hi = score_range(metric)
         names = list(named)
         results: list[Result] = []
         for j, name in enumerate(names):
@@ -137,13 +162,34 @@ class ModelComparison(BaseEstimator):  # type: ignore[misc]
                 details={"n_train": n_train, "n_test": n_test},
                 group={"model": name},
             )
-            results.append(res.replace(statistic=None, pvalue=None, alternative=None))
+            low, high, extra = bounded_mean_interval(
+                res.estimate,
+                float(res.stderr or 0.0),
+                len(splits) - 1,
+                confidence,
+                (lo, hi),
+                n_rows=n_rows,
+            )
+            if name in fit_warnings:
+                extra["fit_warnings"] = fit_warnings[name]
+            results.append(
+                res.replace(
+                    ci_low=low,
+                    ci_high=high,
+                    statistic=None,
+                    pvalue=None,
+                    alternative=None,
+                    details={**res.details, **extra},
+                )
+            )
         pairs: list[Result] = []
         for i, a in enumerate(names):
             for b in names[i + 1 :]:
                 diffs = scores[:, names.index(a)] - scores[:, names.index(b)]
                 group = {"comparison": f"{a}-{b}", "model_1": a, "model_2": b}
-                pairs.extend(self._pair(diffs, factor, confidence, f"{metric}_difference", group))
+                pairs.extend(
+                    self._pair(diffs, factor, confidence, f"{metric}_difference", group, (lo, hi))
+                )
         # One family per test method: the 5x2cv t and the combined F test the same pair
         # (two tests of one hypothesis), so they are adjusted across pairs, not together.
         for method in dict.fromkeys(r.method for r in pairs):
@@ -163,20 +209,25 @@ class ModelComparison(BaseEstimator):  # type: ignore[misc]
         confidence: float,
         metric: str,
         group: dict[str, str],
+        bounds: tuple[float, float],
     ) -> list[Result]:
         if self.cv != "5x2":
-            return [
-                _t_on_differences(
-                    diffs,
-                    variance_factor=factor,
-                    confidence=confidence,
-                    alternative="two-sided",
-                    method="corrected-resampled-t",
-                    metric=metric,
-                    details={},
-                    group=group,
-                )
-            ]
+            res = _t_on_differences(
+                diffs,
+                variance_factor=factor,
+                confidence=confidence,
+                alternative="two-sided",
+                method="corrected-resampled-t",
+                metric=metric,
+                details={},
+                group=group,
+            )
+            # the difference of two scores in [lo, hi] lies in [lo - hi, hi - lo]
+            width = bounds[1] - bounds[0]
+            low, high, extra = bounded_mean_interval(
+                res.estimate, float(res.stderr or 0.0), diffs.size - 1, confidence, (-width, width)
+            )
+            return [res.replace(ci_low=low, ci_high=high, details={**res.details, **extra})]
         details = {"differences": diffs.reshape(5, 2)}
         return list(
             five_by_two_results(diffs.reshape(5, 2), metric=metric, group=group, details=details)

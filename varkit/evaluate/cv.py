@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from scipy import stats
-from sklearn.base import clone, is_classifier
+from sklearn.base import is_classifier
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import check_cv, cross_validate, train_test_split
 from sklearn.utils import _safe_indexing
 
 from varkit.checks import check_confidence
 from varkit.errors import VarkitError
-from varkit.evaluate._fitting import check_xy, default_scoring, model_names, scoring_name
+from varkit.evaluate._bounded import bounded_mean_interval, score_range
+from varkit.evaluate._fitting import (
+    check_folds,
+    check_xy,
+    default_scoring,
+    model_names,
+    score_splits,
+    scoring_name,
+    seed_estimators,
+)
+from varkit.evaluate._inputs import check_count, check_fraction
 from varkit.evaluate.paired_ttests import corrected_resampled_ttest
 from varkit.evaluate.proportion import proportion_ci
 from varkit.gpu.splits import kfold_splits, seeds
@@ -54,14 +63,14 @@ def holdout(
     """
     X, y_arr, _ = check_xy(X, y)
     confidence = check_confidence(confidence)
-    if not 0.0 < float(test_size) < 1.0:
-        raise VarkitError(f"`test_size` must be a fraction in (0, 1), got {test_size}.")
+    test_size = check_fraction("test_size", test_size)
     index = np.arange(y_arr.size)
     strat = y_arr if stratify and is_classifier(estimator) else None
     train, test = train_test_split(
-        index, test_size=float(test_size), stratify=strat, random_state=seeds(random_state, 1)[0]
+        index, test_size=test_size, stratify=strat, random_state=seeds(random_state, 1)[0]
     )
-    fitted = clone(estimator).fit(_safe_indexing(X, train), y_arr[train])
+    (seeded,) = seed_estimators([estimator], random_state)
+    fitted = seeded.fit(_safe_indexing(X, train), y_arr[train])
     scoring = default_scoring(estimator, scoring)
     name = scoring_name(scoring)
     details = {"n_train": int(train.size), "n_test": int(test.size)}
@@ -76,14 +85,28 @@ def holdout(
 
 
 def _score_interval(
-    scores: np.ndarray, n_train: int, n_test: int, confidence: float, corrected: bool
-) -> tuple[float, float, float]:
-    """Mean, and t-interval half width and SE with the Nadeau-Bengio corrected variance."""
+    scores: np.ndarray,
+    n_train: int,
+    n_test: int,
+    confidence: float,
+    corrected: bool,
+    metric: str,
+    splits: Sequence[tuple[np.ndarray, np.ndarray]],
+) -> tuple[float, float, float, float, dict[str, Any]]:
+    """Mean, interval, SE (Nadeau-Bengio corrected variance) and the interval's details.
+
+    The interval respects the score's range (:func:`bounded_mean_interval`): logit-t for
+    scores in [0, 1] such as accuracy, clipped and stated otherwise.
+    """
     k = scores.size
     factor = 1.0 / k + (n_test / n_train if corrected else 0.0)
     se = math.sqrt(factor * float(scores.var(ddof=1)))
-    half = float(stats.t.ppf(0.5 + confidence / 2, k - 1)) * se
-    return float(scores.mean()), half, se
+    mean = float(scores.mean())
+    n_rows = int(np.unique(np.concatenate([te for _, te in splits])).size)
+    low, high, details = bounded_mean_interval(
+        mean, se, k - 1, confidence, score_range(metric), n_rows=n_rows
+    )
+    return mean, low, high, se, details
 
 
 def cross_val_ci(
@@ -127,27 +150,39 @@ def cross_val_ci(
     X, y_arr, groups = check_xy(X, y, groups)
     confidence = check_confidence(confidence)
     splits = _splits(estimator, cv, n_repeats, y_arr, groups, random_state)
+    if len(splits) < 2:
+        raise VarkitError(f"`cv` gave {len(splits)} split; need at least 2.")
     scoring = default_scoring(estimator, scoring)
-    out = cross_validate(
-        estimator, X, y_arr, cv=splits, scoring=scoring, n_jobs=n_jobs, groups=groups
-    )
-    scores = np.asarray(out["test_score"], dtype=float)
-    if scores.size < 2 or not np.all(np.isfinite(scores)):
-        raise VarkitError("cross-validation gave fewer than 2 finite fold scores.")
+    fit_warnings: dict[str, list[str]] = {}
+    (name,) = model_names([estimator])
+    scores = score_splits(
+        seed_estimators([estimator], random_state),
+        X,
+        y_arr,
+        splits,
+        scoring=scoring,
+        n_jobs=n_jobs,
+        names=[name],
+        fit_warnings=fit_warnings,
+    )[:, 0]
     n_train = int(np.mean([len(tr) for tr, _ in splits]))
     n_test = int(np.mean([len(te) for _, te in splits]))
-    mean, half, se = _score_interval(scores, n_train, n_test, confidence, corrected)
+    mean, low, high, se, extra = _score_interval(
+        scores, n_train, n_test, confidence, corrected, scoring_name(scoring), splits
+    )
+    if fit_warnings:
+        extra["fit_warnings"] = fit_warnings[name]
     return Result(
         metric=scoring_name(scoring),
         estimate=mean,
-        ci_low=mean - half,
-        ci_high=mean + half,
+        ci_low=low,
+        ci_high=high,
         confidence=confidence,
         method="corrected-cv-t" if corrected else "cv-t",
         n=int(scores.size),
         stderr=se,
         df=(float(scores.size - 1),),
-        details={"fold_scores": scores, "n_train": n_train, "n_test": n_test},
+        details={"fold_scores": scores, "n_train": n_train, "n_test": n_test, **extra},
     )
 
 
@@ -157,6 +192,8 @@ def _splits(
     if isinstance(cv, (int, np.integer)) and not isinstance(cv, bool):
         if cv < 2:
             raise VarkitError(f"`cv` must be at least 2 folds, got {cv}.")
+        check_count("n_repeats", n_repeats, minimum=1)
+        check_folds(y, int(cv), stratify=is_classifier(estimator), groups=groups)
         return kfold_splits(
             y,
             n_splits=int(cv),
@@ -218,6 +255,9 @@ def nested_cv(
     confidence = check_confidence(confidence)
     first = next(iter(named.values()))
     splits = _splits(first, outer_cv, n_repeats, y_arr, groups, random_state)
+    if len(splits) < 2:
+        raise VarkitError(f"`outer_cv` gave {len(splits)} split; need at least 2.")
+    named = dict(zip(named, seed_estimators(list(named.values()), random_state), strict=True))
     scoring = default_scoring(first, scoring)
     n_train = int(np.mean([len(tr) for tr, _ in splits]))
     n_test = int(np.mean([len(te) for _, te in splits]))
@@ -237,13 +277,17 @@ def nested_cv(
         scores = np.asarray(out["test_score"], dtype=float)
         fold_scores[name] = scores
         best = [getattr(est, "best_params_", None) for est in out["estimator"]]
-        mean, half, se = _score_interval(scores, n_train, n_test, confidence, corrected=True)
+        if not np.all(np.isfinite(scores)):
+            raise VarkitError(f"the outer-fold scores of {name} hold NaN (a fit failed).")
+        mean, low, high, se, extra = _score_interval(
+            scores, n_train, n_test, confidence, True, scoring_name(scoring), splits
+        )
         results.append(
             Result(
                 metric=scoring_name(scoring),
                 estimate=mean,
-                ci_low=mean - half,
-                ci_high=mean + half,
+                ci_low=low,
+                ci_high=high,
                 confidence=confidence,
                 method="nested-cv-corrected-t",
                 n=int(scores.size),
@@ -251,6 +295,7 @@ def nested_cv(
                 df=(float(scores.size - 1),),
                 group={"model": name},
                 details={
+                    **extra,
                     "fold_scores": scores,
                     "best_params": [
                         {

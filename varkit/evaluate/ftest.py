@@ -75,8 +75,12 @@ def ftest(y_true: Any, *y_preds: Any, names: Sequence[str] | None = None) -> Res
     tol = 1e-12 * max(sst, 1.0)
     ssa = 0.0 if abs(ssa) < tol else ssa
     ssab = 0.0 if abs(ssab) < tol else ssab
+    extra: dict[str, str] = {}
     if ssab == 0.0 or df2 == 0:
         f, pvalue = (0.0, 1.0) if ssa == 0.0 else (float("inf"), 0.0)
+        extra["note"] = "no interaction variance (SSAB = 0): " + (
+            "equal accuracies, F = 0, p = 1" if ssa == 0.0 else "F is infinite, p = 0"
+        )
     else:
         f = (ssa / df1) / (ssab / df2)
         pvalue = float(stats.f.sf(f, df1, df2))
@@ -94,5 +98,6 @@ def ftest(y_true: Any, *y_preds: Any, names: Sequence[str] | None = None) -> Res
             "ssa": ssa,
             "ssb": ssb,
             "ssab": ssab,
+            **extra,
         },
     )

@@ -162,5 +162,15 @@ def mcnemar(table: Any, *, method: str = "exact") -> Result:
         pvalue=min(max(pvalue, 0.0), 1.0),
         df=df,
         alternative="two-sided",
-        details={"b": b, "c": c, "table": counts, "n_discordant": discordant},
+        details={
+            "b": b,
+            "c": c,
+            "table": counts,
+            "n_discordant": discordant,
+            **(
+                {"note": "the models never disagree (b = c = 0): no evidence, statistic 0, p = 1"}
+                if discordant == 0
+                else {}
+            ),
+        },
     )

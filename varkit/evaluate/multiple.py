@@ -143,11 +143,28 @@ def friedman_nemenyi(
         raise VarkitError(f"got {len(names)} model names for {k} score columns.")
     ranks = stats.rankdata(-table if higher_is_better else table, axis=1)
     avg = ranks.mean(axis=0)
-    chi2, p = stats.friedmanchisquare(*table.T)
-    chi2 = float(chi2)
+    details: dict[str, Any] = {}
+    if np.all(ranks == ranks[:, :1]):
+        # Every data set ties all models: the tie-corrected statistic is 0/0. The ranks
+        # carry no evidence against equal performance, so chi2 = 0 and p = 1 (Conover
+        # 1999, sec. 5.8: with ties the statistic measures the spread of the rank sums,
+        # here zero); scipy would return NaN with a RuntimeWarning.
+        chi2, p = 0.0, 1.0
+        details["note"] = (
+            "every data set ties all models: Friedman chi2 = 0 and p = 1 (no rank spread)"
+        )
+    else:
+        result = stats.friedmanchisquare(*table.T)
+        chi2, p = float(result.statistic), float(result.pvalue)
     f_denominator = n * (k - 1) - chi2
-    iman = (n - 1) * chi2 / f_denominator if f_denominator > 0 else math.inf
-    iman_p = float(stats.f.sf(iman, k - 1, (k - 1) * (n - 1))) if math.isfinite(iman) else 0.0
+    if f_denominator > 0:
+        iman = (n - 1) * chi2 / f_denominator
+        iman_p = float(stats.f.sf(iman, k - 1, (k - 1) * (n - 1)))
+    else:
+        # chi2 = n (k - 1): every data set ranks the models the same way (no ties), the
+        # Iman-Davenport F is infinite and its p-value 0 (Iman & Davenport 1980).
+        iman, iman_p = math.inf, 0.0
+        details["iman_davenport_note"] = "identical rankings in every data set: F is infinite"
     cd = critical_difference(k, n, alpha=alpha)
     out = [
         Result(
@@ -158,7 +175,12 @@ def friedman_nemenyi(
             statistic=chi2,
             pvalue=float(p),
             df=(float(k - 1),),
-            details={"iman_davenport_f": iman, "iman_davenport_pvalue": iman_p, "models": names},
+            details={
+                "iman_davenport_f": iman,
+                "iman_davenport_pvalue": iman_p,
+                "models": names,
+                **details,
+            },
         )
     ]
     out += [

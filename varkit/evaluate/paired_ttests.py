@@ -13,13 +13,15 @@ from sklearn.base import is_classifier
 from varkit.checks import check_confidence
 from varkit.errors import VarkitError, VarkitTypeError
 from varkit.evaluate._fitting import (
+    check_folds,
     check_xy,
     default_scoring,
     model_names,
     score_splits,
     scoring_name,
+    seed_estimators,
 )
-from varkit.evaluate._inputs import check_alternative, check_count
+from varkit.evaluate._inputs import check_alternative, check_count, check_fraction
 from varkit.gpu.splits import (
     check_seeding,
     five_by_two_splits,
@@ -127,6 +129,13 @@ def _t_on_differences(
     df = n_splits - 1
     t = _ratio(mean, se)
     half = float(stats.t.ppf(0.5 + confidence / 2, df)) * se
+    details = dict(details)
+    if variance == 0:
+        details["zero_variance"] = (
+            "the values have zero variance: the interval is a point and "
+            + ("t = 0, p = 1" if mean == 0 else "t is infinite, p = 0")
+            + " (no spread between splits to measure uncertainty)"
+        )
     return Result(
         metric=metric,
         estimate=mean,
@@ -282,7 +291,7 @@ def paired_ttest_resampled(
     confidence, alternative
         Interval level and alternative about mean(score1 - score2).
     random_state : None, int or numpy Generator
-        Seed of the splits.
+        Seed of the splits and of each estimator whose ``random_state`` is None.
     n_jobs : int or None
         Parallel model fits (joblib).
     groups : array-like, optional
@@ -310,19 +319,19 @@ def paired_ttest_resampled(
         estimator1, estimator2, X, y, groups, confidence, alternative, split_seeding, random_state
     )
     n_rounds = check_count("n_rounds", n_rounds, minimum=2)
-    if not 0.0 < float(test_size) < 1.0:
-        raise VarkitError(f"`test_size` must be a fraction in (0, 1), got {test_size}.")
+    test_size = check_fraction("test_size", test_size)
     splits = holdout_splits(
         y,
         n_rounds=n_rounds,
-        test_size=float(test_size),
+        test_size=test_size,
         stratify=is_classifier(estimator1),
         groups=groups,
         random_state=random_state,
         split_seeding=seeding,
     )
     scoring = default_scoring(estimator1, scoring)
-    scores = score_splits([estimator1, estimator2], X, y, splits, scoring=scoring, n_jobs=n_jobs)
+    seeded = seed_estimators([estimator1, estimator2], random_state)
+    scores = score_splits(seeded, X, y, splits, scoring=scoring, n_jobs=n_jobs)
     n_train = int(np.mean([len(tr) for tr, _ in splits]))
     n_test = int(np.mean([len(te) for _, te in splits]))
     factor = 1.0 / n_rounds + (n_test / n_train if corrected else 0.0)
@@ -386,6 +395,7 @@ def paired_ttest_kfold_cv(
     )
     cv = check_count("cv", cv, minimum=2)
     n_repeats = check_count("n_repeats", n_repeats, minimum=1)
+    check_folds(y, cv, stratify=is_classifier(estimator1) and seeding == "varkit", groups=groups)
     splits = kfold_splits(
         y,
         n_splits=cv,
@@ -397,7 +407,8 @@ def paired_ttest_kfold_cv(
         split_seeding=seeding,
     )
     scoring = default_scoring(estimator1, scoring)
-    scores = score_splits([estimator1, estimator2], X, y, splits, scoring=scoring, n_jobs=n_jobs)
+    seeded = seed_estimators([estimator1, estimator2], random_state)
+    scores = score_splits(seeded, X, y, splits, scoring=scoring, n_jobs=n_jobs)
     n_splits = len(splits)
     n_train = int(np.mean([len(tr) for tr, _ in splits]))
     n_test = int(np.mean([len(te) for _, te in splits]))
@@ -486,6 +497,7 @@ def five_by_two_cv(
     X, y, groups, _, alternative, seeding = _validate_models(
         estimator1, estimator2, X, y, groups, 0.95, alternative, split_seeding, random_state
     )
+    check_folds(y, 2, stratify=is_classifier(estimator1) and seeding == "varkit", groups=groups)
     splits = five_by_two_splits(
         y,
         stratify=is_classifier(estimator1),
@@ -494,7 +506,8 @@ def five_by_two_cv(
         split_seeding=seeding,
     )
     scoring = default_scoring(estimator1, scoring)
-    scores = score_splits([estimator1, estimator2], X, y, splits, scoring=scoring, n_jobs=n_jobs)
+    seeded = seed_estimators([estimator1, estimator2], random_state)
+    scores = score_splits(seeded, X, y, splits, scoring=scoring, n_jobs=n_jobs)
     diffs = (scores[:, 0] - scores[:, 1]).reshape(5, 2)
     metric = f"{scoring_name(scoring)}_difference"
     group = _comparison(estimator1, estimator2)

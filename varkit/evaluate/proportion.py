@@ -92,9 +92,32 @@ def proportion_ci(
     k, n, method, confidence = _validate_proportion_ci(k, n, method, confidence)
     low, high = proportion_confint(k, n, alpha=1.0 - confidence, method=_METHODS[method])
     low, high = float(low), float(high)
+    details: dict[str, object] = {"successes": k, "trials": n}
     if method in ("jeffreys", "clopper-pearson"):
         low = 0.0 if k == 0 else low
         high = 1.0 if k == n else high
+    if method == "normal" and k in (0, n):
+        # The Wald interval collapses to a point at 0 or n successes: the open side gets
+        # the exact (Clopper-Pearson) bound instead, never a zero-width interval.
+        exact_low, exact_high = proportion_confint(k, n, alpha=1.0 - confidence, method="beta")
+        if k == 0:
+            low, high = 0.0, float(exact_high)
+        else:
+            low, high = float(exact_low), 1.0
+        details["edge"] = (
+            f"{k} of {n}: the Wald interval is a point; the open bound is Clopper-Pearson's"
+        )
+    elif method == "normal":
+        # statsmodels clips the Wald interval silently; compute the raw bounds to say so
+        half = float(stats.norm.ppf(0.5 + confidence / 2)) * math.sqrt(k * (n - k) / n**3)
+        low, high = k / n - half, k / n + half
+    clipped = []
+    if low < 0.0:
+        clipped.append(f"ci_low clipped from {low:.6g} to 0")
+    if high > 1.0:
+        clipped.append(f"ci_high clipped from {high:.6g} to 1")
+    if clipped:
+        details["truncated"] = "; ".join(clipped)
     low, high = min(max(low, 0.0), 1.0), min(max(high, 0.0), 1.0)
     p = k / n
     return Result(
@@ -106,7 +129,7 @@ def proportion_ci(
         method=method,
         n=n,
         stderr=math.sqrt(p * (1.0 - p) / n),
-        details={"successes": k, "trials": n},
+        details=details,
     )
 
 
@@ -197,12 +220,25 @@ def proportion_difference(
         pvalue = float(stats.norm.sf(z))
     else:
         pvalue = float(stats.norm.cdf(z))
-    half = float(stats.norm.ppf(0.5 + confidence / 2)) * se
+    zq = float(stats.norm.ppf(0.5 + confidence / 2))
+    details: dict[str, object] = {"p1": p1, "p2": p2, "n1": n1, "n2": n2}
+    if se > 0:
+        low, high = diff - zq * se, diff + zq * se
+        details["interval"] = "wald"
+        if low < -1.0 or high > 1.0:
+            details["truncated"] = f"Wald interval [{low:.6g}, {high:.6g}] clipped to [-1, 1]"
+        low, high = max(low, -1.0), min(high, 1.0)
+    else:
+        # Both proportions are 0 or 1: the Wald interval is a point. Newcombe's hybrid
+        # score interval (1998, method 10) from the Wilson intervals stays honest there.
+        low, high = _newcombe(p1, n1, p2, n2, zq)
+        details["interval"] = "newcombe-wilson"
+        details["edge"] = "both proportions are 0 or 1: Wald is a point, Newcombe's is used"
     return Result(
         metric="proportion_difference",
         estimate=diff,
-        ci_low=max(diff - half, -1.0),
-        ci_high=min(diff + half, 1.0),
+        ci_low=min(low, diff),
+        ci_high=max(high, diff),
         confidence=confidence,
         method="z-test-pooled" if pooled else "z-test",
         n=n1 + n2,
@@ -210,5 +246,26 @@ def proportion_difference(
         statistic=z,
         pvalue=min(pvalue, 1.0),
         alternative=alternative,
-        details={"p1": p1, "p2": p2, "n1": n1, "n2": n2},
+        details=details,
     )
+
+
+def _wilson(p: float, n: int, z: float) -> tuple[float, float]:
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return max(centre - half, 0.0), min(centre + half, 1.0)
+
+
+def _newcombe(p1: float, n1: int, p2: float, n2: int, z: float) -> tuple[float, float]:
+    """Newcombe (1998) method 10: ``d - sqrt((p1 - l1)^2 + (u2 - p2)^2)`` and
+    ``d + sqrt((u1 - p1)^2 + (p2 - l2)^2)`` with Wilson bounds ``l, u``; in [-1, 1].
+
+    Newcombe, R. G. (1998). Interval estimation for the difference between independent
+    proportions: comparison of eleven methods. Statistics in Medicine 17, 873-890.
+    """
+    l1, u1 = _wilson(p1, n1, z)
+    l2, u2 = _wilson(p2, n2, z)
+    d = p1 - p2
+    low = d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
+    high = d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
+    return max(low, -1.0), min(high, 1.0)

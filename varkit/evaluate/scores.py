@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -10,6 +11,7 @@ from scipy import stats
 
 from varkit.checks import check_confidence
 from varkit.errors import VarkitError, VarkitTypeError
+from varkit.evaluate._bounded import bounded_mean_interval
 from varkit.evaluate.multiple import adjust_pvalues, friedman_nemenyi
 from varkit.evaluate.paired_ttests import _t_on_differences
 from varkit.results import Result, ResultSet
@@ -35,10 +37,75 @@ def _validate_scores(scores: Any) -> pd.DataFrame:
     if values.isna().any():
         row = int(np.flatnonzero(values.isna().to_numpy())[0]) + 1
         raise VarkitError(f"column 'score' has a missing or non-numeric value in row {row}.")
+    if not np.all(np.isfinite(values.to_numpy(dtype=float))):
+        row = int(np.flatnonzero(~np.isfinite(values.to_numpy(dtype=float)))[0]) + 1
+        raise VarkitError(f"column 'score' is infinite in row {row}.")
     frame["score"] = values.astype(float)
+    for column in ("n_train", "n_test"):
+        if column in frame.columns:
+            frame[column] = _positive_sizes(frame[column], column)
     if frame["model"].nunique() < 2:
         raise VarkitError("the score log holds fewer than 2 models; need at least two to compare.")
+    _check_duplicates(frame)
     return frame
+
+
+def _check_range(score_range: Any, values: np.ndarray) -> tuple[float, float]:
+    if score_range is None:
+        return -math.inf, math.inf
+    try:
+        low, high = (float(v) for v in score_range)
+    except (TypeError, ValueError):
+        raise VarkitTypeError("`score_range` must be a pair of numbers (low, high).") from None
+    if not low < high or math.isnan(low) or math.isnan(high):
+        raise VarkitError(f"`score_range` must have low < high, got ({low}, {high}).")
+    outside = (values < low) | (values > high)
+    if outside.any():
+        row = int(np.flatnonzero(outside)[0]) + 1
+        raise VarkitError(
+            f"column 'score' holds {values[row - 1]} in row {row}, outside the score range "
+            f"[{low:g}, {high:g}]."
+        )
+    return low, high
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python value it holds (for messages)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _positive_sizes(column: pd.Series, name: str) -> pd.Series:
+    """Training/test set sizes: positive integers (``n_test / n_train`` is the correction)."""
+    values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(values) | (values < 1) | (values != np.floor(values))
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0]) + 1
+        raise VarkitError(
+            f"column '{name}' must hold positive integers (set sizes), but row {row} holds "
+            f"{_plain(column.iloc[row - 1])!r}."
+        )
+    return pd.Series(values, index=column.index)
+
+
+def _check_duplicates(frame: pd.DataFrame) -> None:
+    """One row per (model, dataset, repeat, fold): a repeated key is an error, not averaged."""
+    keys = ["model", "dataset", *(k for k in _KEYS if k in frame.columns)]
+    if len(keys) == 2:  # without repeat/fold the rows of a model are its splits in order
+        return
+    repeated = frame.duplicated(subset=keys, keep=False).to_numpy()
+    if repeated.any():
+        first = int(np.flatnonzero(repeated)[0])
+        key = frame.iloc[first][keys]
+        same = (frame[keys] == key).all(axis=1).to_numpy()
+        rows = [int(i) + 1 for i in np.flatnonzero(same)]
+        shown = ", ".join(
+            f"{k}={_plain(key[k])!r}" for k in keys if not (k == "dataset" and key[k] == "")
+        )
+        raise VarkitError(
+            f"the score log has {len(rows)} rows for the same split ({shown}): rows "
+            f"{', '.join(map(str, rows[:10]))}; give one score per model and split."
+        )
 
 
 def _split_keys(frame: pd.DataFrame) -> list[str]:
@@ -56,6 +123,7 @@ def compare_scores(
     confidence: float = 0.95,
     correction: str = "holm",
     higher_is_better: bool = True,
+    score_range: tuple[float, float] | None = None,
 ) -> ResultSet:
     """Corrected resampled t-tests from per-split scores; Friedman/Nemenyi across data sets.
 
@@ -72,6 +140,10 @@ def compare_scores(
         Adjustment of the pairwise p-values within each data set (:func:`adjust_pvalues`).
     higher_is_better : bool
         Direction of the score (for the Friedman ranks).
+    score_range : (float, float), optional
+        The range of the score, e.g. ``(0, 1)`` for accuracy: each model's interval is
+        then kept inside it (logit scale for [0, 1], clipping stated otherwise; see
+        ``varkit.evaluate.cross_val_ci``) and every score must lie in it. Default: unbounded.
 
     Returns
     -------
@@ -95,6 +167,7 @@ def compare_scores(
     """
     frame = _validate_scores(scores)
     confidence = check_confidence(confidence)
+    bounds = _check_range(score_range, frame["score"].to_numpy())
     keys = _split_keys(frame)
     has_sizes = {"n_train", "n_test"} <= set(frame.columns)
     results: list[Result] = []
@@ -134,7 +207,19 @@ def compare_scores(
                 details=extra,
                 group={**label, "model": model},
             )
-            results.append(res.replace(statistic=None, pvalue=None, alternative=None))
+            low, high, interval = bounded_mean_interval(
+                res.estimate, float(res.stderr or 0.0), j - 1, confidence, bounds
+            )
+            results.append(
+                res.replace(
+                    ci_low=low,
+                    ci_high=high,
+                    statistic=None,
+                    pvalue=None,
+                    alternative=None,
+                    details={**res.details, **interval} if score_range is not None else res.details,
+                )
+            )
         pairs = []
         for i, a in enumerate(models):
             for b in models[i + 1 :]:

@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 
 from varkit.errors import VarkitError
-from varkit.evaluate._inputs import check_classes, check_known_labels, co_correct, correct_matrix
+from varkit.evaluate._inputs import co_correct, correct_matrix
 from varkit.evaluate.bootstrap_metrics import accuracy_difference_from_sums
 from varkit.evaluate.mcnemar import pair_table
 from varkit.evaluate.predictions import compare_from_counts, model_pairs
@@ -199,10 +199,9 @@ def compare_log(
         engine=engine,
         client=client,
     )
+    # Like compare_predictions: one true class, or predicted labels absent from the
+    # truth, are valid inputs for accuracies, McNemar and Cochran's Q.
     n, counts, sums, classes, predicted = merged
-    check_classes(classes)
-    for name, labels in zip(names, predicted, strict=True):
-        check_known_labels(name, labels, classes)
     details = {
         "engine": engine if client is None else "dask-distributed",
         "n_partitions": n_parts,
