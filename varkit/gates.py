@@ -100,7 +100,12 @@ PASS, FAIL, INCONCLUSIVE = "pass", "fail", "inconclusive"
 def _number(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise VarkitTypeError(f"`{name}` must be a number, got {value!r}.")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # TOML admits integers of any length
+        raise VarkitError(
+            f"`{name}` is an integer too large for a floating-point number (above 1.8e308)."
+        ) from None
     if math.isnan(number):
         raise VarkitError(f"`{name}` must not be NaN.")
     return number
@@ -806,7 +811,10 @@ def load_rules(path: str | os.PathLike[str]) -> list[Rule]:
     try:
         document = _toml.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
-        raise VarkitError(f"rules file {str(path)!r} is not valid TOML: {exc}.") from None
+        reason = " ".join(str(exc).split()).rstrip(".")
+        raise VarkitError(f"rules file {str(path)!r} is not valid TOML: {reason}.") from None
+    except RecursionError:
+        raise VarkitError(f"rules file {str(path)!r} is nested too deeply to be read.") from None
     extra = sorted(set(document) - {"rule"})
     if extra:
         raise VarkitError(
