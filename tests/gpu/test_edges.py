@@ -129,3 +129,27 @@ def test_a_statistic_beyond_the_float_range_is_an_error() -> None:
 def test_acceleration_is_scale_free() -> None:
     v = np.array([1.0, 2.0, 4.0, 8.0, 3.0])
     assert jackknife_acceleration([v * 1e300]) == pytest.approx(jackknife_acceleration([v]))
+
+
+# -- permutation tests --------------------------------------------------------------------
+def test_permutation_near_the_float_limit_keeps_the_p_value_of_the_scaled_data() -> None:
+    from varkit.gpu import permutation_test
+
+    x = np.array([1e308, 1e308, -1e308, 5.0, 6.0])
+    y = np.array([1e308, -1e308, 1.0, 2.0, 3.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        huge = permutation_test(x, y, n_resamples=500, random_state=1, device="cpu")
+        paired = permutation_test(x, y, paired=True, n_resamples=500, random_state=1, device="cpu")
+    small = permutation_test(
+        x / 2.0**700, y / 2.0**700, n_resamples=500, random_state=1, device="cpu"
+    )
+    assert huge.pvalue == small.pvalue and huge.estimate == small.estimate * 2.0**700
+    assert "scaled" in huge.details and np.isfinite(paired.estimate)
+
+
+def test_permutation_resamples_past_memory_are_refused() -> None:
+    from varkit.gpu import permutation_test
+
+    with pytest.raises(VarkitError, match="n_resamples=1000000000000 permutations would need"):
+        permutation_test([1.0, 2.0, 3.0], [4.0, 5.0], n_resamples=10**12, device="cpu")
