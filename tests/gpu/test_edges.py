@@ -153,3 +153,19 @@ def test_permutation_resamples_past_memory_are_refused() -> None:
 
     with pytest.raises(VarkitError, match="n_resamples=1000000000000 permutations would need"):
         permutation_test([1.0, 2.0, 3.0], [4.0, 5.0], n_resamples=10**12, device="cpu")
+
+
+def test_splits_past_memory_are_refused_before_drawing() -> None:
+    from varkit.gpu.splits import holdout_splits, kfold_splits
+
+    y = np.array([0, 1] * 500)
+    with pytest.raises(VarkitError, match="n_repeats=1000000000 k-fold splits would need"):
+        kfold_splits(y, n_splits=5, n_repeats=10**9, stratify=True)
+    with pytest.raises(VarkitError, match="n_rounds=1000000000 holdout splits would need"):
+        holdout_splits(y, n_rounds=10**9, test_size=0.2, stratify=False)
+    assert len(kfold_splits(y, n_splits=5, n_repeats=2, stratify=True)) == 10
+
+
+def test_missing_stratum_label_names_its_index() -> None:
+    with pytest.raises(VarkitError, match="`strata` has a missing value at index 1"):
+        bootstrap([1.0, 2.0, 3.0], "mean", strata=[0.0, np.nan, 1.0], n_resamples=10, device="cpu")

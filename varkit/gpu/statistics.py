@@ -205,7 +205,8 @@ def _labels(values: Any, name: str, n_rows: int) -> np.ndarray:
         raise VarkitError(f"`{name}` must be 1-D with one label per row ({n_rows}).")
     if labels.dtype.kind == "f" and np.isnan(labels).any():
         raise VarkitError(
-            f"`{name}` has a missing value in row {int(np.argmax(np.isnan(labels)))}."
+            # an array argument: a 0-based index, as varkit.io.check_array names elements
+            f"`{name}` has a missing value at index {int(np.argmax(np.isnan(labels)))}."
         )
     _, codes = np.unique(labels, return_inverse=True)
     return np.asarray(codes, dtype=np.int64).ravel()
