@@ -382,6 +382,8 @@ def test_deeply_nested_rules_file_is_one_error_line(write_file: Write) -> None:
     assert_input_error(code, err, "rules file")
 
 
+# ~10 s on a loaded 2-core machine; tests/test_gates.py guards the scaling by default
+@pytest.mark.slow
 def test_gate_with_relative_rules_on_20000_results_finishes(write_file: Write) -> None:
     # quadratic matching took 37 s per relative rule on 20,000 results; linear takes ~1 s
     results = [Result("accuracy", 0.84, 0.81, 0.87, 0.95, group={"model": "base"})]

@@ -165,6 +165,8 @@ def test_extreme_values_and_missing_glyphs_draw_without_warnings(
     assert err == "" and "wrote" in stdout and out.read_text(encoding="utf-8").count("<img") >= 2
 
 
+# ~10 s on a loaded 2-core machine; tests/test_gates.py guards the scaling by default
+@pytest.mark.slow
 def test_report_of_20000_results_with_relative_rules_finishes(
     write_file: Write, tmp_path: Path
 ) -> None:
