@@ -661,3 +661,52 @@ def test_deeply_nested_json_is_a_varkit_error() -> None:
         ResultSet.from_json(deep % ("[" * 5000 + "]" * 5000))
     with pytest.raises(VarkitError, match="not valid"):
         ResultSet.from_json('{"x": %s}' % ("9" * 5000))
+
+
+_ODD_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**400), max_value=10**400),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from(["inf", "-inf", "nan", "", "x", "two-sided", "1e999"]),
+    st.lists(st.integers(-3, 3), max_size=3),
+    st.dictionaries(st.text(max_size=3), st.integers(-3, 3), max_size=2),
+)
+_FIELDS = [
+    "metric",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "confidence",
+    "method",
+    "n",
+    "stderr",
+    "statistic",
+    "pvalue",
+    "df",
+    "alternative",
+    "group",
+    "details",
+    "bogus",
+]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.dictionaries(st.sampled_from(_FIELDS), _ODD_VALUES, max_size=5), max_size=3))
+def test_malformed_documents_raise_only_varkit_errors(results: list[dict[str, Any]]) -> None:
+    from varkit.errors import VarkitError
+
+    doc = {
+        "schema": "varkit.results/1",
+        "results": [{"metric": "m", "estimate": 0.5, **r} for r in results],
+    }
+    try:
+        rs = ResultSet.from_dict(doc)
+    except VarkitError as exc:
+        assert str(exc).startswith("result ") and "\n" not in str(exc)
+        return
+    for r in rs:  # what is accepted keeps the schema's ordering
+        lo, hi = r.ci_low, r.ci_high
+        assert not (lo is not None and hi is not None and lo > hi)
+        assert not (lo is not None and r.estimate < lo) and not (hi is not None and r.estimate > hi)
+    assert ResultSet.from_json(rs.to_json()) == rs
