@@ -7,6 +7,8 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from varkit.errors import VarkitError, VarkitWarning
 from varkit.gpu import bootstrap
@@ -169,3 +171,54 @@ def test_splits_past_memory_are_refused_before_drawing() -> None:
 def test_missing_stratum_label_names_its_index() -> None:
     with pytest.raises(VarkitError, match="`strata` has a missing value at index 1"):
         bootstrap([1.0, 2.0, 3.0], "mean", strata=[0.0, np.nan, 1.0], n_resamples=10, device="cpu")
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    values=st.lists(
+        st.floats(min_value=-1e308, max_value=1e308, allow_nan=False), min_size=2, max_size=8
+    ),
+    method=st.sampled_from(["percentile", "basic", "bca"]),
+    confidence=st.floats(min_value=0.5, max_value=0.999999),
+    seed=st.integers(0, 2**32),
+)
+def test_bootstrap_interval_holds_its_estimate_or_errors_in_one_line(
+    values: list[float], method: str, confidence: float, seed: int
+) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        warnings.simplefilter("ignore", VarkitWarning)
+        for statistic in ("mean", np.median):
+            try:
+                r = bootstrap(
+                    values,
+                    statistic,
+                    n_resamples=64,
+                    method=method,
+                    confidence=confidence,
+                    random_state=seed,
+                    device="cpu",
+                )
+            except VarkitError as exc:
+                assert "\n" not in str(exc)
+                continue
+            if not (np.isnan(r.ci_low) or np.isnan(r.ci_high)):
+                assert r.ci_low <= r.estimate <= r.ci_high
+            else:
+                assert "warning" in r.details  # a stated reason
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    values=st.lists(st.integers(0, 1), min_size=1, max_size=10),
+    method=st.sampled_from(["percentile", "basic", "bca"]),
+    seed=st.integers(0, 2**32),
+)
+def test_bootstrap_proportion_interval_in_0_1(values: list[int], method: str, seed: int) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", VarkitWarning)
+        r = bootstrap(
+            values, "proportion", n_resamples=64, method=method, random_state=seed, device="cpu"
+        )
+    if not np.isnan(r.ci_low):
+        assert 0.0 <= r.ci_low <= r.estimate <= r.ci_high <= 1.0

@@ -326,31 +326,44 @@ def _result(
         details["dropped_reason"] = "statistic undefined on the replicate (e.g. zero total weight)"
     if replicates.size < 2:
         raise VarkitError("fewer than two bootstrap replicates have a defined statistic.")
-    details["bias"] = float(replicates.mean() - estimate)
+    # moments of replicates as large as 1e308 overflow when squared or summed: take them
+    # on replicates divided by their largest magnitude (exact for the ratio, to rounding)
+    largest = float(np.max(np.abs(replicates)))
+    unit = largest if np.isfinite(largest) and largest > 0 else 1.0
+    with np.errstate(over="ignore"):
+        details["bias"] = float(unit * (replicates / unit).mean() - estimate)
     if jackknife is not None:
         jackknife = [values[np.isfinite(values)] for values in jackknife]
     # relative tolerance: Poisson replicates of constant data, sum(w x) / sum(w), differ
     # from x in the last bits (e.g. x = 0.1)
-    magnitude = max(abs(estimate), float(np.max(np.abs(replicates))))
-    if np.ptp(replicates) <= 64 * np.finfo(np.float64).eps * magnitude:
+    magnitude = max(abs(estimate), largest)
+    with np.errstate(over="ignore"):
+        spread = np.ptp(replicates)
+    if spread <= 64 * np.finfo(np.float64).eps * magnitude:
         # every replicate equals the estimate (constant data): the interval is a point
         lo = hi = float(estimate)
         details["warning"] = "degenerate bootstrap distribution: all replicates are equal"
     else:
-        lo, hi, extra = interval(
-            replicates,
-            estimate,
-            method=opts.method,
-            confidence=opts.confidence,
-            jackknife=jackknife,
-            acceleration=acceleration,
-        )
+        with np.errstate(over="ignore"):  # the basic interval's 2 * estimate - q
+            lo, hi, extra = interval(
+                replicates,
+                estimate,
+                method=opts.method,
+                confidence=opts.confidence,
+                jackknife=jackknife,
+                acceleration=acceleration,
+            )
         details.update(extra)
+        if np.isinf(lo) or np.isinf(hi):
+            details["overflow"] = (
+                "an interval end lies beyond the floating-point range (1.8e308) and is "
+                "reported as infinite"
+            )
         if not (np.isfinite(lo) and np.isfinite(hi)):
             details["warning"] = (
                 "the BCa interval is undefined: the estimate lies outside the replicates"
             )
-    stderr = float(np.std(replicates, ddof=1))
+    stderr = unit * float(np.std(replicates / unit, ddof=1))
     if scale != 1.0:
         with np.errstate(over="ignore"):
             estimate, lo, hi, stderr = (v * scale for v in (estimate, lo, hi, stderr))
