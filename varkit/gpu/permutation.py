@@ -139,8 +139,7 @@ def permutation_test(
         n = xs.size + ys.size
     if not np.isfinite(observed):
         raise VarkitError(
-            f"the statistic of the data is not a finite number ({observed}); "
-            "it cannot be tested."
+            f"the statistic of the data is not a finite number ({observed}); it cannot be tested."
         )
     pvalue = _pvalue(observed, null, alternative, exact)
     name = statistic if isinstance(statistic, str) else getattr(statistic, "__name__", "statistic")
