@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import builtins
 import gzip
+import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -653,3 +655,59 @@ def test_check_array_first_bad_index_in_a_large_array() -> None:
     values[1_500_000] = -4.0
     message = raised(VarkitError, check_array, values, "weight", kind="count")
     assert message == "`weight` must be a non-negative integer count, but index 1234567 holds -3."
+
+
+# -- issue 14: repeated names, numbers past float's range, wide files ---------------------
+@pytest.mark.parametrize(
+    ("header", "fragment"),
+    [
+        ("x,x,y", "column name 'x' twice (columns 1 and 2)"),
+        ("x,y,y", "column name 'y' twice (columns 2 and 3)"),
+    ],
+)
+def test_repeated_column_name_is_an_error_naming_it(
+    tmp_path: Path, header: str, fragment: str
+) -> None:
+    path = tmp_path / "dup.csv"
+    path.write_text(f"{header}\n1,2,3\n")
+    # pandas would read the second one as `x.1`/`y.1`, silently
+    with pytest.raises(VarkitError, match=re.escape(fragment)):
+        read_table(path, [Column("x")])
+
+
+@pytest.mark.parametrize("kind", ["float", "count", "int"])
+@pytest.mark.parametrize("sign", ["", "-"])
+def test_integer_of_400_digits_in_a_cell_is_one_line_naming_row(
+    tmp_path: Path, kind: str, sign: str
+) -> None:
+    path = tmp_path / "big.csv"
+    path.write_text(f"x,y\n2,1\n{sign}1{'0' * 400},1\n")
+    with pytest.raises(
+        VarkitError, match=r"column 'x' must be finite, but row 2 holds .*too large"
+    ):
+        read_table(path, [Column("x", kind)])
+
+
+def test_integer_past_float_range_in_memory_and_in_arrays() -> None:
+    frame = pd.DataFrame({"x": [1, 10**5000]}, dtype=object)
+    with pytest.raises(VarkitError, match="row 2 holds an integer of about 5001 digits"):
+        validate_frame(frame, [Column("x")])
+    with pytest.raises(VarkitError, match=r"index 1 holds 1000.*too large"):
+        check_array([1, 10**400], "x")
+
+
+def test_wide_csv_reads_without_performance_warning(tmp_path: Path) -> None:
+    names = [f"c{i}" for i in range(3000)]
+    path = tmp_path / "wide.csv"
+    path.write_text(",".join(names) + "\n" + ",".join("1" for _ in names) + "\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        frame = read_table(path, [Column("c", prefix=True)])
+        frame["extra"] = 1.0  # the next insert used to warn of a fragmented frame
+    assert frame.shape == (1, 3001) and list(frame.columns[:3]) == ["c0", "c1", "c2"]
+
+
+def test_first_row_numbers_rows_of_a_piece_as_in_the_file() -> None:
+    frame = pd.DataFrame({"x": [1.0, float("nan")]})
+    with pytest.raises(VarkitError, match="missing value in row 1002"):
+        validate_frame(frame, [Column("x")], first_row=1001)

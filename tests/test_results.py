@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -606,3 +607,106 @@ def test_load_json_schema_is_a_draft_2020_12_schema() -> None:
     schema = load_json_schema()
     Draft202012Validator.check_schema(schema)
     assert schema["properties"]["schema"] == {"const": SCHEMA_ID}
+
+
+# -- issue 14: malformed documents are one VarkitError naming the field and the result ----
+def _document(*results: dict) -> dict:
+    return {"schema": "varkit.results/1", "results": list(results)}
+
+
+@pytest.mark.parametrize("field", ["estimate", "ci_low", "confidence", "stderr", "pvalue", "df"])
+def test_integer_past_float_range_names_field_and_result(field: str) -> None:
+    from varkit.errors import VarkitError
+
+    value = [1, 10**400] if field == "df" else 10**400
+    doc = _document(
+        {"metric": "m", "estimate": 1.0}, {"metric": "m", "estimate": 1.0, field: value}
+    )
+    with pytest.raises(VarkitError, match=rf"^result 2: `{field}` is an integer too large"):
+        ResultSet.from_dict(doc)
+
+
+def test_integer_that_a_float_holds_is_read_as_float() -> None:
+    rs = ResultSet.from_dict(_document({"metric": "m", "estimate": 10**300, "n": 10**30}))
+    assert rs[0].estimate == 1e300 and rs[0].n == 10**30
+
+
+@pytest.mark.parametrize(
+    ("doc", "fragment"),
+    [
+        (_document(3), "result 1: a result must be an object"),
+        (_document({"estimate": 1.0}), "result 1: `metric` is missing"),
+        (_document({"metric": "m"}), "result 1: `estimate` is missing"),
+        (_document({"metric": "m", "estimate": 1.0, "df": [None]}), "`df` must hold numbers"),
+        ({"schema": "varkit.results/1", "results": {"a": 1}}, "`results` must be a list"),
+        ({"schema": "varkit.results/1", "provenance": [1]}, "`provenance` must be an object"),
+    ],
+)
+def test_malformed_documents_are_varkit_errors(doc: dict, fragment: str) -> None:
+    from varkit.errors import VarkitError
+
+    with pytest.raises(VarkitError, match=re.escape(fragment)):
+        ResultSet.from_dict(doc)
+
+
+def test_deeply_nested_json_is_a_varkit_error() -> None:
+    from varkit.errors import VarkitError
+
+    with pytest.raises(VarkitError, match="nested too deeply"):
+        ResultSet.from_json("[" * 100_000 + "]" * 100_000)
+    deep = (
+        '{"schema": "varkit.results/1", "results": [{"metric": "m", "estimate": 1, "details": %s}]}'
+    )
+    with pytest.raises(VarkitError, match="nested too deeply"):
+        ResultSet.from_json(deep % ("[" * 5000 + "]" * 5000))
+    with pytest.raises(VarkitError, match="not valid"):
+        ResultSet.from_json('{"x": %s}' % ("9" * 5000))
+
+
+_ODD_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**400), max_value=10**400),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from(["inf", "-inf", "nan", "", "x", "two-sided", "1e999"]),
+    st.lists(st.integers(-3, 3), max_size=3),
+    st.dictionaries(st.text(max_size=3), st.integers(-3, 3), max_size=2),
+)
+_FIELDS = [
+    "metric",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "confidence",
+    "method",
+    "n",
+    "stderr",
+    "statistic",
+    "pvalue",
+    "df",
+    "alternative",
+    "group",
+    "details",
+    "bogus",
+]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.dictionaries(st.sampled_from(_FIELDS), _ODD_VALUES, max_size=5), max_size=3))
+def test_malformed_documents_raise_only_varkit_errors(results: list[dict[str, Any]]) -> None:
+    from varkit.errors import VarkitError
+
+    doc = {
+        "schema": "varkit.results/1",
+        "results": [{"metric": "m", "estimate": 0.5, **r} for r in results],
+    }
+    try:
+        rs = ResultSet.from_dict(doc)
+    except VarkitError as exc:
+        assert str(exc).startswith("result ") and "\n" not in str(exc)
+        return
+    for r in rs:  # what is accepted keeps the schema's ordering
+        lo, hi = r.ci_low, r.ci_high
+        assert not (lo is not None and hi is not None and lo > hi)
+        assert not (lo is not None and r.estimate < lo) and not (hi is not None and r.estimate > hi)
+    assert ResultSet.from_json(rs.to_json()) == rs

@@ -100,7 +100,12 @@ PASS, FAIL, INCONCLUSIVE = "pass", "fail", "inconclusive"
 def _number(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise VarkitTypeError(f"`{name}` must be a number, got {value!r}.")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # TOML admits integers of any length
+        raise VarkitError(
+            f"`{name}` is an integer too large for a floating-point number (above 1.8e308)."
+        ) from None
     if math.isnan(number):
         raise VarkitError(f"`{name}` must not be NaN.")
     return number
@@ -380,12 +385,42 @@ def _group_text(group: Mapping[str, str]) -> str:
     return ", ".join(f"{k}={v}" for k, v in group.items())
 
 
-def _find_baseline(rule: Rule, candidate: Result, items: Sequence[Result]) -> list[Result]:
+def _group_key(group: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(group.items()))
+
+
+class _Index:
+    """The results indexed once by metric and by (metric, group), so that each rule is
+    linear in the number of results (a relative rule looks up its baseline and paired
+    result per candidate; scanning every result for each candidate was quadratic)."""
+
+    def __init__(self, items: Sequence[Result]) -> None:
+        self.position = {id(r): i for i, r in enumerate(items)}
+        self.by_metric: dict[str, list[Result]] = {}
+        self.by_group: dict[tuple[str, tuple[tuple[str, str], ...]], list[Result]] = {}
+        # paired results: (metric, key, first, second) and (metric, "comparison", a-b)
+        self.pairs: dict[tuple[str, str, str, str], list[Result]] = {}
+        self.comparisons: dict[tuple[str, str], list[Result]] = {}
+        for r in items:
+            self.by_metric.setdefault(r.metric, []).append(r)
+            self.by_group.setdefault((r.metric, _group_key(r.group)), []).append(r)
+            if r.ci_low is None or r.ci_high is None:
+                continue
+            if "comparison" in r.group:
+                self.comparisons.setdefault((r.metric, r.group["comparison"]), []).append(r)
+            for k, first in r.group.items():
+                if k.endswith("_1"):
+                    second = r.group.get(k[:-2] + "_2")
+                    if second is not None:
+                        self.pairs.setdefault((r.metric, k[:-2], first, second), []).append(r)
+
+
+def _find_baseline(rule: Rule, candidate: Result, index: _Index) -> list[Result]:
     """The results whose group is the candidate's with the baseline labels put in; when
     several, those of the candidate's method."""
     assert rule.baseline is not None
     wanted = {**candidate.group, **rule.baseline}
-    found = [r for r in items if r.metric == rule.metric and r.group == wanted]
+    found = list(index.by_group.get((rule.metric, _group_key(wanted)), ()))
     if len(found) > 1:
         same_method = [r for r in found if r.method == candidate.method]
         found = same_method or found
@@ -393,10 +428,10 @@ def _find_baseline(rule: Rule, candidate: Result, items: Sequence[Result]) -> li
 
 
 def _find_paired(
-    rule: Rule, candidate: Result, baseline: Result, items: Sequence[Result]
+    rule: Rule, candidate: Result, baseline: Result, index: _Index
 ) -> list[tuple[Result, int]]:
     """Paired results comparing candidate and baseline, each with its orientation
-    (+1: candidate first, -1: baseline first)."""
+    (+1: candidate first, -1: baseline first), in the order of the results."""
     differing = [
         k
         for k in candidate.group.keys() | baseline.group.keys()
@@ -406,21 +441,29 @@ def _find_paired(
         return []
     key = differing[0]
     cand, base = candidate.group.get(key), baseline.group.get(key)
+    if cand is None or base is None:
+        return []
     metric = f"{rule.metric}_{'ratio' if rule.ratio else 'difference'}"
     shared = {k: v for k, v in candidate.group.items() if k != key}
-    found = []
-    for r in items:
-        if r.metric != metric or r.ci_low is None or r.ci_high is None:
+    found: dict[int, tuple[Result, int]] = {}
+    order: dict[int, int] = {}
+    candidates = [
+        *((r, 1, True) for r in index.pairs.get((metric, key, cand, base), ())),
+        *((r, -1, True) for r in index.pairs.get((metric, key, base, cand), ())),
+        *((r, 1, False) for r in index.comparisons.get((metric, f"{cand}-{base}"), ())),
+        *((r, -1, False) for r in index.comparisons.get((metric, f"{base}-{cand}"), ())),
+    ]
+    for r, sign, labelled in candidates:
+        if id(r) in found:
             continue
         if any(r.group.get(k, v) != v for k, v in shared.items()):
             continue
         pair = (r.group.get(f"{key}_1"), r.group.get(f"{key}_2"))
-        comparison = r.group.get("comparison")
-        if pair == (cand, base) or (pair == (None, None) and comparison == f"{cand}-{base}"):
-            found.append((r, 1))
-        elif pair == (base, cand) or (pair == (None, None) and comparison == f"{base}-{cand}"):
-            found.append((r, -1))
-    return found
+        if not labelled and pair != (None, None):
+            continue  # `<key>_1`/`<key>_2` labels take precedence over `comparison`
+        found[id(r)] = (r, sign)
+        order[id(r)] = index.position[id(r)]
+    return sorted(found.values(), key=lambda item: order[id(item[0])])
 
 
 def _combine(rule: Rule, candidate: Result, baseline: Result) -> tuple[float, ...] | str:
@@ -449,7 +492,7 @@ def _combine(rule: Rule, candidate: Result, baseline: Result) -> tuple[float, ..
     return (estimate, c_low / b_high, c_high / b_low)
 
 
-def _decide_relative(rule: Rule, candidate: Result, items: Sequence[Result]) -> Decision:
+def _decide_relative(rule: Rule, candidate: Result, index: _Index) -> Decision:
     """Hold a candidate result against a baseline-relative rule (see the module docstring)."""
     assert rule.baseline is not None
     wanted = {**candidate.group, **rule.baseline}
@@ -458,7 +501,7 @@ def _decide_relative(rule: Rule, candidate: Result, items: Sequence[Result]) -> 
     def decision(status: str, reason: str, basis: str = "", **numbers: Any) -> Decision:
         return Decision(rule.name, status, label, reason, rule.bound_text, basis=basis, **numbers)
 
-    baselines = _find_baseline(rule, candidate, items)
+    baselines = _find_baseline(rule, candidate, index)
     if not baselines:
         return decision(
             FAIL,
@@ -475,7 +518,7 @@ def _decide_relative(rule: Rule, candidate: Result, items: Sequence[Result]) -> 
     (baseline,) = baselines
     if math.isnan(candidate.estimate) or math.isnan(baseline.estimate):
         return decision(FAIL, "An estimate is NaN, so the rule cannot pass.")
-    paired = _find_paired(rule, candidate, baseline, items)
+    paired = _find_paired(rule, candidate, baseline, index)
     if paired:
         result, sign = paired[0]
         assert result.ci_low is not None and result.ci_high is not None
@@ -699,9 +742,10 @@ def check(results: ResultSet | Iterable[Result], rules: Sequence[Rule]) -> GateR
     ('pass', '[-0.016, -0.004] (95%)')
     """
     items, rule_list = _validate_check(results, rules)
+    index = _Index(items)
     decisions: list[Decision] = []
     for rule in rule_list:
-        matched = [r for r in items if rule.matches(r)]
+        matched = [r for r in index.by_metric.get(rule.metric, ()) if rule.matches(r)]
         if rule.baseline is not None:
             base = rule.baseline
             # a result that is itself the baseline is no candidate
@@ -721,7 +765,7 @@ def check(results: ResultSet | Iterable[Result], rules: Sequence[Rule]) -> GateR
                 )
             )
         if rule.relative:
-            decisions.extend(_decide_relative(rule, r, items) for r in matched)
+            decisions.extend(_decide_relative(rule, r, index) for r in matched)
         else:
             decisions.extend(_decide(rule, r) for r in matched)
     return GateReport(tuple(decisions))
@@ -767,7 +811,10 @@ def load_rules(path: str | os.PathLike[str]) -> list[Rule]:
     try:
         document = _toml.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
-        raise VarkitError(f"rules file {str(path)!r} is not valid TOML: {exc}.") from None
+        reason = " ".join(str(exc).split()).rstrip(".")
+        raise VarkitError(f"rules file {str(path)!r} is not valid TOML: {reason}.") from None
+    except RecursionError:
+        raise VarkitError(f"rules file {str(path)!r} is nested too deeply to be read.") from None
     extra = sorted(set(document) - {"rule"})
     if extra:
         raise VarkitError(

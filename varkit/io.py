@@ -64,7 +64,7 @@ import pandas as pd
 
 from varkit.errors import VarkitError, VarkitTypeError
 
-__all__ = ["KINDS", "Column", "check_array", "read_table", "validate_frame"]
+__all__ = ["KINDS", "Column", "check_array", "csv_header", "read_table", "validate_frame"]
 
 KINDS = ("float", "int", "binary", "count", "probability", "label")
 _INTEGER_KINDS = ("int", "binary", "count")
@@ -75,6 +75,8 @@ _MISSING_TOKENS = frozenset(
 )
 _INT64_LIMIT = 2.0**63
 _MAX_LISTED = 10
+# pandas warns of a fragmented frame past 100 blocks; below this, columns are set in place
+_FEW_COLUMNS = 50
 _MAX_SHOWN_CHARS = 40
 
 
@@ -171,6 +173,14 @@ def _show_number(value: Any) -> str:
     return repr(number)
 
 
+def _int_text(value: int) -> str:
+    """An integer's digits; past Python's 4300-digit str() limit, its leading digits."""
+    try:
+        return str(value)
+    except ValueError:
+        return f"an integer of about {int(value.bit_length() * 0.30103) + 1} digits"
+
+
 def _show_text(text: str) -> str:
     text = text.strip()
     if len(text) > _MAX_SHOWN_CHARS:
@@ -184,6 +194,12 @@ def _fault_message(subject: str, where: str, held: str, fault: _Fault, kind: str
         prep = "in" if where.startswith("row") else "at"
         return f"{subject} has a missing value {prep} {where} ({fault.count} missing in all)."
     if fault.what == "nonfinite":
+        if held and "inf" not in held.lower():
+            # written as a finite number (1e400, a 400-digit integer) beyond float's range
+            return (
+                f"{subject} must be finite, but {where} holds {held}, a number too large "
+                "for a floating-point number (above 1.8e308)."
+            )
         return f"{subject} must be finite, but {where} holds {held}."
     if fault.what == "range":
         return f"{subject} must fit in a 64-bit integer, but {where} holds {held}."
@@ -194,6 +210,39 @@ def _fault_message(subject: str, where: str, held: str, fault: _Fault, kind: str
         "probability": "must be a probability in [0, 1]",
     }[kind]
     return f"{subject} {expected}, but {where} holds {held}."
+
+
+def _capped_float(value: Any) -> Any:
+    """A Python integer as a float, +-inf past float's range; anything else unchanged."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        try:
+            return float(value)
+        except OverflowError:
+            return np.inf if value > 0 else -np.inf
+    return value
+
+
+def _to_numeric(values: pd.Series) -> pd.Series:
+    """``pandas.to_numeric(values, errors="coerce")``; integers past float's range (pandas
+    raises OverflowError on them) become +-inf, to be reported as too large."""
+    try:
+        return pd.to_numeric(values, errors="coerce")
+    except OverflowError:
+        capped = pd.Series([_capped_float(v) for v in values], index=values.index, dtype=object)
+        return pd.to_numeric(capped, errors="coerce")
+
+
+def _to_float64(values: pd.Series) -> np.ndarray:
+    """Numeric ``values`` as float64; Python integers past float's range become +-inf
+    (then reported as too large) instead of raising OverflowError."""
+    try:
+        return values.to_numpy(dtype=np.float64, na_value=np.nan)
+    except OverflowError:
+        out = np.empty(len(values), dtype=np.float64)
+        for i, v in enumerate(values.to_numpy(dtype=object)):
+            capped = _capped_float(v)
+            out[i] = np.nan if capped is None or capped is pd.NA else float(capped)
+        return out
 
 
 def _convert(x: np.ndarray, kind: str, allow_nan: bool) -> np.ndarray:
@@ -217,7 +266,7 @@ def _is_missing_cell(values: pd.Series) -> np.ndarray:
     return missing
 
 
-def _numeric_column(series: pd.Series, col: Column, subject: str) -> pd.Series:
+def _numeric_column(series: pd.Series, col: Column, subject: str, first_row: int) -> pd.Series:
     """Check and convert one numeric column of a frame."""
     dtype = series.dtype
     raw_text: pd.Series | None = None
@@ -236,10 +285,10 @@ def _numeric_column(series: pd.Series, col: Column, subject: str) -> pd.Series:
         raise VarkitError(f"{subject} must be numeric, but it holds dates or times.")
     else:
         values = series.astype(object) if isinstance(dtype, pd.CategoricalDtype) else series
-        numeric = pd.to_numeric(values, errors="coerce")
+        numeric = _to_numeric(values)
         if pd.api.types.is_complex_dtype(numeric.dtype):
             raise VarkitError(f"{subject} must hold real numbers, but it holds complex numbers.")
-        x = numeric.to_numpy(dtype=np.float64, na_value=np.nan)
+        x = _to_float64(numeric)
         unparsed = np.isnan(x)
         if unparsed.any():
             bad = unparsed & ~_is_missing_cell(values)
@@ -248,7 +297,7 @@ def _numeric_column(series: pd.Series, col: Column, subject: str) -> pd.Series:
                 held = values.iloc[position]
                 shown = _show_text(held) if isinstance(held, str) else str(held)
                 raise VarkitError(
-                    f"{subject} must be numeric, but row {position + 1} holds {shown!r}."
+                    f"{subject} must be numeric, but row {position + first_row} holds {shown!r}."
                 )
         if pd.api.types.is_integer_dtype(numeric.dtype) and numeric.dtype.kind == "i":
             exact_ints = numeric.to_numpy()
@@ -258,12 +307,14 @@ def _numeric_column(series: pd.Series, col: Column, subject: str) -> pd.Series:
         held_raw = None if raw_text is None else raw_text.iloc[fault.position]
         if isinstance(held_raw, str):
             held = _show_text(held_raw)
+        elif isinstance(held_raw, int) and not isinstance(held_raw, bool):
+            held = _show_text(_int_text(held_raw))
         elif exact_ints is not None:
             held = _show_number(exact_ints[fault.position])
         else:
             held = _show_number(x[fault.position])
         raise VarkitError(
-            _fault_message(subject, f"row {fault.position + 1}", held, fault, col.kind)
+            _fault_message(subject, f"row {fault.position + first_row}", held, fault, col.kind)
         )
     if exact_ints is not None and col.kind in _INTEGER_KINDS and not col.allow_nan:
         converted = exact_ints.astype(np.int64)
@@ -272,7 +323,7 @@ def _numeric_column(series: pd.Series, col: Column, subject: str) -> pd.Series:
     return pd.Series(converted, index=series.index, name=series.name)
 
 
-def _label_column(series: pd.Series, col: Column, subject: str) -> pd.Series:
+def _label_column(series: pd.Series, col: Column, subject: str, first_row: int) -> pd.Series:
     """Check one label column: text, with no missing cell unless ``allow_nan``."""
     missing = series.isna().to_numpy(dtype=bool, copy=True)
     present = ~missing
@@ -282,7 +333,7 @@ def _label_column(series: pd.Series, col: Column, subject: str) -> pd.Series:
         if not col.allow_nan:
             fault = _Fault("missing", _first(missing), int(missing.sum()))
             raise VarkitError(
-                _fault_message(subject, f"row {fault.position + 1}", "", fault, col.kind)
+                _fault_message(subject, f"row {fault.position + first_row}", "", fault, col.kind)
             )
         return text.where(~missing, np.nan).astype("str").rename(series.name)
     return text.rename(series.name)
@@ -313,7 +364,7 @@ def _validate_columns_arg(columns: Any) -> list[Column]:
 
 
 def validate_frame(
-    df: pd.DataFrame, columns: Sequence[Column], *, source: str = "data"
+    df: pd.DataFrame, columns: Sequence[Column], *, source: str = "data", first_row: int = 1
 ) -> pd.DataFrame:
     """Check the declared columns of a DataFrame and convert them to their dtypes.
 
@@ -325,6 +376,9 @@ def validate_frame(
         The declared columns. Columns not declared are left as they are.
     source : str
         What to call the data in messages (:func:`read_table` passes the file name).
+    first_row : int
+        The row number of the frame's first row in messages: a piece of a file that starts
+        at its 1001st data row passes 1001, so that messages count the file's rows.
 
     Returns
     -------
@@ -378,7 +432,9 @@ def validate_frame(
     if len(df) == 0:
         raise VarkitError(f"{source} has no rows.")
 
-    out = df.copy(deep=False)
+    if isinstance(first_row, bool) or not isinstance(first_row, int) or first_row < 1:
+        raise VarkitError(f"`first_row` must be a positive integer, got {first_row!r}.")
+    converted: dict[Any, pd.Series] = {}
     for key, col in plan:
         if len(by_name[col.name]) > 1:
             raise VarkitError(
@@ -387,9 +443,19 @@ def validate_frame(
         subject = f"{source}: column '{col.name}'"
         series = df[key]
         if col.kind == "label":
-            out[key] = _label_column(series, col, subject)
+            converted[key] = _label_column(series, col, subject, first_row)
         else:
-            out[key] = _numeric_column(series, col, subject)
+            converted[key] = _numeric_column(series, col, subject, first_row)
+    if len(df.columns) <= _FEW_COLUMNS or not converted:
+        out = df.copy(deep=False)
+        for key, values in converted.items():
+            out[key] = values
+        return out
+    # Replacing many columns one by one leaves a frame of many blocks, and pandas then
+    # warns (PerformanceWarning) at the next column inserted; build it in one go instead.
+    data = {i: converted.get(key, df.iloc[:, i]) for i, key in enumerate(df.columns)}
+    out = pd.DataFrame(data, index=df.index)
+    out.columns = df.columns
     return out
 
 
@@ -413,6 +479,54 @@ def _parse_csv(path: str, label: str, **options: Any) -> pd.DataFrame:
         raise VarkitError(f"{label} cannot be read ({exc.strerror or exc}).") from None
 
 
+def csv_header(path: str | os.PathLike[str], label: str | None = None) -> list[str]:
+    """The column names of a CSV file as written in its header line.
+
+    pandas renames a repeated name (``x``, ``x.1``), which would let a file with two
+    ``score`` columns be read silently; a repeated name is an error here.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The CSV file (compressed CSV works too).
+    label : str, optional
+        What to call the file in messages (default ``file '<path>'``).
+
+    Raises
+    ------
+    VarkitError
+        When the file is empty, not valid CSV, or repeats a column name.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "dup.csv")
+    >>> with open(path, "w") as handle:
+    ...     _ = handle.write("model,score,score\\na,1,2\\n")
+    >>> csv_header(path)
+    Traceback (most recent call last):
+    ...
+    varkit.errors.VarkitError: file '...dup.csv' has the column name 'score' twice (columns 2 and 3); column names must be unique.
+    """  # noqa: E501
+    shown = os.fspath(path)
+    label = label or f"file '{shown}'"
+    if os.path.getsize(shown) == 0:
+        raise VarkitError(f"{label} is empty.")
+    head = _parse_csv(
+        shown, label, header=None, nrows=1, dtype=str, keep_default_na=False, na_filter=False
+    )
+    names = [str(c) for c in head.iloc[0].tolist()] if len(head) else []
+    seen: dict[str, int] = {}
+    for position, name in enumerate(names, start=1):
+        if name in seen:
+            raise VarkitError(
+                f"{label} has the column name {name!r} twice (columns {seen[name]} and "
+                f"{position}); column names must be unique."
+            )
+        seen[name] = position
+    return names
+
+
 def _declares(col: Column, name: str) -> bool:
     return name.startswith(col.name) if col.prefix else name == col.name
 
@@ -426,6 +540,7 @@ def _read_csv(path: str, label: str, declared: Sequence[Column]) -> pd.DataFrame
     """
     if os.path.getsize(path) == 0:
         raise VarkitError(f"{label} is empty.")
+    csv_header(path, label)  # a repeated column name is an error, not a renamed column
     header = [str(c) for c in _parse_csv(path, label, nrows=0).columns]
     labels = [n for n in header if any(c.kind == "label" and _declares(c, n) for c in declared)]
     missing_tokens = {n: sorted(_MISSING_TOKENS) for n in header if n not in labels}
@@ -661,6 +776,7 @@ def check_array(
         return _check_labels(arr, name, allow_nan)
 
     dtype_kind = arr.dtype.kind
+    raw_flat: np.ndarray | None = None
     if dtype_kind == "b":
         if kind != "binary":
             raise VarkitTypeError(f"`{name}` must be numeric, got booleans.")
@@ -673,10 +789,10 @@ def check_array(
         raise VarkitTypeError(f"`{name}` must be numeric, got dates or times.")
     elif dtype_kind == "O":
         flat = pd.Series(arr.ravel(), dtype=object)
-        numeric = pd.to_numeric(flat, errors="coerce")
+        numeric = _to_numeric(flat)
         if pd.api.types.is_complex_dtype(numeric.dtype):
             raise VarkitTypeError(f"`{name}` must hold real numbers, got complex numbers.")
-        parsed = numeric.to_numpy(dtype=np.float64, na_value=np.nan)
+        parsed = _to_float64(numeric)
         bad = np.isnan(parsed) & ~flat.isna().to_numpy(dtype=bool)
         if bad.any():
             position = _first(bad)
@@ -684,6 +800,7 @@ def check_array(
                 f"`{name}` must be numeric, but {_where(position, arr.shape)} holds "
                 f"{flat.iloc[position]!r}."
             )
+        raw_flat = arr.ravel()
         arr = parsed.reshape(arr.shape)
     elif dtype_kind not in "iuf":
         raise VarkitTypeError(f"`{name}` must be numeric, got dtype {arr.dtype}.")
@@ -692,6 +809,9 @@ def check_array(
     fault = _find_fault(x.ravel(), kind, allow_nan)
     if fault is not None:
         held = _show_number(arr.ravel()[fault.position])
+        raw = None if raw_flat is None else raw_flat[fault.position]
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            held = _show_text(_int_text(raw))  # an integer past float's range, as given
         where = _where(fault.position, arr.shape)
         raise VarkitError(_fault_message(f"`{name}`", where, held, fault, kind))
     if kind in _INTEGER_KINDS and not allow_nan and arr.dtype.kind in "iu":

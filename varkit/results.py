@@ -62,7 +62,14 @@ def _to_float(name: str, value: Any) -> float | None:
         raise VarkitTypeError(f"`{name}` must be a number, got the string {value!r}.")
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise VarkitTypeError(f"`{name}` must be a number, got {type(value).__name__}.")
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:
+        # an integer past float's range (JSON admits integers of any length)
+        # (str() of an integer past 4300 digits itself raises, so it is not quoted)
+        raise VarkitError(
+            f"`{name}` is an integer too large for a floating-point number (above 1.8e308)."
+        ) from None
 
 
 def _jsonable(value: Any) -> Any:
@@ -207,7 +214,10 @@ class Result:
             set_(self, "n", int(self.n))
         if self.df is not None:
             dfs = self.df if isinstance(self.df, (list, tuple, np.ndarray)) else (self.df,)
-            set_(self, "df", tuple(float(_to_float("df", d)) for d in dfs))  # type: ignore[arg-type]
+            values = tuple(_to_float("df", d) for d in dfs)
+            if any(v is None for v in values):
+                raise VarkitTypeError("`df` must hold numbers, got None.")
+            set_(self, "df", values)
         if self.alternative is not None and self.alternative not in _ALTERNATIVES:
             raise VarkitError(
                 f"`alternative` must be one of {', '.join(_ALTERNATIVES)}, "
@@ -266,13 +276,21 @@ class Result:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Result:
         """Build a Result from :meth:`to_dict` output (strict-JSON strings accepted)."""
+        if not isinstance(data, Mapping):
+            raise VarkitTypeError(f"a result must be an object, got {type(data).__name__}.")
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = set(data) - names
         if unknown:
             raise VarkitError(f"unknown result field(s): {', '.join(sorted(unknown))}.")
+        for required in ("metric", "estimate"):
+            if required not in data:
+                raise VarkitError(f"`{required}` is missing.")
         kwargs = dict(data)
-        kwargs["details"] = _decode_floats(kwargs.get("details") or {})
-        return cls(**kwargs)
+        try:
+            kwargs["details"] = _decode_floats(kwargs.get("details") or {})
+            return cls(**kwargs)
+        except RecursionError:
+            raise VarkitError("`details` is nested too deeply.") from None
 
     def to_json(self, **kwargs: Any) -> str:
         """Strict JSON text of this result."""
@@ -402,8 +420,25 @@ class ResultSet:
                 f"not a varkit results document: `schema` is {data.get('schema')!r}, "
                 f"expected {SCHEMA_ID!r}."
             )
-        results = tuple(Result.from_dict(r) for r in data.get("results", []))
-        return cls(results, _decode_floats(data.get("provenance") or {}))
+        items = data.get("results", [])
+        if not isinstance(items, list):
+            raise VarkitTypeError(f"`results` must be a list, got {type(items).__name__}.")
+        results = []
+        for position, item in enumerate(items, start=1):
+            try:
+                results.append(Result.from_dict(item))
+            except VarkitError as exc:
+                # the same error type, naming the result as a person counts them
+                raise type(exc)(f"result {position}: {exc}") from None
+        provenance = data.get("provenance") or {}
+        if not isinstance(provenance, Mapping):
+            raise VarkitTypeError(
+                f"`provenance` must be an object, got {type(provenance).__name__}."
+            )
+        try:
+            return cls(tuple(results), _decode_floats(provenance))
+        except RecursionError:
+            raise VarkitError("`provenance` is nested too deeply.") from None
 
     def to_json(self, indent: int | None = 2) -> str:
         """Strict JSON text (schema ``varkit.results/1``)."""
@@ -411,7 +446,16 @@ class ResultSet:
 
     @classmethod
     def from_json(cls, text: str) -> ResultSet:
-        return cls.from_dict(json.loads(text))
+        try:
+            data = json.loads(text)
+        except RecursionError:
+            raise VarkitError("the results JSON is nested too deeply.") from None
+        except ValueError as exc:  # JSONDecodeError, or an integer past 4300 digits
+            reason = " ".join(str(exc).split()).rstrip(".")
+            raise VarkitError(f"the results JSON is not valid ({reason}).") from None
+        if not isinstance(data, Mapping):
+            raise VarkitError("not a varkit results document: the JSON is not an object.")
+        return cls.from_dict(data)
 
     def to_frame(self) -> Any:
         """A pandas DataFrame: one row per result, group labels as columns."""

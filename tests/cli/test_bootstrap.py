@@ -165,3 +165,82 @@ def test_progress_bar_only_for_long_runs_on_a_terminal(monkeypatch: pytest.Monke
     with progress_bar(10, "x", work=10**12) as progress:
         assert progress is not None
         progress(10)
+
+
+# -- issue 14 -----------------------------------------------------------------------------
+def _one_error_line(code: int, err: str, fragment: str) -> None:
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert fragment in lines[0] and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("x,x\n1,2\n", "column name 'x' twice (columns 1 and 2)"),
+        ("x\n1\n1" + "0" * 400 + "\n", "row 2 holds 1000"),
+        ("x\n1\n-1e400\n", "row 2 holds -1e400, a number too large"),
+    ],
+)
+def test_malformed_csv_gives_one_error_line(tmp_path: Path, content: str, message: str) -> None:
+    data = tmp_path / "bad.csv"
+    data.write_text(content)
+    code, _, err = invoke("bootstrap", str(data), "-c", "x", "--resamples", "50")
+    _one_error_line(code, err, message)
+
+
+def test_resamples_past_memory_are_refused_in_one_line() -> None:
+    code, _, err = invoke("bootstrap", SESSIONS, "-c", "revenue", "--resamples", str(10**12))
+    _one_error_line(code, err, "would need about")
+    assert "TiB" in err
+
+
+def test_a_file_named_like_a_glob_is_read_as_that_file(tmp_path: Path) -> None:
+    (tmp_path / "log1.csv").write_text("x\n100\n200\n300\n")
+    (tmp_path / "log[1].csv").write_text("x\n1\n2\n3\n")
+    code, out, err = invoke(
+        "bootstrap",
+        str(tmp_path / "log[1].csv"),
+        "-c",
+        "x",
+        "--resamples",
+        "50",
+        "--seed",
+        "1",
+        "--format",
+        "json",
+    )
+    assert code == 0, err
+    (result,) = ResultSet.from_json(out)
+    assert result.estimate == 2.0
+
+
+def test_extreme_values_give_a_finite_interval_and_no_raw_warning(tmp_path: Path) -> None:
+    data = tmp_path / "big.csv"
+    data.write_text("x\n1e308\n1e308\n1\n2\n-1e308\n")
+    code, out, err = invoke(
+        "bootstrap", str(data), "-c", "x", "--resamples", "200", "--seed", "1", "--format", "json"
+    )
+    assert code == 0 and "RuntimeWarning" not in err and err == "", err
+    (result,) = ResultSet.from_json(out)
+    assert result.ci_low <= result.estimate <= result.ci_high
+    assert np.isfinite([result.ci_low, result.ci_high]).all() and "scaled" in result.details
+
+
+def test_sum_past_the_float_range_is_one_error_line(tmp_path: Path) -> None:
+    data = tmp_path / "big.csv"
+    data.write_text("x\n1e308\n1e308\n1e308\n")
+    code, _, err = invoke("bootstrap", str(data), "-c", "x", "-s", "sum", "--resamples", "50")
+    _one_error_line(code, err, "exceeds the floating-point range")
+
+
+def test_a_drawn_seed_is_recorded_and_reproduces_the_result() -> None:
+    args = ["bootstrap", SESSIONS, "-c", "revenue", "--resamples", "200", "--format", "json"]
+    code, out, _ = invoke(*args)
+    assert code == 0
+    drawn = ResultSet.from_json(out)
+    seed = drawn.provenance["seed"]
+    assert isinstance(seed, int) and drawn[0].details["seed"] == seed
+    code, again, _ = invoke(*args, "--seed", str(seed))
+    assert ResultSet.from_json(again)[0] == drawn[0]

@@ -90,3 +90,50 @@ def test_demo_cav_gate_decides_on_the_whole_log_not_the_running_estimates() -> N
     report = check(results, rules)
     assert len(rules) == 1 and "1 passed" in report.to_table()
     assert "stage=final" in report.to_table()  # the one result it matched
+
+
+# -- issue 14: where the demo writes, and its seed --------------------------------------
+def _one_error_line(result: object, fragment: str) -> None:
+    err = result.stderr  # type: ignore[attr-defined]
+    assert result.exit_code == 2, err  # type: ignore[attr-defined]
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0], err
+
+
+def test_demo_output_that_cannot_be_a_folder_is_one_line_before_any_work(tmp_path: Path) -> None:
+    regular = tmp_path / "plain.txt"
+    regular.write_text("x")
+    for target, fragment in (
+        (regular / "demo", "--output"),
+        (Path("/dev/full"), "is not a folder"),
+    ):
+        if not target.parent.exists() and target != regular / "demo":
+            continue
+        result = CliRunner().invoke(cli, ["demo", "--output", str(target), "--device", "cpu"])
+        _one_error_line(result, fragment)
+
+
+def test_demo_file_that_cannot_be_written_is_one_line(tmp_path: Path) -> None:
+    from varkit.cli.demo import write_demo
+    from varkit.cli.options import write_text
+    from varkit.errors import VarkitError
+    from varkit.results import Result
+
+    (tmp_path / "results.json").mkdir()  # a folder where the file goes
+    rs = ResultSet((Result("mean", 1.0, 0.5, 1.5, 0.95),))
+    try:
+        write_demo(rs, tmp_path, lambda p, t: write_text(p, t, option="--output"))
+    except VarkitError as exc:
+        assert "--output" in str(exc) and "results.json" in str(exc)
+    else:
+        raise AssertionError("no error")
+
+
+def test_demo_sections_are_reproducible_from_the_seed() -> None:
+    from varkit.cli.demo import SECTIONS
+
+    for name in ("engine", "privacy"):
+        first, again = SECTIONS[name](7, "cpu"), SECTIONS[name](7, "cpu")
+        assert ResultSet(tuple(first)) == ResultSet(tuple(again)), name
+    other = SECTIONS["engine"](8, "cpu")
+    assert ResultSet(tuple(other)) != ResultSet(tuple(SECTIONS["engine"](7, "cpu")))

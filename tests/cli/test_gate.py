@@ -269,3 +269,132 @@ def test_bad_relative_rule_exit_2(write_file: Write, extra: str, fragment: str) 
     rules = rules_file(write_file, RELATIVE_RULE + extra)
     code, _, err = invoke("gate", example_results(write_file), "--rules", rules)
     assert_input_error(code, err, fragment)
+
+
+# -- issue 14: files that cannot be written, malformed inputs, scale ----------------------
+@pytest.mark.parametrize("option", ["--junit", "--markdown"])
+def test_output_into_a_missing_folder_is_created(
+    write_file: Write, tmp_path: Path, option: str
+) -> None:
+    target = tmp_path / "new" / "deeper" / "out.txt"
+    code, _, err = invoke(
+        "gate",
+        example_results(write_file),
+        "--rules",
+        sample_rules(write_file),
+        option,
+        str(target),
+    )
+    assert code == 0 and target.is_file() and "Traceback" not in err
+
+
+@pytest.mark.parametrize("option", ["--junit", "--markdown"])
+@pytest.mark.parametrize("where", ["under_file", "full_disk"])
+def test_output_that_cannot_be_written_is_one_error_line(
+    write_file: Write, tmp_path: Path, option: str, where: str
+) -> None:
+    if where == "full_disk" and not Path("/dev/full").exists():
+        pytest.skip("no /dev/full here")
+    regular = write_file("plain.txt", "x")
+    target = str(regular / "out.xml") if where == "under_file" else "/dev/full"
+    code, _, err = invoke(
+        "gate", example_results(write_file), "--rules", sample_rules(write_file), option, target
+    )
+    assert_input_error(code, err, option)
+
+
+@pytest.mark.parametrize("where", ["folder", "full_disk", "under_file"])
+def test_github_step_summary_that_cannot_be_written_is_one_error_line(
+    write_file: Write, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    if where == "full_disk" and not Path("/dev/full").exists():
+        pytest.skip("no /dev/full here")
+    regular = write_file("plain.txt", "x")
+    target = {"folder": str(tmp_path), "full_disk": "/dev/full"}.get(where, str(regular / "s.md"))
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", target)
+    code, _, err = invoke("gate", example_results(write_file), "--rules", sample_rules(write_file))
+    assert_input_error(code, err, "$GITHUB_STEP_SUMMARY")
+
+
+def test_github_step_summary_in_a_missing_folder_is_created(
+    write_file: Write, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "a" / "b" / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(target))
+    code, _, _ = invoke("gate", example_results(write_file), "--rules", sample_rules(write_file))
+    assert code == 0 and "### varkit gate" in target.read_text(encoding="utf-8")
+
+
+BIG = "9" * 400
+
+
+@pytest.mark.parametrize("field", ["estimate", "confidence", "stderr", "pvalue", "ci_high"])
+def test_huge_integer_in_results_json_names_field_and_result(write_file: Write, field: str) -> None:
+    good = {"metric": "epsilon", "estimate": 1.0}
+    bad = {"metric": "epsilon", "estimate": 1.0, field: 0}
+    text = json.dumps({"schema": "varkit.results/1", "results": [good, bad]})
+    text = text.replace(f'"{field}": 0', f'"{field}": {BIG}')
+    path = str(write_file("big.json", text))
+    code, _, err = invoke("gate", path, "--rules", sample_rules(write_file))
+    assert_input_error(code, err, f"result 2: `{field}` is an integer too large")
+
+
+def test_huge_integer_in_df_and_past_the_digit_limit(write_file: Write) -> None:
+    doc = '{"schema": "varkit.results/1", "results": [{"metric": "m", "estimate": 1, "df": [%s]}]}'
+    path = str(write_file("df.json", doc % BIG))
+    code, _, err = invoke("gate", path, "--rules", sample_rules(write_file))
+    assert_input_error(code, err, "result 1: `df` is an integer too large")
+    path = str(write_file("digits.json", doc % ("9" * 5000)))
+    code, _, err = invoke("gate", path, "--rules", sample_rules(write_file))
+    assert_input_error(code, err, "is not valid JSON")
+
+
+@pytest.mark.parametrize("where", ["top", "details"])
+def test_deeply_nested_results_json_is_one_error_line(write_file: Write, where: str) -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    if where == "top":
+        text = deep
+    else:
+        text = (
+            '{"schema": "varkit.results/1", "results": [{"metric": "m", "estimate": 1, '
+            f'"details": {{"x": {"[" * 3000 + "]" * 3000}}}}}]}}'
+        )
+    path = str(write_file("deep.json", text))
+    for command in ("gate", "report"):
+        args = [command, path, "--rules", sample_rules(write_file)]
+        if command == "report":
+            args += ["-o", str(Path(path).with_suffix(".html"))]
+        code, _, err = invoke(*args)
+        assert_input_error(code, err, "deep.json")
+
+
+@pytest.mark.parametrize("key", ["min", "max", "max_pvalue", "max_drop"])
+def test_huge_integer_bound_in_rules_names_the_key(write_file: Write, key: str) -> None:
+    extra = 'baseline = { model = "b" }\n' if key == "max_drop" else ""
+    rules = rules_file(write_file, f'[[rule]]\nname = "r"\nmetric = "m"\n{extra}{key} = {BIG}\n')
+    code, _, err = invoke("gate", example_results(write_file), "--rules", rules)
+    assert_input_error(code, err, f"`{key}` is an integer too large")
+
+
+def test_deeply_nested_rules_file_is_one_error_line(write_file: Write) -> None:
+    rules = rules_file(write_file, "x = " + "[" * 50_000 + "]" * 50_000 + "\n")
+    code, _, err = invoke("gate", example_results(write_file), "--rules", rules)
+    assert_input_error(code, err, "rules file")
+
+
+# ~10 s on a loaded 2-core machine; tests/test_gates.py guards the scaling by default
+@pytest.mark.slow
+def test_gate_with_relative_rules_on_20000_results_finishes(write_file: Write) -> None:
+    # quadratic matching took 37 s per relative rule on 20,000 results; linear takes ~1 s
+    results = [Result("accuracy", 0.84, 0.81, 0.87, 0.95, group={"model": "base"})]
+    results += [
+        Result("accuracy", 0.83, 0.80, 0.86, 0.95, group={"model": f"m{i}"}) for i in range(20_000)
+    ]
+    path = results_file(write_file, *results)
+    rules = rules_file(
+        write_file,
+        '[[rule]]\nname = "drop"\nmetric = "accuracy"\nbaseline = { model = "base" }\n'
+        "max_drop = 0.1\n",
+    )
+    code, out, _ = invoke("gate", path, "--rules", rules)
+    assert code == 0 and out.strip().endswith("20000 passed, 0 failed, 0 inconclusive")

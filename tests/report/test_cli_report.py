@@ -114,3 +114,73 @@ def test_bad_rules_exit_2(write_file: Write, tmp_path: Path, rules: str, fragmen
 def test_missing_file_exit_2(tmp_path: Path) -> None:
     code, _, err = invoke("report", str(tmp_path / "none.json"))
     assert code == 2 and "does not exist" in err
+
+
+# -- issue 14: where the page goes, extreme values, scale ---------------------------------
+def test_output_folder_is_created(write_file: Write, tmp_path: Path) -> None:
+    out = tmp_path / "new" / "folder" / "report.html"
+    code, _, err = invoke("report", results_file(write_file), "-o", str(out))
+    assert code == 0 and out.is_file() and err == ""
+
+
+@pytest.mark.parametrize("where", ["under_file", "full_disk"])
+def test_output_that_cannot_be_written_is_one_error_line(
+    write_file: Write, tmp_path: Path, where: str
+) -> None:
+    if where == "full_disk" and not Path("/dev/full").exists():
+        pytest.skip("no /dev/full here")
+    regular = write_file("plain.txt", "x")
+    target = str(regular / "report.html") if where == "under_file" else "/dev/full"
+    code, _, err = invoke("report", results_file(write_file), "-o", target)
+    assert_input_error(code, err, "--output")
+
+
+def test_extreme_values_and_missing_glyphs_draw_without_warnings(
+    write_file: Write, tmp_path: Path
+) -> None:
+    # 1e308 used to overflow the axis arithmetic (a ValueError traceback from matplotlib);
+    # a CJK label made matplotlib warn about glyphs missing from its font
+    results = [
+        Result("accuracy", 1e308, 1e308, 1e308, 0.95, group={"model": "中文"}),
+        Result("accuracy", 0.0, -1e308, 1.7e308, 0.95, group={"model": "b"}),
+        Result("accuracy", 5e-324, 0.0, 1e-300, 0.95, group={"model": "c"}),
+        Result("accuracy", 5.0, 5.0, 5.0, 0.95, group={"model": "$\\frac{"}),
+        *(
+            Result(
+                "shuffle_distance",
+                v,
+                v,
+                v,
+                0.95,
+                group={"ad_id": str(i)},
+                details={"threshold": 1e308},
+            )
+            for i, v in enumerate([1e308, 0.0, 0.5])
+        ),
+    ]
+    path = str(write_file("extreme.json", ResultSet(tuple(results)).to_json()))
+    out = tmp_path / "extreme.html"
+    code, stdout, err = invoke("report", path, "-o", str(out))
+    assert code == 0, err
+    assert err == "" and "wrote" in stdout and out.read_text(encoding="utf-8").count("<img") >= 2
+
+
+# ~10 s on a loaded 2-core machine; tests/test_gates.py guards the scaling by default
+@pytest.mark.slow
+def test_report_of_20000_results_with_relative_rules_finishes(
+    write_file: Write, tmp_path: Path
+) -> None:
+    results = [Result("accuracy", 0.84, 0.81, 0.87, 0.95, group={"model": "base"})]
+    results += [
+        Result("accuracy", 0.83, 0.80, 0.86, 0.95, group={"model": f"m{i}"}) for i in range(20_000)
+    ]
+    path = str(write_file("many.json", ResultSet(tuple(results)).to_json()))
+    rules = write_file(
+        "rel.toml",
+        '[[rule]]\nname = "drop"\nmetric = "accuracy"\nbaseline = { model = "base" }\n'
+        "max_drop = 0.1\n",
+    )
+    out = tmp_path / "many.html"
+    code, stdout, err = invoke("report", path, "-o", str(out), "--rules", str(rules))
+    assert code == 0, err
+    assert "20001 results, 20000 gate decisions" in stdout

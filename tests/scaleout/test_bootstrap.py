@@ -324,3 +324,40 @@ def test_cluster_with_a_memory_limit_below_the_log_gives_the_right_interval(
     assert got.estimate == pytest.approx(49.95, rel=1e-12)
     want = bootstrap_log(str(path), "x", engine="chunks", **kwargs)
     assert_same(got, want)
+
+
+# -- issue 14: memory, range, extreme values on the partitioned path ----------------------
+def test_resamples_past_memory_are_refused_before_reading(tmp_path: Path) -> None:
+    from varkit.errors import VarkitError
+
+    make_log(tmp_path, n=50)
+    with pytest.raises(VarkitError, match="would need about .* of memory"):
+        bootstrap_log(str(tmp_path / "part-*"), "revenue", n_resamples=10**12, engine="chunks")
+
+
+@pytest.mark.parametrize("method", ["percentile", "basic", "bca"])
+def test_proportion_on_partitions_stays_in_0_1(tmp_path: Path, method: str) -> None:
+    (tmp_path / "p.csv").write_text("x\n" + "1\n" * 9 + "0\n")
+    r = bootstrap_log(
+        str(tmp_path / "p.csv"),
+        "x",
+        "proportion",
+        n_resamples=400,
+        method=method,
+        random_state=2,
+        engine="chunks",
+        rows_per_partition=3,
+    )
+    assert 0.0 <= r.ci_low <= r.estimate <= r.ci_high <= 1.0
+
+
+def test_mean_past_float_range_on_partitions_is_an_error_not_a_warning(tmp_path: Path) -> None:
+    import warnings
+
+    from varkit.errors import VarkitError
+
+    (tmp_path / "big.csv").write_text("x\n1e308\n1e308\n1e308\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(VarkitError, match="not a finite number"):
+            bootstrap_log(str(tmp_path / "big.csv"), "x", n_resamples=50, engine="chunks")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -90,3 +91,99 @@ def test_cli_bad_local_worker_count_is_one_error_line(tmp_path: Path) -> None:
     )
     assert run.exit_code == 2
     assert run.stderr.strip() == "error: --scheduler local:N needs a positive integer N, got 'x'."
+
+
+# -- issue 14: a scheduler address is checked, and a wrong one fails fast in one line ----
+def test_a_running_scheduler_is_reached_by_its_address_with_or_without_tcp() -> None:
+    # the handshake probe must accept a real scheduler
+    owner = connect("local:1")
+    try:
+        address = owner.scheduler.address
+        for given in (address, address.removeprefix("tcp://")):
+            client = connect(given)
+            try:
+                assert client.submit(sum, [40, 2]).result() == 42
+            finally:
+                client.close()
+    finally:
+        owner.close()
+
+
+@pytest.mark.parametrize(
+    ("address", "fragment"),
+    [
+        ("bogus", "--scheduler must be local, local:N or a scheduler address"),
+        ("http://host:8786", "unknown protocol 'http'"),
+        ("tcp://host:99999", "the port of 'tcp://host:99999' must be 1 to 65535"),
+        ("tcp://:8786", "--scheduler must be"),
+        ("tcp://no-such-host.invalid:8786", "the host 'no-such-host.invalid' is not known"),
+    ],
+)
+def test_bad_scheduler_address_is_one_line(address: str, fragment: str) -> None:
+    from varkit.errors import VarkitError
+
+    with pytest.raises(VarkitError, match=re.escape(fragment)):
+        connect(address)
+
+
+def test_nothing_listening_fails_fast() -> None:
+    import socket
+    import time
+
+    from varkit.errors import VarkitError
+
+    with socket.socket() as sock:  # a port that is free: bound, never listening
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        started = time.perf_counter()
+        with pytest.raises(VarkitError, match="cannot reach the Dask scheduler"):
+            connect(f"tcp://127.0.0.1:{port}")
+    assert time.perf_counter() - started < 15  # distributed alone waited 20 s, then a traceback
+
+
+def test_a_service_that_is_no_scheduler_is_one_line() -> None:
+    import socket
+    import threading
+
+    from varkit.errors import VarkitError
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+
+    def answer() -> None:
+        conn, _ = server.accept()
+        with conn:
+            conn.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(VarkitError, match="does not answer as a Dask scheduler does"):
+            connect(f"127.0.0.1:{server.getsockname()[1]}")
+    finally:
+        thread.join(timeout=5)
+        server.close()
+
+
+def test_cli_bogus_scheduler_is_one_error_line(tmp_path: Path) -> None:
+    make_log(tmp_path, n=20)
+    result = CliRunner().invoke(
+        cli,
+        [
+            "bootstrap",
+            str(tmp_path / "part-*"),
+            "-c",
+            "revenue",
+            "--engine",
+            "dask",
+            "--scheduler",
+            "bogus",
+            "--resamples",
+            "20",
+        ],
+    )
+    assert result.exit_code == 2
+    assert (
+        result.stderr.startswith("error: --scheduler must be") and "Traceback" not in result.stderr
+    )

@@ -89,3 +89,29 @@ def test_only_the_declared_columns_are_read(tmp_path: Path, suffix: str) -> None
     (got,) = iter_frames(str(path), [Column("x")], row_id="id")
     assert list(got.columns) == ["x", "id", ROW_ID]
     assert got[ROW_ID].tolist() == [7, 8, 9]
+
+
+# -- issue 14: names that read as globs, rows numbered in the file, repeated names --------
+def test_a_file_whose_name_reads_as_a_glob_is_that_file(tmp_path: Path) -> None:
+    (tmp_path / "log1.csv").write_text("x\n1\n")
+    (tmp_path / "log[1].csv").write_text("x\n2\n3\n")
+    assert expand_paths(str(tmp_path / "log[1].csv")) == [str(tmp_path / "log[1].csv")]
+    frame = read_all(str(tmp_path / "log[1].csv"), [Column("x")])
+    assert frame["x"].tolist() == [2.0, 3.0]
+    frames = list(iter_frames(str(tmp_path / "log[1].csv"), [Column("x")]))
+    assert frames[0]["x"].tolist() == [2.0, 3.0]
+
+
+def test_a_bad_value_names_its_row_in_the_file_not_in_the_piece(tmp_path: Path) -> None:
+    text = "x\n" + "1.0\n" * 50 + "abc\n" + "2.0\n" * 10
+    (tmp_path / "a.csv").write_text(text)
+    parts = iter_frames(str(tmp_path / "a.csv"), [Column("x")], rows_per_partition=20)
+    with pytest.raises(VarkitError, match=r"data rows 41-60\): column 'x' .* row 51 holds 'abc'"):
+        list(parts)
+
+
+def test_a_repeated_column_name_in_a_glob_member_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "p1.csv").write_text("x,y\n1,2\n")
+    (tmp_path / "p2.csv").write_text("x,x\n1,2\n")
+    with pytest.raises(VarkitError, match=r"p2.csv' has the column name 'x' twice"):
+        list(iter_frames(str(tmp_path / "p*.csv"), [Column("x")]))

@@ -12,14 +12,15 @@ import click
 import numpy as np
 import pandas as pd
 
-from varkit.cli.options import device_option
+from varkit.cli.options import device_option, write_text
 from varkit.datasets.sessions import load_sessions_example
+from varkit.errors import VarkitError
 from varkit.gates import GateReport, Rule, check, load_rules
 from varkit.gpu import bootstrap, permutation_test
-from varkit.report import write_report
+from varkit.report import render_report
 from varkit.results import Result, ResultSet, make_provenance
 
-__all__ = ["demo", "run_demo"]
+__all__ = ["demo", "demo_results", "run_demo", "write_demo"]
 
 Section = Callable[[int, str], list[Result]]
 
@@ -154,20 +155,36 @@ SECTIONS: dict[str, Section] = {
 }
 
 
+Writer = Callable[[Path, str], None]
+
+
+def _write_file(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
 def run_demo(output: str | os.PathLike[str], *, seed: int = 0, device: str = "auto") -> ResultSet:
     """Run every demo section; write ``results.json``, ``summary.md`` and ``report.html``
     (with the bundled gates' decisions) into ``output``.
+
+    The same ``seed`` gives the same results (every section draws from it); it is
+    recorded in the provenance.
 
     Examples
     --------
     >>> import tempfile
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     rs = run_demo(tmp, device="cpu")
-    ...     sorted(os.listdir(tmp))
-    ['report.html', 'results.json', 'summary.md']
+    ...     sorted(os.listdir(tmp)), rs.provenance["seed"]
+    (['report.html', 'results.json', 'summary.md'], 0)
     """
-    out = Path(output)
-    out.mkdir(parents=True, exist_ok=True)
+    result_set = demo_results(seed=seed, device=device)
+    write_demo(result_set, output, _write_file)
+    return result_set
+
+
+def demo_results(*, seed: int = 0, device: str = "auto") -> ResultSet:
+    """Every demo section's results, with the provenance (seed, device, timings)."""
     results: list[Result] = []
     timings = {}
     for name, section in SECTIONS.items():
@@ -178,15 +195,36 @@ def run_demo(output: str | os.PathLike[str], *, seed: int = 0, device: str = "au
     provenance = make_provenance(
         command="varkit demo", seed=seed, device=device, seconds_per_section=timings
     )
-    result_set = ResultSet(tuple(results), provenance)
-    (out / "results.json").write_text(result_set.to_json() + "\n", encoding="utf-8")
+    return ResultSet(tuple(results), provenance)
+
+
+def write_demo(result_set: ResultSet, output: str | os.PathLike[str], write: Writer) -> None:
+    """Write ``results.json``, ``summary.md`` and ``report.html`` into ``output`` with
+    ``write(path, text)`` (the CLI passes one that turns a failed write into one line)."""
+    out = Path(output)
+    write(out / "results.json", result_set.to_json() + "\n")
     rules = demo_rules()
     report = check(result_set, rules)
     summary = "# varkit demo\n\n" + result_set.to_markdown()
     summary += "\n## Gates\n\n" + report.to_markdown()
-    (out / "summary.md").write_text(summary, encoding="utf-8")
-    write_report(result_set, out / "report.html", report, rules=rules, title="varkit demo")
-    return result_set
+    write(out / "summary.md", summary)
+    write(out / "report.html", render_report(result_set, report, rules=rules, title="varkit demo"))
+
+
+def _check_folder(output: str) -> None:
+    """Fail before the work when --output cannot be a folder (a file, a device, unwritable)."""
+    folder = Path(output)
+    if str(output) == "":
+        raise VarkitError("--output is empty; give a folder name.")
+    if folder.exists() and not folder.is_dir():
+        raise VarkitError(f"--output '{output}' exists and is not a folder.")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise VarkitError(f"--output '{output}' cannot be created: {reason}.") from None
+    if not os.access(folder, os.W_OK):
+        raise VarkitError(f"--output '{output}' is not writable.")
 
 
 def demo_rules() -> list[Rule]:
@@ -213,8 +251,13 @@ def gate_demo(result_set: ResultSet) -> GateReport:
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed.")
 @device_option
 def demo(output: str, seed: int, device: str) -> None:
-    """Run every module on the bundled example logs and print a short report."""
-    result_set = run_demo(output, seed=seed, device=device)
+    """Run every module on the bundled example logs and print a short report.
+
+    The same --seed gives the same results; the seed is recorded in results.json.
+    """
+    _check_folder(output)
+    result_set = demo_results(seed=seed, device=device)
+    write_demo(result_set, output, lambda path, text: write_text(path, text, option="--output"))
     running = [r for r in result_set if r.metric == "crash_rate" and "tests" in r.group]
     for result in result_set:
         if not any(result is r for r in running):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from varkit.cli.options import write_text
 from varkit.errors import VarkitError
 from varkit.gates import check, load_rules
 from varkit.results import Result, ResultSet
@@ -24,11 +25,18 @@ def read_results(path: str) -> ResultSet:
         raise VarkitError(
             f"results file {path!r} is not valid JSON ({exc.msg} at line {exc.lineno})."
         ) from None
+    except RecursionError:
+        raise VarkitError(f"results file {path!r} is nested too deeply to be read.") from None
+    except ValueError as exc:  # an integer past Python's 4300-digit conversion limit
+        reason = " ".join(str(exc).split()).rstrip(".")
+        raise VarkitError(f"results file {path!r} is not valid JSON ({reason}).") from None
+    except OSError as exc:
+        raise VarkitError(f"results file {path!r} cannot be read ({exc.strerror}).") from None
     if not isinstance(data, dict):
         raise VarkitError(f"results file {path!r} is not a varkit results document.")
     try:
         return ResultSet.from_dict(data)
-    except (TypeError, ValueError, AttributeError) as exc:
+    except VarkitError as exc:
         raise VarkitError(f"results file {path!r}: {' '.join(str(exc).split())}") from None
 
 
@@ -77,14 +85,13 @@ def gate(
     report = check(items, rule_list)
     click.echo(report.to_table(), nl=False)
     if junit is not None:
-        Path(junit).write_text(report.to_junit_xml(), encoding="utf-8")
+        write_text(junit, report.to_junit_xml(), option="--junit")
     text = report.to_markdown()
     if markdown is not None:
-        Path(markdown).write_text(text, encoding="utf-8")
+        write_text(markdown, text, option="--markdown")
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
-        with open(summary, "a", encoding="utf-8") as handle:
-            handle.write(text + "\n")
+        write_text(summary, text + "\n", option="$GITHUB_STEP_SUMMARY", mode="a")
     if os.environ.get("GITHUB_ACTIONS") == "true":
         for line in report.github_annotations():
             click.echo(line)

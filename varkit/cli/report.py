@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from varkit.cli.gate import read_results
+from varkit.cli.options import write_text
 from varkit.gates import check, load_rules
 from varkit.results import Result, ResultSet, make_provenance
 
@@ -32,7 +33,7 @@ def report(results: tuple[str, ...], output: str, rules: str | None, title: str)
 
     The page is one file with inline CSS and SVG figures; it loads nothing from the network.
     """
-    from varkit.report import write_report
+    from varkit.report import render_report
 
     rule_list = load_rules(rules) if rules is not None else None
     items: list[Result] = []
@@ -49,7 +50,8 @@ def report(results: tuple[str, ...], output: str, rules: str | None, title: str)
         provenance = make_provenance(command="varkit report", inputs=results, sources=sources)
     result_set = ResultSet(tuple(items), provenance)
     gate_report = check(result_set, rule_list) if rule_list else None
-    write_report(result_set, output, gate_report, rules=rule_list, title=title)
+    page = render_report(result_set, gate_report, rules=rule_list, title=title)
+    write_text(output, page, option="--output")
     summary = f"{len(result_set)} results"
     if gate_report is not None:
         summary += f", {len(gate_report.decisions)} gate decisions"

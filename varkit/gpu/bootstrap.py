@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -10,12 +11,18 @@ from typing import Any
 import numpy as np
 
 from varkit.checks import check_confidence
-from varkit.errors import VarkitError, VarkitTypeError
+from varkit.errors import VarkitError, VarkitTypeError, note
 from varkit.gpu import counter_rng as crng
-from varkit.gpu.backend import Backend, resolve_device, to_numpy
+from varkit.gpu.backend import (
+    Backend,
+    available_block_bytes,
+    check_memory,
+    resolve_device,
+    to_numpy,
+)
 from varkit.gpu.intervals import INTERVAL_METHODS, interval
 from varkit.gpu.replicates import SCHEMES, default_batch, replicate_sums
-from varkit.gpu.statistics import NAMED_STATISTICS, build_problem
+from varkit.gpu.statistics import NAMED_STATISTICS, LinearProblem, build_problem
 from varkit.io import check_array
 from varkit.results import Result
 
@@ -196,6 +203,13 @@ def bootstrap(
     problem = build_problem(
         str(statistic), data, paired=paired, strata=strata, clusters=clusters, row_ids=row_ids
     )
+    # the (n_resamples, k) sums, the replicates and the copies percentiles and masks make
+    check_memory(
+        opts.n_resamples * 8.0 * (problem.z.shape[1] + 4),
+        f"n_resamples={opts.n_resamples} bootstrap replicates",
+        hint="use fewer resamples (10,000 give the interval ends to about 0.2 percentage points)",
+    )
+    problem, scale = _scaled(problem)
     estimate = problem.estimate()
     sums = replicate_sums(
         problem,
@@ -219,7 +233,55 @@ def bootstrap(
                 "Poisson weights are drawn per unit, so strata do not change them; "
                 "use scheme='multinomial' to fix the stratum sizes"
             )
-    return _result(str(statistic), estimate, replicates, jackknife, problem.n_units, opts, details)
+    return _result(
+        str(statistic),
+        estimate,
+        replicates,
+        jackknife,
+        problem.n_units,
+        opts,
+        details,
+        scale=scale,
+        support=(0.0, 1.0) if statistic == "proportion" else None,
+    )
+
+
+# Sums of weighted values are kept below 2^400 (about 2.6e120): replicate statistics then
+# stay far from float's range (1.8e308) even when squared for their standard deviation.
+_SUM_LIMIT_LOG2 = 400
+# the largest total weight a replicate gives a unit's column, over the unit count n:
+# multinomial counts sum to n; Poisson(1) weights to n plus a few sqrt(n)
+_WEIGHT_SLACK = 2.0
+
+
+def _scaled(problem: LinearProblem) -> tuple[LinearProblem, float]:
+    """The problem with its columns scaled by powers of two so that no replicate sum can
+    overflow, and the factor that turns the scaled statistic back into the statistic.
+
+    Every named statistic is homogeneous in its numerator columns (0 and 2) and in its
+    denominator columns (1 and 3): scaling them by ``c`` and ``d`` scales the statistic by
+    ``c / d`` exactly (powers of two change only the exponent). Data of ordinary size is
+    left as it is (factor 1). Without this, values near 1e308 overflowed the sums and gave
+    inf or NaN intervals with raw RuntimeWarnings.
+    """
+    z = problem.z
+    total_weight = _WEIGHT_SLACK * max(1, z.shape[0]) + 64.0
+    factors = np.ones(z.shape[1])
+    for columns in ([0, 2], [1, 3]):
+        columns = [c for c in columns if c < z.shape[1]]
+        if not columns:
+            continue
+        largest = float(np.max(np.abs(z[:, columns]))) if z.size else 0.0
+        if largest == 0.0:
+            continue
+        exponent = int(np.ceil(np.log2(largest) + np.log2(total_weight)))
+        if exponent > _SUM_LIMIT_LOG2:
+            factors[columns] = 2.0 ** (_SUM_LIMIT_LOG2 - exponent)
+    if np.all(factors == 1.0):
+        return problem, 1.0
+    scaled = dataclasses.replace(problem, z=np.ascontiguousarray(z * factors))
+    denominator = factors[1] if z.shape[1] > 1 else 1.0
+    return scaled, float(denominator / factors[0])
 
 
 def _result(
@@ -231,7 +293,23 @@ def _result(
     opts: _Options,
     details: dict[str, Any],
     acceleration: float | None = None,
+    *,
+    scale: float = 1.0,
+    support: tuple[float, float] | None = None,
 ) -> Result:
+    """The Result of bootstrap ``replicates``: interval, standard error and diagnostics.
+
+    ``scale`` turns the (scaled) statistic back into the statistic (see :func:`_scaled`);
+    ``support`` is the statistic's range, which the interval is clipped to. The interval
+    always holds the estimate: where a percentile, basic or BCa interval misses it (a
+    skewed statistic on a tiny sample), the near end is widened to the estimate and
+    ``details["widened"]`` says so.
+    """
+    if not np.isfinite(estimate):
+        raise VarkitError(
+            f"the {name} of the data is not a finite number ({estimate}); "
+            "it cannot be bootstrapped."
+        )
     finite = np.isfinite(replicates)
     dropped = int(replicates.size - np.count_nonzero(finite))
     replicates = replicates[finite]
@@ -248,30 +326,63 @@ def _result(
         details["dropped_reason"] = "statistic undefined on the replicate (e.g. zero total weight)"
     if replicates.size < 2:
         raise VarkitError("fewer than two bootstrap replicates have a defined statistic.")
-    details["bias"] = float(replicates.mean() - estimate)
+    # moments of replicates as large as 1e308 overflow when squared or summed: take them
+    # on replicates divided by their largest magnitude (exact for the ratio, to rounding)
+    largest = float(np.max(np.abs(replicates)))
+    unit = largest if np.isfinite(largest) and largest > 0 else 1.0
+    with np.errstate(over="ignore"):
+        details["bias"] = float(unit * (replicates / unit).mean() - estimate)
     if jackknife is not None:
         jackknife = [values[np.isfinite(values)] for values in jackknife]
     # relative tolerance: Poisson replicates of constant data, sum(w x) / sum(w), differ
     # from x in the last bits (e.g. x = 0.1)
-    scale = max(abs(estimate), float(np.max(np.abs(replicates))))
-    if np.ptp(replicates) <= 64 * np.finfo(np.float64).eps * scale:
+    magnitude = max(abs(estimate), largest)
+    with np.errstate(over="ignore"):
+        spread = np.ptp(replicates)
+    if spread <= 64 * np.finfo(np.float64).eps * magnitude:
         # every replicate equals the estimate (constant data): the interval is a point
         lo = hi = float(estimate)
         details["warning"] = "degenerate bootstrap distribution: all replicates are equal"
     else:
-        lo, hi, extra = interval(
-            replicates,
-            estimate,
-            method=opts.method,
-            confidence=opts.confidence,
-            jackknife=jackknife,
-            acceleration=acceleration,
-        )
+        with np.errstate(over="ignore"):  # the basic interval's 2 * estimate - q
+            lo, hi, extra = interval(
+                replicates,
+                estimate,
+                method=opts.method,
+                confidence=opts.confidence,
+                jackknife=jackknife,
+                acceleration=acceleration,
+            )
         details.update(extra)
+        if np.isinf(lo) or np.isinf(hi):
+            details["overflow"] = (
+                "an interval end lies beyond the floating-point range (1.8e308) and is "
+                "reported as infinite"
+            )
         if not (np.isfinite(lo) and np.isfinite(hi)):
             details["warning"] = (
                 "the BCa interval is undefined: the estimate lies outside the replicates"
             )
+    stderr = unit * float(np.std(replicates / unit, ddof=1))
+    if scale != 1.0:
+        with np.errstate(over="ignore"):
+            estimate, lo, hi, stderr = (v * scale for v in (estimate, lo, hi, stderr))
+            details["bias"] *= scale
+        details["scaled"] = (
+            f"the data were scaled by {1 / scale:.6g} (a power of two, exact) so that no "
+            "replicate sum overflows; every figure is reported on the original scale"
+        )
+        if not np.isfinite(estimate):
+            raise VarkitError(
+                f"the {name} of the data exceeds the floating-point range (above 1.8e308)."
+            )
+        if not (np.isfinite(lo) and np.isfinite(hi)) and "warning" not in details:
+            details["overflow"] = (
+                "an interval end lies beyond the floating-point range (1.8e308) and is "
+                "reported as infinite"
+            )
+    lo, hi = _clip_to_support(lo, hi, support, details)
+    lo, hi = _hold_estimate(float(estimate), lo, hi, details)
     return Result(
         metric=name,
         estimate=estimate,
@@ -280,9 +391,63 @@ def _result(
         confidence=opts.confidence,
         method=f"bootstrap-{opts.method}",
         n=n_units,
-        stderr=float(np.std(replicates, ddof=1)),
+        stderr=stderr,
         details=details,
     )
+
+
+def _clip_to_support(
+    lo: float, hi: float, support: tuple[float, float] | None, details: dict[str, Any]
+) -> tuple[float, float]:
+    """The interval clipped to the statistic's range, the clipping stated in ``details``.
+
+    Percentile and BCa ends are replicate values, so they are in range already; the basic
+    interval ``2 * estimate - q`` of a proportion can leave [0, 1].
+    """
+    if support is None:
+        return lo, hi
+    low, high = support
+    clipped = []
+    if lo < low:
+        clipped.append(f"ci_low clipped from {lo:.6g} to {low:g}")
+        lo = low
+    if hi > high:
+        clipped.append(f"ci_high clipped from {hi:.6g} to {high:g}")
+        hi = high
+    if clipped:
+        details["truncated"] = "; ".join(clipped) + " (the range of the statistic)"
+    return lo, hi
+
+
+def _hold_estimate(
+    estimate: float, lo: float, hi: float, details: dict[str, Any]
+) -> tuple[float, float]:
+    """The interval widened to hold the estimate, the widening stated in ``details``.
+
+    A bootstrap interval can miss its own estimate when the statistic is skewed and the
+    sample tiny (the estimate beyond the replicates' central quantiles). Widening the
+    near end to the estimate is the least change that makes ``ci_low <= estimate <=
+    ci_high`` hold; it never lowers the coverage, and the note tells the user the interval
+    is unreliable there.
+    """
+    if not (np.isfinite(lo) and np.isfinite(hi)) and (np.isnan(lo) or np.isnan(hi)):
+        return lo, hi  # undefined (stated in details["warning"])
+    if lo <= estimate <= hi:
+        return lo, hi
+    if estimate < lo:
+        change = f"ci_low widened from {lo:.10g} to the estimate {estimate:.10g}"
+        lo = estimate
+    else:
+        change = f"ci_high widened from {hi:.10g} to the estimate {estimate:.10g}"
+        hi = estimate
+    note(
+        details,
+        f"the bootstrap interval did not hold its estimate ({change}); the replicates are "
+        "far from symmetric about it, so the interval is unreliable: use more data or "
+        "another method.",
+    )
+    details["widened"] = change
+    return lo, hi
 
 
 # -- callable statistics: batched index resampling -------------------------------------
@@ -318,13 +483,25 @@ def _bootstrap_callable(
     if paired and len({s.size for s in samples}) > 1:
         raise VarkitError("paired samples must have the same length.")
     func = _vectorise(statistic)
-    estimate = float(np.asarray(func(*samples, axis=-1)))
+    # a user statistic may overflow on extreme data: non-finite replicates are dropped
+    # and counted, a non-finite estimate is an error (in _result), never a raw warning
+    with np.errstate(all="ignore"):
+        estimate = float(np.asarray(func(*samples, axis=-1)))
     xp = opts.backend.xp
     dev = [xp.asarray(s) for s in samples]
     # draw positions of sample j start after those of samples < j: independent streams
     starts = np.cumsum([0] + [s.size for s in samples])
     n_max = max(s.size for s in samples)
-    step = opts.batch or default_batch(n_max, opts.backend)
+    n_total = sum(s.size for s in samples)
+    check_memory(
+        opts.n_resamples * 8.0 * 4,
+        f"n_resamples={opts.n_resamples} bootstrap replicates",
+        hint="use fewer resamples (10,000 give the interval ends to about 0.2 percentage points)",
+    )
+    # a block holds int64 indices and the resampled values of every sample; a `batch`
+    # too large for memory is cut down (the result does not depend on it)
+    fits = max(1, int(available_block_bytes() // (16.0 * max(1, n_total))))
+    step = min(opts.batch or default_batch(n_max, opts.backend), fits)
     replicates = np.empty(opts.n_resamples)
     for start in range(0, opts.n_resamples, step):
         stop = min(opts.n_resamples, start + step)
@@ -337,7 +514,8 @@ def _bootstrap_callable(
             )
             idx = crng.uniform_indices(keys, positions, sample.size, xp)
             resampled.append(sample[idx])
-        replicates[start:stop] = to_numpy(func(*resampled, axis=-1))
+        with np.errstate(all="ignore"):
+            replicates[start:stop] = to_numpy(func(*resampled, axis=-1))
         if progress is not None:
             progress(stop - start)
     jackknife = _callable_jackknife(samples, func, paired) if opts.method == "bca" else None
@@ -365,6 +543,7 @@ def _callable_jackknife(
                     args.append(np.broadcast_to(sample, keep.shape)[keep].reshape(rows.size, n - 1))
                 else:
                     args.append(np.broadcast_to(sample, (rows.size, sample.size)))
-            values[rows] = func(*args, axis=-1)
+            with np.errstate(all="ignore"):
+                values[rows] = func(*args, axis=-1)
         out.append(values)
     return out

@@ -37,11 +37,19 @@ def jackknife_acceleration(jackknife: Sequence[np.ndarray]) -> float:
 
     The acceleration sums over samples as in scipy (Efron & Tibshirani 1993, Eq. 14.15).
     """
-    num = 0.0
-    den = 0.0
+    deviations = []
     for values in jackknife:
         n = float(values.size)
-        u = (n - 1.0) * (values.mean() - values)
+        deviations.append((n, (n - 1.0) * (values.mean() - values)))
+    # the ratio is scale-free: dividing u by its largest magnitude keeps u^3 and the
+    # 1.5th power of the sum of u^2 finite for statistics as large as 1e300
+    largest = max((float(np.max(np.abs(u))) for _, u in deviations if u.size), default=0.0)
+    if not largest > 0 or not np.isfinite(largest):
+        return 0.0
+    num = 0.0
+    den = 0.0
+    for n, u in deviations:
+        u = u / largest
         u2 = u * u
         num += float(np.dot(u2, u)) / n**3
         den += float(u2.sum()) / n**2

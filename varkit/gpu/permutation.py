@@ -11,7 +11,13 @@ import numpy as np
 
 from varkit.errors import VarkitError, VarkitTypeError
 from varkit.gpu import counter_rng as crng
-from varkit.gpu.backend import Backend, resolve_device, to_numpy
+from varkit.gpu.backend import (
+    Backend,
+    available_block_bytes,
+    check_memory,
+    resolve_device,
+    to_numpy,
+)
 from varkit.io import check_array
 from varkit.results import Result
 
@@ -110,6 +116,17 @@ def permutation_test(
     xs, ys = _validate_permutation(x, y, statistic, paired, n_resamples, alternative)
     backend = resolve_device(device)
     seed = crng.resolve_seed(random_state)
+    check_memory(
+        int(n_resamples) * 8.0 * 2,
+        f"n_resamples={int(n_resamples)} permutations",
+        hint="use fewer resamples (10,000 give a p-value of 0.05 to about 0.002)",
+    )
+    # the mean difference is homogeneous: scaling the data by a power of two scales it
+    # exactly and leaves the p-value as it is, so data near 1e308 cannot overflow the sums
+    scale = 1.0 if callable(statistic) else _power_of_two_scale(xs, ys)
+    if scale != 1.0:
+        xs = xs * scale
+        ys = None if ys is None else ys * scale
     if paired:
         d = xs if ys is None else xs - ys
         observed, null, exact, total = _sign_flip(d, statistic, int(n_resamples), seed, backend)
@@ -120,8 +137,24 @@ def permutation_test(
         observed, null, exact, total = _relabel(xs, ys, statistic, int(n_resamples), seed, backend)
         method = "permutation-relabel"
         n = xs.size + ys.size
+    if not np.isfinite(observed):
+        raise VarkitError(
+            f"the statistic of the data is not a finite number ({observed}); it cannot be tested."
+        )
     pvalue = _pvalue(observed, null, alternative, exact)
     name = statistic if isinstance(statistic, str) else getattr(statistic, "__name__", "statistic")
+    extra: dict[str, Any] = {}
+    if scale != 1.0:
+        with np.errstate(over="ignore"):
+            observed = observed / scale
+        if not np.isfinite(observed):
+            raise VarkitError(
+                "the mean difference of the data exceeds the floating-point range (1.8e308)."
+            )
+        extra["scaled"] = (
+            f"the data were scaled by {scale:.6g} (a power of two, exact) so that no sum "
+            "overflows; the statistic is reported on the original scale"
+        )
     return Result(
         metric=name,
         estimate=observed,
@@ -138,6 +171,7 @@ def permutation_test(
             "n_possible": total if total < 2**63 else float("inf"),
             "seed": None if exact else seed,
             "device": backend.device,
+            **extra,
         },
     )
 
@@ -157,16 +191,36 @@ def _pvalue(observed: float, null: np.ndarray, alternative: str, exact: bool) ->
     return float(min(1.0, 2.0 * min(p_less, p_greater)))
 
 
+_SUM_LIMIT_LOG2 = 400
+
+
+def _power_of_two_scale(x: np.ndarray, y: np.ndarray | None) -> float:
+    """1, or the power of two that keeps every sum of the data below 2^400."""
+    pooled = x if y is None else np.concatenate([x, y])
+    largest = float(np.max(np.abs(pooled))) if pooled.size else 0.0
+    if largest == 0.0:
+        return 1.0
+    exponent = int(np.ceil(np.log2(largest) + np.log2(2.0 * pooled.size + 2.0)))
+    return 2.0 ** (_SUM_LIMIT_LOG2 - exponent) if exponent > _SUM_LIMIT_LOG2 else 1.0
+
+
+def _exact_fits(total: int, n: int, n_resamples: int) -> bool:
+    """Enumerate all ``total`` arrangements when they are no more than the resamples asked
+    for and their (total, n) matrices fit in a block of memory; else Monte Carlo."""
+    return total <= n_resamples and total * n * 24.0 <= available_block_bytes()
+
+
 def _sign_flip(
     d: np.ndarray, statistic: Any, n_resamples: int, seed: int, backend: Backend
 ) -> tuple[float, np.ndarray, bool, int]:
     n = d.size
     total = 2**n
     if callable(statistic):
-        observed = float(np.asarray(statistic(d, axis=-1)))
+        with np.errstate(all="ignore"):
+            observed = float(np.asarray(statistic(d, axis=-1)))
     else:
         observed = float(d.mean())
-    if total <= n_resamples:
+    if _exact_fits(total, n, n_resamples):
         signs = 1.0 - 2.0 * np.array(list(itertools.product((0.0, 1.0), repeat=n)))
         flipped = signs * d
         null = np.asarray(statistic(flipped, axis=-1)) if callable(statistic) else flipped.mean(1)
@@ -210,11 +264,12 @@ def _relabel(
     n_total, n_x = pooled.size, x.size
     total = math.comb(n_total, n_x)
     if callable(statistic):
-        observed = float(np.asarray(statistic(x, y, axis=-1)))
+        with np.errstate(all="ignore"):
+            observed = float(np.asarray(statistic(x, y, axis=-1)))
     else:
         observed = float(x.mean() - y.mean())
     grand = float(pooled.sum())
-    if total <= n_resamples:
+    if _exact_fits(total, n_total, n_resamples):
         chosen = np.array(list(itertools.combinations(range(n_total), n_x)))
         if callable(statistic):
             mask = np.zeros((chosen.shape[0], n_total), dtype=bool)

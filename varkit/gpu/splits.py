@@ -28,6 +28,7 @@ from sklearn.model_selection import (
 )
 
 from varkit.errors import VarkitError, VarkitTypeError
+from varkit.gpu.backend import check_memory
 
 __all__ = [
     "Split",
@@ -67,6 +68,12 @@ def _mlxtend_seeds(random_state: Any, count: int) -> list[int]:
     return [int(rng.randint(low=0, high=32767)) for _ in range(count)]
 
 
+def _check_split_memory(n_split_pairs: int, n_rows: int, what: str) -> None:
+    """Every split is held as int64 train and test indices over all rows: refuse, in one
+    line, a number of splits that cannot fit (a mistyped 1e9 repeats), before drawing."""
+    check_memory(n_split_pairs * (n_rows * 8.0 + 200.0), what, hint="use fewer repeats or splits")
+
+
 def holdout_splits(
     y: np.ndarray,
     *,
@@ -78,6 +85,7 @@ def holdout_splits(
     split_seeding: str = "varkit",
 ) -> list[Split]:
     """``n_rounds`` random train/test splits (repeated holdout, Monte-Carlo CV)."""
+    _check_split_memory(int(n_rounds), len(y), f"n_rounds={n_rounds} holdout splits")
     index = np.arange(len(y))
     if split_seeding == "mlxtend":
         return [
@@ -111,6 +119,11 @@ def kfold_splits(
     With ``split_seeding='mlxtend'`` a single unstratified ``KFold(n_splits, shuffle,
     random_state)`` as in ``mlxtend.evaluate.paired_ttest_kfold_cv``.
     """
+    _check_split_memory(
+        int(n_splits) * int(n_repeats),
+        len(y),
+        f"n_splits={n_splits} x n_repeats={n_repeats} k-fold splits",
+    )
     index = np.arange(len(y))
     if split_seeding == "mlxtend":
         if n_repeats != 1:

@@ -129,7 +129,9 @@ def _columns(statistic: str, data: Any, paired: bool) -> tuple[np.ndarray, np.nd
         if statistic == "weighted_mean":
             if (b < 0).any():
                 raise VarkitError("`weights` must be non-negative.")
-            a = a * b
+            with np.errstate(over="ignore", invalid="ignore"):
+                a = a * b
+            _check_finite(a, "`values` times `weights`")
         return np.column_stack([a, b]), np.zeros(a.size, np.int64), _ratio
     if statistic == "mean_difference":
         first, second = _as_samples(data, 2, statistic)
@@ -140,7 +142,9 @@ def _columns(statistic: str, data: Any, paired: bool) -> tuple[np.ndarray, np.nd
                 raise VarkitError(
                     f"paired `x` and `y` must have the same length, got {x.size} and {y.size}."
                 )
-            d = x - y
+            with np.errstate(over="ignore", invalid="ignore"):
+                d = x - y
+            _check_finite(d, "`x` minus `y`")
             return np.column_stack([d, np.ones_like(d)]), np.zeros(d.size, np.int64), _ratio
         z = np.zeros((x.size + y.size, 4))
         z[: x.size, 0] = x
@@ -153,6 +157,15 @@ def _columns(statistic: str, data: Any, paired: bool) -> tuple[np.ndarray, np.nd
         f"`statistic` must be one of {', '.join(NAMED_STATISTICS)} or a callable; "
         f"got {statistic!r}."
     )
+
+
+def _check_finite(values: np.ndarray, what: str) -> None:
+    """An overflowing product or difference of finite inputs is an error naming its row."""
+    bad = ~np.isfinite(values)
+    if bad.any():
+        raise VarkitError(
+            f"{what} exceeds the floating-point range (1.8e308) at index {int(np.argmax(bad))}."
+        )
 
 
 def unit_columns(
@@ -192,7 +205,8 @@ def _labels(values: Any, name: str, n_rows: int) -> np.ndarray:
         raise VarkitError(f"`{name}` must be 1-D with one label per row ({n_rows}).")
     if labels.dtype.kind == "f" and np.isnan(labels).any():
         raise VarkitError(
-            f"`{name}` has a missing value in row {int(np.argmax(np.isnan(labels)))}."
+            # an array argument: a 0-based index, as varkit.io.check_array names elements
+            f"`{name}` has a missing value at index {int(np.argmax(np.isnan(labels)))}."
         )
     _, codes = np.unique(labels, return_inverse=True)
     return np.asarray(codes, dtype=np.int64).ravel()

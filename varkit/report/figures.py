@@ -18,10 +18,13 @@ True
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
+import logging
 import math
 import textwrap
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import matplotlib
@@ -32,12 +35,14 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
+from varkit.errors import VarkitWarning
 from varkit.results import Result
 
 __all__ = [
     "MAX_PANELS",
     "MAX_PRIVACY",
     "MAX_ROWS",
+    "quiet",
     "cav_figure",
     "fairness_figure",
     "forest_figure",
@@ -69,6 +74,27 @@ def _style() -> Any:
     )
 
 
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """Silence what drawing says about itself while the block runs.
+
+    matplotlib warns about glyphs missing from its font and logs font lookups, and numpy
+    warns when the tick arithmetic of extreme values overflows. None of it concerns the
+    results (the page's tables state every value exactly), so none of it reaches the user.
+    varkit's own warnings still do.
+    """
+    logger = logging.getLogger("matplotlib")
+    level = logger.level
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        warnings.simplefilter("always", VarkitWarning)
+        logger.setLevel(logging.ERROR)
+        try:
+            yield
+        finally:
+            logger.setLevel(level)
+
+
 def safe_text(text: str) -> str:
     """Text for matplotlib: a ``$`` would start mathtext (and can raise on bad input)."""
     return str(text).replace("$", r"\$")
@@ -96,6 +122,16 @@ def _fmt(x: float) -> str:
     if math.isinf(x):
         return "inf" if x > 0 else "-inf"
     return f"{x:.3g}"
+
+
+# Beyond this magnitude an axis cannot be drawn: the limits' padding and the tick spacing
+# overflow to inf (matplotlib then fails). Such values are drawn like infinite ends, as
+# arrows to the edge of the panel; the table states them exactly.
+_DRAW_LIMIT = 1e300
+
+
+def _drawable(x: float) -> bool:
+    return math.isfinite(x) and abs(x) <= _DRAW_LIMIT
 
 
 def _determined(rows: Sequence[dict[str, str]], keys: Sequence[str], key: str) -> bool:
@@ -173,13 +209,9 @@ def forest_figure(
     labels = [safe_text(t) for t in row_labels(shown)]
     n = len(shown)
     fig, ax = _new_figure(5.4, 1.1 + 0.24 * n)
-    finite = [
-        x
-        for r in shown
-        for x in (r.estimate, r.ci_low, r.ci_high)
-        if x is not None and math.isfinite(x)
-    ]
-    finite += [b for b, _, _ in bounds if math.isfinite(b)]
+    values = [x for r in shown for x in (r.estimate, r.ci_low, r.ci_high) if x is not None]
+    finite = [x for x in values if _drawable(x)]
+    finite += [b for b, _, _ in bounds if _drawable(b)]
     left, right = (min(finite), max(finite)) if finite else (0.0, 1.0)
     pad = 0.06 * (right - left) if right > left else max(abs(left) * 0.1, 0.05)
     left, right = left - pad, right + pad
@@ -192,16 +224,22 @@ def forest_figure(
             ax.text(left, y, " interval is NaN", va="center", fontsize=8, color="#cf222e")
             continue
         ax.plot(
-            [max(low, left), min(high, right)], [y, y], color=colour, lw=2, solid_capstyle="butt"
+            [min(max(low, left), right), max(min(high, right), left)],
+            [y, y],
+            color=colour,
+            lw=2,
+            solid_capstyle="butt",
         )
         for end, edge, marker in ((low, left, "<"), (high, right, ">")):
-            if math.isinf(end):
+            if not _drawable(end):
                 ax.plot([edge], [y], marker=marker, color=colour, markersize=6)
             else:
                 ax.plot([end], [y], marker="|", color=colour, markersize=7, mew=1.5)
-        if math.isfinite(r.estimate):
+        if _drawable(r.estimate):
             ax.plot([r.estimate], [y], marker="o", color=colour, markersize=5)
     for value, bound_rows, name in bounds:
+        if not _drawable(value):
+            continue
         ys = [rows.index(i) for i in bound_rows if i in rows]
         for y in ys:
             ax.plot([value, value], [y - 0.45, y + 0.45], color="#8250df", lw=1.2, ls="--")
@@ -227,7 +265,7 @@ def forest_figure(
     title = metric + (f"  [{shared}]" if shared else "")
     # a figure title starts at the figure's left edge, so a long one is wrapped, not clipped
     fig.suptitle(safe_text(textwrap.fill(title, 80)), x=0.01, ha="left", fontsize=10)
-    if any(math.isfinite(b) for b, _, _ in bounds):
+    if any(_drawable(b) for b, _, _ in bounds):
         fig.legend(loc="outside lower left", fontsize=7, frameon=False)
     return fig
 
@@ -372,11 +410,13 @@ def fairness_figure(results: Sequence[Result]) -> Figure | None:
             kinds.append(
                 "meets" if high <= threshold else ("fails" if low > threshold else "uncertain")
             )
-        finite = estimates[np.isfinite(estimates)]
-        top = max(float(finite.max()) if finite.size else 0.0, threshold) * 1.1
+        drawable = np.isfinite(estimates) & (np.abs(estimates) <= _DRAW_LIMIT)
+        finite = estimates[drawable]
+        shown_threshold = threshold if _drawable(threshold) else 0.0
+        top = max(float(finite.max()) if finite.size else 0.0, shown_threshold, 1e-12) * 1.1
         bins = np.linspace(0.0, top, 16)
         data = [
-            finite[[k == kind for k, e in zip(kinds, estimates, strict=True) if np.isfinite(e)]]
+            finite[[k == kind for k, ok in zip(kinds, drawable, strict=True) if ok]]
             for kind, _ in groups
         ]
         ax.hist(

@@ -426,7 +426,8 @@ def render_report(
     if gate_report is not None:
         nav.append('<a href="#gates">Gates</a>')
     nav.append('<a href="#forest">Intervals</a>')
-    modules = _module_sections(results)
+    with figures.quiet():
+        modules = _module_sections(results)
     for name in ("privacy", "cav", "fairness"):
         if f'id="module-{name}"' in modules:
             nav.append(
@@ -441,7 +442,8 @@ def render_report(
     ]
     if gate_report is not None:
         body.append(_gates_section(gate_report))
-    body.append(_forest_section(results, statuses, rule_list))
+    with figures.quiet():
+        body.append(_forest_section(results, statuses, rule_list))
     body.append(modules)
     body.append(_results_table(results, statuses))
     return (
@@ -474,5 +476,6 @@ def write_report(
     """
     text = render_report(resultset, gate_report, rules=rules, title=title)
     out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
     return out

@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from varkit.errors import VarkitError
-from varkit.gpu.backend import resolve_device
+from varkit.gpu.backend import check_memory, resolve_device
 from varkit.gpu.bootstrap import _result, _validate_bootstrap
 from varkit.gpu.intervals import acceleration_from_moments, jackknife_moments
 from varkit.gpu.replicates import replicate_sums
@@ -133,7 +133,9 @@ def partial_sums(
         sums = replicate_sums(
             problem, scheme="poisson", seed=seed, n_resamples=n_resamples, backend=backend
         )
-        out[key] = [z.sum(axis=0), sums, z.shape[0]]
+        # sums past float's range become inf and the estimate an error (in _result)
+        with np.errstate(over="ignore", invalid="ignore"):
+            out[key] = [z.sum(axis=0), sums, z.shape[0]]
     return out
 
 
@@ -246,6 +248,13 @@ def bootstrap_log(
     if not isinstance(source, LogSource):
         source = LogSource(source, row_id, npartitions, rows_per_partition)
     columns = spec.columns()
+    # each partition and each step of the tree reduction holds (n_resamples, k) sums
+    width = 4 if spec.by is not None else 2
+    check_memory(
+        opts.n_resamples * 8.0 * (3 * width + 4),
+        f"n_resamples={opts.n_resamples} bootstrap replicates",
+        hint="use fewer resamples (10,000 give the interval ends to about 0.2 percentage points)",
+    )
     args = (spec, opts.seed, opts.n_resamples, opts.backend.device)
     partial, n_parts = map_reduce(
         source, columns, partial_sums, merge_partials, args=args, engine=engine, client=client
@@ -262,7 +271,7 @@ def bootstrap_log(
         name = "denominator" if statistic == "ratio" else "weights"
         raise VarkitError(f"`{name}` must not sum to zero.")
     combine = combine_for(statistic, paired=spec.paired)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         estimate = float(combine(total))
         replicates = np.asarray(combine(sums), dtype=np.float64)
     acceleration = None
@@ -285,4 +294,7 @@ def bootstrap_log(
     }
     if spec.by is not None:
         details["difference"] = f"{keys[0]}-{keys[1]}"
-    return _result(statistic, estimate, replicates, None, n_rows, opts, details, acceleration)
+    support = (0.0, 1.0) if statistic == "proportion" else None
+    return _result(
+        statistic, estimate, replicates, None, n_rows, opts, details, acceleration, support=support
+    )

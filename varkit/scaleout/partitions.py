@@ -48,7 +48,7 @@ import numpy as np
 import pandas as pd
 
 from varkit.errors import VarkitError
-from varkit.io import _MISSING_TOKENS, Column, read_table, validate_frame
+from varkit.io import _MISSING_TOKENS, Column, csv_header, read_table, validate_frame
 
 __all__ = [
     "FILE_SHIFT",
@@ -89,12 +89,32 @@ class Piece:
 
 
 def expand_paths(pattern: str | Sequence[str]) -> list[str]:
-    """The files of a path, glob or list of them, sorted by name; an error if there are none."""
+    """The files of a path, glob or list of them, sorted by name; an error if there are none.
+
+    A name that exists as a file is that file, even when it reads as a glob: ``log[1].csv``
+    is the file ``log[1].csv``, never ``log1.csv`` next to it. Only a name that is no file
+    is expanded as a glob.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> for name in ("log1.csv", "log[1].csv"):
+    ...     _ = open(os.path.join(folder, name), "w").write("x\\n1\\n")
+    >>> [os.path.basename(p) for p in expand_paths(os.path.join(folder, "log[1].csv"))]
+    ['log[1].csv']
+    >>> os.remove(os.path.join(folder, "log[1].csv"))
+    >>> [os.path.basename(p) for p in expand_paths(os.path.join(folder, "log[1].csv"))]
+    ['log1.csv']
+    """
     patterns = [pattern] if isinstance(pattern, (str, os.PathLike)) else list(pattern)
     paths: list[str] = []
     for item in patterns:
         text = os.fspath(item)
-        matched = sorted(glob.glob(text)) if glob.has_magic(text) else [text]
+        if os.path.exists(text) or not glob.has_magic(text):
+            matched = [text]
+        else:
+            matched = sorted(glob.glob(text))
         if not matched:
             raise VarkitError(f"no file matches {text!r}.")
         paths.extend(matched)
@@ -181,10 +201,8 @@ def read_header(path: str) -> list[str]:
             raise VarkitError(f"file '{path}' is not a valid Parquet file ({exc}).") from None
     if os.path.getsize(path) == 0:
         raise VarkitError(f"file '{path}' is empty.")
-    try:
-        return [str(c) for c in pd.read_csv(path, nrows=0).columns]
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise VarkitError(f"file '{path}' is not a valid CSV file ({exc}).") from None
+    # as written: a repeated column name is an error (pandas would rename it `x.1`)
+    return csv_header(path)
 
 
 def _check_header(path: str, columns: Sequence[Column]) -> None:
@@ -246,7 +264,10 @@ def read_piece(piece: Piece, declared: Sequence[Column], row_id: str | None = No
     if row_id is not None:
         checks.append(Column(row_id, "count"))
     raw = _read_parquet_rows(piece, checks) if piece.is_parquet else _read_csv_rows(piece, checks)
-    frame = validate_frame(raw.reset_index(drop=True), checks, source=piece.label)
+    # rows are numbered as in the whole file (1-based), not within the piece
+    frame = validate_frame(
+        raw.reset_index(drop=True), checks, source=piece.label, first_row=piece.start + 1
+    )
     if row_id is not None:
         ids = frame[row_id].to_numpy(dtype=np.uint64)
     else:

@@ -21,7 +21,7 @@ from varkit.errors import VarkitError
 from varkit.io import Column
 from varkit.scaleout.partitions import Piece, _pieces, iter_frames, read_piece
 
-__all__ = ["ENGINES", "LogSource", "connect", "map_reduce"]
+__all__ = ["ENGINES", "LogSource", "connect", "map_reduce", "scheduler_address"]
 
 ENGINES = ("chunks", "dask")
 SPLIT_EVERY = 8
@@ -173,10 +173,106 @@ def connect(scheduler: str | None) -> Any:
         ) from None
     if scheduler == LOCAL or scheduler.startswith(LOCAL + ":"):
         return _local_client(scheduler)
+    address = scheduler_address(scheduler)
+    _probe(address)
     try:
-        return Client(scheduler, timeout="10s", set_as_default=False)
+        return Client(address, timeout=f"{_CONNECT_TIMEOUT:g}s", set_as_default=False)
+    except (OSError, TimeoutError) as exc:  # distributed raises its own TimeoutError too
+        reason = " ".join(str(exc).split()).rstrip(".")
+        raise VarkitError(f"cannot reach the Dask scheduler at {scheduler!r} ({reason}).") from None
+
+
+# seconds to wait for a scheduler: one on the network answers in well under a second, and
+# distributed's own default (30 s, retried) made a mistyped address look like a hang
+_CONNECT_TIMEOUT = 5.0
+_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx", "inproc")
+_DEFAULT_PORT = 8786
+_MAX_HANDSHAKE = 1 << 26  # bytes: a scheduler's handshake is a few hundred
+
+
+def scheduler_address(text: str) -> str:
+    """``--scheduler`` checked and normalised: ``host:port`` becomes ``tcp://host:port``.
+
+    Raises :class:`~varkit.errors.VarkitError` naming the option for anything that is not
+    ``local``, ``local:N``, ``host:port`` or ``scheme://host[:port]``.
+
+    Examples
+    --------
+    >>> scheduler_address("10.0.0.5:8786"), scheduler_address("tls://sched.example:8786")
+    ('tcp://10.0.0.5:8786', 'tls://sched.example:8786')
+    >>> scheduler_address("bogus")
+    Traceback (most recent call last):
+    ...
+    varkit.errors.VarkitError: --scheduler must be local, local:N or a scheduler address such as tcp://host:8786 (or host:8786), got 'bogus'.
+    """  # noqa: E501
+    from urllib.parse import urlsplit
+
+    wanted = (
+        "--scheduler must be local, local:N or a scheduler address such as "
+        f"tcp://host:8786 (or host:8786), got {text!r}."
+    )
+    candidate = text.strip()
+    if "://" not in candidate:
+        if ":" not in candidate:
+            raise VarkitError(wanted)
+        candidate = "tcp://" + candidate
+    parts = urlsplit(candidate)
+    if parts.scheme not in _SCHEMES:
+        raise VarkitError(
+            f"--scheduler: unknown protocol {parts.scheme!r} in {text!r} "
+            f"(use one of {', '.join(_SCHEMES)})."
+        )
+    if parts.scheme == "inproc":
+        return candidate
+    try:
+        port = parts.port
+    except ValueError:
+        raise VarkitError(f"--scheduler: the port of {text!r} must be 1 to 65535.") from None
+    if not parts.hostname or parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise VarkitError(wanted)
+    if port == 0:
+        raise VarkitError(f"--scheduler: the port of {text!r} must be 1 to 65535.")
+    return candidate.rstrip("/")
+
+
+def _probe(address: str) -> None:
+    """Fail fast, in one line, when a TCP scheduler's host is unknown or nothing listens."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address)
+    if parts.scheme not in ("tcp", "tls"):
+        return
+    host, port = parts.hostname or "", parts.port or _DEFAULT_PORT
+    try:
+        socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        raise VarkitError(f"--scheduler: the host {host!r} is not known.") from None
+    try:
+        with socket.create_connection((host, port), timeout=_CONNECT_TIMEOUT) as sock:
+            head = b""
+            if parts.scheme == "tcp":
+                # a scheduler sends its handshake at once, framed by an 8-byte length;
+                # another service (or a proxy) would make distributed allocate garbage
+                # sizes (a MemoryError) or wait out its timeouts
+                while len(head) < 8:
+                    chunk = sock.recv(8 - len(head))
+                    if not chunk:
+                        break
+                    head += chunk
     except OSError as exc:
-        raise VarkitError(f"cannot reach the Dask scheduler at {scheduler!r} ({exc}).") from None
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        raise VarkitError(
+            f"cannot reach the Dask scheduler at {address!r}: {reason} (no scheduler listens "
+            f"on {host}:{port}?)."
+        ) from None
+    if parts.scheme == "tcp" and not (
+        len(head) == 8 and 0 < int.from_bytes(head, "little") < _MAX_HANDSHAKE
+    ):
+        raise VarkitError(
+            f"the service at {address!r} does not answer as a Dask scheduler does; check "
+            "the address and port."
+        )
 
 
 def _local_client(spec: str) -> Any:
