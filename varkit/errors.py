@@ -10,6 +10,9 @@ Notes a user should see (rows excluded, strata pooled, intervals truncated) are
 :class:`VarkitWarning`\\ s: the command line prints them as ``warning: ...`` lines on
 standard error, and :func:`note` also records them in a result's ``details``.
 
+:class:`SchemaError` is the one exception that is not an input error: a result that breaks
+the schema.
+
 This module imports nothing else from varkit, so every module may use it.
 
 Examples
@@ -32,7 +35,14 @@ import warnings
 from collections.abc import MutableMapping
 from typing import Any
 
-__all__ = ["VarkitError", "VarkitTypeError", "VarkitWarning", "note"]
+__all__ = [
+    "SchemaError",
+    "SchemaTypeError",
+    "VarkitError",
+    "VarkitTypeError",
+    "VarkitWarning",
+    "note",
+]
 
 
 class VarkitError(ValueError):
@@ -41,6 +51,21 @@ class VarkitError(ValueError):
 
 class VarkitTypeError(VarkitError, TypeError):
     """A :class:`VarkitError` for a value of the wrong type (also a ``TypeError``)."""
+
+
+class SchemaError(ValueError):
+    """A :class:`~varkit.results.Result` that breaks the schema (an estimate outside its
+    interval, a confidence outside (0, 1) ...).
+
+    Deliberately *not* a :class:`VarkitError`: when varkit's own methods build such a
+    result it is a bug, and the command line reports it as one (exit 3). Reading a
+    results document (``ResultSet.from_json`` ...) turns it into a :class:`VarkitError`
+    that names the result, because there the document is the user's input.
+    """
+
+
+class SchemaTypeError(SchemaError, TypeError):
+    """A :class:`SchemaError` for a field of the wrong type (also a ``TypeError``)."""
 
 
 class VarkitWarning(UserWarning):

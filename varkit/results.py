@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from varkit.errors import VarkitError, VarkitTypeError
+from varkit.errors import SchemaError, SchemaTypeError, VarkitError, VarkitTypeError
 
 __all__ = [
     "SCHEMA_ID",
@@ -59,15 +59,15 @@ def _to_float(name: str, value: Any) -> float | None:
         key = value.strip().lower()
         if key in _NONFINITE:
             return _NONFINITE[key]
-        raise VarkitTypeError(f"`{name}` must be a number, got the string {value!r}.")
+        raise SchemaTypeError(f"`{name}` must be a number, got the string {value!r}.")
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise VarkitTypeError(f"`{name}` must be a number, got {type(value).__name__}.")
+        raise SchemaTypeError(f"`{name}` must be a number, got {type(value).__name__}.")
     try:
         return float(value)
     except OverflowError:
         # an integer past float's range (JSON admits integers of any length)
         # (str() of an integer past 4300 digits itself raises, so it is not quoted)
-        raise VarkitError(
+        raise SchemaError(
             f"`{name}` is an integer too large for a floating-point number (above 1.8e308)."
         ) from None
 
@@ -107,7 +107,7 @@ def _jsonable(value: Any) -> Any:
         return _NONFINITE.get(value, value)
     if value is None:
         return value
-    raise VarkitTypeError(f"`details` values must be JSON-able, got {type(value).__name__}.")
+    raise SchemaTypeError(f"`details` values must be JSON-able, got {type(value).__name__}.")
 
 
 def _encode_floats(value: Any) -> Any:
@@ -191,50 +191,50 @@ class Result:
 
     def __post_init__(self) -> None:
         if not isinstance(self.metric, str) or not self.metric:
-            raise VarkitTypeError("`metric` must be a non-empty string.")
+            raise SchemaTypeError("`metric` must be a non-empty string.")
         if not isinstance(self.method, str):
-            raise VarkitTypeError("`method` must be a string.")
+            raise SchemaTypeError("`method` must be a string.")
         set_ = object.__setattr__
         for name in ("estimate", "ci_low", "ci_high", "stderr", "statistic", "pvalue"):
             value = _to_float(name, getattr(self, name))
             if name == "estimate" and value is None:
-                raise VarkitTypeError("`estimate` must be a number, got None.")
+                raise SchemaTypeError("`estimate` must be a number, got None.")
             set_(self, name, value)
         if self.confidence is not None:
             conf = _to_float("confidence", self.confidence)
             assert conf is not None
             if not 0.0 < conf < 1.0:
-                raise VarkitError(f"`confidence` must be in (0, 1), got {conf}.")
+                raise SchemaError(f"`confidence` must be in (0, 1), got {conf}.")
             set_(self, "confidence", conf)
         if self.n is not None:
             if isinstance(self.n, bool) or not isinstance(self.n, (int, np.integer)):
-                raise VarkitTypeError(f"`n` must be an integer, got {type(self.n).__name__}.")
+                raise SchemaTypeError(f"`n` must be an integer, got {type(self.n).__name__}.")
             if self.n < 0:
-                raise VarkitError(f"`n` must be non-negative, got {self.n}.")
+                raise SchemaError(f"`n` must be non-negative, got {self.n}.")
             set_(self, "n", int(self.n))
         if self.df is not None:
             dfs = self.df if isinstance(self.df, (list, tuple, np.ndarray)) else (self.df,)
             values = tuple(_to_float("df", d) for d in dfs)
             if any(v is None for v in values):
-                raise VarkitTypeError("`df` must hold numbers, got None.")
+                raise SchemaTypeError("`df` must hold numbers, got None.")
             set_(self, "df", values)
         if self.alternative is not None and self.alternative not in _ALTERNATIVES:
-            raise VarkitError(
+            raise SchemaError(
                 f"`alternative` must be one of {', '.join(_ALTERNATIVES)}, "
                 f"got {self.alternative!r}."
             )
         lo, hi = self.ci_low, self.ci_high
         if lo is not None and hi is not None and lo > hi:
-            raise VarkitError(f"`ci_low` ({lo}) is above `ci_high` ({hi}).")
+            raise SchemaError(f"`ci_low` ({lo}) is above `ci_high` ({hi}).")
         est = self.estimate
         if (lo is not None and est < lo) or (hi is not None and est > hi):
             # NaN compares False, so an undefined estimate or bound passes this check
-            raise VarkitError(f"`estimate` ({est}) is outside its interval [{lo}, {hi}].")
+            raise SchemaError(f"`estimate` ({est}) is outside its interval [{lo}, {hi}].")
         if not isinstance(self.group, Mapping):
-            raise VarkitTypeError("`group` must be a mapping of label names to values.")
+            raise SchemaTypeError("`group` must be a mapping of label names to values.")
         set_(self, "group", {str(k): str(v) for k, v in self.group.items()})
         if not isinstance(self.details, Mapping):
-            raise VarkitTypeError("`details` must be a mapping.")
+            raise SchemaTypeError("`details` must be a mapping.")
         set_(self, "details", _jsonable(self.details))
 
     # -- comparison and display -------------------------------------------------------
@@ -275,22 +275,32 @@ class Result:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Result:
-        """Build a Result from :meth:`to_dict` output (strict-JSON strings accepted)."""
+        """Build a Result from :meth:`to_dict` output (strict-JSON strings accepted).
+
+        A document that breaks the schema raises :class:`~varkit.errors.VarkitError`.
+        """
+        try:
+            return cls._from_dict(data)
+        except SchemaError as exc:
+            raise _input_error(exc) from None
+
+    @classmethod
+    def _from_dict(cls, data: Mapping[str, Any]) -> Result:
         if not isinstance(data, Mapping):
-            raise VarkitTypeError(f"a result must be an object, got {type(data).__name__}.")
+            raise SchemaTypeError(f"a result must be an object, got {type(data).__name__}.")
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = set(data) - names
         if unknown:
-            raise VarkitError(f"unknown result field(s): {', '.join(sorted(unknown))}.")
+            raise SchemaError(f"unknown result field(s): {', '.join(sorted(unknown))}.")
         for required in ("metric", "estimate"):
             if required not in data:
-                raise VarkitError(f"`{required}` is missing.")
+                raise SchemaError(f"`{required}` is missing.")
         kwargs = dict(data)
         try:
             kwargs["details"] = _decode_floats(kwargs.get("details") or {})
             return cls(**kwargs)
         except RecursionError:
-            raise VarkitError("`details` is nested too deeply.") from None
+            raise SchemaError("`details` is nested too deeply.") from None
 
     def to_json(self, **kwargs: Any) -> str:
         """Strict JSON text of this result."""
@@ -303,6 +313,12 @@ class Result:
     def replace(self, **changes: Any) -> Result:
         """A copy with some fields changed (``dataclasses.replace``)."""
         return dataclasses.replace(self, **changes)
+
+
+def _input_error(exc: Exception, prefix: str = "") -> VarkitError:
+    """``exc`` (a schema or input error) as the input error of a document."""
+    kind = VarkitTypeError if isinstance(exc, TypeError) else VarkitError
+    return kind(f"{prefix}{exc}")
 
 
 def _decode_floats(value: Any) -> Any:
@@ -363,7 +379,7 @@ class ResultSet:
         items = tuple(self.results)
         for item in items:
             if not isinstance(item, Result):
-                raise VarkitTypeError(f"ResultSet holds Result objects, got {type(item).__name__}.")
+                raise SchemaTypeError(f"ResultSet holds Result objects, got {type(item).__name__}.")
         object.__setattr__(self, "results", items)
         object.__setattr__(self, "provenance", _jsonable(dict(self.provenance)))
 
@@ -415,30 +431,42 @@ class ResultSet:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ResultSet:
+        """Build a ResultSet from a ``varkit.results/1`` document (a dict).
+
+        A document that breaks the schema raises :class:`~varkit.errors.VarkitError`
+        naming the 1-based result.
+        """
+        try:
+            return cls._from_dict(data)
+        except SchemaError as exc:
+            raise _input_error(exc) from None
+
+    @classmethod
+    def _from_dict(cls, data: Mapping[str, Any]) -> ResultSet:
         if data.get("schema") != SCHEMA_ID:
-            raise VarkitError(
+            raise SchemaError(
                 f"not a varkit results document: `schema` is {data.get('schema')!r}, "
                 f"expected {SCHEMA_ID!r}."
             )
         items = data.get("results", [])
         if not isinstance(items, list):
-            raise VarkitTypeError(f"`results` must be a list, got {type(items).__name__}.")
+            raise SchemaTypeError(f"`results` must be a list, got {type(items).__name__}.")
         results = []
         for position, item in enumerate(items, start=1):
             try:
                 results.append(Result.from_dict(item))
-            except VarkitError as exc:
-                # the same error type, naming the result as a person counts them
-                raise type(exc)(f"result {position}: {exc}") from None
+            except (SchemaError, VarkitError) as exc:
+                # a document is the user's input: name the result as a person counts them
+                raise _input_error(exc, f"result {position}: ") from None
         provenance = data.get("provenance") or {}
         if not isinstance(provenance, Mapping):
-            raise VarkitTypeError(
+            raise SchemaTypeError(
                 f"`provenance` must be an object, got {type(provenance).__name__}."
             )
         try:
             return cls(tuple(results), _decode_floats(provenance))
         except RecursionError:
-            raise VarkitError("`provenance` is nested too deeply.") from None
+            raise SchemaError("`provenance` is nested too deeply.") from None
 
     def to_json(self, indent: int | None = 2) -> str:
         """Strict JSON text (schema ``varkit.results/1``)."""

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from varkit.checks import CONFIDENCE_MAX, CONFIDENCE_MIN, check_confidence
 from varkit.cli.main import cli
 from varkit.cli.options import emit, output_options, write_text
-from varkit.errors import VarkitError, VarkitTypeError, VarkitWarning, note
+from varkit.errors import SchemaError, VarkitError, VarkitTypeError, VarkitWarning, note
 from varkit.results import Result, ResultSet
 
 
@@ -179,7 +179,7 @@ def test_note_warns_once_per_message_in_details() -> None:
     ("estimate", "low", "high"), [(0.9, 0.95, 0.97), (1.0004, 0.9, 1.0), (-0.1, 0.0, 0.2)]
 )
 def test_result_refuses_an_estimate_outside_its_interval(estimate, low, high) -> None:
-    with pytest.raises(VarkitError, match="outside its interval"):
+    with pytest.raises(SchemaError, match="outside its interval"):
         Result("crash_rate", estimate, low, high, 0.95)
 
 
@@ -226,3 +226,22 @@ def test_seed_above_63_bits_is_a_usage_error(tmp_path: Path) -> None:
     out = CliRunner().invoke(cli, ["bootstrap", str(path), "-c", "x", "--seed", str(2**63)])
     assert out.exit_code == 2
     assert _lines(out.output)[0].startswith("error: Invalid value for '--seed'")
+
+
+def test_a_result_that_breaks_the_schema_inside_a_command_is_a_bug_exit_3() -> None:
+    def body() -> None:
+        Result("crash_rate", 1.0004, 0.9, 1.0, 0.95)
+
+    out = _run(body)
+    assert out.exit_code == 3
+    assert "SchemaError" in out.output
+
+
+def test_a_document_that_breaks_the_schema_is_an_input_error_naming_the_result() -> None:
+    good = Result("x", 0.5, 0.4, 0.6).to_dict()
+    bad = {**good, "estimate": 0.9}
+    document = {"schema": "varkit.results/1", "results": [good, bad]}
+    with pytest.raises(VarkitError, match=r"result 2: `estimate` \(0.9\) is outside"):
+        ResultSet.from_dict(document)
+    with pytest.raises(VarkitError, match="outside its interval"):
+        Result.from_dict(bad)
