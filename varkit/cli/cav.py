@@ -9,6 +9,7 @@ import click
 
 from varkit.checks import CONFIDENCE_MAX, CONFIDENCE_MIN
 from varkit.cli.options import (
+    FiniteFloatRange,
     command_line,
     confidence_option,
     emit,
@@ -84,7 +85,7 @@ def cav() -> None:
 )
 @click.option(
     "--crashes-per-control",
-    type=click.FloatRange(min=0),
+    type=FiniteFloatRange(min=0),
     default=10.0,
     show_default=True,
     help="scv: pool a stratum with its neighbour while a fit has fewer crashes than this "
@@ -92,14 +93,14 @@ def cav() -> None:
 )
 @click.option(
     "--target-rhw",
-    type=click.FloatRange(0, sys.float_info.max, min_open=True),  # finite, positive
+    type=FiniteFloatRange(0, sys.float_info.max, min_open=True),  # finite, positive
     default=0.3,
     show_default=True,
     help="Target relative half-width for the number of tests required.",
 )
 @click.option(
     "--target-confidence",
-    type=click.FloatRange(CONFIDENCE_MIN, CONFIDENCE_MAX),
+    type=FiniteFloatRange(CONFIDENCE_MIN, CONFIDENCE_MAX),
     default=0.9,
     show_default=True,
     help="Confidence level of the target relative half-width.",
@@ -114,7 +115,7 @@ def cav() -> None:
 )
 @click.option(
     "--weight-bound",
-    type=click.FloatRange(min=1.0),
+    type=FiniteFloatRange(min=1.0),
     default=None,
     help="is: a known bound on the likelihood ratio p/q (1/eps for a defensive mixture: "
     "2 for `varkit cav simulate`'s default proposal), used for the bound when no test "
