@@ -737,3 +737,160 @@ EDGE_CASES = _edge_cases()
 def test_contract_holds_at_zero_and_all_events(name: str) -> None:
     """Zero-event and all-event logs: a legal, non-degenerate interval (or one error line)."""
     assert_contract(EDGE_CASES[name])
+
+
+def _input_error_cases() -> dict[str, tuple[Case, str]]:
+    """Inputs that issue 14 says are errors: (case, text the one error line must hold)."""
+    from tests.cli import contract_strategies as cs
+
+    sessions = cs.csv_text(cs.sessions_table()).decode()
+    lines = sessions.splitlines()
+    duplicate_column = "\n".join(f"{line},{line.split(',')[4]}" for line in lines) + "\n"
+    poisoned = lines[:3] + [lines[3].replace(lines[3].split(",")[4], "abc")] + lines[4:]
+    scores = cs.csv_text(cs.scores_table()).decode().splitlines()
+    impressions = cs.csv_text(cs.impressions_table()).decode().splitlines()
+    imp_at = impressions[0].split(",").index("impressions")
+    fraction = impressions[1].split(",")
+    fraction[imp_at] = "1.5"
+    eligible = cs.csv_text(cs.eligible_table()).decode()
+    vrs = ("fairness", "vrs", "{tmp}/imp.csv", "--eligible", "{tmp}/eli.csv", "--attribute", "sex")
+    cv = (
+        "evaluate",
+        "cv",
+        "{tmp}/data.csv",
+        "--target",
+        "y",
+        "--model",
+        "lr=sklearn.linear_model.LogisticRegression",
+    )
+    data = (("data.csv", cs.csv_text(cs.cv_table())),)
+    return {
+        "a duplicate column name": (
+            Case(
+                "bootstrap",
+                ("bootstrap", "{tmp}/s.csv", "-c", "revenue"),
+                files=(("s.csv", duplicate_column.encode()),),
+                allowed_exit=(2,),
+            ),
+            "revenue",
+        ),
+        "a text cell in data row 3": (
+            Case(
+                "bootstrap",
+                ("bootstrap", "{tmp}/s.csv", "-c", "revenue"),
+                files=(("s.csv", ("\n".join(poisoned) + "\n").encode()),),
+                allowed_exit=(2,),
+            ),
+            "row 3",
+        ),
+        "a duplicated (model, dataset, repeat, fold) score row": (
+            Case(
+                "evaluate scores",
+                ("evaluate", "scores", "{tmp}/s.csv"),
+                files=(("s.csv", ("\n".join([*scores, scores[1]]) + "\n").encode()),),
+                allowed_exit=(2,),
+            ),
+            "duplicate",
+        ),
+        "nde on an importance-sampled log": (
+            Case(
+                "cav crash-rate",
+                ("cav", "crash-rate", "{tmp}/t.csv", "--method", "nde"),
+                files=(("t.csv", cs.csv_text(cs.cav_table())),),
+                allowed_exit=(2,),
+            ),
+            "weight",
+        ),
+        "a fractional impression count": (
+            Case(
+                "fairness vrs",
+                vrs,
+                files=(
+                    (
+                        "imp.csv",
+                        (
+                            "\n".join([impressions[0], ",".join(fraction), *impressions[2:]]) + "\n"
+                        ).encode(),
+                    ),
+                    ("eli.csv", eligible.encode()),
+                ),
+                allowed_exit=(2,),
+            ),
+            "impressions",
+        ),
+        "a negative noise_scale": (
+            Case(
+                "fairness vrs",
+                vrs,
+                files=(
+                    ("imp.csv", cs.csv_text(cs.impressions_table())),
+                    ("eli.csv", eligible.replace(",2.0\n", ",-1\n", 1).encode()),
+                ),
+                allowed_exit=(2,),
+            ),
+            "noise_scale",
+        ),
+        "--model x=builtins.dict": (
+            Case("evaluate cv", (*cv, "--model", "x=builtins.dict"), files=data, allowed_exit=(2,)),
+            "--model",
+        ),
+        "--model x=sys.exit": (
+            Case("evaluate cv", (*cv, "--model", "x=sys.exit"), files=data, allowed_exit=(2,)),
+            "--model",
+        ),
+        "more folds than rows": (
+            Case(
+                "evaluate cv",
+                (*cv, "--model", "dt=sklearn.tree.DecisionTreeClassifier", "--cv", "kfold:1000000"),
+                files=data,
+                allowed_exit=(2,),
+            ),
+            "fold",
+        ),
+    }
+
+
+INPUT_ERROR_CASES = _input_error_cases()
+
+
+@pytest.mark.parametrize("name", sorted(INPUT_ERROR_CASES))
+def test_bad_input_is_one_error_line_naming_it(name: str) -> None:
+    case, named = INPUT_ERROR_CASES[name]
+    with tempfile.TemporaryDirectory(prefix="varkit-contract-") as tmp_name:
+        tmp = Path(tmp_name)
+        materialise(case, tmp)
+        outcome = invoke(case, tmp)
+        problems, _ = check_outcome(case, outcome, tmp)
+    assert not problems, f"{case.describe()}\n{problems}"
+    assert named in outcome.stderr, f"the error line does not name {named!r}: {outcome.stderr}"
+
+
+def test_a_file_name_with_glob_characters_is_read_as_that_file() -> None:
+    """``log[1].csv`` next to ``log1.csv``: the file named is read, not a glob match."""
+    from tests.cli import contract_strategies as cs
+
+    with tempfile.TemporaryDirectory(prefix="varkit-contract-") as tmp_name:
+        tmp = Path(tmp_name)
+        (tmp / "log[1].csv").write_bytes(cs.csv_text(cs.sessions_table()))
+        (tmp / "log1.csv").write_text("revenue\n1000\n1000\n", encoding="utf-8")
+        case = Case(
+            "bootstrap",
+            (
+                "bootstrap",
+                "{tmp}/log[1].csv",
+                "-c",
+                "revenue",
+                "--resamples",
+                "200",
+                "--seed",
+                "1",
+                "--format",
+                "json",
+            ),
+            json_at="-",
+        )
+        outcome = invoke(case, tmp)
+        problems, doc = check_outcome(case, outcome, tmp)
+    assert not problems and outcome.exit_code == 0, (problems, outcome.stderr)
+    assert doc["results"][0]["estimate"] < 1000, "read log1.csv instead of log[1].csv"
+    assert [Path(i["path"]).name for i in doc["provenance"]["inputs"]] == ["log[1].csv"]
