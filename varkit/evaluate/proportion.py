@@ -93,9 +93,10 @@ def proportion_ci(
     low, high = proportion_confint(k, n, alpha=1.0 - confidence, method=_METHODS[method])
     low, high = float(low), float(high)
     details: dict[str, object] = {"successes": k, "trials": n}
-    if method in ("jeffreys", "clopper-pearson"):
-        low = 0.0 if k == 0 else low
-        high = 1.0 if k == n else high
+    # at 0 (n) successes every method's bound on that side is exactly 0 (1); statsmodels'
+    # Wilson gives 0.9999999999999999 at n of n, below the estimate 1
+    low = 0.0 if k == 0 else low
+    high = 1.0 if k == n else high
     if method == "normal" and k in (0, n):
         # The Wald interval collapses to a point at 0 or n successes: the open side gets
         # the exact (Clopper-Pearson) bound instead, never a zero-width interval.

@@ -103,7 +103,7 @@ def _check_duplicates(frame: pd.DataFrame) -> None:
             f"{k}={_plain(key[k])!r}" for k in keys if not (k == "dataset" and key[k] == "")
         )
         raise VarkitError(
-            f"the score log has {len(rows)} rows for the same split ({shown}): rows "
+            f"the score log has {len(rows)} duplicate rows for the same split ({shown}): rows "
             f"{', '.join(map(str, rows[:10]))}; give one score per model and split."
         )
 

@@ -339,7 +339,19 @@ def _result(
     magnitude = max(abs(estimate), largest)
     with np.errstate(over="ignore"):
         spread = np.ptp(replicates)
-    if spread <= 64 * np.finfo(np.float64).eps * magnitude:
+    if (
+        spread <= 64 * np.finfo(np.float64).eps * magnitude
+        and support == (0.0, 1.0)
+        and (estimate in (0.0, 1.0))
+    ):
+        # zero or all events: every resample repeats the sample, and a point interval
+        # would claim certainty; the exact (Clopper-Pearson) bound on n units is honest
+        lo, hi = _exact_edge(float(estimate), n_units, opts.confidence)
+        details["edge"] = (
+            f"{'no' if estimate == 0.0 else 'every'} unit is an event: the bootstrap is a "
+            f"point, so the interval is Clopper-Pearson's on {n_units} units"
+        )
+    elif spread <= 64 * np.finfo(np.float64).eps * magnitude:
         # every replicate equals the estimate (constant data): the interval is a point
         lo = hi = float(estimate)
         details["warning"] = "degenerate bootstrap distribution: all replicates are equal"
@@ -394,6 +406,12 @@ def _result(
         stderr=stderr,
         details=details,
     )
+
+
+def _exact_edge(estimate: float, n_units: int, confidence: float) -> tuple[float, float]:
+    """Two-sided Clopper-Pearson interval at 0 of n (``[0, 1 - (a/2)^(1/n)]``) or n of n."""
+    bound = float(-np.expm1(np.log((1.0 - confidence) / 2.0) / n_units))
+    return (0.0, bound) if estimate == 0.0 else (1.0 - bound, 1.0)
 
 
 def _clip_to_support(
