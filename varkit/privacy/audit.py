@@ -32,6 +32,7 @@ from numpy.typing import ArrayLike
 from statsmodels.stats.proportion import proportion_confint
 
 from varkit.errors import VarkitError, VarkitTypeError
+from varkit.gpu.counter_rng import resolve_seed
 from varkit.io import check_array
 from varkit.privacy.attack import _validate_member_score, counts_at_thresholds
 from varkit.privacy.bayes import bayesian_epsilon
@@ -126,7 +127,9 @@ def _validate_audit(
 
 def _threshold_grid(scores: Any, n_thresholds: int) -> Any:
     """Label-free candidate thresholds: interior quantiles of the scores."""
-    levels = np.linspace(0.0, 1.0, n_thresholds + 2)[1:-1]
+    # more levels than scores only repeat thresholds (and would allocate for nothing)
+    n_levels = min(n_thresholds, scores.size)
+    levels = np.linspace(0.0, 1.0, n_levels + 2)[1:-1]
     return np.unique(np.quantile(scores, levels, method="inverted_cdf"))
 
 
@@ -213,7 +216,8 @@ def audit_epsilon(
     split_fraction : float, default 0.5
         Share of the rows spent on choosing the threshold under ``'split'``.
     random_state : None, int or numpy.random.Generator
-        Seeds the split.
+        Seeds the split; turned into one integer seed (drawn fresh when None) that is
+        written in the provenance, so the same seed gives the same results.
 
     Returns
     -------
@@ -241,6 +245,8 @@ def audit_epsilon(
         confidence, n_thresholds, split_fraction,
     )  # fmt: skip
     members, values, models = args["members"], args["values"], args["models"]
+    # One seed, drawn here when none is given, drives the split and goes in the provenance.
+    seed = resolve_seed(random_state)
     deltas, conf, bound = args["deltas"], args["confidence"], args["bound"]
     estimate_rows = np.ones(members.size, dtype=bool)
     level = conf
@@ -253,7 +259,7 @@ def audit_epsilon(
         called = values >= cut
         info.update(threshold_strategy="fixed", threshold=cut)
     elif args["threshold"] == "split":
-        rng = np.random.default_rng(random_state)
+        rng = np.random.default_rng(seed)
         select = _split_rows(members, models, args["split_fraction"], rng)
         estimate_rows = ~select
         for part, name in ((select, "selection"), (estimate_rows, "estimation")):
@@ -321,7 +327,6 @@ def audit_epsilon(
                 r.replace(details={**r.details, **note}) if "model_id" not in r.group else r
                 for r in results
             ]
-    seed = random_state if isinstance(random_state, int) else None
     return ResultSet(
         tuple(results),
         provenance=make_provenance(function="varkit.privacy.audit_epsilon", seed=seed),
