@@ -456,7 +456,9 @@ def test_baseline_is_matched_per_candidate_on_its_other_labels() -> None:
         for d in ("a", "b")
         for m in ("cand", "base")
     ]
-    results[2] = results[2].replace(estimate=0.96, ci_low=0.95, ci_high=0.97)  # data b: cand above base
+    results[2] = results[2].replace(
+        estimate=0.96, ci_low=0.95, ci_high=0.97
+    )  # data b: cand above base
     decisions = check(results, [rule]).decisions
     assert [d.label for d in decisions] == [
         "accuracy[data=a, model=cand] vs [model=base]",

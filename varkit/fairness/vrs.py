@@ -36,6 +36,7 @@ from varkit.errors import VarkitError, VarkitTypeError
 from varkit.fairness.counts import (
     DeliveryCounts,
     EligibleCounts,
+    check_noise_scale,
     count_delivery,
     count_eligible,
 )
@@ -111,10 +112,7 @@ def _validate_vrs(
         raise VarkitError(
             f"`eligible_sampling` must be 'multinomial' or 'fixed', got {eligible_sampling!r}."
         )
-    if not delivered_noise_scale >= 0:
-        raise VarkitError(
-            f"`delivered_noise_scale` must be non-negative, got {delivered_noise_scale}."
-        )
+    check_noise_scale(delivered_noise_scale, "`delivered_noise_scale`")
     if device not in ("cpu", "gpu", "auto"):
         raise VarkitError(f"`device` must be 'cpu', 'gpu' or 'auto', got {device!r}.")
     if estimate not in _ESTIMATES:
@@ -310,9 +308,8 @@ def vrs_metrics(
     d_any_negative: set[int] = set(np.flatnonzero(d_negative.any(axis=1)).tolist())
     impressions_list = ad_impressions.tolist()
     n_rows_list = n_rows_ad.tolist()
-    units_list = (
-        n_rows_list if clustered else np.round(d_clip.sum(axis=1)).astype(np.int64).tolist()
-    )
+    # Python ints: an ad's impressions may exceed int64 (rows of up to 2**53 each)
+    units_list = n_rows_list if clustered else [round(v) for v in d_clip.sum(axis=1).tolist()]
     d_shares_list, e_shares_list = d_shares.tolist(), e_shares.tolist()
     gaps_list, max_gap_list = gap_all.tolist(), max_gap_all.tolist()
     kl_list, js_list, sd_list = kl_all.tolist(), js_all.tolist(), sd_all.tolist()
