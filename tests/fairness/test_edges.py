@@ -380,3 +380,19 @@ def test_simulate_is_reproducible_from_its_seed_and_records_a_drawn_one(tmp_path
     assert isinstance(seed, int)
     again = _run("simulate", "--out-dir", str(tmp_path / "d"), *args, "--seed", str(seed))
     assert _results(again.stdout) == _results(drawn.stdout)
+
+
+def test_cli_resamples_beyond_memory_is_one_line():
+    _one_error_line(
+        _run(
+            "vrs",
+            impressions_example_path(),
+            "--eligible",
+            eligible_example_path(),
+            "--attribute",
+            "sex",
+            "--resamples",
+            "1000000000000",
+        ),
+        "GiB per ad",
+    )

@@ -57,9 +57,31 @@ from varkit.fairness.uncertainty import (
 )
 from varkit.results import Result, ResultSet
 
-__all__ = ["vrs_coverage", "vrs_metrics"]
+__all__ = ["check_replicate_memory", "vrs_coverage", "vrs_metrics"]
 
 _ESTIMATES = ("plug-in", "debiased")
+# Memory one ad's bootstrap may hold: a few (n_resamples, groups + 1) float arrays.
+MAX_REPLICATE_BYTES = 2 * 2**30
+
+
+def check_replicate_memory(n_resamples: int, n_groups: int) -> None:
+    """Refuse, in one sentence, a per-ad bootstrap that would not fit in memory.
+
+    Examples
+    --------
+    >>> check_replicate_memory(10**12, 2)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    varkit.errors.VarkitError: `n_resamples`=1000000000000 bootstrap replicates of 2 groups ...
+    """
+    need = 48.0 * int(n_resamples) * (n_groups + 1)
+    if need > MAX_REPLICATE_BYTES:
+        raise VarkitError(
+            f"`n_resamples`={n_resamples} bootstrap replicates of {n_groups} groups would "
+            f"need about {need / 2**30:,.1f} GiB per ad, more than the "
+            f"{MAX_REPLICATE_BYTES / 2**30:g} GiB allowed; use fewer (1000 to 10000 is "
+            "ample for a 95% interval)."
+        )
 
 
 def _checked_eligible(
@@ -75,6 +97,7 @@ def _checked_eligible(
     )
     if elig.attribute != attribute:
         raise VarkitError(f"`eligible` counts attribute {elig.attribute!r}, not {attribute!r}.")
+    check_replicate_memory(checks[3], len(elig.groups))
     return elig
 
 

@@ -40,6 +40,7 @@ from varkit.fairness import (
 from varkit.fairness.counts import check_noise_scale
 from varkit.fairness.coverage import DEFAULT_TOLERANCE, passes_threshold
 from varkit.fairness.uncertainty import _laplace
+from varkit.fairness.vrs import check_replicate_memory
 from varkit.gpu import _numba_kernels as nk
 from varkit.gpu import counter_rng as crng
 from varkit.gpu.backend import resolve_device
@@ -288,6 +289,7 @@ def vrs_log(
     _validate_vrs_log(unit, scheme, n_resamples, delivered_noise_scale)
     elig = count_eligible(eligible, attribute, drop_groups=drop_groups)
     groups = elig.groups
+    check_replicate_memory(n_resamples, len(groups))
     seed = crng.resolve_seed(random_state)
     if not isinstance(source, LogSource):
         source = LogSource(source)
