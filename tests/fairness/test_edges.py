@@ -64,7 +64,7 @@ def _one_error_line(result, fragment: str) -> None:
 # -- one rule for a noise scale ---------------------------------------------------------
 
 
-@pytest.mark.parametrize("value", [-1, -1e-300, math.inf, math.nan])
+@pytest.mark.parametrize("value", [-1, -1e-300, math.inf, math.nan, 1e308])
 def test_a_noise_scale_option_and_column_follow_one_rule(value):
     with pytest.raises(VarkitError, match="finite non-negative Laplace scale"):
         check_noise_scale(value, "`delivered_noise_scale`")
@@ -103,7 +103,7 @@ def test_negative_eligible_count_names_the_rows_position_in_the_whole_table():
         count_eligible(table, "sex")
 
 
-@pytest.mark.parametrize("option", ["-1", "inf", "nan"])
+@pytest.mark.parametrize("option", ["-1", "inf", "nan", "1e308"])
 def test_cli_noise_scale_options_give_one_error_line(option, tmp_path):
     _one_error_line(
         _run(
@@ -116,7 +116,7 @@ def test_cli_noise_scale_options_give_one_error_line(option, tmp_path):
             "--delivered-noise-scale",
             option,
         ),
-        "--delivered-noise-scale must be a finite non-negative Laplace scale",
+        "--delivered-noise-scale must be a finite non-negative Laplace scale (at most 1e300)",
     )
     _one_error_line(
         _run("simulate", "--out-dir", str(tmp_path), "--eligible-noise-scale", option),

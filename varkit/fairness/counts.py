@@ -201,11 +201,15 @@ def _row(position: Any, rows: np.ndarray | None = None) -> int:
     return int(position if rows is None else rows[int(position)]) + 1
 
 
+# Largest noise scale accepted: Laplace draws (|x| < 40 b in practice) then stay finite.
+MAX_NOISE_SCALE = 1e300
+
+
 def _noise_scale_invalid(values: Any) -> np.ndarray:
-    """The one rule for a Laplace noise scale: finite and non-negative (mask of faults)."""
+    """The one rule for a Laplace noise scale: in [0, 1e300] (mask of faults; NaN fails)."""
     values = np.asarray(values, dtype=float)
     with np.errstate(invalid="ignore"):
-        return ~(np.isfinite(values) & (values >= 0))
+        return ~((values >= 0) & (values <= MAX_NOISE_SCALE))
 
 
 def check_noise_scale(value: Any, name: str) -> float:
@@ -223,7 +227,9 @@ def check_noise_scale(value: Any, name: str) -> float:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise VarkitTypeError(f"{name} must be a number (a Laplace scale), got {value!r}.")
     if _noise_scale_invalid(float(value)):
-        raise VarkitError(f"{name} must be a finite non-negative Laplace scale, got {value!r}.")
+        raise VarkitError(
+            f"{name} must be a finite non-negative Laplace scale (at most 1e300), got {value!r}."
+        )
     return float(value)
 
 
@@ -599,7 +605,7 @@ def count_eligible(
             row = int(np.flatnonzero(invalid)[0])
             raise VarkitError(
                 "`eligible` column 'noise_scale' must be a finite non-negative Laplace "
-                f"scale, but row {row + 1} holds {noise_all[row]:g}."
+                f"scale (at most 1e300), but row {row + 1} holds {noise_all[row]:g}."
             )
     selected = (attributes == attribute).to_numpy()
     positions = np.flatnonzero(selected)
