@@ -187,3 +187,14 @@ def test_cli_extreme_scores_and_equal_scores_give_ordered_results(tmp_path):
         for r in json.loads(result.stdout)["results"]:
             low, estimate, high = (float(r[k]) for k in ("ci_low", "estimate", "ci_high"))
             assert 0.0 <= low <= estimate <= high
+
+
+def test_bonferroni_beyond_the_computable_confidence_says_why(tmp_path):
+    rows = [(1, 0.9), (0, 0.1), (1, 0.8), (0, 0.2), (1, 0.7), (0, 0.3)]
+    result = _run(
+        _write(tmp_path, rows), "--threshold", "bonferroni", "--confidence", "0.999999999"
+    )
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    line = result.stderr.strip()
+    assert line.startswith("error: `confidence`=0.999999999 over") and "per threshold" in line

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from varkit.cli.options import (
@@ -202,6 +204,7 @@ def _plot(results: ResultSet, path: str) -> None:
     try:
         plot_epsilon(pooled, ax=ax)
         fig.tight_layout()
+        Path(path).parent.mkdir(parents=True, exist_ok=True)  # as write_text does
         fig.savefig(path, dpi=120)
     except OSError as exc:
         raise VarkitError(f"--plot could not write {path}: {exc.strerror or exc}.") from None

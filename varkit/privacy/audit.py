@@ -31,6 +31,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from statsmodels.stats.proportion import proportion_confint
 
+from varkit.checks import CONFIDENCE_MAX
 from varkit.errors import VarkitError, VarkitTypeError
 from varkit.gpu.counter_rng import resolve_seed
 from varkit.io import check_array
@@ -285,6 +286,12 @@ def audit_epsilon(
     else:
         grid = _threshold_grid(values, args["n_thresholds"])
         level = 1.0 - (1.0 - conf) / grid.size
+        if level > CONFIDENCE_MAX:
+            raise VarkitError(
+                f"`confidence`={conf:.12g} over {grid.size} Bonferroni thresholds needs "
+                f"{level:.12g} per threshold, above the {CONFIDENCE_MAX} varkit computes; "
+                "lower the confidence or `n_thresholds`, or use threshold='split'."
+            )
         rate_alpha = 1.0 - level if bound == "lower" else (1.0 - level) / 2.0
         lower = _cp_lower_bounds(counts_at_thresholds(members, values, grid), deltas[0], rate_alpha)
         cut = float(grid[int(np.argmax(lower))])
