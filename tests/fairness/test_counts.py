@@ -70,8 +70,11 @@ def test_probabilities_within_tolerance_are_renormalised_and_counted():
     ("change", "message"),
     [
         ({"p_white": [0.9, 0.2, 0.7]}, "sum to 1.2"),
-        ({"impressions": [1, -1, 2]}, "negative at row 1"),
-        ({"p_black": [0.3, 0.8, np.nan]}, "missing or non-numeric value at row 2"),
+        # rows count from 1, as io.py and a spreadsheet do (these were 0-based before)
+        ({"impressions": [1, -1, 2]}, "integer counts .*row 2 holds -1"),
+        ({"impressions": [1, 2.5, 2]}, "integer counts .*row 2 holds 2.5"),
+        ({"impressions": [1, 2, 2.0**60]}, "at most 2\\*\\*53.*row 3"),
+        ({"p_black": [0.3, 0.8, np.nan]}, "non-numeric value at row 3"),
         ({"p_black": [1.3, 0.8, 0.3]}, "outside"),
     ],
 )
@@ -194,8 +197,9 @@ def test_missing_keys_and_labels_name_the_row(by_user):
     log = pd.DataFrame(
         {"ad_id": ["a", None], "user_id": [1, 2], "impressions": [1, 1], "sex": ["male"] * 2}
     )
-    with pytest.raises(ValueError, match="column 'ad_id' is missing at row 1"):
+    # the second data row is row 2 (1-based, as io.py counts; this said row 1 before)
+    with pytest.raises(ValueError, match="column 'ad_id' is missing at row 2"):
         count_delivery(log, "sex", by_user=by_user)
     log = log.assign(ad_id=["a", "b"], sex=["male", None])
-    with pytest.raises(ValueError, match="'sex' has a missing label at row 1"):
+    with pytest.raises(ValueError, match="'sex' has a missing label at row 2"):
         count_delivery(log, "sex", by_user=by_user)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from statsmodels.stats.proportion import proportion_confint
 
+from varkit.errors import VarkitWarning
 from varkit.fairness.coverage import compliance_coverage, passes_threshold
 from varkit.fairness.distances import shuffle_distance
 
@@ -58,9 +59,11 @@ def test_expected_coverage_from_per_ad_probabilities():
 
 
 def test_no_qualifying_ads_reports_nan_not_crash():
-    rs = compliance_coverage([0.05], [10], min_impressions=100)
-    assert all(math.isnan(r.estimate) for r in rs)
-    assert rs[0].details["reason"] == "no qualifying ads"
+    # the reason now says why no ad qualifies, and a warning says so too (issue 14)
+    with pytest.warns(VarkitWarning, match="undefined"):
+        rs = compliance_coverage([0.05], [10], min_impressions=100)
+    assert all(math.isnan(r.estimate) and r.n == 0 for r in rs)
+    assert rs[0].details["reason"].startswith("no qualifying ads: all 1 ads")
 
 
 @pytest.mark.parametrize(

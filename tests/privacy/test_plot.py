@@ -79,8 +79,16 @@ def test_cli_plot_writes_a_png(tmp_path) -> None:
     assert (width, height) == (840, 480)
 
 
-def test_cli_plot_to_a_missing_folder_is_one_error_line(tmp_path) -> None:
-    out = _run(mia_example_path(), "--plot", str(tmp_path / "no" / "p.png"), "--seed", "1")
+def test_cli_plot_creates_a_missing_folder_and_a_blocked_path_is_one_error_line(
+    tmp_path,
+) -> None:
+    # like every output since issue 14 (write_text), --plot creates its folder
+    target = tmp_path / "no" / "p.png"
+    out = _run(mia_example_path(), "--plot", str(target), "--seed", "1")
+    assert out.exit_code == 0 and target.stat().st_size > 0
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    out = _run(mia_example_path(), "--plot", str(blocker / "p.png"), "--seed", "1")
     assert out.exit_code == 2
     assert out.output.count("\n") == 1 and out.output.startswith("error: --plot could not write")
 

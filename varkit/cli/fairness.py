@@ -90,7 +90,7 @@ def fairness() -> None:
 )
 @click.option(
     "--delivered-noise-scale",
-    type=click.FloatRange(min=0),
+    type=float,
     default=0.0,
     show_default=True,
     help="Laplace scale of DP noise in the delivered counts (allows negative impressions).",
@@ -131,9 +131,16 @@ def vrs(
     With --engine pandas, --partition-rows N reads the log N rows at a time in one
     process, in memory bounded by N, with the same results as reading it whole.
     """
+    from varkit.fairness.counts import check_noise_scale
     from varkit.fairness.vrs import vrs_metrics
+    from varkit.gpu.counter_rng import resolve_seed
 
     ctx = click.get_current_context()
+    # the rule of the eligible table's noise_scale column, in one place
+    delivered_noise_scale = check_noise_scale(delivered_noise_scale, "--delivered-noise-scale")
+    if not min_impressions >= 0:
+        raise VarkitError(f"--min-impressions must be non-negative, got {min_impressions}.")
+    seed = resolve_seed(seed)  # drawn fresh when not given; recorded in the provenance
     if engine == "pandas" and scheduler is not None:
         raise VarkitError("--scheduler needs --engine dask.")
     if engine == "dask":
@@ -166,7 +173,8 @@ def vrs(
     )
     columns = [
         Column("ad_id", "label"),
-        Column("impressions", "float"),
+        # counts, unless DP noise made them real numbers (negative or fractional)
+        Column("impressions", "count" if delivered_noise_scale == 0 else "float"),
         Column("user_id", "label", required=False),
         Column(attribute, "label", required=False),
         Column("p_", "probability", required=False, prefix=True),
@@ -213,7 +221,7 @@ def _emit_vrs(
     eligible: str,
     min_impressions: float,
     confidence: float,
-    seed: int | None,
+    seed: int,
     device: str,
     fmt: str,
     output: str | None,
@@ -259,7 +267,7 @@ def _emit_vrs(
 )
 @click.option(
     "--eligible-noise-scale",
-    type=click.FloatRange(min=0),
+    type=float,
     default=0.0,
     show_default=True,
     help="Laplace scale of DP noise added to the eligible counts.",
@@ -283,9 +291,16 @@ def simulate(
     output: str | None,
 ) -> None:
     """Simulate ad delivery, write the logs, and print the true coverage per attribute."""
+    from varkit.cli.options import write_text
+    from varkit.fairness.counts import check_noise_scale
     from varkit.fairness.coverage import compliance_coverage
     from varkit.fairness.simulate import simulate_delivery
+    from varkit.gpu.counter_rng import resolve_seed
 
+    if not out_dir.strip():
+        raise VarkitError("--out-dir is empty; give a folder name.")
+    eligible_noise_scale = check_noise_scale(eligible_noise_scale, "--eligible-noise-scale")
+    seed = resolve_seed(seed)  # drawn fresh when not given; recorded in the provenance
     sim = simulate_delivery(
         n_users=users,
         n_ads=ads,
@@ -295,7 +310,6 @@ def simulate(
         eligible_noise_scale=eligible_noise_scale,
         random_state=seed,
     )
-    os.makedirs(out_dir, exist_ok=True)
     paths = {}
     for name, frame in (
         ("impressions", sim.impressions),
@@ -304,7 +318,8 @@ def simulate(
         ("trajectory", sim.trajectory),
     ):
         paths[name] = os.path.join(out_dir, f"{name}.csv")
-        frame.to_csv(paths[name], index=False)
+        # creates the folder; a folder that cannot be written is one error naming the option
+        write_text(paths[name], frame.to_csv(index=False), option="--out-dir")
     results: list[Result] = []
     for attribute, part in sim.truth.groupby("attribute", sort=True):
         cover = compliance_coverage(

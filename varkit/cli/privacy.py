@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from varkit.cli.options import (
@@ -133,7 +135,10 @@ def epsilon(
 
     Columns: member (0/1) and score (higher = member) or a 0/1 guess; optional model_id.
     """
+    from varkit.gpu.counter_rng import resolve_seed
     from varkit.privacy import attack_roc, audit_epsilon, tpr_at_fpr
+
+    seed = resolve_seed(seed)  # drawn fresh when not given; recorded in the provenance
 
     if score_col is not None and guess_col is not None:
         raise VarkitError("Give --score-col or --guess-col, not both.")
@@ -199,6 +204,7 @@ def _plot(results: ResultSet, path: str) -> None:
     try:
         plot_epsilon(pooled, ax=ax)
         fig.tight_layout()
+        Path(path).parent.mkdir(parents=True, exist_ok=True)  # as write_text does
         fig.savefig(path, dpi=120)
     except OSError as exc:
         raise VarkitError(f"--plot could not write {path}: {exc.strerror or exc}.") from None

@@ -26,6 +26,8 @@ Examples
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +40,7 @@ from varkit.errors import VarkitError, VarkitTypeError
 __all__ = [
     "DeliveryCounts",
     "EligibleCounts",
+    "check_noise_scale",
     "count_delivery",
     "count_delivery_chunks",
     "count_eligible",
@@ -160,18 +163,74 @@ def _validate_frame(frame: Any, name: str, required: Sequence[str]) -> pd.DataFr
     return frame
 
 
-def _numeric(frame: pd.DataFrame, column: str, name: str) -> np.ndarray:
+# Largest count a double holds exactly: integer impressions beyond it are not counts.
+MAX_EXACT_COUNT = 2**53
+
+
+def _numeric(
+    frame: pd.DataFrame, column: str, name: str, rows: np.ndarray | None = None
+) -> np.ndarray:
+    """Finite float values of a column; errors name the 1-based row (``rows``: the
+    frame's row of each value, 0-based, when ``frame`` is a subset of the caller's)."""
     series = frame[column]
     if isinstance(series.dtype, np.dtype) and series.dtype.kind in "iu":
         return series.to_numpy(dtype=float)  # NumPy integers: never missing, always finite
-    values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+    try:
+        values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
+    except OverflowError:  # Python ints of hundreds of digits, in an object column
+        values = np.array([_as_float(v) for v in series.tolist()], dtype=float)
     bad = ~np.isfinite(values)
     if bad.any():
-        row = int(np.flatnonzero(bad)[0])
+        row = _row(np.flatnonzero(bad)[0], rows)
         raise VarkitError(
-            f"`{name}` column {column!r} has a missing or non-numeric value at row {row}."
+            f"`{name}` column {column!r} has a missing, infinite or non-numeric value at row {row}."
         )
     return values
+
+
+def _as_float(value: Any) -> float:
+    """One cell as a float; NaN (reported as non-numeric) when it cannot be one."""
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
+        return math.nan
+
+
+def _row(position: Any, rows: np.ndarray | None = None) -> int:
+    """The 1-based row number (as io.py and a spreadsheet count) of a 0-based position."""
+    return int(position if rows is None else rows[int(position)]) + 1
+
+
+# Largest noise scale accepted: Laplace draws (|x| < 40 b in practice) then stay finite.
+MAX_NOISE_SCALE = 1e300
+
+
+def _noise_scale_invalid(values: Any) -> np.ndarray:
+    """The one rule for a Laplace noise scale: in [0, 1e300] (mask of faults; NaN fails)."""
+    values = np.asarray(values, dtype=float)
+    with np.errstate(invalid="ignore"):
+        return ~((values >= 0) & (values <= MAX_NOISE_SCALE))
+
+
+def check_noise_scale(value: Any, name: str) -> float:
+    """A noise-scale argument or option (``name``) as a float, by the rule of the column.
+
+    Examples
+    --------
+    >>> check_noise_scale(2, "`noise_scale`")
+    2.0
+    >>> check_noise_scale(-1, "--eligible-noise-scale")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    varkit.errors.VarkitError: --eligible-noise-scale must be a finite non-negative ...
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise VarkitTypeError(f"{name} must be a number (a Laplace scale), got {value!r}.")
+    if _noise_scale_invalid(float(value)):
+        raise VarkitError(
+            f"{name} must be a finite non-negative Laplace scale (at most 1e300), got {value!r}."
+        )
+    return float(value)
 
 
 def probability_columns(frame: pd.DataFrame) -> list[str]:
@@ -223,9 +282,23 @@ def count_delivery(
     if not isinstance(attribute, str) or not attribute:
         raise VarkitTypeError("`attribute` must be a non-empty string.")
     impressions = _numeric(frame, "impressions", "impressions")
-    if not allow_negative and (impressions < 0).any():
-        row = int(np.flatnonzero(impressions < 0)[0])
-        raise VarkitError(f"`impressions` column 'impressions' is negative at row {row}.")
+    if not allow_negative:
+        # impressions are counts: non-negative integers a double holds exactly (noisy DP
+        # counts, allow_negative, may be negative and fractional)
+        bad = (impressions < 0) | (impressions != np.floor(impressions))
+        bad |= impressions > MAX_EXACT_COUNT
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise VarkitError(
+                "`impressions` column 'impressions' must hold non-negative integer counts "
+                f"(at most 2**53), but row {row + 1} holds {impressions[row]:g}."
+            )
+    elif (np.abs(impressions) > MAX_EXACT_COUNT).any():
+        row = int(np.flatnonzero(np.abs(impressions) > MAX_EXACT_COUNT)[0])
+        raise VarkitError(
+            "`impressions` column 'impressions' must be at most 2**53 in absolute value, "
+            f"but row {row + 1} holds {impressions[row]:g}."
+        )
     drop = {str(g) for g in drop_groups}
     info: dict[str, Any] = dict.fromkeys(_INFO_KEYS, 0)
     info["n_rows"] = len(frame)
@@ -244,7 +317,7 @@ def count_delivery(
             codes, levels = _sorted_codes(frame[key], as_str=key == "ad_id")
             if (codes < 0).any():
                 row = int(np.flatnonzero(codes < 0)[0])
-                raise VarkitError(f"`impressions` column {key!r} is missing at row {row}.")
+                raise VarkitError(f"`impressions` column {key!r} is missing at row {row + 1}.")
             key_codes.append(codes)
             key_levels.append(levels)
         cell, cell_codes = _cells(key_codes, [len(levels) for levels in key_levels])
@@ -290,13 +363,13 @@ def count_delivery(
         probs = np.column_stack([_numeric(frame, c, "impressions") for c in columns])
         if ((probs < 0) | (probs > 1)).any():
             row = int(np.flatnonzero(((probs < 0) | (probs > 1)).any(axis=1))[0])
-            raise VarkitError(f"`impressions` has a probability outside [0, 1] at row {row}.")
+            raise VarkitError(f"`impressions` has a probability outside [0, 1] at row {row + 1}.")
         total = probs.sum(axis=1)
         off = np.abs(total - 1.0) > prob_tolerance
         if off.any():
             row = int(np.flatnonzero(off)[0])
             raise VarkitError(
-                f"`impressions` probabilities p_* sum to {total[row]:.4g}, not 1, at row {row}."
+                f"`impressions` probabilities p_* sum to {total[row]:.4g}, not 1, at row {row + 1}."
             )
         info["renormalised_rows"] = int((total != 1.0).sum())
         probs = probs / np.where(total > 0, total, 1.0)[:, None]
@@ -339,8 +412,10 @@ def _factorize(values: pd.Series, what: str, column: str) -> tuple[np.ndarray, A
     if codes.size and codes.min() < 0:
         row = int(np.flatnonzero(codes < 0)[0])
         if what == "label":
-            raise VarkitError(f"`impressions` column {column!r} has a missing label at row {row}.")
-        raise VarkitError(f"`impressions` column {column!r} is missing at row {row}.")
+            raise VarkitError(
+                f"`impressions` column {column!r} has a missing label at row {row + 1}."
+            )
+        raise VarkitError(f"`impressions` column {column!r} is missing at row {row + 1}.")
     return codes, uniques
 
 
@@ -522,18 +597,25 @@ def count_eligible(
         raise VarkitError(
             f"`attribute` {attribute!r} is not in the eligible table (it has: {known})."
         )
-    rows = frame[attributes == attribute]
-    eligible = _numeric(rows, "eligible", "eligible")
-    if "noise_scale" in rows.columns:
-        noise = _numeric(rows, "noise_scale", "eligible")
-        if (noise < 0).any():
-            raise VarkitError("`eligible` column 'noise_scale' has a negative value.")
-    else:
-        noise = np.zeros(len(rows))
+    if "noise_scale" in frame.columns:
+        # every row's scale, of any attribute: the rule is the option's (check_noise_scale)
+        noise_all = _numeric(frame, "noise_scale", "eligible")
+        invalid = _noise_scale_invalid(noise_all)
+        if invalid.any():
+            row = int(np.flatnonzero(invalid)[0])
+            raise VarkitError(
+                "`eligible` column 'noise_scale' must be a finite non-negative Laplace "
+                f"scale (at most 1e300), but row {row + 1} holds {noise_all[row]:g}."
+            )
+    selected = (attributes == attribute).to_numpy()
+    positions = np.flatnonzero(selected)
+    rows = frame[selected]
+    eligible = _numeric(rows, "eligible", "eligible", positions)
+    noise = noise_all[selected] if "noise_scale" in frame.columns else np.zeros(len(rows))
     if ((eligible < 0) & (noise == 0)).any():
-        row = int(np.flatnonzero((eligible < 0) & (noise == 0))[0])
+        row = _row(np.flatnonzero((eligible < 0) & (noise == 0))[0], positions)
         raise VarkitError(
-            f"`eligible` count is negative at row {row} of attribute {attribute!r} with "
+            f"`eligible` count is negative at row {row} (attribute {attribute!r}) with "
             "no noise_scale to explain it."
         )
     data = pd.DataFrame(

@@ -31,12 +31,14 @@ import numpy as np
 from statsmodels.stats.proportion import proportion_confint
 
 from varkit.checks import check_confidence
-from varkit.errors import VarkitError
+from varkit.errors import VarkitError, note
 from varkit.results import Result, ResultSet
 
 __all__ = ["compliance_coverage", "passes_threshold"]
 
 DEFAULT_TOLERANCE = 1e-9
+# More ad-bootstrap replicates than this add nothing to a percentile interval but time.
+MAX_RESAMPLES = 10**7
 
 
 def passes_threshold(
@@ -71,20 +73,76 @@ def _validate_coverage(
         raise VarkitError(
             f"`impressions` has {volume.size} values but `shuffle_distance` has {sd.size}."
         )
-    if np.isnan(volume).any():
-        raise VarkitError("`impressions` has a missing value.")
+    if not np.isfinite(volume).all():
+        position = int(np.flatnonzero(~np.isfinite(volume))[0])
+        raise VarkitError(
+            f"`impressions` must be finite, but ad {position + 1} holds {volume[position]}."
+        )
     if ((sd < 0) | (sd > 1)).any():
         raise VarkitError("`shuffle_distance` has a value outside [0, 1].")
     if not 0 <= threshold <= 1:
         raise VarkitError(f"`threshold` must be in [0, 1], got {threshold}.")
-    if min_impressions < 0:
+    if not min_impressions >= 0:  # NaN too
         raise VarkitError(f"`min_impressions` must be non-negative, got {min_impressions}.")
     check_confidence(confidence)
-    if tolerance < 0:
-        raise VarkitError(f"`tolerance` must be non-negative, got {tolerance}.")
-    if int(n_resamples) < 1:
-        raise VarkitError("`n_resamples` must be a positive integer.")
+    if not 0 <= tolerance < 1:
+        raise VarkitError(f"`tolerance` must be in [0, 1), got {tolerance}.")
+    if (
+        isinstance(n_resamples, bool)
+        or not isinstance(n_resamples, (int, np.integer))
+        or not 1 <= n_resamples <= MAX_RESAMPLES
+    ):
+        raise VarkitError(
+            f"`n_resamples` must be an integer from 1 to {MAX_RESAMPLES}, got {n_resamples!r}."
+        )
     return sd, volume
+
+
+def _coverage_interval(n_pass: int, n: int, confidence: float) -> tuple[float, float, dict]:
+    """Wilson interval for ``n_pass`` of ``n`` ads; exact (Clopper-Pearson) when none or all
+    pass.
+
+    At 0 (or ``n``) passes the Clopper-Pearson bound ``1 - (alpha/2)^(1/n)`` replaces
+    Wilson's, which is not exact there and, computed in floats, can put its lower end a
+    rounding error above an estimate of 0. ``tests/fairness/test_edges.py`` computes the
+    exact coverage of the result for n = 1 to 60.
+    """
+    alpha = 1.0 - confidence
+    if n_pass == 0:
+        high = float(-np.expm1(np.log(alpha / 2.0) / n))
+        return 0.0, high, {"interval": "clopper-pearson upper bound at 0 passing ads"}
+    if n_pass == n:
+        low = float(np.exp(np.log(alpha / 2.0) / n))
+        return low, 1.0, {"interval": "clopper-pearson lower bound when every ad passes"}
+    low, high = proportion_confint(n_pass, n, alpha=alpha, method="wilson")
+    return float(low), float(high), {}
+
+
+# Bound on the (resamples x ads) multinomial counts held at once by the ad bootstrap.
+_BATCH_CELLS = 1 << 22
+
+
+def _ad_bootstrap(
+    w: np.ndarray, x_pass: np.ndarray, x_sd: np.ndarray, n_resamples: int, rng: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Replicates of the weighted coverage and the two mean distances, resampling ads.
+
+    Batched so that memory is O(batch x ads) whatever ``n_resamples`` and the number
+    of ads; replicates with no weight are NaN (dropped by the caller).
+    """
+    n_ads = x_sd.size
+    out = np.empty((3, n_resamples))
+    batch = max(1, _BATCH_CELLS // n_ads)
+    for start in range(0, n_resamples, batch):
+        stop = min(n_resamples, start + batch)
+        counts = rng.multinomial(n_ads, np.full(n_ads, 1.0 / n_ads), size=stop - start)
+        weighted = counts * w
+        total = weighted.sum(axis=1)
+        safe = np.where(total > 0, total, 1.0)
+        out[0, start:stop] = np.where(total > 0, weighted @ x_pass / safe, np.nan)
+        out[1, start:stop] = counts @ x_sd / n_ads
+        out[2, start:stop] = np.where(total > 0, weighted @ x_sd / safe, np.nan)
+    return out[0], out[1], out[2]
 
 
 def compliance_coverage(
@@ -130,7 +188,8 @@ def compliance_coverage(
     Returns
     -------
     ResultSet
-        ``compliance_coverage`` per ad (Wilson interval, ads as the sampling units) and
+        ``compliance_coverage`` per ad (Wilson interval, ads as the sampling units, exact
+        Clopper-Pearson when no ad or every ad passes) and
         impression-weighted (percentile bootstrap over ads), then ``mean_shuffle_distance``
         unweighted and impression-weighted (percentile bootstrap over ads).
 
@@ -170,6 +229,16 @@ def compliance_coverage(
             common["expected_coverage"] = float(np.nanmean(prob))
             common["uncertain_ads"] = int(((prob > 0.025) & (prob < 0.975)).sum())
     if n_qual == 0:
+        # No ad to take a share of: NaN, with the reason stated and warned about.
+        if low_volume.any():
+            reason = (
+                f"no qualifying ads: all {int(low_volume.sum())} ads with an estimate have "
+                f"fewer than min_impressions={min_impressions:g} impressions"
+            )
+        else:
+            reason = "no qualifying ads: no ad has a shuffle-distance estimate"
+        scope = f" for attribute {attribute!r}" if attribute is not None else ""
+        note(common, f"compliance coverage{scope} is undefined ({reason}).")
         nan = float("nan")
         return ResultSet(
             tuple(
@@ -180,25 +249,25 @@ def compliance_coverage(
                     method="none",
                     n=0,
                     group={**label, "weighting": weighting},
-                    details={**common, "reason": "no qualifying ads"},
+                    details={**common, "reason": reason},
                 )
                 for metric in ("compliance_coverage", "mean_shuffle_distance")
                 for weighting in ("ads", "impressions")
             )
         )
-    low, high = proportion_confint(n_pass, n_qual, alpha=1 - confidence, method="wilson")
+    low, high, boundary = _coverage_interval(n_pass, n_qual, confidence)
     results = [
         Result(
             "compliance_coverage",
             n_pass / n_qual,
-            float(low),
-            float(high),
+            low,
+            high,
             confidence,
             "wilson",
             n=n_qual,
             stderr=float(np.sqrt(n_pass * (n_qual - n_pass) / n_qual**3)),
             group={**label, "weighting": "ads"},
-            details=common,
+            details={**common, **boundary},
         )
     ]
     # Bootstrap over ads: the ads are the sampling units of every cross-ad summary.
@@ -206,24 +275,22 @@ def compliance_coverage(
     w = volume[qualifying]
     x_pass = passed[qualifying].astype(float)
     x_sd = sd[qualifying]
-    counts = rng.multinomial(n_qual, np.full(n_qual, 1.0 / n_qual), size=int(n_resamples))
-    alpha = (1 - confidence) / 2
-    weighted_counts = counts * w
-    total_w = weighted_counts.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        replicates = {
-            ("compliance_coverage", "impressions"): weighted_counts @ x_pass / total_w,
-            ("mean_shuffle_distance", "ads"): counts @ x_sd / n_qual,
-            ("mean_shuffle_distance", "impressions"): weighted_counts @ x_sd / total_w,
-        }
-    w_sum = w.sum()
+    keys = [
+        ("compliance_coverage", "impressions"),
+        ("mean_shuffle_distance", "ads"),
+        ("mean_shuffle_distance", "impressions"),
+    ]
+    w_sum = float(w.sum())
+    replicates = _ad_bootstrap(w, x_pass, x_sd, int(n_resamples), rng)
     point = {
-        ("compliance_coverage", "impressions"): float(w @ x_pass / w_sum) if w_sum > 0 else 0.0,
-        ("mean_shuffle_distance", "ads"): float(x_sd.mean()),
-        ("mean_shuffle_distance", "impressions"): float(w @ x_sd / w_sum) if w_sum > 0 else 0.0,
+        keys[0]: float(w @ x_pass / w_sum) if w_sum > 0 else float("nan"),
+        keys[1]: float(x_sd.mean()),
+        keys[2]: float(w @ x_sd / w_sum) if w_sum > 0 else float("nan"),
     }
+    alpha = (1 - confidence) / 2
     quantiles = np.quantile(x_sd, [0.1, 0.25, 0.5, 0.75, 0.9])
-    for (metric, weighting), reps in replicates.items():
+    for key, reps in zip(keys, replicates, strict=True):
+        metric, weighting = key
         reps = reps[np.isfinite(reps)]
         details = dict(common)
         if metric == "mean_shuffle_distance":
@@ -231,12 +298,35 @@ def compliance_coverage(
                 q: float(v)
                 for q, v in zip(("q10", "q25", "q50", "q75", "q90"), quantiles, strict=True)
             }
+        estimate = point[key]
+        if not np.isfinite(estimate) or reps.size == 0:
+            details["reason"] = "the qualifying ads have no impressions to weight by"
+            results.append(
+                Result(
+                    metric,
+                    float("nan"),
+                    confidence=confidence,
+                    method="none",
+                    n=n_qual,
+                    group={**label, "weighting": weighting},
+                    details=details,
+                )
+            )
+            continue
+        low, high = (float(v) for v in np.quantile(reps, [alpha, 1 - alpha]))
+        if not low <= estimate <= high:
+            # a percentile interval of a skewed ratio can miss its own point estimate
+            details["widened"] = (
+                f"percentile interval [{low:.6g}, {high:.6g}] widened to hold the estimate "
+                f"{estimate:.6g}"
+            )
+            low, high = min(low, estimate), max(high, estimate)
         results.append(
             Result(
                 metric,
-                point[(metric, weighting)],
-                float(np.quantile(reps, alpha)),
-                float(np.quantile(reps, 1 - alpha)),
+                estimate,
+                low,
+                high,
                 confidence,
                 "bootstrap-percentile-ads",
                 n=n_qual,

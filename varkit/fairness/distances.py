@@ -41,6 +41,21 @@ __all__ = [
 ]
 
 
+def _rescaled(counts: np.ndarray) -> np.ndarray:
+    """Counts divided, row by row along the last axis, by a power of two near their max.
+
+    Shares and distances are scale-free, and a power-of-two scale is exact in binary
+    floating point, so this changes no result for ordinary counts; it only keeps the
+    sums and cross-products below from overflowing (eligible counts of 1e308) or losing
+    precision in subnormals (counts of 1e-300). Rows with no positive count are unchanged.
+    """
+    counts = np.asarray(counts, dtype=float)
+    with np.errstate(invalid="ignore"):
+        peak = np.max(counts, axis=-1, keepdims=True, initial=0.0)
+    _, exponent = np.frexp(np.where(np.isfinite(peak) & (peak > 0), peak, 1.0))
+    return np.ldexp(counts, -exponent)
+
+
 def shares(counts: np.ndarray) -> np.ndarray:
     """Counts -> shares along the last axis (NaN where the total is not positive).
 
@@ -49,7 +64,7 @@ def shares(counts: np.ndarray) -> np.ndarray:
     >>> shares(np.array([1.0, 3.0]))
     array([0.25, 0.75])
     """
-    counts = np.asarray(counts, dtype=float)
+    counts = _rescaled(counts)
     total = counts.sum(axis=-1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(total > 0, counts / np.where(total > 0, total, 1.0), np.nan)
@@ -93,7 +108,9 @@ def shuffle_distance(delivered: np.ndarray, eligible: np.ndarray) -> np.ndarray 
     Returns
     -------
     float or ndarray
-        Shuffle distance in [0, 1]; NaN where either side has no mass.
+        Shuffle distance in [0, 1]; NaN where either side has no mass. Each side is
+        first scaled by a power of two (exact), so counts up to 1e308 neither overflow
+        nor change the result.
 
     Examples
     --------
@@ -102,8 +119,8 @@ def shuffle_distance(delivered: np.ndarray, eligible: np.ndarray) -> np.ndarray 
     >>> shuffle_distance([[60, 40], [50, 50]], [50, 50]).tolist()
     [0.1, 0.0]
     """
-    d = np.asarray(delivered, dtype=float)
-    e = np.asarray(eligible, dtype=float)
+    d = _rescaled(delivered)
+    e = _rescaled(eligible)
     d_total = d.sum(axis=-1, keepdims=True)
     e_total = e.sum(axis=-1, keepdims=True)
     numerator = np.abs(d * e_total - e * d_total).sum(axis=-1)
@@ -125,8 +142,8 @@ def signed_gaps(delivered: np.ndarray, eligible: np.ndarray) -> np.ndarray:
     [-0.2, 0.2]
     """
     # Cross-multiplied like shuffle_distance, so integer counts give correctly rounded gaps.
-    d = np.asarray(delivered, dtype=float)
-    e = np.asarray(eligible, dtype=float)
+    d = _rescaled(delivered)
+    e = _rescaled(eligible)
     d_total = d.sum(axis=-1, keepdims=True)
     e_total = e.sum(axis=-1, keepdims=True)
     denominator = d_total * e_total

@@ -25,6 +25,8 @@ True
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +34,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from varkit.errors import VarkitError, VarkitTypeError
+from varkit.fairness.counts import check_noise_scale
 from varkit.fairness.distances import shuffle_distance
 
 __all__ = [
@@ -40,6 +44,7 @@ __all__ = [
     "plot_trajectory",
     "simulate_ad_logs",
     "simulate_delivery",
+    "simulation_cost",
 ]
 
 RACE_GROUPS = ("white", "black", "hispanic", "asian_pi")
@@ -129,6 +134,7 @@ def simulate_ad_logs(
     >>> round(truth, 12), sorted(imp.columns)
     (0.1, ['ad_id', 'impressions', 'race', 'user_id'])
     """
+    check_noise_scale(noise_scale, "`noise_scale`")
     rng = np.random.default_rng(random_state)
     d = np.asarray(delivered_shares, dtype=float)
     e = np.asarray(eligible_shares, dtype=float)
@@ -174,6 +180,105 @@ def simulate_ad_logs(
     return pd.concat(imp_parts, ignore_index=True), pd.concat(elig_parts, ignore_index=True), truth
 
 
+# What one simulate_delivery call may use: about 4 GiB, and about 2e9 element
+# operations (a few minutes on one core, at 50-150 ns each); linear in rounds.
+MAX_SIMULATION_BYTES = 4 * 2**30
+MAX_SIMULATION_WORK = 2 * 10**9
+MAX_ROUNDS = 10_000
+
+
+def _positive_int(value: Any, name: str, minimum: int = 1) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise VarkitTypeError(f"`{name}` must be an integer, got {value!r}.")
+    if value < minimum:
+        raise VarkitError(f"`{name}` must be at least {minimum}, got {value}.")
+    return int(value)
+
+
+def _finite(value: Any, name: str, low: float = 0.0, high: float = math.inf) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise VarkitTypeError(f"`{name}` must be a number, got {value!r}.")
+    number = float(value)
+    if not (math.isfinite(number) and low <= number <= high):
+        upper = "" if high == math.inf else f" and at most {high:g}"
+        raise VarkitError(f"`{name}` must be finite, at least {low:g}{upper}, got {value!r}.")
+    return number
+
+
+def simulation_cost(
+    n_users: int, n_ads: int, n_rounds: int, budget: tuple[int, int] = (100, 3000)
+) -> tuple[float, float]:
+    """Approximate peak memory (bytes) and work (element operations) of a simulation.
+
+    Per round the auction holds a few (ads x users) float arrays and a few (ads x
+    opportunities) ones, about four opportunities per impression the ads can buy in the
+    round; the logs and trajectory grow with the impressions bought and the rounds.
+
+    Examples
+    --------
+    >>> memory, work = simulation_cost(5000, 30, 20)
+    >>> memory < 2**30, work < 10**9
+    (True, True)
+    """
+    low, high = budget
+    mean_budget = (high - low) / math.log(high / low) if high > low else float(low)
+    # an ad buys at least one impression a round until its budget is spent
+    per_round = n_ads * max(mean_budget / n_rounds, 1.0)
+    opportunities = 4.0 * per_round
+    impressions = n_ads * mean_budget
+    memory = 8.0 * (6.0 * n_ads * n_users + 6.0 * n_ads * opportunities)
+    memory += 200.0 * impressions + 500.0 * 2 * n_ads * n_rounds + 4000.0 * n_rounds
+    work = n_rounds * (6.0 * n_ads * n_users + 8.0 * n_ads * opportunities + 4.0 * n_users)
+    return memory, work
+
+
+def _validate_simulation(
+    n_users: Any,
+    n_ads: Any,
+    n_rounds: Any,
+    budget: Any,
+    skew: Any,
+    gain: Any,
+    max_boost: Any,
+    measurement_noise_scale: Any,
+    eligible_noise_scale: Any,
+    blur: Any,
+) -> None:
+    n_users = _positive_int(n_users, "n_users")
+    n_ads = _positive_int(n_ads, "n_ads")
+    n_rounds = _positive_int(n_rounds, "n_rounds")
+    if n_rounds > MAX_ROUNDS:
+        raise VarkitError(
+            f"`n_rounds` must be at most {MAX_ROUNDS} (a round is a day of delivery), "
+            f"got {n_rounds}."
+        )
+    if not isinstance(budget, (tuple, list)) or len(budget) != 2:
+        raise VarkitError(f"`budget` must be a pair (low, high), got {budget!r}.")
+    low, high = (_positive_int(b, "budget") for b in budget)
+    if low > high:
+        raise VarkitError(f"`budget` must be (low, high) with low <= high, got {budget!r}.")
+    _finite(skew, "skew", 0.0, 20.0)
+    _finite(gain, "gain")
+    _finite(max_boost, "max_boost", 1.0)
+    check_noise_scale(measurement_noise_scale, "`measurement_noise_scale`")
+    check_noise_scale(eligible_noise_scale, "`eligible_noise_scale`")
+    _finite(blur, "blur", 0.0, 1.0)
+    memory, work = simulation_cost(n_users, n_ads, n_rounds, (low, high))
+    if memory > MAX_SIMULATION_BYTES:
+        raise VarkitError(
+            f"Simulating {n_ads} ads x {n_users} users would need about "
+            f"{memory / 2**30:,.1f} GiB of memory, more than the "
+            f"{MAX_SIMULATION_BYTES / 2**30:g} GiB allowed; use fewer ads or users."
+        )
+    if work > MAX_SIMULATION_WORK:
+        raise VarkitError(
+            f"Simulating {n_rounds} rounds of {n_ads} ads x {n_users} users would take "
+            f"about {work:.1e} operations (tens of minutes or more), more than the "
+            f"{MAX_SIMULATION_WORK:.0e} allowed; the cost is linear in rounds, ads and "
+            "users, so use fewer."
+        )
+
+
 def simulate_delivery(
     *,
     n_users: int = 5000,
@@ -217,7 +322,18 @@ def simulate_delivery(
     Returns
     -------
     SimulatedDelivery
+
+    Raises
+    ------
+    VarkitError
+        For a size whose memory or work (:func:`simulation_cost`) exceeds
+        ``MAX_SIMULATION_BYTES`` (4 GiB) or ``MAX_SIMULATION_WORK``, more than
+        ``MAX_ROUNDS`` rounds, or a negative or non-finite parameter.
     """
+    _validate_simulation(
+        n_users, n_ads, n_rounds, budget, skew, gain, max_boost,
+        measurement_noise_scale, eligible_noise_scale, blur,
+    )  # fmt: skip
     rng = np.random.default_rng(random_state)
     k = len(RACE_GROUPS)
     latent = rng.choice(k, size=n_users, p=RACE_SHARES)

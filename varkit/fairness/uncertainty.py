@@ -118,6 +118,26 @@ def _group_sums_problem(rows: np.ndarray) -> LinearProblem:
     )
 
 
+# Above this many units a count is no longer an exact double (and numpy's multinomial
+# stops at 2**63): the redraw uses the multinomial's normal limit instead.
+_EXACT_COUNT = float(2**53)
+
+
+def _multinomial(n: float, p: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    """``size`` draws of Multinomial(round(n), p) as floats, for any finite n.
+
+    For n above 2**53 the draw is ``n (p + X / sqrt(n))`` with X normal of covariance
+    ``diag(p) - p p^T`` (the multinomial CLT; exact to far below the resolution of a
+    share at that size), computed as shares times n so that nothing overflows.
+    """
+    if n <= _EXACT_COUNT:
+        return rng.multinomial(round(n), p, size=size).astype(float)
+    root = np.sqrt(p)
+    z = rng.standard_normal((size, p.size))
+    x = root * z - p * (z @ root)[:, None]
+    return np.maximum(p + x / np.sqrt(n), 0.0) * n
+
+
 def _laplace(scale: np.ndarray, shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
     scale = np.broadcast_to(np.asarray(scale, dtype=float), (shape[1],))
     return rng.laplace(0.0, 1.0, size=shape) * scale[None, :]
@@ -168,7 +188,8 @@ def replicate_counts(
     Returns
     -------
     delivered, eligible : ndarray, shape (n_resamples, K)
-        Replicate counts, negatives clipped to zero.
+        Replicate counts, negatives clipped to zero. Eligible counts whose total
+        overflows a double are replicated 2**-64 lower (the shares are unchanged).
     """
     rng = np.random.default_rng(random_state)
     rows = np.asarray(delivered_rows, dtype=float)
@@ -206,21 +227,31 @@ def replicate_counts(
     else:
         total = rows.sum(axis=0)
         total = np.where(total > 0, total, 0.0)
-        n_units = round(float(total.sum()))
-        if scheme == "poisson":
+        n_units = float(total.sum())
+        if scheme == "poisson" and n_units <= _EXACT_COUNT:
             out[:] = rng.poisson(np.broadcast_to(total, out.shape)).astype(float)
-        elif n_units > 0:
-            out[:] = rng.multinomial(n_units, total / total.sum(), size=n_resamples)
+        elif round(n_units) > 0:
+            # (Poisson with a huge total: its multinomial-given-total part; the total's
+            # own relative noise, n^-1/2 < 1e-8, does not move a share)
+            out[:] = _multinomial(n_units, total / n_units, n_resamples, rng)
         else:
             out[:] = 0.0
     if np.any(np.asarray(delivered_noise) > 0):
         out += _laplace(np.asarray(delivered_noise), out.shape, rng)
+    eligible_noise = np.asarray(eligible_noise, dtype=float)
+    with np.errstate(over="ignore"):
+        overflows = not np.isfinite(eligible.sum())
+    if overflows:
+        # Counts near 1e308 whose total overflows: work 2**-64 lower (exact, and shares
+        # and distances are scale-free; the noise scales with them).
+        eligible, eligible_noise = np.ldexp(eligible, -64), np.ldexp(eligible_noise, -64)
     elig = np.broadcast_to(eligible, (n_resamples, n_groups)).copy()
     if eligible_sampling == "multinomial":
-        n_eligible = round(float(eligible.sum()))
+        total_eligible = float(eligible.sum())
+        n_eligible = round(total_eligible) if total_eligible <= _EXACT_COUNT else total_eligible
         if n_eligible > 0:
-            elig = rng.multinomial(n_eligible, eligible / eligible.sum(), size=n_resamples)
-            elig = elig.astype(float) * (eligible.sum() / n_eligible)
+            elig = _multinomial(total_eligible, eligible / total_eligible, n_resamples, rng)
+            elig = elig * (total_eligible / n_eligible)
     if np.any(np.asarray(eligible_noise) > 0):
         elig += _laplace(np.asarray(eligible_noise), elig.shape, rng)
     return np.maximum(out, 0.0), np.maximum(elig, 0.0)
@@ -275,6 +306,7 @@ def summarise_replicates(
                 "ci_high",
                 "stderr",
                 "debiased",
+                "bias_corrected",
                 "bias",
                 "noise_floor",
                 "p_under",

@@ -36,6 +36,7 @@ from varkit.errors import VarkitError, VarkitTypeError
 from varkit.fairness.counts import (
     DeliveryCounts,
     EligibleCounts,
+    check_noise_scale,
     count_delivery,
     count_eligible,
 )
@@ -56,9 +57,31 @@ from varkit.fairness.uncertainty import (
 )
 from varkit.results import Result, ResultSet
 
-__all__ = ["vrs_coverage", "vrs_metrics"]
+__all__ = ["check_replicate_memory", "vrs_coverage", "vrs_metrics"]
 
 _ESTIMATES = ("plug-in", "debiased")
+# Memory one ad's bootstrap may hold: a few (n_resamples, groups + 1) float arrays.
+MAX_REPLICATE_BYTES = 2 * 2**30
+
+
+def check_replicate_memory(n_resamples: int, n_groups: int) -> None:
+    """Refuse, in one sentence, a per-ad bootstrap that would not fit in memory.
+
+    Examples
+    --------
+    >>> check_replicate_memory(10**12, 2)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    varkit.errors.VarkitError: `n_resamples`=1000000000000 bootstrap replicates of 2 groups ...
+    """
+    need = 48.0 * int(n_resamples) * (n_groups + 1)
+    if need > MAX_REPLICATE_BYTES:
+        raise VarkitError(
+            f"`n_resamples`={n_resamples} bootstrap replicates of {n_groups} groups would "
+            f"need about {need / 2**30:,.1f} GiB per ad, more than the "
+            f"{MAX_REPLICATE_BYTES / 2**30:g} GiB allowed; use fewer (1000 to 10000 is "
+            "ample for a 95% interval)."
+        )
 
 
 def _checked_eligible(
@@ -74,6 +97,7 @@ def _checked_eligible(
     )
     if elig.attribute != attribute:
         raise VarkitError(f"`eligible` counts attribute {elig.attribute!r}, not {attribute!r}.")
+    check_replicate_memory(checks[3], len(elig.groups))
     return elig
 
 
@@ -111,10 +135,7 @@ def _validate_vrs(
         raise VarkitError(
             f"`eligible_sampling` must be 'multinomial' or 'fixed', got {eligible_sampling!r}."
         )
-    if not delivered_noise_scale >= 0:
-        raise VarkitError(
-            f"`delivered_noise_scale` must be non-negative, got {delivered_noise_scale}."
-        )
+    check_noise_scale(delivered_noise_scale, "`delivered_noise_scale`")
     if device not in ("cpu", "gpu", "auto"):
         raise VarkitError(f"`device` must be 'cpu', 'gpu' or 'auto', got {device!r}.")
     if estimate not in _ESTIMATES:
@@ -310,9 +331,8 @@ def vrs_metrics(
     d_any_negative: set[int] = set(np.flatnonzero(d_negative.any(axis=1)).tolist())
     impressions_list = ad_impressions.tolist()
     n_rows_list = n_rows_ad.tolist()
-    units_list = (
-        n_rows_list if clustered else np.round(d_clip.sum(axis=1)).astype(np.int64).tolist()
-    )
+    # Python ints: an ad's impressions may exceed int64 (rows of up to 2**53 each)
+    units_list = n_rows_list if clustered else [round(v) for v in d_clip.sum(axis=1).tolist()]
     d_shares_list, e_shares_list = d_shares.tolist(), e_shares.tolist()
     gaps_list, max_gap_list = gap_all.tolist(), max_gap_all.tolist()
     kl_list, js_list, sd_list = kl_all.tolist(), js_all.tolist(), sd_all.tolist()

@@ -31,7 +31,9 @@ import numpy as np
 from numpy.typing import ArrayLike
 from statsmodels.stats.proportion import proportion_confint
 
+from varkit.checks import CONFIDENCE_MAX
 from varkit.errors import VarkitError, VarkitTypeError
+from varkit.gpu.counter_rng import resolve_seed
 from varkit.io import check_array
 from varkit.privacy.attack import _validate_member_score, counts_at_thresholds
 from varkit.privacy.bayes import bayesian_epsilon
@@ -126,7 +128,9 @@ def _validate_audit(
 
 def _threshold_grid(scores: Any, n_thresholds: int) -> Any:
     """Label-free candidate thresholds: interior quantiles of the scores."""
-    levels = np.linspace(0.0, 1.0, n_thresholds + 2)[1:-1]
+    # more levels than scores only repeat thresholds (and would allocate for nothing)
+    n_levels = min(n_thresholds, scores.size)
+    levels = np.linspace(0.0, 1.0, n_levels + 2)[1:-1]
     return np.unique(np.quantile(scores, levels, method="inverted_cdf"))
 
 
@@ -213,7 +217,8 @@ def audit_epsilon(
     split_fraction : float, default 0.5
         Share of the rows spent on choosing the threshold under ``'split'``.
     random_state : None, int or numpy.random.Generator
-        Seeds the split.
+        Seeds the split; turned into one integer seed (drawn fresh when None) that is
+        written in the provenance, so the same seed gives the same results.
 
     Returns
     -------
@@ -241,6 +246,8 @@ def audit_epsilon(
         confidence, n_thresholds, split_fraction,
     )  # fmt: skip
     members, values, models = args["members"], args["values"], args["models"]
+    # One seed, drawn here when none is given, drives the split and goes in the provenance.
+    seed = resolve_seed(random_state)
     deltas, conf, bound = args["deltas"], args["confidence"], args["bound"]
     estimate_rows = np.ones(members.size, dtype=bool)
     level = conf
@@ -253,7 +260,7 @@ def audit_epsilon(
         called = values >= cut
         info.update(threshold_strategy="fixed", threshold=cut)
     elif args["threshold"] == "split":
-        rng = np.random.default_rng(random_state)
+        rng = np.random.default_rng(seed)
         select = _split_rows(members, models, args["split_fraction"], rng)
         estimate_rows = ~select
         for part, name in ((select, "selection"), (estimate_rows, "estimation")):
@@ -279,6 +286,12 @@ def audit_epsilon(
     else:
         grid = _threshold_grid(values, args["n_thresholds"])
         level = 1.0 - (1.0 - conf) / grid.size
+        if level > CONFIDENCE_MAX:
+            raise VarkitError(
+                f"`confidence`={conf:.12g} over {grid.size} Bonferroni thresholds needs "
+                f"{level:.12g} per threshold, above the {CONFIDENCE_MAX} varkit computes; "
+                "lower the confidence or `n_thresholds`, or use threshold='split'."
+            )
         rate_alpha = 1.0 - level if bound == "lower" else (1.0 - level) / 2.0
         lower = _cp_lower_bounds(counts_at_thresholds(members, values, grid), deltas[0], rate_alpha)
         cut = float(grid[int(np.argmax(lower))])
@@ -321,7 +334,6 @@ def audit_epsilon(
                 r.replace(details={**r.details, **note}) if "model_id" not in r.group else r
                 for r in results
             ]
-    seed = random_state if isinstance(random_state, int) else None
     return ResultSet(
         tuple(results),
         provenance=make_provenance(function="varkit.privacy.audit_epsilon", seed=seed),

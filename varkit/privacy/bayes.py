@@ -64,6 +64,9 @@ PRIORS = {"jeffreys": (0.5, 0.5), "uniform": (1.0, 1.0)}
 # tail P(Y < e^-e) by about e^(-e/2)); also keeps e^e finite.
 _EPS_MAX = 700.0
 _NEGLIGIBLE = 1e-17
+# Members (or non-members) above which posterior quantiles lose accuracy: the limit of
+# (0, n, n, 0) is |log F(1, 1)|, matched to 1e-4 at n = 1e12 but only to 1e-3 at 1e13.
+MAX_COUNT = 10**12
 
 
 def _tanh_sinh_rule(n_nodes: int, t_max: float = 3.2) -> tuple[Any, Any]:
@@ -90,6 +93,29 @@ def _beta_sd(p: _Beta) -> float:
     return math.sqrt(a * b / ((a + b) ** 2 * (a + b + 1.0)))
 
 
+def _betaincinv(a: float, b: float, p: Any) -> Any:
+    """``scipy.special.betaincinv`` that stays finite for tiny levels.
+
+    scipy 1.17's ``betaincinv(3.5, 3.5, 1e-150)`` is NaN although the quantile (about
+    1e-43) is a normal double. Where it returns NaN for a level in [0, 1], the leading
+    term of ``I_x(a, b) = x^a / (a B(a, b)) (1 + O(x))`` is inverted in log space (its
+    relative error is O(x), negligible where scipy fails); levels above 1/2 use the
+    mirror ``1 - I^-1_{1-p}(b, a)``.
+    """
+    p = np.asarray(p, dtype=float)
+    out = np.asarray(special.betaincinv(a, b, p), dtype=float)
+    bad = np.isnan(out) & (p >= 0.0) & (p <= 1.0)
+    if bad.any():
+        low = p <= 0.5
+        level = np.where(low, p, 1.0 - p)
+        first, second = np.where(low, a, b), np.where(low, b, a)
+        with np.errstate(divide="ignore"):
+            log_x = (np.log(level) + np.log(first) + special.betaln(first, second)) / first
+        x = np.minimum(np.exp(log_x), 1.0)
+        out = np.where(bad, np.where(low, x, 1.0 - x), out)
+    return out[()] if out.ndim == 0 else out
+
+
 def _beta_pdf(p: _Beta, x: Any) -> Any:
     a, b = p
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -114,14 +140,14 @@ def _corner_tail(k: Any, s: Any, c: float, pa: _Beta, pb: _Beta, *, density: boo
     over_b = active & (_beta_sd(pa) * k >= _beta_sd(pb))
     if over_b.any():
         kk, v0b, v1b = k[over_b, None], v0[over_b], v1[over_b]
-        y = special.betaincinv(*pb, v0b[:, None] + (v1b - v0b)[:, None] * _NODES)
+        y = _betaincinv(*pb, v0b[:, None] + (v1b - v0b)[:, None] * _NODES)
         x = np.clip((c - y) / kk, 0.0, 1.0)
         inner = x * _beta_pdf(pa, x) if density else special.betainc(*pa, x)
         out[over_b] = (v1b - v0b) * (inner @ _WEIGHTS)
     over_a = active & ~over_b
     if over_a.any():
         kk, u1a = k[over_a, None], u1[over_a]
-        x = special.betaincinv(*pa, u1a[:, None] * _NODES)
+        x = _betaincinv(*pa, u1a[:, None] * _NODES)
         y = np.clip(c - kk * x, 0.0, 1.0)
         if density:
             inner = kk * x * _beta_pdf(pb, y)
@@ -213,6 +239,13 @@ class EpsilonPosterior:
 
     def __post_init__(self) -> None:
         counts = validate_counts(self.fp, self.fn, self.tn, self.tp)
+        for side, total in (("members", counts.n_members), ("non-members", counts.n_nonmembers)):
+            if total > MAX_COUNT:
+                raise VarkitError(
+                    f"The attack saw {total} {side}, more than the {MAX_COUNT:.0e} up to "
+                    "which the posterior is computed to double precision (rates within "
+                    "1e-13 of 0 or 1 round); use the Clopper-Pearson interval."
+                )
         a0, b0 = _validate_prior(self.prior)
         set_ = object.__setattr__
         set_(self, "delta", validate_delta(self.delta))
@@ -265,19 +298,19 @@ class EpsilonPosterior:
         # A box holding mass >= q lies inside R(e) for e = max epsilon over it: F(e) >= q.
         p = (1.0 - np.sqrt(q)) / 2.0
         _, high = _epsilon_range_over_box(
-            special.betaincinv(*py, p),
-            special.betaincinv(*py, 1.0 - p),
-            special.betaincinv(*px, p),
-            special.betaincinv(*px, 1.0 - p),
+            _betaincinv(*py, p),
+            _betaincinv(*py, 1.0 - p),
+            _betaincinv(*px, p),
+            _betaincinv(*px, 1.0 - p),
             self.delta,
         )
         # A corner box holding mass >= 1 - q lies outside R(e) below its min: F(e) <= q.
         r = np.sqrt(1.0 - q)
         low_ll, _ = _epsilon_range_over_box(
-            0.0, special.betaincinv(*py, r), 0.0, special.betaincinv(*px, r), self.delta
+            0.0, _betaincinv(*py, r), 0.0, _betaincinv(*px, r), self.delta
         )
         low_hh, _ = _epsilon_range_over_box(
-            special.betaincinv(*py, 1.0 - r), 1.0, special.betaincinv(*px, 1.0 - r), 1.0, self.delta
+            _betaincinv(*py, 1.0 - r), 1.0, _betaincinv(*px, 1.0 - r), 1.0, self.delta
         )
         low = np.maximum(low_ll, low_hh)
         return np.minimum(low, _EPS_MAX), np.minimum(high, _EPS_MAX)
@@ -298,13 +331,20 @@ class EpsilonPosterior:
             def excess(e: Any, target: Any) -> Any:
                 return _cdf(e, c, self._px, self._py) - target
 
+            # The box brackets are exact in real arithmetic, but a rate within an ulp of
+            # 1 rounds to 1 and can put one on the wrong side of the root; widen those to
+            # [0, _EPS_MAX], which always brackets a level in (mass_at_zero, 1).
+            high = np.maximum(high, low)
+            low = np.where(excess(low, qs) > 0.0, 0.0, low)
+            high = np.where(excess(high, qs) < 0.0, _EPS_MAX, high)
             res = elementwise.find_root(
                 excess,
                 (low, np.maximum(high, low)),
                 args=(qs,),
                 tolerances={"xatol": 1e-10, "xrtol": 1e-12},
             )
-            out[todo] = res.x
+            # where the computed F(0) already reaches the level, the quantile is 0
+            out[todo] = np.where(excess(np.zeros_like(qs), qs) >= 0.0, 0.0, res.x)
         return out.reshape(arr.shape)[()]
 
     def median(self) -> float:

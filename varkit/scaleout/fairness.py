@@ -37,8 +37,10 @@ from varkit.fairness import (
     summarise_replicates,
     vrs_metrics,
 )
+from varkit.fairness.counts import check_noise_scale
 from varkit.fairness.coverage import DEFAULT_TOLERANCE, passes_threshold
 from varkit.fairness.uncertainty import _laplace
+from varkit.fairness.vrs import check_replicate_memory
 from varkit.gpu import _numba_kernels as nk
 from varkit.gpu import counter_rng as crng
 from varkit.gpu.backend import resolve_device
@@ -227,7 +229,10 @@ def merge_ad_partials(a: AdPartial, b: AdPartial) -> AdPartial:
     )
 
 
-def _validate_vrs_log(unit: str, scheme: str, n_resamples: int) -> None:
+def _validate_vrs_log(
+    unit: str, scheme: str, n_resamples: int, delivered_noise_scale: float
+) -> None:
+    check_noise_scale(delivered_noise_scale, "`delivered_noise_scale`")
     if unit != "impressions":
         raise VarkitError("the dask engine counts impressions; `unit`='reach' needs pandas.")
     if scheme != "poisson":
@@ -281,15 +286,17 @@ def vrs_log(
     >>> rs[0].metric, rs[0].details["scheme"]
     ('shuffle_distance', 'poisson-users')
     """
-    _validate_vrs_log(unit, scheme, n_resamples)
+    _validate_vrs_log(unit, scheme, n_resamples, delivered_noise_scale)
     elig = count_eligible(eligible, attribute, drop_groups=drop_groups)
     groups = elig.groups
+    check_replicate_memory(n_resamples, len(groups))
     seed = crng.resolve_seed(random_state)
     if not isinstance(source, LogSource):
         source = LogSource(source)
     columns = [
         Column("ad_id", "label"),
-        Column("impressions", "float"),
+        # counts, unless DP noise made them real numbers (as in ``varkit fairness vrs``)
+        Column("impressions", "count" if delivered_noise_scale == 0 else "float"),
         Column("user_id", "label", required=False),
         Column(attribute, "label", required=False),
         Column("p_", "probability", required=False, prefix=True),
