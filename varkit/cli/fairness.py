@@ -10,6 +10,8 @@ import click
 import numpy as np
 
 from varkit.cli.options import (
+    FINITE,
+    FiniteFloatRange,
     command_line,
     confidence_option,
     device_option,
@@ -43,11 +45,11 @@ def fairness() -> None:
     "--attribute", required=True, help="Protected attribute, as named in the eligible table."
 )
 @click.option(
-    "--threshold", type=float, default=0.10, show_default=True, help="Per-ad bar (0.10 passes)."
+    "--threshold", type=FINITE, default=0.10, show_default=True, help="Per-ad bar (0.10 passes)."
 )
 @click.option(
     "--min-impressions",
-    type=float,
+    type=FINITE,
     default=0.0,
     show_default=True,
     help="Ads with fewer impressions do not qualify for coverage (counted as excluded).",
@@ -90,7 +92,7 @@ def fairness() -> None:
 )
 @click.option(
     "--delivered-noise-scale",
-    type=float,
+    type=FINITE,
     default=0.0,
     show_default=True,
     help="Laplace scale of DP noise in the delivered counts (allows negative impressions).",
@@ -254,7 +256,7 @@ def _emit_vrs(
 @click.option("--rounds", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option(
     "--skew",
-    type=click.FloatRange(min=0),
+    type=FiniteFloatRange(min=0),
     default=0.5,
     show_default=True,
     help="Spread of each ad's latent delivery propensity by group.",
@@ -267,13 +269,13 @@ def _emit_vrs(
 )
 @click.option(
     "--eligible-noise-scale",
-    type=float,
+    type=FINITE,
     default=0.0,
     show_default=True,
     help="Laplace scale of DP noise added to the eligible counts.",
 )
 @click.option(
-    "--threshold", type=float, default=0.10, show_default=True, help="Bar for the true coverage."
+    "--threshold", type=FINITE, default=0.10, show_default=True, help="Bar for the true coverage."
 )
 @seed_option
 @output_options

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from varkit.cli.options import (
+    FINITE,
     command_line,
     confidence_option,
     device_option,
@@ -57,7 +58,7 @@ def privacy() -> None:
 @click.option(
     "--delta",
     "deltas",
-    type=float,
+    type=FINITE,
     multiple=True,
     default=(0.0,),
     show_default=True,
@@ -88,7 +89,7 @@ def privacy() -> None:
 )
 @click.option(
     "--split-fraction",
-    type=float,
+    type=FINITE,
     default=0.5,
     show_default=True,
     help="Share of rows spent on choosing the threshold with --threshold split.",
@@ -96,7 +97,7 @@ def privacy() -> None:
 @click.option(
     "--tpr-at-fpr",
     "tpr_fprs",
-    type=float,
+    type=FINITE,
     multiple=True,
     help="Also report the attack's TPR at this FPR (repeatable), and its AUC.",
 )
