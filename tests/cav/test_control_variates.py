@@ -115,6 +115,7 @@ def test_too_few_tests_for_the_controls_raises():
         control_variate_estimate([1.0, 2.0, 3.0], [[1, 2], [2, 1], [3, 5]])
 
 
+@pytest.mark.slow
 def test_crossfit_is_unbiased_and_covers_on_a_skewed_problem():
     # Y = exp(3U) is skewed; E[Y] = (e^3 - 1)/3, control U with mean 1/2.
     rng = np.random.default_rng(2)

@@ -104,6 +104,7 @@ def test_crash_pooling_makes_scv_beat_importance_sampling(at_4000: dict[str, Any
     assert var["scv"] < var["is"] < var["scv_unpooled"], var
 
 
+@pytest.mark.slow
 def test_is_covers_on_the_demo_log_size() -> None:
     # Quick version: 150 campaigns of 2000 tests (the bundled log's size) at 95%;
     # measured 0.961 over 1000 campaigns, so the 3-SE band [0.897, 1] holds with room.

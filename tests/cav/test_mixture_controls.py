@@ -92,6 +92,7 @@ def test_zero_variance_when_y_w_is_a_mixture_component():
 
 @pytest.mark.parametrize("proposal", ["all-critical", "one-critical"])
 @pytest.mark.parametrize(("gap_median", "vehicle"), [(8.0, "surrogate"), (10.0, "distracted")])
+@pytest.mark.slow
 def test_exact_is_variance_matches_simulation_where_tails_are_light(gap_median, vehicle, proposal):
     # Short gaps make most steps critical and crashes common, so E_q[Z^2] is estimable;
     # checked to 4 Monte Carlo standard errors of the mean of Z^2.
@@ -103,6 +104,7 @@ def test_exact_is_variance_matches_simulation_where_tails_are_light(gap_median, 
     assert abs(z2.mean() - exact) < 4 * z2.std() / math.sqrt(z2.size)
 
 
+@pytest.mark.slow
 def test_control_bound_is_below_is_variance_and_tiny_gain_on_all_critical_proposal():
     scenario = OvertakingScenario(proposal="all-critical")
     for vehicle in ("surrogate", "distracted"):

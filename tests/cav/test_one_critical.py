@@ -90,6 +90,7 @@ def test_binned_controls_have_mean_exactly_zero_given_gaps(gap):
         assert abs(float(np.sum(prob * h))) < 1e-12 * max(1.0, float(np.sum(prob * abs(h)))), name
 
 
+@pytest.mark.slow
 def test_controls_mean_zero_by_simulation_and_default_is_one_critical():
     # Bounded columns (|W| <= 2), so 4 Monte Carlo standard errors is a fair check; the gap
     # bins also check that the critical gaps are i.i.d. given n_critical. The binned family
@@ -123,6 +124,7 @@ def test_default_family_is_twist_the_binned_draws_without_weighted_columns():
     assert list(product.columns[3:]) == list(CONTROL_COLUMNS)
 
 
+@pytest.mark.slow
 def test_gap_bins_split_the_twisted_gap_into_quartiles():
     scenario = OvertakingScenario()
     edges = scenario.gap_bin_edges()
@@ -134,6 +136,7 @@ def test_gap_bins_split_the_twisted_gap_into_quartiles():
     assert twisted.shape[1] == edges.size - 2
 
 
+@pytest.mark.slow
 def test_exact_moments_converge_and_match_the_crash_rate():
     scenario = OvertakingScenario()
     m = scenario._one_critical_moments("distracted")
@@ -142,6 +145,7 @@ def test_exact_moments_converge_and_match_the_crash_rate():
     assert 1 - m[4] == pytest.approx(scenario.crash_rate("distracted"), rel=1e-9)
 
 
+@pytest.mark.slow
 def test_one_critical_needs_far_fewer_is_tests_than_all_critical():
     # (all four vehicles: benchmarks/cav_variance_reduction.py; two here for time)
     # The reason for the new default: exact per-test variances of Y W, relative to mu^2.

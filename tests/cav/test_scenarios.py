@@ -27,6 +27,7 @@ def test_step_crash_rate_matches_lognormal_expectation():
     assert scenario.crash_rate("distracted") == pytest.approx(1 - (1 - ref) ** 40, rel=1e-6)
 
 
+@pytest.mark.slow
 def test_nde_simulation_agrees_with_exact_rate():
     scenario = OvertakingScenario(n_steps=20)
     log = scenario.simulate(300_000, "aggressive", testing="nde", random_state=7)
@@ -36,6 +37,7 @@ def test_nde_simulation_agrees_with_exact_rate():
     assert (log["weight"] == 1).all()
 
 
+@pytest.mark.slow
 def test_controls_have_mean_zero_and_n_critical_is_binomial():
     scenario = OvertakingScenario(n_steps=10)
     log = scenario.simulate(200_000, "surrogate", random_state=8)

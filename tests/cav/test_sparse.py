@@ -137,6 +137,7 @@ def test_estimator_class_follows_sklearn_contract():
     assert est.n_required(rhw=0.3).estimate > 0
 
 
+@pytest.mark.slow
 def test_crossfit_scv_covers_and_is_unbiased_on_stratified_problem():
     rng = np.random.default_rng(5)
     reps, n = 300, 200

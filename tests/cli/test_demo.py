@@ -7,7 +7,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import jsonschema
-from click.testing import CliRunner
+import pytest
+from click.testing import CliRunner, Result
 
 from varkit.cli.main import cli
 from varkit.results import ResultSet, load_json_schema
@@ -33,9 +34,16 @@ class Page(HTMLParser):
         self.n_badges += "badge" in found.get("class", "")
 
 
-def test_demo_writes_schema_valid_results_and_a_summary(tmp_path: Path) -> None:
-    out = tmp_path / "demo"
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Result, Path]:
+    """One ``varkit demo`` run (several seconds) shared by the tests that read its output."""
+    out = tmp_path_factory.mktemp("demo") / "demo"
     result = CliRunner().invoke(cli, ["demo", "--output", str(out), "--device", "cpu"])
+    return result, out
+
+
+def test_demo_writes_schema_valid_results_and_a_summary(demo_run: tuple[Result, Path]) -> None:
+    result, out = demo_run
     assert result.exit_code == 0, result.output
     document = json.loads((out / "results.json").read_text())
     jsonschema.Draft202012Validator(load_json_schema()).validate(document)
@@ -63,9 +71,10 @@ def test_demo_writes_schema_valid_results_and_a_summary(tmp_path: Path) -> None:
         assert str(out / name) in result.output
 
 
-def test_demo_report_is_self_contained_with_every_module_figure(tmp_path: Path) -> None:
-    out = tmp_path / "demo"
-    result = CliRunner().invoke(cli, ["demo", "--output", str(out), "--device", "cpu"])
+def test_demo_report_is_self_contained_with_every_module_figure(
+    demo_run: tuple[Result, Path],
+) -> None:
+    result, out = demo_run
     assert result.exit_code == 0, result.output
     page = Page()
     page.feed((out / "report.html").read_text(encoding="utf-8"))

@@ -92,6 +92,7 @@ def test_bad_arguments():
         bootstrap_632_score(object(), X, y)
 
 
+@pytest.mark.slow
 def test_632_plus_interval_coverage_for_naive_bayes():
     # Expected error of GaussianNB on two unit-variance Gaussians at +-0.6 (n = 100),
     # estimated with a 100k-row test set; the interval should cover it about 95 %.

@@ -42,6 +42,7 @@ def test_bad_metric_and_inputs():
         paired_bootstrap_difference([0, 1, 0], [0, 1, 2], [0, 1, 1], metric=f1_score)
 
 
+@pytest.mark.slow
 def test_paired_difference_coverage():
     # Rows: (model 1 right, model 2 right) with known probabilities; true diff = 0.05.
     rng = np.random.default_rng(12)

@@ -66,6 +66,7 @@ def test_bad_arguments():
         nested_cv({}, X, Y)
 
 
+@pytest.mark.slow
 def test_corrected_cv_interval_coverage_and_naive_undercoverage():
     # Target: expected accuracy of GaussianNB trained on n_train = 80 rows of two Gaussian
     # classes, estimated by fitting 300 models and scoring them on 100k rows.

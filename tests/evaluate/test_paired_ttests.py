@@ -159,6 +159,7 @@ class _OneFeatureNB(ClassifierMixin, BaseEstimator):
         return self.classes_[np.argmin(np.abs(x - self.means_), axis=1)]
 
 
+@pytest.mark.slow
 def test_type_one_error_corrected_vs_plain_resampled_t():
     # Two algorithms of equal true accuracy; Nadeau & Bengio (2003): the plain
     # resampled t rejects far above 5 %, the corrected one near 5 %.

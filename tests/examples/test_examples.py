@@ -61,6 +61,7 @@ def test_every_example_script_is_tested() -> None:
 
 
 @pytest.mark.parametrize("script", sorted(EXPECTED))
+@pytest.mark.slow
 def test_example_script_runs_and_prints_its_results(script: str, tmp_path: Path) -> None:
     proc = _run([sys.executable, str(EXAMPLES / script)], tmp_path)
     assert proc.returncode == 0, proc.stderr
@@ -115,6 +116,7 @@ def workflow_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return checkout
 
 
+@pytest.mark.slow
 def test_workflow_scores_compares_and_passes_every_gate(workflow_run: Path) -> None:
     predictions = (workflow_run / "predictions.csv").read_text().splitlines()
     assert predictions[0] == "id,y_true,candidate,baseline"
@@ -133,6 +135,7 @@ def test_workflow_scores_compares_and_passes_every_gate(workflow_run: Path) -> N
     REPORT_MISSING,
     reason="varkit.cli.report (`varkit report`) has not landed yet; remove this skip with it",
 )
+@pytest.mark.slow
 def test_workflow_writes_the_html_report(workflow_run: Path) -> None:
     html = (workflow_run / "report.html").read_text(encoding="utf-8")
     assert html.lstrip().lower().startswith("<!doctype html")

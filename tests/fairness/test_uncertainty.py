@@ -108,6 +108,7 @@ def _coverage_rate(n_sims, seed, **kwargs):
     return hits / n_sims
 
 
+@pytest.mark.slow
 def test_cluster_bootstrap_interval_covers_a_two_group_gap():
     rate = _coverage_rate(
         120,

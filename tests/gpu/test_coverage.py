@@ -76,11 +76,13 @@ def _check(coverage: dict[str, float], n: int, n_samples: int) -> None:
 
 
 @pytest.mark.parametrize("scheme", ["multinomial", "poisson"])
+@pytest.mark.slow
 def test_percentile_and_bca_cover_an_exponential_mean(scheme: str) -> None:
     coverage = _coverage(n=50, n_samples=800, n_resamples=1000, scheme=scheme, seed=2024)
     _check(coverage, 50, 800)
 
 
+@pytest.mark.slow
 def test_the_coverage_check_rejects_an_interval_of_the_wrong_level() -> None:
     # 85% intervals must fall out of the 95% band: the check has power.
     rng = np.random.default_rng(2024)
@@ -106,6 +108,7 @@ def _clustered(rng: np.random.Generator, n_clusters: int, size: int) -> np.ndarr
     return effect + rng.exponential(size=n_clusters * size) - 1.0
 
 
+@pytest.mark.slow
 def test_cluster_bootstrap_covers_where_the_row_bootstrap_does_not() -> None:
     # 40 clusters of 8 rows, ICC 0.5: design effect 1 + 7 * 0.5 = 4.5. Resampling rows
     # treats 320 rows as independent, so its interval is sqrt(4.5) = 2.1 times too narrow

@@ -46,6 +46,7 @@ def _floor(reps: int) -> float:
     ("fpr", "fnr", "n"),
     [(0.05, 0.2, 500), (0.01, 0.4, 1000)],
 )
+@pytest.mark.slow
 def test_two_sided_intervals_cover_at_least_nominally(fpr, fnr, n) -> None:
     reps = 300
     cov = _coverage(fpr, fnr, n, 1e-5, reps, "two-sided", seed=11)
@@ -53,12 +54,14 @@ def test_two_sided_intervals_cover_at_least_nominally(fpr, fnr, n) -> None:
     assert cov["bayes"] >= _floor(reps)
 
 
+@pytest.mark.slow
 def test_lower_bounds_cover_at_least_nominally() -> None:
     reps = 300
     cov = _coverage(0.05, 0.3, 500, 1e-5, reps, "lower", seed=12)
     assert cov["cp"] >= _floor(reps) and cov["bayes"] >= _floor(reps)
 
 
+@pytest.mark.slow
 def test_clopper_pearson_covers_a_random_attack_and_bayes_does_not() -> None:
     reps = 200
     cov = _coverage(0.5, 0.5, 300, 0.0, reps, "two-sided", seed=13)
@@ -66,6 +69,7 @@ def test_clopper_pearson_covers_a_random_attack_and_bayes_does_not() -> None:
     assert cov["bayes"] == 0.0  # no posterior mass at epsilon = 0 when delta = 0
 
 
+@pytest.mark.slow
 def test_bayes_undercovers_where_the_two_directions_tie() -> None:
     """FPR = FNR: a known weakness of the credible interval, kept visible by this test."""
     reps = 300

@@ -29,9 +29,9 @@ def start_cluster() -> Iterator[Any]:
         yield client
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def client() -> Iterator[Any]:
-    """One cluster per test module (starting one takes a few seconds)."""
+    """One cluster for the whole run (starting one takes a few seconds of CPU)."""
     yield from start_cluster()
 
 

@@ -265,6 +265,7 @@ def _vm_hwm(status: str) -> int:
     return int(line.split()[1]) * 1024  # kB
 
 
+@pytest.mark.slow
 def test_cluster_with_a_memory_limit_below_the_log_gives_the_right_interval(
     tmp_path: Path,
 ) -> None:

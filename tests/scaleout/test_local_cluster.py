@@ -21,6 +21,7 @@ from varkit.scaleout.reduce import connect
 pytest.importorskip("distributed")
 
 
+@pytest.mark.slow
 def test_local_cluster_has_n_single_thread_workers() -> None:
     client = connect("local:2")
     try:
@@ -42,6 +43,7 @@ client.close()
 """
 
 
+@pytest.mark.slow
 def test_local_cluster_workers_keep_glibc_malloc_thresholds() -> None:
     # distributed sets MALLOC_TRIM_THRESHOLD_=65536 in the workers it starts, and writes
     # it into the starting process's environment too; so the check runs in a fresh one
@@ -59,6 +61,7 @@ def test_bad_local_worker_count_is_a_value_error(spec: str) -> None:
         connect(spec)
 
 
+@pytest.mark.slow
 def test_cli_local_cluster_equals_pandas_engine(tmp_path: Path) -> None:
     make_log(tmp_path, n=3000)
     common = ["bootstrap", str(tmp_path / "part-*"), "-c", "revenue", "--resamples", "200",

@@ -8,6 +8,10 @@ arithmetic (see benchmarks/RESULTS.md).
 
 Unsigned 64-bit arithmetic must stay unsigned: numba promotes ``uint64 op int64`` to
 float64, so every constant below is a ``np.uint64``.
+
+The kernels cache their compiled code in a per-user folder (:mod:`varkit.gpu.kernel_cache`),
+never in ``__pycache__`` next to this file: files written into an installed package are
+left behind by pip and break a later editable install.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import numpy as np
 from numba import njit, prange
 
 from varkit.gpu.counter_rng import POISSON_THRESHOLDS
+from varkit.gpu.kernel_cache import cached_njit
 
 _G = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -68,7 +73,7 @@ def _mix64(z):  # type: ignore[no-untyped-def]
     return z ^ (z >> _S31)
 
 
-@njit(parallel=True, cache=True, fastmath=_FAST)
+@cached_njit(parallel=True, fastmath=_FAST)
 def poisson_sums(z_cols, offsets, keys, out):  # type: ignore[no-untyped-def]
     """out[b, c] = sum_i W(i, b) z_cols[c, i] with Poisson(1) weights W.
 
@@ -97,7 +102,7 @@ def poisson_sums(z_cols, offsets, keys, out):  # type: ignore[no-untyped-def]
     return out
 
 
-@njit(parallel=True, cache=True, fastmath=_FAST)
+@cached_njit(parallel=True, fastmath=_FAST)
 def multinomial_sums(z_rows, bounds, keys, out):  # type: ignore[no-untyped-def]
     """out[b, c] = sum over draws j of z_rows[I(j, b), c], I uniform within j's stratum.
 
@@ -126,7 +131,7 @@ def multinomial_sums(z_rows, bounds, keys, out):  # type: ignore[no-untyped-def]
     return out
 
 
-@njit(parallel=True, cache=True, fastmath=_FAST)
+@cached_njit(parallel=True, fastmath=_FAST)
 def sign_flip_sums(values, keys, out):  # type: ignore[no-untyped-def]
     """out[b] = sum_i s_i(b) values[i] with s_i = 1 - 2 * (bit i % 64 of u(i // 64, b))."""
     n = values.shape[0]
@@ -145,7 +150,7 @@ def sign_flip_sums(values, keys, out):  # type: ignore[no-untyped-def]
     return out
 
 
-@njit(parallel=True, cache=True)
+@cached_njit(parallel=True)
 def shuffle_subset_sums(values, n_first, keys, out):  # type: ignore[no-untyped-def]
     """out[b] = sum of the values that a partial Fisher-Yates shuffle puts last.
 

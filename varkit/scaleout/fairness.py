@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
-from numba import njit, prange
+from numba import prange
 
 from varkit.errors import VarkitError
 from varkit.fairness import (
@@ -44,6 +44,7 @@ from varkit.fairness.vrs import check_replicate_memory
 from varkit.gpu import _numba_kernels as nk
 from varkit.gpu import counter_rng as crng
 from varkit.gpu.backend import resolve_device
+from varkit.gpu.kernel_cache import cached_njit
 from varkit.gpu.replicates import replicate_sums
 from varkit.gpu.statistics import LinearProblem
 from varkit.io import Column
@@ -94,7 +95,7 @@ def user_keys(values: Any) -> np.ndarray:
     return np.asarray(pd.util.hash_array(text.array), dtype=np.uint64)
 
 
-@njit(parallel=True, cache=True, fastmath={"reassoc", "contract", "nsz"})
+@cached_njit(parallel=True, fastmath={"reassoc", "contract", "nsz"})
 def _segment_poisson_sums(z, offsets, keys, segment, n_segments):  # type: ignore[no-untyped-def]
     """out[s, b, k] = sum over rows i of segment s of W(i, b) z[i, k] (counter_rng weights).
 
