@@ -182,7 +182,7 @@ def test_simulate_proposal_changes_the_weights(tmp_path):
     out, _ = _simulate(tmp_path, "--proposal", "one-critical", "--controls", "mixture")
     assert out.exit_code == 2
     lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error:") and "`controls`" in lines[0]
+    assert len(lines) == 1 and lines[0].startswith("error:") and "--controls" in lines[0]
 
 
 def test_cli_choices_match_the_simulator():

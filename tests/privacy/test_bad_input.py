@@ -104,10 +104,10 @@ GOOD = "member,score\n1,0.9\n0,0.2\n1,0.7\n0,0.4\n"
         ("member,guess\n1,1\n0,3\n", ("--guess-col", "guess"), "column 'guess' must hold only 0"),
         ("member,score\n1,0.9\n0,nan\n", (), "column 'score' has a missing value"),
         ("member,score\n0,0.9\n0,0.2\n", (), "both classes"),
-        (GOOD, ("--delta", "1"), "`delta` must be in [0, 1)"),
-        (GOOD, ("--delta", "-0.1"), "`delta` must be in [0, 1)"),
-        (GOOD, ("--delta", "1e-5", "--delta", "2"), "`delta` must be in [0, 1)"),
-        (GOOD, ("--confidence", "nan"), "`confidence` must be between"),
+        (GOOD, ("--delta", "1"), "--delta must be in [0, 1)"),
+        (GOOD, ("--delta", "-0.1"), "--delta must be in [0, 1)"),
+        (GOOD, ("--delta", "1e-5", "--delta", "2"), "--delta must be in [0, 1)"),
+        (GOOD, ("--confidence", "nan"), "--confidence must be between"),
     ],
 )
 def test_cli_bad_input_is_exit_2_and_one_error_line(tmp_path, text, args, needle) -> None:

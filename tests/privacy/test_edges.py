@@ -197,4 +197,4 @@ def test_bonferroni_beyond_the_computable_confidence_says_why(tmp_path):
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
     line = result.stderr.strip()
-    assert line.startswith("error: `confidence`=0.999999999 over") and "per threshold" in line
+    assert line.startswith("error: --confidence=0.999999999 over") and "per threshold" in line

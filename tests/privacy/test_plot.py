@@ -101,5 +101,5 @@ def test_cli_plot_without_matplotlib_names_the_extra(tmp_path, monkeypatch) -> N
     out = _run(mia_example_path(), "--plot", str(png), "--seed", "1")
     assert out.exit_code == 2
     assert out.output.count("\n") == 1
-    assert out.output.startswith("error: --plot needs matplotlib, from the `plot` extra")
+    assert out.output.startswith("error: --plot needs matplotlib, from the plot extra")
     assert not png.exists()

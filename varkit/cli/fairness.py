@@ -92,7 +92,7 @@ def fairness() -> None:
 )
 @click.option(
     "--delivered-noise-scale",
-    type=FINITE,
+    type=float,  # validated by check_noise_scale, one rule with the column
     default=0.0,
     show_default=True,
     help="Laplace scale of DP noise in the delivered counts (allows negative impressions).",
@@ -269,7 +269,7 @@ def _emit_vrs(
 )
 @click.option(
     "--eligible-noise-scale",
-    type=FINITE,
+    type=float,  # validated by check_noise_scale, one rule with the column
     default=0.0,
     show_default=True,
     help="Laplace scale of DP noise added to the eligible counts.",

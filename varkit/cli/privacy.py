@@ -106,7 +106,7 @@ def privacy() -> None:
     type=click.Path(dir_okay=False),
     default=None,
     help="Write a PNG: posterior density of epsilon (pooled, first delta) with the "
-    "credible interval and the Clopper-Pearson interval. Needs the `plot` extra.",
+    "credible interval and the Clopper-Pearson interval. Needs the plot extra.",
 )
 @confidence_option
 @seed_option
@@ -198,7 +198,7 @@ def _plot(results: ResultSet, path: str) -> None:
         import matplotlib.pyplot as plt
     except ImportError:
         raise VarkitError(
-            "--plot needs matplotlib, from the `plot` extra: pip install 'varkit[plot]'."
+            "--plot needs matplotlib, from the plot extra: pip install 'varkit[plot]'."
         ) from None
     pooled = next(r for r in results if "model_id" not in r.group)
     fig, ax = plt.subplots(figsize=(7, 4))

@@ -95,7 +95,7 @@ def plot_epsilon(result: Result, ax: Any = None) -> Any:
         from matplotlib.lines import Line2D
     except ImportError:
         raise ImportError(
-            "plotting needs matplotlib, from the `plot` extra: pip install 'varkit[plot]'."
+            "plotting needs matplotlib, from the plot extra: pip install 'varkit[plot]'."
         ) from None
     counts, delta, bound, level = args["counts"], args["delta"], args["bound"], args["level"]
     posterior = EpsilonPosterior(**counts, delta=delta, prior=args["prior"])
