@@ -396,3 +396,39 @@ def test_cli_resamples_beyond_memory_is_one_line():
         ),
         "GiB per ad",
     )
+
+
+@pytest.mark.parametrize("n_passing", ["none", "all"])
+def test_weighted_coverage_when_no_ad_or_every_ad_passes_is_not_a_point(n_passing):
+    sd = [0.5] * 3 if n_passing == "none" else [0.01] * 3
+    r = compliance_coverage(sd, [10, 10, 10], random_state=0)[1]
+    # equal weights: the effective number of ads is 3, so the bound is Clopper-Pearson's
+    # for 0 (or 3) of 3, scipy.stats.beta.ppf(0.975, 1, 3)
+    bound = 0.7075982261787133
+    if n_passing == "none":
+        assert (r.estimate, r.ci_low) == (0.0, 0.0) and r.ci_high == pytest.approx(bound)
+    else:
+        assert (r.estimate, r.ci_high) == (1.0, 1.0) and r.ci_low == pytest.approx(1 - bound)
+    assert "effective number of ads" in r.details["interval"]
+    unequal = compliance_coverage(sd, [1, 1, 100], random_state=0)[1]
+    # one ad holds nearly all impressions: about one effective ad, a wider bound
+    assert (unequal.ci_high - unequal.ci_low) > (r.ci_high - r.ci_low)
+
+
+def test_weighted_coverage_covers_a_small_true_share_with_few_passing_ads():
+    # the true weighted coverage is small (2 of 30 ads pass, light ones): many samples of
+    # 15 ads hold no passing ad, where the bound must still cover the truth
+    rng = np.random.default_rng(11)
+    volume = rng.integers(10, 60, 30).astype(float)
+    truth_pass = np.zeros(30, bool)
+    truth_pass[:2] = True
+    truth = float(volume @ truth_pass / volume.sum())
+    hits, zero = 0, 0
+    for rep in range(200):
+        take = rng.integers(0, 30, 15)
+        sd = np.where(truth_pass[take], 0.05, 0.2)
+        r = compliance_coverage(sd, volume[take], n_resamples=200, random_state=rep)[1]
+        zero += r.estimate == 0.0
+        hits += r.ci_low <= truth <= r.ci_high
+    assert zero > 50  # the edge is exercised
+    assert hits / 200 >= 0.9

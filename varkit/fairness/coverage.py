@@ -314,6 +314,18 @@ def compliance_coverage(
             )
             continue
         low, high = (float(v) for v in np.quantile(reps, [alpha, 1 - alpha]))
+        if metric == "compliance_coverage" and estimate in (0.0, 1.0) and low == high:
+            # no (every) ad passes: every ad resample repeats it. Clopper-Pearson on the
+            # Kish effective number of ads, (sum w)^2 / sum w^2, bounds the weighted share
+            # (Korn & Graubard 1998, Survey Methodology 24:193-201); exact for equal weights
+            n_eff = w_sum**2 / float(w @ w)
+            bound = float(-np.expm1(np.log(alpha) / n_eff))
+            low, high = (0.0, bound) if estimate == 0.0 else (1.0 - bound, 1.0)
+            details["interval"] = (
+                f"{'no' if estimate == 0.0 else 'every'} qualifying ad passes: "
+                f"Clopper-Pearson on the effective number of ads ({n_eff:.4g}), "
+                "Korn & Graubard (1998)"
+            )
         if not low <= estimate <= high:
             # a percentile interval of a skewed ratio can miss its own point estimate
             details["widened"] = (
