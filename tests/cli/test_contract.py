@@ -84,7 +84,7 @@ DEFAULT = settings(
     print_blob=False,
 )
 SLOW = settings(
-    max_examples=40,
+    max_examples=20,
     deadline=None,
     derandomize=True,
     database=None,

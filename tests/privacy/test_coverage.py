@@ -91,7 +91,7 @@ def test_bayes_undercovers_where_the_two_directions_tie() -> None:
     ],
 )
 def test_coverage_study(fpr, fnr, n, bound) -> None:
-    reps = 2000
+    reps = 1000
     cov = _coverage(fpr, fnr, n, 1e-5, reps, bound, seed=14)
     print(f"coverage FPR={fpr} FNR={fnr} n={n} {bound}: {cov}")
     assert cov["cp"] >= _floor(reps) and cov["bayes"] >= _floor(reps)
@@ -100,7 +100,7 @@ def test_coverage_study(fpr, fnr, n, bound) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize(("fpr", "n", "bound"), [(0.1, 500, "two-sided"), (0.3, 200, "lower")])
 def test_coverage_study_where_the_directions_tie(fpr, n, bound) -> None:
-    reps = 2000
+    reps = 1000
     cov = _coverage(fpr, fpr, n, 1e-5, reps, bound, seed=15)
     print(f"coverage FPR=FNR={fpr} n={n} {bound}: {cov}")
     assert cov["cp"] >= _floor(reps)

@@ -54,8 +54,8 @@ def test_zero_all_and_huge_counts_give_an_ordered_epsilon_without_warnings(estim
 @pytest.mark.parametrize("estimator", [bayesian_epsilon, clopper_pearson_epsilon])
 @pytest.mark.parametrize("bound", ["two-sided", "lower"])
 def test_every_combination_of_edge_counts_gives_an_ordered_epsilon(estimator, bound):
-    # 625 count combinations: minutes per Bayesian test on 2 loaded cores
-    cases = list(itertools.product((0, 1, 3, 10**6, HUGE), repeat=4))
+    # 256 count combinations (zero, one, large, huge in each cell)
+    cases = list(itertools.product((0, 1, 10**6, HUGE), repeat=4))
     _check_edges(estimator, bound, cases, [(0.0, 1 - 1e-9), (0.5, 0.5)])
 
 

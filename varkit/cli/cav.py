@@ -42,6 +42,9 @@ def _control_means(text: str | None, n_controls: int) -> Any:
     return values[0] if len(values) == 1 else values
 
 
+MAX_SIMULATED_TESTS = 10**9
+
+
 @click.group()
 def cav() -> None:
     """Crash-rate estimation for connected and automated vehicles."""
@@ -400,10 +403,11 @@ def _crash_rate_pandas(
 @click.option(
     "--tests",
     "n_tests",
-    type=click.IntRange(min=1),
+    # a bound users can reach in hours, not years: 1e9 tests are about 150 GB of CSV
+    type=click.IntRange(1, MAX_SIMULATED_TESTS),
     default=10_000,
     show_default=True,
-    help="Number of tests to simulate.",
+    help="Number of tests to simulate (at most 1e9, about 150 GB of CSV).",
 )
 @click.option(
     "--testing",
