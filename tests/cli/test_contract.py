@@ -188,7 +188,7 @@ def invoke(case: Case, tmp: Path) -> Outcome:
 # -- the contract ------------------------------------------------------------------------
 @dataclasses.dataclass
 class Violation:
-    """One way a run broke the contract; ``kind`` classifies it for CONTRACT_FINDINGS.md."""
+    """One way a run broke the contract; ``kind`` classifies it (exit3, hang, degenerate ...)."""
 
     kind: str
     message: str
