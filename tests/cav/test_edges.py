@@ -341,11 +341,17 @@ def test_as_many_folds_as_tests_runs_in_linear_time(log):
     _in_range(r)
 
 
-def test_simulating_more_than_memory_holds_is_one_line(tmp_path):
+def test_simulating_more_than_memory_holds_is_one_line(tmp_path, monkeypatch):
     with pytest.raises(VarkitError, match=r"needs about .* of memory"):
         OvertakingScenario().simulate(10**12)
-    out = _cli("cav", "simulate", "--tests", 10**12, "-o", tmp_path / "big.csv")
-    _one_error_line(out, "GB")
+    _one_error_line(_cli("cav", "simulate", "--tests", 10**12), "--tests", "1000000000")
+    # a log the disk cannot hold is refused before simulating (1 MB free here)
+    import shutil
+
+    usage = shutil.disk_usage(tmp_path)
+    monkeypatch.setattr(shutil, "disk_usage", lambda _: usage._replace(free=10**6))
+    out = _cli("cav", "simulate", "--tests", 10**6, "-o", tmp_path / "big.csv")
+    _one_error_line(out, "GB", "free")
     _one_error_line(_cli("cav", "simulate", "--tests", 2, "--steps", 10**12), "steps")
 
 

@@ -168,6 +168,7 @@ from numpy.typing import NDArray
 from scipy import integrate, optimize, special, stats
 
 from varkit.errors import VarkitError
+from varkit.gpu.backend import available_memory
 
 __all__ = [
     "BINNED_CONTROL_COLUMNS",
@@ -222,23 +223,6 @@ _QUAD_NODES = 12
 # working memory of the simulator per (test, step): ~40 float64 arrays of that shape
 WORK_BYTES = 320
 BATCH_CELLS = 2_000_000  # (test, step) cells per batch: ~640 MB of working arrays
-
-
-def available_memory() -> int | None:
-    """Bytes of memory available now (Linux: MemAvailable), or None when unknown."""
-    try:
-        with open("/proc/meminfo", encoding="ascii") as handle:
-            for line in handle:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        import os
-
-        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
-    except (AttributeError, OSError, ValueError):
-        return None
 
 
 def _bytes(n: float) -> str:
@@ -731,8 +715,6 @@ class OvertakingScenario:
         memory needed, what cannot fit instead of failing with a MemoryError partway.
         """
         available = available_memory()
-        if available is None:
-            return batch
         per_test = 8 * self.log_columns()
         log_bytes = 2 * n_tests * per_test
         per_batch_test = WORK_BYTES * self.n_steps
