@@ -2,7 +2,7 @@
 
 Generates an impression log as Parquet (row groups of ``--row-group`` rows, files of
 ``--file-rows`` rows; written chunk by chunk, never all in memory), then runs
-:func:`varkit.scaleout.fairness.vrs_log` on it
+:func:`varkit.fairness.logs.vrs_log` on it
 
 * ``chunks``: pandas-in-chunks in one process (one row group at a time), and
 * ``dask``: varkit's own local cluster (``--scheduler local:N``: a
@@ -99,8 +99,8 @@ def generate(folder: Path, n_rows: int, row_group: int, file_rows: int, seed: in
 
 
 def _run(folder: Path, engine: str, resamples: int, seed: int, client: Any = None) -> Any:
-    from varkit.scaleout import LogSource
-    from varkit.scaleout.fairness import vrs_log
+    from varkit.engine import LogSource
+    from varkit.fairness.logs import vrs_log
 
     eligible = pd.read_csv(folder / "eligible.csv", dtype={"ad_id": str})
     return vrs_log(
@@ -181,7 +181,7 @@ def run_dask(
 ) -> dict[str, Any]:
     from distributed import Client, LocalCluster
 
-    from varkit.scaleout.reduce import connect
+    from varkit.engine.reduce import connect
 
     if scheduler is not None:
         client = Client(scheduler)

@@ -20,9 +20,11 @@ import math
 import numbers
 from typing import Any
 
+import numpy as np
+
 from varkit.errors import VarkitError, VarkitTypeError
 
-__all__ = ["CONFIDENCE_MAX", "CONFIDENCE_MIN", "check_confidence"]
+__all__ = ["CONFIDENCE_MAX", "CONFIDENCE_MIN", "check_confidence", "resolve_seed"]
 
 # Below 0.5 an "interval" no longer says where the parameter is likely to be, and a
 # resampling estimate can fall outside it; above 1 - 1e-9 the normal quantile is past 6
@@ -49,3 +51,31 @@ def check_confidence(confidence: Any, name: str = "confidence") -> float:
             f"`{name}` must be between {CONFIDENCE_MIN:g} and {CONFIDENCE_MAX:.9f}, got {value!r}."
         )
     return value
+
+
+def resolve_seed(random_state: Any) -> int:
+    """Turn ``random_state`` (None, an int or a numpy Generator) into a 63-bit seed.
+
+    Examples
+    --------
+    >>> resolve_seed(42)
+    42
+    >>> resolve_seed(np.random.default_rng(0)) == resolve_seed(np.random.default_rng(0))
+    True
+    """
+    if random_state is None:
+        return int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> np.uint64(1))
+    if isinstance(random_state, (bool, np.bool_)):
+        raise VarkitTypeError("`random_state` must be None, an integer or a numpy Generator.")
+    if isinstance(random_state, (int, np.integer)):
+        if random_state < 0:
+            raise VarkitError(f"`random_state` must be non-negative, got {random_state}.")
+        return int(random_state) & ((1 << 63) - 1)
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(0, 2**63 - 1))
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(0, 2**31 - 1))
+    raise VarkitTypeError(
+        "`random_state` must be None, an integer or a numpy Generator, "
+        f"got {type(random_state).__name__}."
+    )

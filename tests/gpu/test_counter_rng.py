@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from varkit.checks import resolve_seed
 from varkit.gpu import counter_rng as crng
 
 # chi-square goodness-of-fit tests reject at this p-value (pre-set, fixed seeds).
@@ -150,26 +151,26 @@ def test_every_bit_of_a_word_is_a_fair_coin() -> None:
 
 
 def test_resolve_seed_accepts_integers() -> None:
-    assert crng.resolve_seed(0) == 0
-    assert crng.resolve_seed(np.int64(42)) == 42
-    assert crng.resolve_seed(2**63 + 5) == 5  # reduced to 63 bits
+    assert resolve_seed(0) == 0
+    assert resolve_seed(np.int64(42)) == 42
+    assert resolve_seed(2**63 + 5) == 5  # reduced to 63 bits
 
 
 def test_resolve_seed_from_a_generator_is_reproducible_and_advances_it() -> None:
     rng = np.random.default_rng(0)
-    first, second = crng.resolve_seed(rng), crng.resolve_seed(rng)
-    assert first == crng.resolve_seed(np.random.default_rng(0))
+    first, second = resolve_seed(rng), resolve_seed(rng)
+    assert first == resolve_seed(np.random.default_rng(0))
     assert first != second
     assert 0 <= first < 2**63
 
 
 def test_resolve_seed_from_a_legacy_random_state() -> None:
-    seed = crng.resolve_seed(np.random.RandomState(3))
-    assert seed == crng.resolve_seed(np.random.RandomState(3))
+    seed = resolve_seed(np.random.RandomState(3))
+    assert seed == resolve_seed(np.random.RandomState(3))
 
 
 def test_resolve_seed_none_draws_fresh_63_bit_seeds() -> None:
-    seeds = {crng.resolve_seed(None) for _ in range(5)}
+    seeds = {resolve_seed(None) for _ in range(5)}
     assert len(seeds) == 5
     assert all(0 <= s < 2**63 for s in seeds)
 
@@ -186,7 +187,7 @@ def test_resolve_seed_none_draws_fresh_63_bit_seeds() -> None:
 )
 def test_resolve_seed_rejects_bad_values(value: object, error: type[Exception]) -> None:
     with pytest.raises(error, match="random_state"):
-        crng.resolve_seed(value)
+        resolve_seed(value)
 
 
 def test_same_seed_same_numbers_and_different_seed_different_numbers() -> None:

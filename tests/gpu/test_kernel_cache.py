@@ -30,7 +30,7 @@ REPO = PACKAGE.parent
 
 
 def _kernels() -> dict[str, object]:
-    from varkit.scaleout import fairness as scaleout_fairness
+    from varkit.fairness import logs as scaleout_fairness
 
     return {
         "poisson_sums": nk.poisson_sums,

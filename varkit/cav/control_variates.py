@@ -36,9 +36,8 @@ from varkit.cav.moments import (
     total,
     training_shortfall,
 )
-from varkit.checks import check_confidence
+from varkit.checks import check_confidence, resolve_seed
 from varkit.errors import VarkitError, VarkitTypeError
-from varkit.gpu.counter_rng import resolve_seed
 from varkit.results import Result
 
 __all__ = ["control_variate_estimate"]
@@ -223,7 +222,7 @@ def control_variate_estimate(
     row_ids : array-like of int, optional
         Stable id of each test (default its position): the fold of a test is a hash of
         (seed, row id) (:func:`varkit.cav.moments.fold_ids`), so a partitioned log
-        (:mod:`varkit.scaleout.cav`) gets the same folds.
+        (:mod:`varkit.cav.logs`) gets the same folds.
 
     Returns
     -------

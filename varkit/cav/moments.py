@@ -5,7 +5,7 @@ sparse control variates, cross-fitted or not) is a function of a few sums per **
 a (stratum level, fold) pair: the number of tests and of crashes, ``sum W``, ``sum W^2``,
 ``sum Z``, ``sum Z^2`` with ``Z = Y W``, and for the controls ``h`` (already centred at
 their known means) ``sum h``, ``h'h``, ``h'Z`` and the column minima and maxima. Sums add
-over any split of the tests, so a partitioned log (:mod:`varkit.scaleout.cav`) and the
+over any split of the tests, so a partitioned log (:mod:`varkit.cav.logs`) and the
 in-memory estimators compute the same cells and finish with the same code.
 
 Cross-fitting folds are keyed on each test's **row id**, not its position:

@@ -280,7 +280,7 @@ def sparse_control_variates(
     row_ids : array-like of int, optional
         Stable id of each test (default its position); a test's fold is a hash of
         (seed, row id) (:func:`varkit.cav.moments.fold_ids`), the same in memory and over
-        the partitions of a log (:mod:`varkit.scaleout.cav`).
+        the partitions of a log (:mod:`varkit.cav.logs`).
 
     Returns
     -------
@@ -367,7 +367,7 @@ def scv_from_cells(
     """Sparse control variates from the sums of each (n_critical, fold) cell.
 
     The estimator of :func:`sparse_control_variates`, for sums computed in memory or added
-    over the partitions of a log (:mod:`varkit.scaleout.cav`). ``fitter_for(levels,
+    over the partitions of a log (:mod:`varkit.cav.logs`). ``fitter_for(levels,
     columns)`` gives a stratum's penalised fit from its rows (None: OLS from the sums).
     """
     d = len(names)

@@ -10,6 +10,7 @@ from typing import Any
 import click
 import pandas as pd
 
+from varkit.checks import resolve_seed
 from varkit.cli.options import (
     command_line,
     confidence_option,
@@ -21,13 +22,12 @@ from varkit.cli.options import (
 )
 from varkit.errors import VarkitError
 from varkit.gpu import bootstrap as run_bootstrap
-from varkit.gpu.counter_rng import resolve_seed
 from varkit.gpu.intervals import INTERVAL_METHODS
 from varkit.gpu.replicates import SCHEMES
 from varkit.gpu.statistics import NAMED_STATISTICS
 from varkit.io import Column
+from varkit.io.partitions import ROW_ID, expand_paths, read_all
 from varkit.results import Result, ResultSet, make_provenance
-from varkit.scaleout.partitions import ROW_ID, expand_paths, read_all
 
 __all__ = ["bootstrap", "progress_bar"]
 
@@ -164,7 +164,7 @@ def bootstrap(
 
     FILE may be a glob of CSV or Parquet files (quote it). With --engine dask the log is
     read in partitions and only per-partition Poisson replicate sums meet (see
-    varkit.scaleout); --scheme poisson on the pandas engine gives the same interval.
+    varkit.gpu.logs); --scheme poisson on the pandas engine gives the same interval.
 
     \b
     Examples:
@@ -280,7 +280,8 @@ def _dask_bootstrap(
         raise VarkitError("--engine dask uses Poisson weights: drop --scheme or use poisson.")
     if statistic == "mean_difference" and by is None and paired_with is None:
         raise click.UsageError("--statistic mean_difference needs --by COL or --paired-with COL.")
-    from varkit.scaleout import LogSource, bootstrap_log, connect
+    from varkit.engine import LogSource, connect
+    from varkit.gpu.logs import bootstrap_log
 
     client = connect(scheduler)
     try:

@@ -166,11 +166,11 @@ def crash_rate(
 
     TESTS may be a glob of CSV or Parquet files (quote it). Cross-fitting folds are a hash
     of (seed, row id), so --engine dask, which adds per-partition sums
-    (varkit.scaleout.cav), gives the pandas engine's answer for the same seed.
+    (varkit.cav.logs), gives the pandas engine's answer for the same seed.
     """
     from varkit.cav import n_required
     from varkit.cav.control_variates import fold_seed
-    from varkit.scaleout.partitions import expand_paths
+    from varkit.io.partitions import expand_paths
 
     seed_value = fold_seed(seed)  # one seed for the folds, recorded in the provenance
     folds = crossfit or None
@@ -250,8 +250,8 @@ def _crash_rate_dask(
     partition_rows: int | None,
     edges: dict[str, Any],
 ) -> Result:
-    from varkit.scaleout.cav import crash_rate_log, log_layout
-    from varkit.scaleout.reduce import LogSource, connect
+    from varkit.cav.logs import crash_rate_log, log_layout
+    from varkit.engine.reduce import LogSource, connect
 
     if fit != "ols":
         raise VarkitError("--engine dask fits the coefficients by OLS from sums: use --fit ols.")
@@ -301,8 +301,8 @@ def _crash_rate_pandas(
         sparse_control_variates,
     )
     from varkit.cav._checks import check_weights, require_unit_weights
-    from varkit.scaleout.cav import log_columns, log_layout
-    from varkit.scaleout.partitions import ROW_ID, read_all
+    from varkit.cav.logs import log_columns, log_layout
+    from varkit.io.partitions import ROW_ID, read_all
 
     layout = log_layout(tests, method)
     frame = read_all(tests, log_columns(method), row_id=row_id)
@@ -472,8 +472,8 @@ def simulate(
     import numpy as np
 
     from varkit.cav.scenarios import BATCH_CELLS, OvertakingScenario
+    from varkit.checks import resolve_seed
     from varkit.cli.options import write_text
-    from varkit.gpu.counter_rng import resolve_seed
 
     scenario = OvertakingScenario(n_steps=steps, proposal=proposal, controls=controls)
     family = scenario.control_family  # one sentence when the pair does not go together

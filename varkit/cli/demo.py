@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from varkit.cli.options import device_option, write_text
-from varkit.datasets.sessions import load_sessions_example
+from varkit.datasets import load_sessions_example
 from varkit.errors import VarkitError
 from varkit.gates import GateReport, Rule, check, load_rules
 from varkit.gpu import bootstrap, permutation_test
@@ -71,7 +71,7 @@ def _engine_section(seed: int, device: str) -> list[Result]:
 
 def _evaluate_section(seed: int, device: str) -> list[Result]:
     """Three models on one test set: accuracy, McNemar, paired bootstrap, Cochran's Q."""
-    from varkit.datasets.evaluate import load_predictions_example
+    from varkit.datasets import load_predictions_example
     from varkit.evaluate import compare_predictions
 
     log = load_predictions_example()
@@ -88,7 +88,7 @@ def _evaluate_section(seed: int, device: str) -> list[Result]:
 
 def _privacy_section(seed: int, device: str) -> list[Result]:
     """Epsilon that a membership-inference attack demonstrates: Bayes beside Clopper-Pearson."""
-    from varkit.datasets.privacy import load_mia_example
+    from varkit.datasets import load_mia_example
     from varkit.privacy import audit_epsilon
 
     log = load_mia_example()
@@ -105,7 +105,7 @@ def _privacy_section(seed: int, device: str) -> list[Result]:
 
 def _fairness_section(seed: int, device: str) -> list[Result]:
     """VRS shuffle distance per ad (sex, estimated race) and compliance coverage."""
-    from varkit.datasets.fairness import load_eligible_example, load_impressions_example
+    from varkit.datasets import load_eligible_example, load_impressions_example
     from varkit.fairness import vrs_coverage, vrs_metrics
 
     impressions, eligible = load_impressions_example(), load_eligible_example()
@@ -130,7 +130,7 @@ def _cav_section(seed: int, device: str) -> list[Result]:
     controls) or 0.81 (all cv_* columns), not 0.90.
     """
     from varkit.cav import importance_sampling_estimate, n_required, running_estimate
-    from varkit.datasets.cav import load_cav_example
+    from varkit.datasets import load_cav_example
 
     log = load_cav_example()
     label = {"vehicle": "surrogate"}

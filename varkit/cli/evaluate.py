@@ -22,8 +22,8 @@ from varkit.cli.options import (
 )
 from varkit.errors import VarkitError
 from varkit.io import Column, read_table
+from varkit.io.partitions import ROW_ID, expand_paths, read_all, read_header
 from varkit.results import ResultSet, make_provenance
-from varkit.scaleout.partitions import ROW_ID, expand_paths, read_all, read_header
 
 __all__ = ["evaluate"]
 
@@ -154,11 +154,11 @@ def compare(
 
     PATH may be a glob of CSV or Parquet files (quote it). With --engine dask the log is
     read in partitions and only per-partition counts and Poisson replicate sums meet
-    (varkit.scaleout.compare_log); --scheme poisson on the pandas engine gives the same
+    (varkit.evaluate.logs.compare_log); --scheme poisson on the pandas engine gives the same
     results.
     """
+    from varkit.checks import resolve_seed
     from varkit.evaluate import compare_predictions
-    from varkit.gpu.counter_rng import resolve_seed
 
     ctx = click.get_current_context()
     names = _model_columns(path, truth, models, row_id)
@@ -170,7 +170,8 @@ def compare(
         explicit = ctx.get_parameter_source("scheme") is not click.core.ParameterSource.DEFAULT
         if explicit and scheme != "poisson":
             raise VarkitError("--engine dask uses Poisson weights: drop --scheme or use poisson.")
-        from varkit.scaleout import LogSource, compare_log, connect
+        from varkit.engine import LogSource, connect
+        from varkit.evaluate.logs import compare_log
 
         client = connect(scheduler)
         try:
@@ -432,8 +433,8 @@ def cv(
     """
     from sklearn.base import is_classifier
 
+    from varkit.checks import resolve_seed
     from varkit.evaluate import ModelComparison
-    from varkit.gpu.counter_rng import resolve_seed
 
     kind, folds, repeats = _parse_cv(cv_spec)
     params = _parse_params(param_specs)

@@ -133,9 +133,9 @@ def vrs(
     With --engine pandas, --partition-rows N reads the log N rows at a time in one
     process, in memory bounded by N, with the same results as reading it whole.
     """
+    from varkit.checks import resolve_seed
     from varkit.fairness.counts import check_noise_scale
     from varkit.fairness.vrs import vrs_metrics
-    from varkit.gpu.counter_rng import resolve_seed
 
     ctx = click.get_current_context()
     # the rule of the eligible table's noise_scale column, in one place
@@ -182,8 +182,8 @@ def vrs(
         Column("p_", "probability", required=False, prefix=True),
     ]
     if engine == "dask":
-        from varkit.scaleout import LogSource, connect
-        from varkit.scaleout.fairness import vrs_log
+        from varkit.engine import LogSource, connect
+        from varkit.fairness.logs import vrs_log
 
         client = connect(scheduler)
         try:
@@ -196,7 +196,7 @@ def vrs(
         # pandas in chunks: one process, memory bounded by the chunk size (ads spilled to
         # disk in ranges, then bootstrapped range by range; same results as in memory)
         from varkit.fairness.chunked import vrs_metrics_chunks
-        from varkit.scaleout.partitions import ROW_ID, iter_frames
+        from varkit.io.partitions import ROW_ID, iter_frames
 
         frames = (
             frame.drop(columns=ROW_ID)
@@ -205,7 +205,7 @@ def vrs(
         per_ad = vrs_metrics_chunks(frames, table, attribute, bucket_rows=partition_rows, **options)
     else:
         if glob.has_magic(impressions):
-            from varkit.scaleout.partitions import ROW_ID, read_all
+            from varkit.io.partitions import ROW_ID, read_all
 
             log = read_all(impressions, columns).drop(columns=ROW_ID)
         else:
@@ -230,7 +230,7 @@ def _emit_vrs(
 ) -> None:
     """Per-ad results, then compliance coverage, with provenance (both engines)."""
     from varkit.fairness.vrs import vrs_coverage
-    from varkit.scaleout.partitions import expand_paths
+    from varkit.io.partitions import expand_paths
 
     coverage = vrs_coverage(
         per_ad, min_impressions=min_impressions, confidence=confidence, random_state=seed
@@ -293,11 +293,11 @@ def simulate(
     output: str | None,
 ) -> None:
     """Simulate ad delivery, write the logs, and print the true coverage per attribute."""
+    from varkit.checks import resolve_seed
     from varkit.cli.options import write_text
     from varkit.fairness.counts import check_noise_scale
     from varkit.fairness.coverage import compliance_coverage
     from varkit.fairness.simulate import simulate_delivery
-    from varkit.gpu.counter_rng import resolve_seed
 
     if not out_dir.strip():
         raise VarkitError("--out-dir is empty; give a folder name.")

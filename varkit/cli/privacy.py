@@ -136,7 +136,7 @@ def epsilon(
 
     Columns: member (0/1) and score (higher = member) or a 0/1 guess; optional model_id.
     """
-    from varkit.gpu.counter_rng import resolve_seed
+    from varkit.checks import resolve_seed
     from varkit.privacy import attack_roc, audit_epsilon, tpr_at_fpr
 
     seed = resolve_seed(seed)  # drawn fresh when not given; recorded in the provenance

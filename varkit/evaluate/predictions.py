@@ -41,7 +41,7 @@ def compare_from_counts(
     diagonal: each model's correct count; :func:`varkit.evaluate._inputs.co_correct`),
     ``differences`` holds one paired-bootstrap result per pair of :func:`model_pairs`.
     Accuracies, McNemar tables and Cochran's Q are functions of these counts, which
-    add over the parts of a partitioned test set (``varkit.scaleout``), so the in-memory
+    add over the parts of a partitioned test set (``varkit.engine``), so the in-memory
     and partitioned comparisons share everything after the sums.
 
     Examples
@@ -110,7 +110,7 @@ def compare_predictions(
     scheme : {'multinomial', 'poisson'}
         Resampling of the paired bootstrap; ``poisson`` (with ``row_ids``, the log's
         stable row ids) gives the intervals of the partitioned comparison
-        (:func:`varkit.scaleout.compare_log`, ``varkit evaluate compare --engine dask``).
+        (:func:`varkit.evaluate.logs.compare_log`, ``varkit evaluate compare --engine dask``).
     row_ids : array-like of int, optional
         Non-negative row ids keying the Poisson weights (default: positions 0..n-1).
 

@@ -50,9 +50,9 @@ from typing import Any
 
 import numpy as np
 
+from varkit.checks import resolve_seed
 from varkit.fairness.distances import shuffle_distance, signed_gaps
 from varkit.gpu.backend import resolve_device
-from varkit.gpu.counter_rng import resolve_seed
 from varkit.gpu.replicates import replicate_sums
 from varkit.gpu.statistics import LinearProblem
 

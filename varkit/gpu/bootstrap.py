@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from varkit.checks import check_confidence
+from varkit.checks import check_confidence, resolve_seed
 from varkit.errors import VarkitError, VarkitTypeError, note
 from varkit.gpu import counter_rng as crng
 from varkit.gpu.backend import (
@@ -84,7 +84,7 @@ def _validate_bootstrap(
         scheme=str(scheme),
         batch=None if batch is None else int(batch),
         backend=resolve_device(device),
-        seed=crng.resolve_seed(random_state),
+        seed=resolve_seed(random_state),
     )
 
 
@@ -145,7 +145,7 @@ def bootstrap(
     row_ids : array_like of int, optional
         Stable non-negative row numbers that key the Poisson weights (default: positions
         0..n-1, the samples concatenated). Give the ids a partitioned log uses (see
-        :mod:`varkit.scaleout.partitions`) to get the interval of the Dask engine.
+        :mod:`varkit.io.partitions`) to get the interval of the Dask engine.
 
     Returns
     -------

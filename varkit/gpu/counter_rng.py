@@ -34,15 +34,12 @@ from typing import Any
 
 import numpy as np
 
-from varkit.errors import VarkitError, VarkitTypeError
-
 __all__ = [
     "GOLDEN",
     "POISSON_THRESHOLDS",
     "mix64",
     "poisson_weights",
     "replicate_keys",
-    "resolve_seed",
     "uniform_indices",
     "unit_words",
 ]
@@ -72,34 +69,6 @@ def _poisson_thresholds() -> np.ndarray:
 
 
 POISSON_THRESHOLDS = _poisson_thresholds()
-
-
-def resolve_seed(random_state: Any) -> int:
-    """Turn ``random_state`` (None, an int or a numpy Generator) into a 63-bit seed.
-
-    Examples
-    --------
-    >>> resolve_seed(42)
-    42
-    >>> resolve_seed(np.random.default_rng(0)) == resolve_seed(np.random.default_rng(0))
-    True
-    """
-    if random_state is None:
-        return int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> np.uint64(1))
-    if isinstance(random_state, (bool, np.bool_)):
-        raise VarkitTypeError("`random_state` must be None, an integer or a numpy Generator.")
-    if isinstance(random_state, (int, np.integer)):
-        if random_state < 0:
-            raise VarkitError(f"`random_state` must be non-negative, got {random_state}.")
-        return int(random_state) & ((1 << 63) - 1)
-    if isinstance(random_state, np.random.Generator):
-        return int(random_state.integers(0, 2**63 - 1))
-    if isinstance(random_state, np.random.RandomState):
-        return int(random_state.randint(0, 2**31 - 1))
-    raise VarkitTypeError(
-        "`random_state` must be None, an integer or a numpy Generator, "
-        f"got {type(random_state).__name__}."
-    )
 
 
 def _mix64_int(z: int) -> int:

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from varkit.checks import resolve_seed
 from varkit.errors import VarkitError, VarkitTypeError
 from varkit.gpu import counter_rng as crng
 from varkit.gpu.backend import (
@@ -115,7 +116,7 @@ def permutation_test(
     """
     xs, ys = _validate_permutation(x, y, statistic, paired, n_resamples, alternative)
     backend = resolve_device(device)
-    seed = crng.resolve_seed(random_state)
+    seed = resolve_seed(random_state)
     check_memory(
         int(n_resamples) * 8.0 * 2,
         f"n_resamples={int(n_resamples)} permutations",

@@ -31,9 +31,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 from statsmodels.stats.proportion import proportion_confint
 
-from varkit.checks import CONFIDENCE_MAX
+from varkit.checks import CONFIDENCE_MAX, resolve_seed
 from varkit.errors import VarkitError, VarkitTypeError
-from varkit.gpu.counter_rng import resolve_seed
 from varkit.io import check_array
 from varkit.privacy.attack import _validate_member_score, counts_at_thresholds
 from varkit.privacy.bayes import bayesian_epsilon

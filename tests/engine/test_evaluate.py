@@ -20,9 +20,9 @@ from varkit.evaluate import (
     mcnemar_table,
     paired_bootstrap_difference,
 )
-from varkit.io import Column
+from varkit.evaluate.logs import compare_log
+from varkit.io import ROW_ID, Column, read_all
 from varkit.results import ResultSet, load_json_schema
-from varkit.scaleout import ROW_ID, compare_log, read_all
 
 MODELS = ["forest", "logistic", "baseline"]
 POINT_FIELDS = ("estimate", "ci_low", "ci_high", "stderr", "statistic", "pvalue", "n")

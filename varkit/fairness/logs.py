@@ -28,6 +28,8 @@ import numpy as np
 import pandas as pd
 from numba import prange
 
+from varkit.checks import resolve_seed
+from varkit.engine.reduce import LogSource, map_reduce
 from varkit.errors import VarkitError
 from varkit.fairness import (
     DeliveryCounts,
@@ -49,7 +51,6 @@ from varkit.gpu.replicates import replicate_sums
 from varkit.gpu.statistics import LinearProblem
 from varkit.io import Column
 from varkit.results import Result, ResultSet
-from varkit.scaleout.reduce import LogSource, map_reduce
 
 __all__ = ["AdPartial", "ad_partials", "merge_ad_partials", "user_keys", "vrs_log"]
 
@@ -267,7 +268,7 @@ def vrs_log(
     """:func:`varkit.fairness.vrs_metrics` for a partitioned log (Poisson user bootstrap).
 
     Parameters are those of ``vrs_metrics``; ``source`` is a path, glob or
-    :class:`~varkit.scaleout.reduce.LogSource` of the impressions log, ``engine`` is
+    :class:`~varkit.engine.reduce.LogSource` of the impressions log, ``engine`` is
     ``'dask'`` (``client`` for a cluster) or ``'chunks'`` (one process).
 
     Returns
@@ -291,7 +292,7 @@ def vrs_log(
     elig = count_eligible(eligible, attribute, drop_groups=drop_groups)
     groups = elig.groups
     check_replicate_memory(n_resamples, len(groups))
-    seed = crng.resolve_seed(random_state)
+    seed = resolve_seed(random_state)
     if not isinstance(source, LogSource):
         source = LogSource(source)
     columns = [

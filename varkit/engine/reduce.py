@@ -4,7 +4,7 @@ Every scale-out computation here is a *map* (one pandas piece to a small mergeab
 partial: sums, counts) followed by a *reduce* (adding partials). :func:`map_reduce` runs
 it either piece by piece in this process (``engine="chunks"``, memory of one piece plus
 one partial) or as a Dask graph of one read-and-map task per piece (the partitions of
-:func:`~varkit.scaleout.partitions.read_partitioned`), with a tree reduction
+:func:`~varkit.io.partitions.read_partitioned`), with a tree reduction
 (``SPLIT_EVERY`` partials merged per task) on the local threaded scheduler or on a
 ``distributed`` cluster.
 """
@@ -19,7 +19,7 @@ from typing import Any
 
 from varkit.errors import VarkitError
 from varkit.io import Column
-from varkit.scaleout.partitions import Piece, _pieces, iter_frames, read_piece
+from varkit.io.partitions import Piece, iter_frames, log_pieces, read_piece
 
 __all__ = ["ENGINES", "LogSource", "connect", "map_reduce", "scheduler_address"]
 
@@ -128,7 +128,7 @@ def map_reduce(
         return total, count
     import dask
 
-    pieces = _pieces(source.pattern, columns, source.npartitions, source.rows_per_partition)
+    pieces = log_pieces(source.pattern, columns, source.npartitions, source.rows_per_partition)
     # keys unique to this run (a file may change between runs), named for the task stream
     run = uuid.uuid4().hex
     read_apply = dask.delayed(_read_apply)

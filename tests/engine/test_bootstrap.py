@@ -13,12 +13,12 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from tests.scaleout.conftest import make_log
+from tests.engine.conftest import make_log
 from varkit.cli.main import cli
 from varkit.gpu import bootstrap
-from varkit.io import Column
+from varkit.gpu.logs import bootstrap_log
+from varkit.io import ROW_ID, Column, read_all
 from varkit.results import ResultSet, load_json_schema
-from varkit.scaleout import ROW_ID, bootstrap_log, read_all
 
 RTOL = 1e-10
 

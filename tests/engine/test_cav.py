@@ -16,12 +16,12 @@ from varkit.cav import (
     nde_estimate,
     sparse_control_variates,
 )
+from varkit.cav.logs import crash_rate_log, log_columns
 from varkit.cav.scenarios import OvertakingScenario
 from varkit.cli.main import cli
+from varkit.engine.reduce import LogSource
+from varkit.io.partitions import ROW_ID, read_all
 from varkit.results import Result
-from varkit.scaleout.cav import crash_rate_log, log_columns
-from varkit.scaleout.partitions import ROW_ID, read_all
-from varkit.scaleout.reduce import LogSource
 
 SEED = 11
 

@@ -48,7 +48,7 @@ import numpy as np
 import pandas as pd
 
 from varkit.errors import VarkitError
-from varkit.io import _MISSING_TOKENS, Column, csv_header, read_table, validate_frame
+from varkit.io.tables import _MISSING_TOKENS, Column, csv_header, read_table, validate_frame
 
 __all__ = [
     "FILE_SHIFT",
@@ -56,6 +56,7 @@ __all__ = [
     "Piece",
     "expand_paths",
     "iter_frames",
+    "log_pieces",
     "plan_pieces",
     "read_all",
     "read_partitioned",
@@ -277,12 +278,13 @@ def read_piece(piece: Piece, declared: Sequence[Column], row_id: str | None = No
     return frame
 
 
-def _pieces(
+def log_pieces(
     pattern: str | Sequence[str],
     columns: Sequence[Column],
     npartitions: int | None,
     rows_per_partition: int | None,
 ) -> list[Piece]:
+    """The pieces of a log after checking every file's header against ``columns``."""
     paths = expand_paths(pattern)
     for path in paths:
         _check_header(path, columns)
@@ -298,7 +300,7 @@ def iter_frames(
     rows_per_partition: int | None = None,
 ) -> Iterator[pd.DataFrame]:
     """The log piece by piece in one process (pandas-in-chunks): memory of one piece."""
-    for piece in _pieces(pattern, columns, npartitions, rows_per_partition):
+    for piece in log_pieces(pattern, columns, npartitions, rows_per_partition):
         yield read_piece(piece, columns, row_id)
 
 
@@ -339,7 +341,7 @@ def read_partitioned(
     """
     import dask.dataframe as dd
 
-    pieces = _pieces(pattern, columns, npartitions, rows_per_partition)
+    pieces = log_pieces(pattern, columns, npartitions, rows_per_partition)
     meta = read_piece(_head_piece(pieces[0]), columns, row_id).iloc[:0]
     return dd.from_map(
         read_piece,

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.scaleout.conftest import make_log
+from tests.engine.conftest import make_log
 from varkit.errors import VarkitError
 from varkit.io import Column
-from varkit.scaleout.partitions import (
+from varkit.io.partitions import (
     FILE_SHIFT,
     ROW_ID,
     expand_paths,

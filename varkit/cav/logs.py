@@ -3,11 +3,11 @@
 Every estimator of :mod:`varkit.cav` is a function of mergeable sums per (stratum level,
 fold) cell (:mod:`varkit.cav.moments`): counts, means and centred cross-products of the
 outcome ``Z = Y W`` and the controls. Each partition emits its cells, a tree reduction
-merges them (:func:`~varkit.scaleout.reduce.map_reduce`), and the in-memory finishing code
+merges them (:func:`~varkit.engine.reduce.map_reduce`), and the in-memory finishing code
 (:func:`varkit.cav.sparse.scv_from_cells` and friends) turns the sums into the Result.
 
 Cross-fitting folds are a hash of (seed, row id) (:func:`varkit.cav.moments.fold_ids`),
-with the row ids of :mod:`varkit.scaleout.partitions` (file index and row offset, or a
+with the row ids of :mod:`varkit.io.partitions` (file index and row offset, or a
 ``row_id`` column), so the answer does not depend on the partitioning and equals the
 in-memory estimate with ``row_ids`` set to the same ids (to floating-point summation
 order). Only ``fit="ols"`` runs here: ridge and lasso choose their penalty by
@@ -18,7 +18,7 @@ Examples
 >>> import os, tempfile
 >>> from varkit.cav import sparse_control_variates
 >>> from varkit.cav.scenarios import OvertakingScenario
->>> from varkit.scaleout.reduce import LogSource
+>>> from varkit.engine.reduce import LogSource
 >>> log = OvertakingScenario().simulate(3000, "surrogate", random_state=0)
 >>> path = os.path.join(tempfile.mkdtemp(), "tests.csv")
 >>> log.to_csv(path, index=False)
@@ -52,11 +52,11 @@ from varkit.cav.intervals import check_alternative
 from varkit.cav.moments import Cells, cell_moments, fold_ids, merge_cells, total
 from varkit.cav.sparse import CRASHES_PER_CONTROL, scv_from_cells
 from varkit.checks import check_confidence
+from varkit.engine.reduce import LogSource, map_reduce
 from varkit.errors import VarkitError
 from varkit.io import Column
+from varkit.io.partitions import ROW_ID, expand_paths, read_header
 from varkit.results import Result
-from varkit.scaleout.partitions import ROW_ID, expand_paths, read_header
-from varkit.scaleout.reduce import LogSource, map_reduce
 
 __all__ = ["METHODS", "crash_rate_log", "log_columns", "log_layout"]
 

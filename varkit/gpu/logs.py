@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from varkit.engine.reduce import LogSource, map_reduce
 from varkit.errors import VarkitError
 from varkit.gpu.backend import check_memory, resolve_device
 from varkit.gpu.bootstrap import _result, _validate_bootstrap
@@ -48,9 +49,8 @@ from varkit.gpu.intervals import acceleration_from_moments, jackknife_moments
 from varkit.gpu.replicates import replicate_sums
 from varkit.gpu.statistics import NAMED_STATISTICS, LinearProblem, combine_for, unit_columns
 from varkit.io import Column
+from varkit.io.partitions import ROW_ID
 from varkit.results import Result
-from varkit.scaleout.partitions import ROW_ID
-from varkit.scaleout.reduce import LogSource, map_reduce
 
 __all__ = ["SumSpec", "bootstrap_log", "partial_sums"]
 
@@ -197,7 +197,7 @@ def bootstrap_log(
     Parameters
     ----------
     source : str or LogSource
-        A CSV/Parquet path, glob or list (or a :class:`~varkit.scaleout.reduce.LogSource`,
+        A CSV/Parquet path, glob or list (or a :class:`~varkit.engine.reduce.LogSource`,
         which then carries ``row_id`` and the partitioning).
     column : str
         The values.
@@ -217,7 +217,7 @@ def bootstrap_log(
     row_id : str, optional
         Column of stable row ids; default (file index, row offset).
     npartitions, rows_per_partition : int, optional
-        How the log is cut (see :func:`~varkit.scaleout.partitions.plan_pieces`).
+        How the log is cut (see :func:`~varkit.io.partitions.plan_pieces`).
     client : distributed.Client, optional
 
     Returns

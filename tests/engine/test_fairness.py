@@ -14,14 +14,14 @@ from click.testing import CliRunner
 
 from varkit.cli.main import cli
 from varkit.datasets.fairness import load_eligible_example, load_impressions_example
+from varkit.engine import LogSource
 from varkit.fairness import vrs_metrics
+from varkit.fairness.logs import _segment_poisson_sums, user_keys, vrs_log
 from varkit.gpu import counter_rng as crng
 from varkit.gpu.backend import resolve_device
 from varkit.gpu.replicates import replicate_sums
 from varkit.gpu.statistics import LinearProblem
 from varkit.results import ResultSet, load_json_schema
-from varkit.scaleout import LogSource
-from varkit.scaleout.fairness import _segment_poisson_sums, user_keys, vrs_log
 
 
 @pytest.fixture
@@ -197,7 +197,7 @@ def test_user_keys_are_siphash_of_the_ids_text_whatever_the_container(values: An
 
 
 def test_merging_partials_with_different_ads_adds_ad_by_ad() -> None:
-    from varkit.scaleout.fairness import AdPartial, merge_ad_partials
+    from varkit.fairness.logs import AdPartial, merge_ad_partials
 
     info = {"n_rows": 1, "dropped_impressions": 0, "renormalised_rows": 0}
     info.update(soft=False, by_user=True)

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tests.scaleout.conftest import make_log
-from tests.scaleout.test_bootstrap import assert_same
+from tests.engine.conftest import make_log
+from tests.engine.test_bootstrap import assert_same
 from varkit.cli.main import cli
+from varkit.engine.reduce import connect
 from varkit.results import ResultSet
-from varkit.scaleout.reduce import connect
 
 pytest.importorskip("distributed")
 
@@ -36,7 +36,7 @@ def test_local_cluster_has_n_single_thread_workers() -> None:
 
 _PROBE = """
 import os
-from varkit.scaleout.reduce import connect
+from varkit.engine.reduce import connect
 client = connect("local:2")
 print(sorted(set(map(str, client.run(os.getenv, "MALLOC_TRIM_THRESHOLD_").values()))))
 client.close()

@@ -48,6 +48,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from varkit.engine.reduce import LogSource, map_reduce
 from varkit.errors import VarkitError
 from varkit.evaluate._inputs import co_correct, correct_matrix
 from varkit.evaluate.bootstrap_metrics import accuracy_difference_from_sums
@@ -58,9 +59,8 @@ from varkit.gpu.bootstrap import _validate_bootstrap
 from varkit.gpu.replicates import replicate_sums
 from varkit.gpu.statistics import LinearProblem
 from varkit.io import Column
+from varkit.io.partitions import ROW_ID
 from varkit.results import ResultSet
-from varkit.scaleout.partitions import ROW_ID
-from varkit.scaleout.reduce import LogSource, map_reduce
 
 __all__ = ["compare_log", "compare_partial", "merge_compare_partials"]
 
@@ -160,7 +160,7 @@ def compare_log(
     ----------
     source : str or LogSource
         CSV/Parquet path, glob or list of the log (one row per test example), or a
-        :class:`~varkit.scaleout.reduce.LogSource`.
+        :class:`~varkit.engine.reduce.LogSource`.
     truth : str
         Column of true labels.
     models : sequence of str
@@ -174,7 +174,7 @@ def compare_log(
         A Dask graph (local threads, or ``client``'s cluster) or one process, piece by
         piece.
     row_id, npartitions, rows_per_partition
-        Row ids and partitioning (:mod:`~varkit.scaleout.partitions`).
+        Row ids and partitioning (:mod:`~varkit.io.partitions`).
     client : distributed.Client, optional
 
     Returns
