@@ -143,7 +143,7 @@ def vrs(
     if not min_impressions >= 0:
         raise VarkitError(f"--min-impressions must be non-negative, got {min_impressions}.")
     seed = resolve_seed(seed)  # drawn fresh when not given; recorded in the provenance
-    if engine == "pandas" and scheduler is not None:
+    if engine == "memory" and scheduler is not None:
         raise VarkitError("--scheduler needs --engine dask.")
     if engine == "dask":
         explicit = ctx.get_parameter_source("scheme") is not click.core.ParameterSource.DEFAULT

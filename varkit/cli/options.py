@@ -213,7 +213,11 @@ def with_warnings(results: ResultSet) -> ResultSet:
     return ResultSet(tuple(updated), provenance=results.provenance)
 
 
-ENGINES = ("pandas", "dask")
+ENGINES = ("memory", "pandas", "dask")  # "pandas" is the earlier name of "memory"
+
+
+def _engine_name(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    return "memory" if value == "pandas" else value
 
 
 def engine_options(func: F) -> F:
@@ -241,9 +245,10 @@ def engine_options(func: F) -> F:
     func = click.option(
         "--engine",
         type=click.Choice(ENGINES),
-        default="pandas",
+        default="memory",
         show_default=True,
-        help="pandas reads the log into memory; dask reads it in partitions and adds "
+        callback=_engine_name,
+        help="memory (or pandas) reads the log into memory; dask reads it in partitions and adds "
         "per-partition sums (Poisson bootstrap weights). Inputs may be globs of CSV or "
         "Parquet files.",
     )(func)

@@ -6,6 +6,24 @@ Dask graph with a tree reduction (``engine="dask"``, local threads or a ``distri
 cluster named by :func:`connect`). No domain logic lives here.
 """
 
-from varkit.engine.reduce import ENGINES, LogSource, connect, map_reduce, scheduler_address
+from varkit.engine.reduce import (
+    ENGINES,
+    FRONT_ENGINES,
+    LogSource,
+    check_engine,
+    connect,
+    dask_client,
+    map_reduce,
+    scheduler_address,
+)
 
-__all__ = ["ENGINES", "LogSource", "connect", "map_reduce", "scheduler_address"]
+__all__ = [
+    "ENGINES",
+    "FRONT_ENGINES",
+    "LogSource",
+    "check_engine",
+    "connect",
+    "dask_client",
+    "map_reduce",
+    "scheduler_address",
+]

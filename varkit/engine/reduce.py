@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +22,16 @@ from varkit.errors import VarkitError
 from varkit.io import Column
 from varkit.io.partitions import Piece, iter_frames, log_pieces, read_piece
 
-__all__ = ["ENGINES", "LogSource", "connect", "map_reduce", "scheduler_address"]
+__all__ = [
+    "ENGINES",
+    "FRONT_ENGINES",
+    "LogSource",
+    "check_engine",
+    "connect",
+    "dask_client",
+    "map_reduce",
+    "scheduler_address",
+]
 
 ENGINES = ("chunks", "dask")
 SPLIT_EVERY = 8
@@ -308,3 +318,55 @@ def _local_client(spec: str) -> Any:
             dashboard_address=None,
             set_as_default=False,
         )
+
+
+FRONT_ENGINES = ("memory", "chunks", "dask")
+
+
+def check_engine(
+    engine: str,
+    *,
+    scheduler: str | None = None,
+    rows_per_partition: int | None = None,
+    allowed: Sequence[str] = ("memory", "dask"),
+) -> str:
+    """Check a front door's ``engine`` and the options that only one engine takes.
+
+    ``"memory"`` reads the log whole (pandas), ``"chunks"`` adds a domain's sums piece
+    by piece in this process, ``"dask"`` adds them on Dask (local threads, or the
+    cluster named by ``scheduler``). ``allowed`` lists the engines a domain offers.
+
+    Examples
+    --------
+    >>> check_engine("dask", scheduler="local:2")
+    'dask'
+    >>> check_engine("memory", scheduler="local:2")
+    Traceback (most recent call last):
+    ...
+    varkit.errors.VarkitError: `scheduler` needs `engine` dask.
+    """
+    if engine not in allowed:
+        raise VarkitError(f"`engine` must be one of {', '.join(allowed)}; got {engine!r}.")
+    if scheduler is not None and engine != "dask":
+        raise VarkitError("`scheduler` needs `engine` dask.")
+    if rows_per_partition is not None and engine == "memory":
+        raise VarkitError("`rows_per_partition` needs `engine` chunks or dask.")
+    return engine
+
+
+@contextmanager
+def dask_client(scheduler: str | None) -> Iterator[Any]:
+    """:func:`connect` to ``scheduler`` for the block and close the client after it.
+
+    Examples
+    --------
+    >>> with dask_client(None) as client:
+    ...     client is None
+    True
+    """
+    client = connect(scheduler)
+    try:
+        yield client
+    finally:
+        if client is not None:
+            client.close()
