@@ -108,18 +108,22 @@ def private_crossings(src, imp: Imports) -> list[str]:
         if package_of(mod) == package_of(target):
             continue
         private_mod = any(p.startswith("_") and p != "__init__" for p in target.split("."))
-        private_name = name is not None and name.startswith("_")
+        private_name = name is not None and name.startswith("_") and not name.startswith("__")
         if private_mod or private_name:
             found.append(f"{mod}:{line} uses {target}" + (f".{name}" if name else ""))
     return found
 
 
-def cycles(src, imp: Imports) -> list[list[str]]:
-    """Import cycles between modules (top-level imports only), by Tarjan's algorithm."""
+def cycles(src, imp: Imports, local: bool = True) -> list[list[str]]:
+    """Import cycles between modules, by Tarjan's algorithm.
+
+    ``local`` counts imports inside functions too: deferring an import hides a cycle
+    from Python but not from a reader.
+    """
     graph: dict[str, set[str]] = defaultdict(set)
     for mod, (path, tree) in src.items():
         is_pkg = path.name == "__init__.py"
-        for node in tree.body:  # module level only: function-local imports break no cycle
+        for node in ast.walk(tree) if local else tree.body:
             targets = []
             if isinstance(node, ast.ImportFrom):
                 t = _resolve(mod, node, is_pkg)
@@ -198,26 +202,44 @@ def many_positional(src, limit: int = 8) -> list[str]:
     return out
 
 
+def _definition(src, module: str, name: str, depth: int = 0) -> ast.AST | None:
+    """The class or function ``name`` as defined in ``module``, following re-exports."""
+    if module not in src or depth > 5:
+        return None
+    path, tree = src[module]
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef)):
+            if node.name == name:
+                return node
+        if isinstance(node, ast.ImportFrom):
+            target = _resolve(module, node, path.name == "__init__.py")
+            for alias in node.names:
+                if (alias.asname or alias.name) == name:
+                    return _definition(src, target, alias.name, depth + 1)
+    return None
+
+
+def public_modules(src) -> list[str]:
+    """The public faces: ``varkit``, each package's ``__init__`` and top-level modules."""
+    return [
+        mod
+        for mod in src
+        if len(mod.split(".")) <= 2
+        and not mod.startswith("varkit.cli")
+        and mod != "varkit.__main__"
+    ]
+
+
 def public_names(src) -> list[tuple[str, str, ast.AST]]:
-    """Names listed in ``__all__`` of every module, with the definition where found here."""
+    """Classes and functions listed in a public face's ``__all__``, with their definitions."""
     out = []
-    for mod, (_path, tree) in src.items():
-        if mod.startswith("varkit.cli") or mod.startswith("varkit.datasets.data"):
-            continue
-        listed: list[str] = []
-        for node in tree.body:
-            if isinstance(node, ast.Assign) and any(
-                isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets
-            ):
-                listed = [e.value for e in node.value.elts]  # type: ignore[attr-defined]
-        defs = {
-            n.name: n
-            for n in tree.body
-            if isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))
-        }
-        for name in listed:
-            if name in defs:
-                out.append((mod, name, defs[name]))
+    seen: set[int] = set()
+    for mod in public_modules(src):
+        for name in _all_names(src[mod][1]):
+            node = _definition(src, mod, name)
+            if node is not None and id(node) not in seen:
+                seen.add(id(node))
+                out.append((mod, name, node))
     return out
 
 

@@ -117,13 +117,25 @@ def format_results(results: ResultSet, fmt: str) -> str:
     return "\n".join(str(r) for r in results) + "\n"
 
 
+def with_command(results: ResultSet) -> ResultSet:
+    """The results with the running command line in their provenance (``command``).
+
+    A front door writes the function it is (``function``); the CLI adds the command that
+    called it, so that a result read later says how to make it again.
+    """
+    ctx = click.get_current_context(silent=True)
+    if ctx is None or results.provenance.get("command"):
+        return results
+    return ResultSet(results.results, {**results.provenance, "command": command_line(ctx)})
+
+
 def emit(results: ResultSet, fmt: str, output: str | None) -> None:
     """Print the results, or write them to ``output``.
 
     The warnings printed while the command ran are recorded in every result's
     ``details["warnings"]`` first (those a result already holds are not repeated).
     """
-    results = with_warnings(results)
+    results = with_warnings(with_command(results))
     text = format_results(results, fmt)
     if output is None:
         sys.stdout.write(text)
