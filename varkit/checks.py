@@ -42,6 +42,15 @@ def check_confidence(confidence: Any, name: str = "confidence") -> float:
         The level of an interval, e.g. 0.95.
     name : str
         The argument's name in the error message (``target_confidence`` ...).
+
+    Examples
+    --------
+    >>> check_confidence(0.95)
+    0.95
+    >>> check_confidence(0.3, "target_confidence")
+    Traceback (most recent call last):
+    ...
+    varkit.errors.VarkitError: `target_confidence` must be between 0.5 and 0.999999999, got 0.3.
     """
     if isinstance(confidence, bool) or not isinstance(confidence, numbers.Real):
         raise VarkitTypeError(f"`{name}` must be a number, got {confidence!r}.")

@@ -46,11 +46,31 @@ __all__ = [
 
 
 class VarkitError(ValueError):
-    """An argument or input that varkit cannot use; the message says why in one sentence."""
+    """An argument or input that varkit cannot use; the message says why in one sentence.
+
+    Examples
+    --------
+    >>> from varkit.checks import check_confidence
+    >>> try:
+    ...     check_confidence(1.5)
+    ... except ValueError as exc:
+    ...     print(exc)
+    `confidence` must be between 0.5 and 0.999999999, got 1.5.
+    """
 
 
 class VarkitTypeError(VarkitError, TypeError):
-    """A :class:`VarkitError` for a value of the wrong type (also a ``TypeError``)."""
+    """A :class:`VarkitError` for a value of the wrong type (also a ``TypeError``).
+
+    Examples
+    --------
+    >>> from varkit.checks import resolve_seed
+    >>> try:
+    ...     resolve_seed("seven")
+    ... except TypeError as exc:
+    ...     print(type(exc).__name__, isinstance(exc, ValueError))
+    VarkitTypeError True
+    """
 
 
 class SchemaError(ValueError):
@@ -61,15 +81,40 @@ class SchemaError(ValueError):
     result it is a bug, and the command line reports it as one (exit 3). Reading a
     results document (``ResultSet.from_json`` ...) turns it into a :class:`VarkitError`
     that names the result, because there the document is the user's input.
+
+    Examples
+    --------
+    >>> from varkit.results import Result
+    >>> try:
+    ...     Result(metric="rate", estimate=0.5, ci_low=0.6, ci_high=0.9, method="doc")
+    ... except ValueError as exc:
+    ...     print(type(exc).__name__, [c.__name__ for c in type(exc).__mro__[1:3]])
+    SchemaError ['ValueError', 'Exception']
     """
 
 
 class SchemaTypeError(SchemaError, TypeError):
-    """A :class:`SchemaError` for a field of the wrong type (also a ``TypeError``)."""
+    """A :class:`SchemaError` for a field of the wrong type (also a ``TypeError``).
+
+    Examples
+    --------
+    >>> issubclass(SchemaTypeError, TypeError) and issubclass(SchemaTypeError, SchemaError)
+    True
+    """
 
 
 class VarkitWarning(UserWarning):
-    """A note for the user about a result: the command line prints it as ``warning:``."""
+    """A note for the user about a result: the command line prints it as ``warning:``.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warnings.warn("strata were pooled", VarkitWarning)
+    >>> caught[0].category is VarkitWarning
+    True
+    """
 
 
 def note(details: MutableMapping[str, Any] | None, message: str, *, stacklevel: int = 2) -> None:
@@ -84,6 +129,17 @@ def note(details: MutableMapping[str, Any] | None, message: str, *, stacklevel: 
         One sentence for the user.
     stacklevel : int
         Passed to :func:`warnings.warn` (2: the caller of ``note``).
+
+    Examples
+    --------
+    >>> import warnings
+    >>> details = {}
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     note(details, "2 rows were excluded.")
+    ...     note(details, "2 rows were excluded.")
+    >>> details
+    {'warnings': ['2 rows were excluded.']}
     """
     if details is not None:
         listed = details.setdefault("warnings", [])

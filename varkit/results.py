@@ -172,6 +172,15 @@ class Result:
         Labels that say which model, ad or comparison the result belongs to.
     details : dict
         JSON-able extras (variance-reduction factor, excluded rows and why, device ...).
+
+    Examples
+    --------
+    >>> r = Result(metric="accuracy", estimate=0.9, ci_low=0.85, ci_high=0.94,
+    ...            confidence=0.95, method="wilson", n=200)
+    >>> r.ci_low <= r.estimate <= r.ci_high
+    True
+    >>> Result.from_dict(r.to_dict()) == r
+    True
     """
 
     metric: str
@@ -531,7 +540,16 @@ class ResultSet:
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
-    """SHA-256 of a file's bytes, read in 1 MiB blocks."""
+    """SHA-256 of a file's bytes, read in 1 MiB blocks.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = tempfile.mkstemp()[1]
+    >>> _ = open(path, "wb").write(b"abc")
+    >>> file_sha256(path)[:16]
+    'ba7816bf8f01cfea'
+    """
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -579,6 +597,12 @@ def make_provenance(
 
 
 def load_json_schema() -> dict[str, Any]:
-    """The JSON Schema (draft 2020-12) of the ``varkit.results/1`` document."""
+    """The JSON Schema (draft 2020-12) of the ``varkit.results/1`` document.
+
+    Examples
+    --------
+    >>> load_json_schema()["properties"]["schema"]["const"]
+    'varkit.results/1'
+    """
     text = resources.files("varkit").joinpath("results.schema.json").read_text("utf-8")
     return dict(json.loads(text))

@@ -40,7 +40,14 @@ LOCAL = "local"  # --scheduler local[:N]: a LocalCluster started for the run
 
 @dataclass(frozen=True)
 class LogSource:
-    """Where a log is and how it is cut: a path, glob or list of files, and row ids."""
+    """Where a log is and how it is cut: a path, glob or list of files, and row ids.
+
+    Examples
+    --------
+    >>> source = LogSource("logs/*.parquet", row_id="session", rows_per_partition=500_000)
+    >>> source.npartitions is None
+    True
+    """
 
     pattern: str | Sequence[str]
     row_id: str | None = None
@@ -119,6 +126,22 @@ def map_reduce(
     """``merge`` of ``func(piece, *args)`` over the log's pieces, and the number of pieces.
 
     ``client`` is a ``distributed.Client`` (None: dask's local threaded scheduler).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import pandas as pd
+    >>> from varkit.io import Column
+    >>> folder = tempfile.mkdtemp()
+    >>> for i in range(3):
+    ...     pd.DataFrame({"x": [1.0, 2.0]}).to_csv(f"{folder}/log{i}.csv", index=False)
+    >>> def total(frame):
+    ...     return float(frame["x"].sum())
+    >>> map_reduce(LogSource(f"{folder}/log*.csv"), [Column("x")], total, lambda a, b: a + b)
+    (9.0, 3)
+    >>> source = LogSource(f"{folder}/log*.csv")
+    >>> map_reduce(source, [Column("x")], total, lambda a, b: a + b, engine="chunks")
+    (9.0, 3)
     """
     if engine not in ENGINES:
         raise VarkitError(f"`engine` must be one of {', '.join(ENGINES)}; got {engine!r}.")
@@ -172,6 +195,11 @@ def connect(scheduler: str | None) -> Any:
     / ``local:N`` to start a ``distributed.LocalCluster`` of N worker processes (default:
     one per CPU) with one thread each on loopback for this run; closing the client
     closes that cluster.
+
+    Examples
+    --------
+    >>> connect(None) is None  # dask's local threads need no client
+    True
     """
     if scheduler is None:
         return None

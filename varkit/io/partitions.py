@@ -73,7 +73,14 @@ _PARQUET = (".parquet", ".pq")
 
 @dataclass(frozen=True)
 class Piece:
-    """Rows ``start <= row < stop`` of the file ``path``, the ``file_index``-th of the glob."""
+    """Rows ``start <= row < stop`` of the file ``path``, the ``file_index``-th of the glob.
+
+    Examples
+    --------
+    >>> piece = Piece(path="log.csv", file_index=1, start=0, stop=3)
+    >>> piece.stop - piece.start
+    3
+    """
 
     path: str
     file_index: int
@@ -164,6 +171,18 @@ def plan_pieces(
     (pieces never span files, so a glob may give a few more). Without either, a Parquet
     file gives one piece per row group (split when a group exceeds the default size)
     and a CSV file pieces of 1,000,000 rows.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import pandas as pd
+    >>> from varkit.io import Column
+    >>> folder = tempfile.mkdtemp()
+    >>> for i in range(2):
+    ...     pd.DataFrame({"x": [1.0, 2.0, 3.0]}).to_csv(f"{folder}/log{i}.csv", index=False)
+    >>> pieces = plan_pieces(expand_paths(f"{folder}/log*.csv"), rows_per_partition=2)
+    >>> [(p.file_index, p.start, p.stop) for p in pieces]
+    [(0, 0, 2), (0, 2, 3), (1, 0, 2), (1, 2, 3)]
     """
     sizes = [_count_rows(p) for p in paths]
     total = sum(sizes)
@@ -192,7 +211,19 @@ def plan_pieces(
 
 
 def read_header(path: str) -> list[str]:
-    """The column names of a CSV or Parquet file (its header only)."""
+    """The column names of a CSV or Parquet file (its header only).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import pandas as pd
+    >>> from varkit.io import Column
+    >>> folder = tempfile.mkdtemp()
+    >>> for i in range(2):
+    ...     pd.DataFrame({"x": [1.0, 2.0, 3.0]}).to_csv(f"{folder}/log{i}.csv", index=False)
+    >>> read_header(f"{folder}/log0.csv")
+    ['x']
+    """
     if Path(path).suffix.lower() in _PARQUET:
         import pyarrow.parquet as pq
 
@@ -260,6 +291,19 @@ def read_piece(piece: Piece, declared: Sequence[Column], row_id: str | None = No
     """One piece's declared columns (only those are read), checked, and :data:`ROW_ID`.
 
     Raises :class:`varkit.errors.VarkitError` naming the file, its rows and the column.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import pandas as pd
+    >>> from varkit.io import Column
+    >>> folder = tempfile.mkdtemp()
+    >>> for i in range(2):
+    ...     pd.DataFrame({"x": [1.0, 2.0, 3.0]}).to_csv(f"{folder}/log{i}.csv", index=False)
+    >>> piece = plan_pieces(expand_paths(f"{folder}/log1.csv"), rows_per_partition=2)[1]
+    >>> frame = read_piece(piece, [Column("x")])
+    >>> frame["x"].tolist(), frame[ROW_ID].tolist()
+    ([3.0], [2])
     """
     checks = list(declared)
     if row_id is not None:
@@ -284,7 +328,23 @@ def log_pieces(
     npartitions: int | None,
     rows_per_partition: int | None,
 ) -> list[Piece]:
-    """The pieces of a log after checking every file's header against ``columns``."""
+    """The pieces of a log after checking every file's header against ``columns``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import pandas as pd
+    >>> from varkit.io import Column
+    >>> folder = tempfile.mkdtemp()
+    >>> for i in range(2):
+    ...     pd.DataFrame({"x": [1.0, 2.0, 3.0]}).to_csv(f"{folder}/log{i}.csv", index=False)
+    >>> len(log_pieces(f"{folder}/log*.csv", [Column("x")], None, 2))
+    4
+    >>> log_pieces(f"{folder}/log*.csv", [Column("y")], None, None)
+    Traceback (most recent call last):
+    ...
+    varkit.errors.VarkitError: ...
+    """
     paths = expand_paths(pattern)
     for path in paths:
         _check_header(path, columns)
@@ -299,7 +359,19 @@ def iter_frames(
     npartitions: int | None = None,
     rows_per_partition: int | None = None,
 ) -> Iterator[pd.DataFrame]:
-    """The log piece by piece in one process (pandas-in-chunks): memory of one piece."""
+    """The log piece by piece in one process (pandas-in-chunks): memory of one piece.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import pandas as pd
+    >>> from varkit.io import Column
+    >>> folder = tempfile.mkdtemp()
+    >>> for i in range(2):
+    ...     pd.DataFrame({"x": [1.0, 2.0, 3.0]}).to_csv(f"{folder}/log{i}.csv", index=False)
+    >>> [float(f["x"].sum()) for f in iter_frames(f"{folder}/log*.csv", [Column("x")])]
+    [6.0, 6.0]
+    """
     for piece in log_pieces(pattern, columns, npartitions, rows_per_partition):
         yield read_piece(piece, columns, row_id)
 
@@ -311,6 +383,17 @@ def read_all(
 
     A single file is read by :func:`varkit.io.read_table` (its messages count rows over
     the whole file).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import pandas as pd
+    >>> from varkit.io import Column
+    >>> folder = tempfile.mkdtemp()
+    >>> for i in range(2):
+    ...     pd.DataFrame({"x": [1.0, 2.0, 3.0]}).to_csv(f"{folder}/log{i}.csv", index=False)
+    >>> read_all(f"{folder}/log*.csv", [Column("x")])["x"].tolist()
+    [1.0, 2.0, 3.0, 1.0, 2.0, 3.0]
     """
     paths = expand_paths(pattern)
     if len(paths) == 1:
@@ -338,6 +421,18 @@ def read_partitioned(
 
     Missing columns are reported at once (headers are read here); a bad value is
     reported when its partition is computed, as the same :class:`varkit.errors.VarkitError`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import pandas as pd
+    >>> from varkit.io import Column
+    >>> folder = tempfile.mkdtemp()
+    >>> for i in range(2):
+    ...     pd.DataFrame({"x": [1.0, 2.0, 3.0]}).to_csv(f"{folder}/log{i}.csv", index=False)
+    >>> frame = read_partitioned(f"{folder}/log*.csv", [Column("x")])
+    >>> frame.npartitions, float(frame["x"].sum().compute())
+    (2, 12.0)
     """
     import dask.dataframe as dd
 
