@@ -221,7 +221,7 @@ def test_running_appends_the_convergence_curve_the_report_draws(log_path, method
 
 def test_running_is_the_demo_call(tmp_path):
     # `--running 30 --method is` gives exactly the demo CAV section's running results
-    from varkit.cli.demo import _cav_section
+    from varkit.demo import _cav_section
     from varkit.datasets.cav import load_cav_example
     from varkit.results import ResultSet
 

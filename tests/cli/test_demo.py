@@ -85,7 +85,7 @@ def test_demo_report_is_self_contained_with_every_module_figure(
 
 
 def test_demo_cav_gate_decides_on_the_whole_log_not_the_running_estimates() -> None:
-    from varkit.cli.demo import _cav_section, demo_rules
+    from varkit.demo import _cav_section, demo_rules
     from varkit.gates import check
 
     results = ResultSet(
@@ -123,8 +123,8 @@ def test_demo_output_that_cannot_be_a_folder_is_one_line_before_any_work(tmp_pat
 
 
 def test_demo_file_that_cannot_be_written_is_one_line(tmp_path: Path) -> None:
-    from varkit.cli.demo import write_demo
     from varkit.cli.options import write_text
+    from varkit.demo import write_demo
     from varkit.errors import VarkitError
     from varkit.results import Result
 
@@ -139,7 +139,7 @@ def test_demo_file_that_cannot_be_written_is_one_line(tmp_path: Path) -> None:
 
 
 def test_demo_sections_are_reproducible_from_the_seed() -> None:
-    from varkit.cli.demo import SECTIONS
+    from varkit.demo import SECTIONS
 
     for name in ("engine", "privacy"):
         first, again = SECTIONS[name](7, "cpu"), SECTIONS[name](7, "cpu")
