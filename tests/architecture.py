@@ -123,7 +123,15 @@ def cycles(src, imp: Imports, local: bool = True) -> list[list[str]]:
     graph: dict[str, set[str]] = defaultdict(set)
     for mod, (path, tree) in src.items():
         is_pkg = path.name == "__init__.py"
+        typing_only = {
+            id(sub)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+            for sub in ast.walk(node)
+        }
         for node in ast.walk(tree) if local else tree.body:
+            if id(node) in typing_only:
+                continue
             targets = []
             if isinstance(node, ast.ImportFrom):
                 t = _resolve(mod, node, is_pkg)
@@ -131,8 +139,6 @@ def cycles(src, imp: Imports, local: bool = True) -> list[list[str]]:
                     targets.append(f"{t}.{alias.name}" if f"{t}.{alias.name}" in src else t)
             elif isinstance(node, ast.Import):
                 targets = [a.name for a in node.names]
-            elif isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-                continue
             for t in targets:
                 if t in src and t != mod and not mod.startswith(t + "."):
                     # a package importing its own submodule is the normal __init__ shape
