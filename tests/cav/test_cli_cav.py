@@ -221,8 +221,8 @@ def test_running_appends_the_convergence_curve_the_report_draws(log_path, method
 
 def test_running_is_the_demo_call(tmp_path):
     # `--running 30 --method is` gives exactly the demo CAV section's running results
-    from varkit.demo import _cav_section
     from varkit.datasets.cav import load_cav_example
+    from varkit.demo import _cav_section
     from varkit.results import ResultSet
 
     path = tmp_path / "example.csv"

@@ -174,15 +174,11 @@ def plan_pieces(
 
     Examples
     --------
-    >>> import tempfile
-    >>> import pandas as pd
+    >>> from varkit.datasets.sessions import sessions_example_path
     >>> from varkit.io import Column
-    >>> folder = tempfile.mkdtemp()
-    >>> for i in range(2):
-    ...     pd.DataFrame({"x": [1.0, 2.0, 3.0]}).to_csv(f"{folder}/log{i}.csv", index=False)
-    >>> pieces = plan_pieces(expand_paths(f"{folder}/log*.csv"), rows_per_partition=2)
-    >>> [(p.file_index, p.start, p.stop) for p in pieces]
-    [(0, 0, 2), (0, 2, 3), (1, 0, 2), (1, 2, 3)]
+    >>> path = sessions_example_path()  # 2427 sessions
+    >>> [(p.start, p.stop) for p in plan_pieces([path], rows_per_partition=1000)]
+    [(0, 1000), (1000, 2000), (2000, 2427)]
     """
     sizes = [_count_rows(p) for p in paths]
     total = sum(sizes)
@@ -215,14 +211,11 @@ def read_header(path: str) -> list[str]:
 
     Examples
     --------
-    >>> import tempfile
-    >>> import pandas as pd
+    >>> from varkit.datasets.sessions import sessions_example_path
     >>> from varkit.io import Column
-    >>> folder = tempfile.mkdtemp()
-    >>> for i in range(2):
-    ...     pd.DataFrame({"x": [1.0, 2.0, 3.0]}).to_csv(f"{folder}/log{i}.csv", index=False)
-    >>> read_header(f"{folder}/log0.csv")
-    ['x']
+    >>> path = sessions_example_path()  # 2427 sessions
+    >>> read_header(path)
+    ['session_id', 'user_id', 'variant', 'converted', 'revenue', 'latency_ms']
     """
     if Path(path).suffix.lower() in _PARQUET:
         import pyarrow.parquet as pq
@@ -294,16 +287,13 @@ def read_piece(piece: Piece, declared: Sequence[Column], row_id: str | None = No
 
     Examples
     --------
-    >>> import tempfile
-    >>> import pandas as pd
+    >>> from varkit.datasets.sessions import sessions_example_path
     >>> from varkit.io import Column
-    >>> folder = tempfile.mkdtemp()
-    >>> for i in range(2):
-    ...     pd.DataFrame({"x": [1.0, 2.0, 3.0]}).to_csv(f"{folder}/log{i}.csv", index=False)
-    >>> piece = plan_pieces(expand_paths(f"{folder}/log1.csv"), rows_per_partition=2)[1]
-    >>> frame = read_piece(piece, [Column("x")])
-    >>> frame["x"].tolist(), frame[ROW_ID].tolist()
-    ([3.0], [2])
+    >>> path = sessions_example_path()  # 2427 sessions
+    >>> piece = plan_pieces([path], rows_per_partition=1000)[2]
+    >>> frame = read_piece(piece, [Column("converted", "binary")])
+    >>> len(frame), int(frame[ROW_ID].iloc[0])
+    (427, 2000)
     """
     checks = list(declared)
     if row_id is not None:
@@ -332,15 +322,12 @@ def log_pieces(
 
     Examples
     --------
-    >>> import tempfile
-    >>> import pandas as pd
+    >>> from varkit.datasets.sessions import sessions_example_path
     >>> from varkit.io import Column
-    >>> folder = tempfile.mkdtemp()
-    >>> for i in range(2):
-    ...     pd.DataFrame({"x": [1.0, 2.0, 3.0]}).to_csv(f"{folder}/log{i}.csv", index=False)
-    >>> len(log_pieces(f"{folder}/log*.csv", [Column("x")], None, 2))
-    4
-    >>> log_pieces(f"{folder}/log*.csv", [Column("y")], None, None)
+    >>> path = sessions_example_path()  # 2427 sessions
+    >>> len(log_pieces(path, [Column("revenue")], None, 1000))
+    3
+    >>> log_pieces(path, [Column("price")], None, None)
     Traceback (most recent call last):
     ...
     varkit.errors.VarkitError: ...
@@ -363,14 +350,12 @@ def iter_frames(
 
     Examples
     --------
-    >>> import tempfile
-    >>> import pandas as pd
+    >>> from varkit.datasets.sessions import sessions_example_path
     >>> from varkit.io import Column
-    >>> folder = tempfile.mkdtemp()
-    >>> for i in range(2):
-    ...     pd.DataFrame({"x": [1.0, 2.0, 3.0]}).to_csv(f"{folder}/log{i}.csv", index=False)
-    >>> [float(f["x"].sum()) for f in iter_frames(f"{folder}/log*.csv", [Column("x")])]
-    [6.0, 6.0]
+    >>> path = sessions_example_path()  # 2427 sessions
+    >>> frames = iter_frames(path, [Column("converted", "binary")], rows_per_partition=1000)
+    >>> [len(frame) for frame in frames]
+    [1000, 1000, 427]
     """
     for piece in log_pieces(pattern, columns, npartitions, rows_per_partition):
         yield read_piece(piece, columns, row_id)
@@ -386,14 +371,12 @@ def read_all(
 
     Examples
     --------
-    >>> import tempfile
-    >>> import pandas as pd
+    >>> from varkit.datasets.sessions import sessions_example_path
     >>> from varkit.io import Column
-    >>> folder = tempfile.mkdtemp()
-    >>> for i in range(2):
-    ...     pd.DataFrame({"x": [1.0, 2.0, 3.0]}).to_csv(f"{folder}/log{i}.csv", index=False)
-    >>> read_all(f"{folder}/log*.csv", [Column("x")])["x"].tolist()
-    [1.0, 2.0, 3.0, 1.0, 2.0, 3.0]
+    >>> path = sessions_example_path()  # 2427 sessions
+    >>> frame = read_all(path, [Column("converted", "binary")])
+    >>> len(frame), int(frame["converted"].sum()) > 0
+    (2427, True)
     """
     paths = expand_paths(pattern)
     if len(paths) == 1:
@@ -424,15 +407,12 @@ def read_partitioned(
 
     Examples
     --------
-    >>> import tempfile
-    >>> import pandas as pd
+    >>> from varkit.datasets.sessions import sessions_example_path
     >>> from varkit.io import Column
-    >>> folder = tempfile.mkdtemp()
-    >>> for i in range(2):
-    ...     pd.DataFrame({"x": [1.0, 2.0, 3.0]}).to_csv(f"{folder}/log{i}.csv", index=False)
-    >>> frame = read_partitioned(f"{folder}/log*.csv", [Column("x")])
-    >>> frame.npartitions, float(frame["x"].sum().compute())
-    (2, 12.0)
+    >>> path = sessions_example_path()  # 2427 sessions
+    >>> frame = read_partitioned(path, [Column("revenue")], rows_per_partition=1000)
+    >>> frame.npartitions, len(frame)
+    (3, 2427)
     """
     import dask.dataframe as dd
 
