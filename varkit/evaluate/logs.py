@@ -53,7 +53,7 @@ from varkit.errors import VarkitError
 from varkit.evaluate._inputs import co_correct, correct_matrix
 from varkit.evaluate.bootstrap_metrics import accuracy_difference_from_sums
 from varkit.evaluate.mcnemar import pair_table
-from varkit.evaluate.predictions import compare_from_counts, model_pairs
+from varkit.evaluate.pairwise import compare_from_counts, model_pairs
 from varkit.gpu import check_bootstrap_options
 from varkit.gpu.backend import resolve_device
 from varkit.gpu.replicates import replicate_sums

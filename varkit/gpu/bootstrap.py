@@ -445,6 +445,66 @@ def bootstrap_result(
     unit = largest if np.isfinite(largest) and largest > 0 else 1.0
     with np.errstate(over="ignore"):
         details["bias"] = float(unit * (replicates / unit).mean() - estimate)
+    lo, hi = _interval_ends(
+        replicates,
+        estimate,
+        largest,
+        opts,
+        n_units,
+        details,
+        jackknife=jackknife,
+        acceleration=acceleration,
+        support=support,
+    )
+    stderr = unit * float(np.std(replicates / unit, ddof=1))
+    if scale != 1.0:
+        with np.errstate(over="ignore"):
+            estimate, lo, hi, stderr = (v * scale for v in (estimate, lo, hi, stderr))
+            details["bias"] *= scale
+        details["scaled"] = (
+            f"the data were scaled by {1 / scale:.6g} (a power of two, exact) so that no "
+            "replicate sum overflows; every figure is reported on the original scale"
+        )
+        if not np.isfinite(estimate):
+            raise VarkitError(
+                f"the {name} of the data exceeds the floating-point range (above 1.8e308)."
+            )
+        if not (np.isfinite(lo) and np.isfinite(hi)) and "warning" not in details:
+            details["overflow"] = (
+                "an interval end lies beyond the floating-point range (1.8e308) and is "
+                "reported as infinite"
+            )
+    if support is not None:
+        # percentile and BCa ends are replicate values, in range already; the basic
+        # interval ``2 * estimate - q`` of a proportion can leave [0, 1]
+        lo, hi = clip_interval(lo, hi, support, details, reason="the range of the statistic")
+    lo, hi = _hold_estimate(float(estimate), lo, hi, details)
+    return Result(
+        metric=name,
+        estimate=estimate,
+        ci_low=lo,
+        ci_high=hi,
+        confidence=opts.confidence,
+        method=f"bootstrap-{opts.method}",
+        n=n_units,
+        stderr=stderr,
+        details=details,
+    )
+
+
+def _interval_ends(
+    replicates: np.ndarray,
+    estimate: float,
+    largest: float,
+    opts: BootstrapOptions,
+    n_units: int,
+    details: dict[str, Any],
+    *,
+    jackknife: list[np.ndarray] | None,
+    acceleration: float | None,
+    support: tuple[float, float] | None,
+) -> tuple[float, float]:
+    """The interval of finite replicates; a point or an exact edge when they do not vary."""
     if jackknife is not None:
         jackknife = [values[np.isfinite(values)] for values in jackknife]
     # relative tolerance: Poisson replicates of constant data, sum(w x) / sum(w), differ
@@ -488,40 +548,7 @@ def bootstrap_result(
             details["warning"] = (
                 "the BCa interval is undefined: the estimate lies outside the replicates"
             )
-    stderr = unit * float(np.std(replicates / unit, ddof=1))
-    if scale != 1.0:
-        with np.errstate(over="ignore"):
-            estimate, lo, hi, stderr = (v * scale for v in (estimate, lo, hi, stderr))
-            details["bias"] *= scale
-        details["scaled"] = (
-            f"the data were scaled by {1 / scale:.6g} (a power of two, exact) so that no "
-            "replicate sum overflows; every figure is reported on the original scale"
-        )
-        if not np.isfinite(estimate):
-            raise VarkitError(
-                f"the {name} of the data exceeds the floating-point range (above 1.8e308)."
-            )
-        if not (np.isfinite(lo) and np.isfinite(hi)) and "warning" not in details:
-            details["overflow"] = (
-                "an interval end lies beyond the floating-point range (1.8e308) and is "
-                "reported as infinite"
-            )
-    if support is not None:
-        # percentile and BCa ends are replicate values, in range already; the basic
-        # interval ``2 * estimate - q`` of a proportion can leave [0, 1]
-        lo, hi = clip_interval(lo, hi, support, details, reason="the range of the statistic")
-    lo, hi = _hold_estimate(float(estimate), lo, hi, details)
-    return Result(
-        metric=name,
-        estimate=estimate,
-        ci_low=lo,
-        ci_high=hi,
-        confidence=opts.confidence,
-        method=f"bootstrap-{opts.method}",
-        n=n_units,
-        stderr=stderr,
-        details=details,
-    )
+    return lo, hi
 
 
 def _exact_edge(estimate: float, n_units: int, confidence: float) -> tuple[float, float]:
