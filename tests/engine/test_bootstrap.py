@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from tests.engine.conftest import make_log
 from varkit.cli.main import cli
 from varkit.gpu import bootstrap
-from varkit.gpu.logs import bootstrap_log
+from varkit.gpu.logs import partitioned_bootstrap as bootstrap_log
 from varkit.io import ROW_ID, Column, read_all
 from varkit.results import ResultSet, load_json_schema
 

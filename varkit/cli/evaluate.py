@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import importlib
 import math
-import warnings
 from typing import Any
 
 import click
-import numpy as np
-import pandas as pd
 
 from varkit.cli.options import (
-    command_line,
     confidence_option,
     device_option,
     emit,
@@ -21,9 +17,6 @@ from varkit.cli.options import (
     seed_option,
 )
 from varkit.errors import VarkitError
-from varkit.io import Column, read_table
-from varkit.io.partitions import ROW_ID, expand_paths, read_all, read_header
-from varkit.results import ResultSet, make_provenance
 
 __all__ = ["evaluate"]
 
@@ -31,48 +24,6 @@ __all__ = ["evaluate"]
 @click.group()
 def evaluate() -> None:
     """Model evaluation and comparison (McNemar, Cochran's Q, 5x2cv, corrected t, Friedman)."""
-
-
-# Every pair of models gets a McNemar test and a 9,999-replicate paired bootstrap (about
-# 0.07 s of CPU each, measured on 2 loaded cores): 20 models are 190 pairs (about 15 s),
-# 50 are 1,225 (about 1.5 min); 3,000 columns would be 4.5 million pairs (days).
-MAX_IMPLICIT_MODELS = 20
-MAX_MODELS = 50
-
-
-def _model_columns(path: str, truth: str, models: str | None, row_id: str | None) -> list[str]:
-    if models is not None:
-        names = [m.strip() for m in models.split(",") if m.strip()]
-        if len(names) < 2:
-            raise VarkitError(
-                "--models must name at least 2 prediction columns, separated by commas."
-            )
-        twice = sorted({m for m in names if names.count(m) > 1})
-        if twice:
-            raise VarkitError(f"--models lists column '{twice[0]}' twice.")
-        if len(names) > MAX_MODELS:
-            raise VarkitError(
-                f"--models lists {len(names)} columns; at most {MAX_MODELS} models can be "
-                f"compared pairwise ({MAX_MODELS * (MAX_MODELS - 1) // 2} pairs)."
-            )
-        return names
-    paths = expand_paths(path)
-    if len(paths) == 1:
-        header = [str(c) for c in read_table(paths[0], [Column(truth, "label")]).columns]
-    else:  # a glob: the first file's header (every file is checked when it is read)
-        header = read_header(paths[0])
-    names = [c for c in header if c not in (truth, "id", row_id)]
-    if len(names) < 2:
-        raise VarkitError(
-            f"{path}: need at least 2 prediction columns besides '{truth}', found {len(names)}."
-        )
-    if len(names) > MAX_IMPLICIT_MODELS:
-        raise VarkitError(
-            f"{path}: {len(names)} prediction columns besides '{truth}' would be "
-            f"{len(names) * (len(names) - 1) // 2} pairwise comparisons; choose at most "
-            f"{MAX_MODELS} with --models (without it at most {MAX_IMPLICIT_MODELS} are compared)."
-        )
-    return names
 
 
 @evaluate.command("compare")
@@ -154,70 +105,32 @@ def compare(
 
     PATH may be a glob of CSV or Parquet files (quote it). With --engine dask the log is
     read in partitions and only per-partition counts and Poisson replicate sums meet
-    (varkit.evaluate.logs.compare_log); --scheme poisson on the pandas engine gives the same
-    results.
+    (varkit.evaluate.compare_predictions); --scheme poisson on the memory engine gives the
+    same results.
     """
-    from varkit.checks import resolve_seed
     from varkit.evaluate import compare_predictions
 
     ctx = click.get_current_context()
-    names = _model_columns(path, truth, models, row_id)
-    if truth in names:
-        raise VarkitError(f"--models lists the truth column '{truth}'.")
-    seed_value = seed if seed is not None else resolve_seed(None)
-    columns = [Column(truth, "label"), *(Column(m, "label") for m in names)]
-    if engine == "dask":
-        explicit = ctx.get_parameter_source("scheme") is not click.core.ParameterSource.DEFAULT
-        if explicit and scheme != "poisson":
-            raise VarkitError("--engine dask uses Poisson weights: drop --scheme or use poisson.")
-        from varkit.engine import LogSource, connect
-        from varkit.evaluate.logs import compare_log
-
-        client = connect(scheduler)
-        try:
-            results = compare_log(
-                LogSource(path, row_id=row_id, rows_per_partition=partition_rows),
-                truth,
-                names,
-                interval=interval,
-                mcnemar_method=mcnemar_method,
-                correction=correction,
-                n_resamples=n_resamples,
-                confidence=confidence,
-                random_state=seed_value,
-                device=device,
-                client=client,
-            )
-        finally:
-            if client is not None:
-                client.close()
-    else:
-        if scheduler is not None or partition_rows is not None:
-            raise VarkitError("--scheduler and --partition-rows need --engine dask.")
-        if row_id is not None and scheme != "poisson":
-            raise VarkitError("--row-id keys Poisson weights: it needs --scheme poisson.")
-        with warnings.catch_warnings():
-            # read_all adds its row-id column to the frame of every column of the file;
-            # on a wide file pandas warns about fragmentation (speed only, not results).
-            warnings.simplefilter("ignore", pd.errors.PerformanceWarning)
-            table = read_all(path, columns, row_id=row_id)
-        results = compare_predictions(
-            table[truth].to_numpy(),
-            {m: table[m].to_numpy() for m in names},
-            interval=interval,
-            mcnemar_method=mcnemar_method,
-            correction=correction,
-            n_resamples=n_resamples,
-            confidence=confidence,
-            random_state=seed_value,
-            device=device,
-            scheme=scheme,
-            row_ids=table[ROW_ID].to_numpy() if scheme == "poisson" else None,
-        )
-    provenance = make_provenance(
-        command=command_line(ctx), inputs=expand_paths(path), seed=seed_value, device=device
+    # --engine dask implies poisson: only a --scheme the user typed is checked against it
+    typed = ctx.get_parameter_source("scheme") is not click.core.ParameterSource.DEFAULT
+    results = compare_predictions(
+        path,
+        truth=truth,
+        models=models,
+        interval=interval,
+        mcnemar_method=mcnemar_method,
+        correction=correction,
+        n_resamples=n_resamples,
+        confidence=confidence,
+        random_state=seed,
+        device=device,
+        scheme=scheme if typed else None,
+        engine=engine,
+        scheduler=scheduler,
+        row_id=row_id,
+        rows_per_partition=partition_rows,
     )
-    emit(ResultSet(results.results, provenance), fmt, output)
+    emit(results, fmt, output)
 
 
 @evaluate.command("scores")
@@ -261,16 +174,6 @@ def scores(
     """
     from varkit.evaluate import compare_scores
 
-    columns = [
-        Column("model", "label"),
-        Column("score"),
-        Column("dataset", "label", required=False),
-        Column("repeat", "int", required=False),
-        Column("fold", "int", required=False),
-        Column("n_train", "count", required=False),
-        Column("n_test", "count", required=False),
-    ]
-    table = read_table(path, columns)
     bounds = None
     if score_range is not None:
         try:
@@ -283,16 +186,13 @@ def scores(
             raise VarkitError(f"--score-range needs LOW < HIGH, got {score_range!r}.")
         bounds = (low, high)
     results = compare_scores(
-        table,
+        path,
         confidence=confidence,
         correction=correction,
         higher_is_better=not lower_is_better,
         score_range=bounds,
     )
-    provenance = make_provenance(
-        command=command_line(click.get_current_context()), inputs=[path], seed=None, device="cpu"
-    )
-    emit(ResultSet(results.results, provenance), fmt, output)
+    emit(results, fmt, output)
 
 
 def _load_model(spec: str, params: dict[str, dict[str, Any]]) -> tuple[str, Any]:
@@ -378,21 +278,6 @@ def _parse_params(items: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _parse_cv(text: str) -> tuple[str, int, int]:
-    if text == "5x2":
-        return "5x2", 2, 5
-    kind, _, rest = text.partition(":")
-    try:
-        if kind == "kfold":
-            return "kfold", int(rest), 1
-        if kind == "repeated":
-            folds, _, repeats = rest.partition("x")
-            return "repeated-kfold", int(folds), int(repeats)
-    except ValueError:
-        pass
-    raise VarkitError(f"--cv must be 5x2, kfold:K or repeated:KxR, got {text!r}.")
-
-
 @evaluate.command("cv")
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.option("--target", required=True, help="Column to predict.")
@@ -431,15 +316,9 @@ def cv(
     --seed fixes the folds and every model's unset random_state: the same seed gives
     the same results (without --seed one is drawn and written in the provenance).
     """
-    from sklearn.base import is_classifier
+    from varkit.evaluate import compare_models
 
-    from varkit.checks import resolve_seed
-    from varkit.evaluate import ModelComparison
-
-    kind, folds, repeats = _parse_cv(cv_spec)
     params = _parse_params(param_specs)
-    if n_jobs == 0:
-        raise VarkitError("--n-jobs must be a positive number of workers, or negative (-1: all).")
     estimators: dict[str, Any] = {}
     for spec in model_specs:
         name, estimator = _load_model(spec, params)
@@ -451,43 +330,14 @@ def cv(
     unknown = set(params) - set(estimators)
     if unknown:
         raise VarkitError(f"--param names a model that is not given: {sorted(unknown)[0]}.")
-    table = read_table(path, [Column(target, "label")])
-    features = table.drop(columns=[target])
-    if features.shape[1] == 0:
-        raise VarkitError(f"{path}: no feature columns besides '{target}'.")
-    if features.isna().any().any():
-        column = str(features.columns[features.isna().any()].tolist()[0])
-        raise VarkitError(f"{path}: feature column '{column}' has missing values.")
-    numeric_features = features.select_dtypes("number")
-    infinite = ~np.isfinite(numeric_features.to_numpy(dtype=float))
-    if infinite.any():
-        row, col = np.argwhere(infinite)[0]
-        raise VarkitError(
-            f"{path}: feature column '{numeric_features.columns[col]}' is infinite in row "
-            f"{int(row) + 1}."
-        )
-    X = pd.get_dummies(features, dtype=float).to_numpy(dtype=float)
-    y = table[target].to_numpy()
-    if not is_classifier(next(iter(estimators.values()))):
-        numeric = pd.to_numeric(pd.Series(y), errors="coerce")
-        if numeric.isna().any():
-            raise VarkitError(f"{path}: target '{target}' must be numeric for regressors.")
-        y = numeric.to_numpy(dtype=float)
-    seed_value = seed if seed is not None else resolve_seed(None)
-    comparison = ModelComparison(
+    results = compare_models(
+        path,
+        target,
         estimators,
-        cv=kind,
-        n_splits=folds,
-        n_repeats=repeats,
+        cv=cv_spec,
         scoring=scoring,
-        confidence=confidence,
-        random_state=seed_value,
         n_jobs=n_jobs,
-    ).fit(X, y)
-    provenance = make_provenance(
-        command=command_line(click.get_current_context()),
-        inputs=[path],
-        seed=seed_value,
-        device="cpu",
+        confidence=confidence,
+        random_state=seed,
     )
-    emit(ResultSet(comparison.results_.results, provenance), fmt, output)
+    emit(results, fmt, output)

@@ -1,9 +1,14 @@
-"""Model evaluation, model selection and algorithm selection (Raschka 2018)."""
+"""Model evaluation, model selection and algorithm selection (Raschka 2018).
+
+The front doors of ``varkit evaluate``: :func:`compare_predictions` (one test set's
+predictions: a log, a file or a glob, in memory or over partitions), :func:`compare_scores`
+(a log of per-split scores) and :func:`compare_models` (refit models on repeated splits).
+"""
 
 from varkit.evaluate.bootstrap632 import bootstrap_632_score, no_information_rate
 from varkit.evaluate.bootstrap_metrics import bootstrap_metric, paired_bootstrap_difference
 from varkit.evaluate.cochran import cochrans_q
-from varkit.evaluate.comparison import ModelComparison
+from varkit.evaluate.comparison import ModelComparison, compare_models
 from varkit.evaluate.cv import cross_val_ci, holdout, nested_cv
 from varkit.evaluate.ftest import ftest
 from varkit.evaluate.mcnemar import mcnemar, mcnemar_table
@@ -28,6 +33,7 @@ __all__ = [
     "bootstrap_metric",
     "cochrans_q",
     "combined_ftest_5x2cv",
+    "compare_models",
     "compare_predictions",
     "compare_scores",
     "corrected_resampled_ttest",

@@ -19,6 +19,8 @@ from typing import Any
 from scipy import stats
 from scipy.special import expit, logit
 
+from varkit.gpu.intervals import clip_interval
+
 __all__ = ["UNIT_SCORINGS", "bounded_mean_interval", "score_range"]
 
 # scikit-learn scorers whose values lie in [0, 1] (sklearn.metrics.get_scorer_names).
@@ -47,21 +49,6 @@ def score_range(name: str) -> tuple[float, float]:
     if name.startswith("neg_"):
         return -math.inf, 0.0
     return -math.inf, math.inf
-
-
-def _clip(
-    low: float, high: float, lo: float, hi: float, details: dict[str, Any]
-) -> tuple[float, float]:
-    clipped = []
-    if low < lo:
-        clipped.append(f"ci_low clipped from {low:.6g} to {lo:g}")
-        low = lo
-    if high > hi:
-        clipped.append(f"ci_high clipped from {high:.6g} to {hi:g}")
-        high = hi
-    if clipped:
-        details["truncated"] = "; ".join(clipped) + " (the score's range)"
-    return low, high
 
 
 def bounded_mean_interval(
@@ -126,5 +113,5 @@ def bounded_mean_interval(
     details["interval"] = "t"
     if se == 0:
         details["interval_note"] = "every value is the same: the t interval is a point"
-    low, high = _clip(mean - half, mean + half, lo, hi, details)
+    low, high = clip_interval(mean - half, mean + half, bounds, details, reason="the score's range")
     return low, high, details

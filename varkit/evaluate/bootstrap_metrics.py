@@ -12,8 +12,7 @@ import numpy as np
 
 from varkit.errors import VarkitError
 from varkit.evaluate._inputs import check_predictions, correct_matrix
-from varkit.gpu import bootstrap
-from varkit.gpu.bootstrap import _result, _validate_bootstrap
+from varkit.gpu import bootstrap, bootstrap_result, check_bootstrap_options
 from varkit.gpu.intervals import acceleration_from_moments
 from varkit.results import Result
 
@@ -245,8 +244,12 @@ def accuracy_difference_from_sums(
     >>> bool(np.allclose([r.ci_low, r.ci_high], [m.ci_low, m.ci_high], rtol=1e-12))
     True
     """
-    opts = _validate_bootstrap(
-        "mean", n_resamples, "bca", confidence, "poisson", None, device, random_state, None, None
+    opts = check_bootstrap_options(
+        n_resamples=n_resamples,
+        confidence=confidence,
+        scheme="poisson",
+        device=device,
+        random_state=random_state,
     )
     sums = np.asarray(sums, dtype=np.float64)
     if sums.shape != (opts.n_resamples, 3):
@@ -262,14 +265,13 @@ def accuracy_difference_from_sums(
     dev = values[keep] - estimate
     w = weights[keep]
     moments = np.array([w.sum(), w @ dev, w @ dev**2, w @ dev**3])
-    result = _result(
-        "mean",
-        estimate,
+    result = bootstrap_result(
         replicates,
-        None,
-        n,
-        opts,
-        {"n_rows": n, **(details or {})},
-        acceleration_from_moments([moments]),
+        name="mean",
+        estimate=estimate,
+        options=opts,
+        n_units=n,
+        details={"n_rows": n, **(details or {})},
+        acceleration=acceleration_from_moments([moments]),
     )
     return _as_difference(result, "accuracy", str(names[0]), str(names[1]))

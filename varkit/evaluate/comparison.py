@@ -10,7 +10,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, is_classifier
 from sklearn.exceptions import NotFittedError
 
-from varkit.checks import check_confidence
+from varkit.checks import check_confidence, resolve_seed
 from varkit.errors import VarkitError
 from varkit.evaluate._bounded import bounded_mean_interval, score_range
 from varkit.evaluate._fitting import (
@@ -25,9 +25,10 @@ from varkit.evaluate._inputs import check_count
 from varkit.evaluate.multiple import adjust_pvalues
 from varkit.evaluate.paired_ttests import _t_on_differences, five_by_two_results
 from varkit.gpu.splits import five_by_two_splits, kfold_splits
-from varkit.results import Result, ResultSet
+from varkit.io import Column, read_table, validate_frame
+from varkit.results import Result, ResultSet, make_provenance
 
-__all__ = ["ModelComparison"]
+__all__ = ["ModelComparison", "compare_models", "parse_cv"]
 
 _CV = ("5x2", "repeated-kfold", "kfold")
 
@@ -238,3 +239,133 @@ class ModelComparison(BaseEstimator):  # type: ignore[misc]
         if not hasattr(self, "results_"):
             raise NotFittedError("ModelComparison is not fitted yet; call fit(X, y) first.")
         return self.results_.to_frame()
+
+
+def parse_cv(text: str) -> tuple[str, int, int]:
+    """``(cv, n_splits, n_repeats)`` of :class:`ModelComparison` from ``5x2``, ``kfold:K``
+    or ``repeated:KxR``.
+
+    Examples
+    --------
+    >>> parse_cv("5x2"), parse_cv("kfold:10"), parse_cv("repeated:5x3")
+    (('5x2', 2, 5), ('kfold', 10, 1), ('repeated-kfold', 5, 3))
+    """
+    if text == "5x2":
+        return "5x2", 2, 5
+    kind, _, rest = text.partition(":")
+    try:
+        if kind == "kfold":
+            return "kfold", int(rest), 1
+        if kind == "repeated":
+            folds, _, repeats = rest.partition("x")
+            return "repeated-kfold", int(folds), int(repeats)
+    except ValueError:
+        pass
+    raise VarkitError(f"`cv` must be 5x2, kfold:K or repeated:KxR, got {text!r}.")
+
+
+def _features_and_target(
+    table: pd.DataFrame, target: str, where: str, regression: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Numeric features as they are, text columns one-hot encoded; a numeric target for
+    regressors. One error per problem, naming the column and row."""
+    features = table.drop(columns=[target])
+    if features.shape[1] == 0:
+        raise VarkitError(f"{where}: no feature columns besides '{target}'.")
+    if features.isna().any().any():
+        column = str(features.columns[features.isna().any()].tolist()[0])
+        raise VarkitError(f"{where}: feature column '{column}' has missing values.")
+    numeric_features = features.select_dtypes("number")
+    infinite = ~np.isfinite(numeric_features.to_numpy(dtype=float))
+    if infinite.any():
+        row, col = np.argwhere(infinite)[0]
+        raise VarkitError(
+            f"{where}: feature column '{numeric_features.columns[col]}' is infinite in row "
+            f"{int(row) + 1}."
+        )
+    X = pd.get_dummies(features, dtype=float).to_numpy(dtype=float)
+    y = table[target].to_numpy()
+    if regression:
+        numeric = pd.to_numeric(pd.Series(y), errors="coerce")
+        if numeric.isna().any():
+            raise VarkitError(f"{where}: target '{target}' must be numeric for regressors.")
+        y = numeric.to_numpy(dtype=float)
+    return X, y
+
+
+def compare_models(
+    log: Any,
+    target: str,
+    estimators: Mapping[str, Any],
+    *,
+    cv: str = "5x2",
+    scoring: str | None = None,
+    n_jobs: int | None = None,
+    confidence: float = 0.95,
+    random_state: Any = None,
+) -> ResultSet:
+    """Fit and compare models on a log of examples (``varkit evaluate cv``).
+
+    Parameters
+    ----------
+    log : DataFrame or str
+        One row per example: a DataFrame or a CSV/Parquet file. Numeric feature columns
+        are used as they are; text columns are one-hot encoded.
+    target : str
+        The column to predict (numeric for regressors).
+    estimators : mapping of str to estimator
+        Unfitted scikit-learn models by name (at least two).
+    cv : str
+        ``5x2``, ``kfold:K`` or ``repeated:KxR`` (:func:`parse_cv`).
+    scoring, n_jobs, confidence
+        As in :class:`ModelComparison`.
+    random_state : None, int or numpy.random.Generator
+        Seed of the folds and of every model's unset ``random_state``, resolved once and
+        written in the provenance.
+
+    Returns
+    -------
+    ResultSet
+        :class:`ModelComparison`'s results, with provenance.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from sklearn.dummy import DummyClassifier
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.normal(size=120)
+    >>> log = pd.DataFrame({"x": x, "y": (x + rng.normal(size=120) > 0).astype(int)})
+    >>> rs = compare_models(log, "y", {"lr": LogisticRegression(), "dummy": DummyClassifier()},
+    ...                     cv="kfold:5", random_state=0)
+    >>> [r.group.get("model", r.group.get("comparison")) for r in rs]
+    ['lr', 'dummy', 'lr-dummy']
+    """
+    from sklearn.base import is_classifier
+
+    kind, folds, repeats = parse_cv(cv)
+    if n_jobs == 0:
+        raise VarkitError("`n_jobs` must be a positive number of workers, or negative (-1: all).")
+    if not isinstance(estimators, Mapping) or len(estimators) < 2:
+        raise VarkitError("give at least 2 distinct `estimators`.")
+    seed = resolve_seed(random_state)
+    if isinstance(log, pd.DataFrame):
+        table, where, inputs = validate_frame(log, [Column(target, "label")]), "the log", []
+    else:
+        table, where, inputs = read_table(log, [Column(target, "label")]), str(log), [log]
+    regression = not is_classifier(next(iter(estimators.values())))
+    X, y = _features_and_target(table, target, where, regression)
+    comparison = ModelComparison(
+        dict(estimators),
+        cv=kind,
+        n_splits=folds,
+        n_repeats=repeats,
+        scoring=scoring,
+        confidence=confidence,
+        random_state=seed,
+        n_jobs=n_jobs,
+    ).fit(X, y)
+    provenance = make_provenance(
+        function="varkit.evaluate.compare_models", inputs=inputs, seed=seed, device="cpu"
+    )
+    return ResultSet(comparison.results_.results, provenance)

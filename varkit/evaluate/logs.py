@@ -53,9 +53,9 @@ from varkit.errors import VarkitError
 from varkit.evaluate._inputs import co_correct, correct_matrix
 from varkit.evaluate.bootstrap_metrics import accuracy_difference_from_sums
 from varkit.evaluate.mcnemar import pair_table
-from varkit.evaluate.predictions import compare_from_counts, model_pairs
+from varkit.evaluate.pairwise import compare_from_counts, model_pairs
+from varkit.gpu import check_bootstrap_options
 from varkit.gpu.backend import resolve_device
-from varkit.gpu.bootstrap import _validate_bootstrap
 from varkit.gpu.replicates import replicate_sums
 from varkit.gpu.statistics import LinearProblem
 from varkit.io import Column
@@ -184,8 +184,12 @@ def compare_log(
         whole log; the differences' ``details`` add ``engine`` and ``n_partitions``.
     """
     names = _validate_compare_log(truth, models)
-    opts = _validate_bootstrap(
-        "mean", n_resamples, "bca", confidence, "poisson", None, device, random_state, None, None
+    opts = check_bootstrap_options(
+        n_resamples=n_resamples,
+        confidence=confidence,
+        scheme="poisson",
+        device=device,
+        random_state=random_state,
     )
     if not isinstance(source, LogSource):
         source = LogSource(source, row_id, npartitions, rows_per_partition)

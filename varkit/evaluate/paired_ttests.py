@@ -224,6 +224,7 @@ def _validate_models(
     estimator2: Any,
     X: Any,
     y: Any,
+    *,
     groups: Any,
     confidence: Any,
     alternative: Any,
@@ -316,7 +317,15 @@ def paired_ttest_resampled(
     (True, 'corrected-resampled-t')
     """
     X, y, groups, confidence, alternative, seeding = _validate_models(
-        estimator1, estimator2, X, y, groups, confidence, alternative, split_seeding, random_state
+        estimator1,
+        estimator2,
+        X,
+        y,
+        groups=groups,
+        confidence=confidence,
+        alternative=alternative,
+        split_seeding=split_seeding,
+        random_state=random_state,
     )
     n_rounds = check_count("n_rounds", n_rounds, minimum=2)
     test_size = check_fraction("test_size", test_size)
@@ -391,7 +400,15 @@ def paired_ttest_kfold_cv(
     1.0
     """
     X, y, groups, confidence, alternative, seeding = _validate_models(
-        estimator1, estimator2, X, y, groups, confidence, alternative, split_seeding, random_state
+        estimator1,
+        estimator2,
+        X,
+        y,
+        groups=groups,
+        confidence=confidence,
+        alternative=alternative,
+        split_seeding=split_seeding,
+        random_state=random_state,
     )
     cv = check_count("cv", cv, minimum=2)
     n_repeats = check_count("n_repeats", n_repeats, minimum=1)
@@ -495,7 +512,15 @@ def five_by_two_cv(
     (['5x2cv-t', '5x2cv-combined-f'], True)
     """
     X, y, groups, _, alternative, seeding = _validate_models(
-        estimator1, estimator2, X, y, groups, 0.95, alternative, split_seeding, random_state
+        estimator1,
+        estimator2,
+        X,
+        y,
+        groups=groups,
+        confidence=0.95,
+        alternative=alternative,
+        split_seeding=split_seeding,
+        random_state=random_state,
     )
     check_folds(y, 2, stratify=is_classifier(estimator1) and seeding == "varkit", groups=groups)
     splits = five_by_two_splits(

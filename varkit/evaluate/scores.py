@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from typing import Any
 
 import numpy as np
@@ -14,16 +15,43 @@ from varkit.errors import VarkitError, VarkitTypeError
 from varkit.evaluate._bounded import bounded_mean_interval
 from varkit.evaluate.multiple import adjust_pvalues, friedman_nemenyi
 from varkit.evaluate.paired_ttests import _t_on_differences
-from varkit.results import Result, ResultSet
+from varkit.io import ROW_ID, Column, expand_paths, read_all
+from varkit.results import Result, ResultSet, make_provenance
 
-__all__ = ["compare_scores"]
+__all__ = ["SCORE_COLUMNS", "compare_scores"]
 
 _KEYS = ("repeat", "fold")
 
 
-def _validate_scores(scores: Any) -> pd.DataFrame:
+#: The columns of a score log (``varkit evaluate scores``).
+SCORE_COLUMNS = (
+    Column("model", "label"),
+    Column("score"),
+    Column("dataset", "label", required=False),
+    Column("repeat", "int", required=False),
+    Column("fold", "int", required=False),
+    Column("n_train", "count", required=False),
+    Column("n_test", "count", required=False),
+)
+
+
+def _read_scores(scores: Any) -> tuple[pd.DataFrame, list[str]]:
+    """The score log as a frame, and the files it came from."""
+    if isinstance(scores, (str, os.PathLike)) or (
+        isinstance(scores, (list, tuple)) and all(isinstance(p, str) for p in scores)
+    ):
+        paths = expand_paths(os.fspath(scores) if isinstance(scores, os.PathLike) else scores)
+        frame = read_all(paths, SCORE_COLUMNS)
+        return frame.drop(columns=[ROW_ID]), paths
     if not isinstance(scores, pd.DataFrame):
-        raise VarkitTypeError("`scores` must be a pandas DataFrame in the long score-log format.")
+        raise VarkitTypeError(
+            "`scores` must be a pandas DataFrame in the long score-log format, or the path "
+            "or glob of one."
+        )
+    return scores, []
+
+
+def _validate_scores(scores: pd.DataFrame) -> pd.DataFrame:
     for column in ("model", "score"):
         if column not in scores.columns:
             raise VarkitError(f"`scores` has no column '{column}'.")
@@ -118,7 +146,7 @@ def _split_keys(frame: pd.DataFrame) -> list[str]:
 
 
 def compare_scores(
-    scores: pd.DataFrame,
+    scores: Any,
     *,
     confidence: float = 0.95,
     correction: str = "holm",
@@ -129,8 +157,9 @@ def compare_scores(
 
     Parameters
     ----------
-    scores : DataFrame
-        Long format, one row per (model, dataset, repeat, fold): ``model``, ``score``;
+    scores : DataFrame, str or list of str
+        The score log: a DataFrame, or a CSV/Parquet file, glob or list of them. Long
+        format, one row per (model, dataset, repeat, fold): ``model``, ``score``;
         optional ``dataset``, ``repeat``, ``fold``, ``n_train``, ``n_test``. Splits are
         matched across models by (dataset, repeat, fold); without repeat/fold columns the
         k-th row of each model is its k-th split.
@@ -165,7 +194,8 @@ def compare_scores(
     >>> [r.metric for r in rs], rs[2].method
     (['score', 'score', 'score_difference'], 'corrected-resampled-t')
     """
-    frame = _validate_scores(scores)
+    table, inputs = _read_scores(scores)
+    frame = _validate_scores(table)
     confidence = check_confidence(confidence)
     bounds = _check_range(score_range, frame["score"].to_numpy())
     keys = _split_keys(frame)
@@ -261,4 +291,7 @@ def compare_scores(
                     details={"estimate": "median of per-data-set mean differences"},
                 )
             )
-    return ResultSet(tuple(results), {"function": "varkit.evaluate.compare_scores"})
+    provenance = make_provenance(
+        function="varkit.evaluate.compare_scores", inputs=inputs, seed=None, device="cpu"
+    )
+    return ResultSet(tuple(results), provenance)

@@ -46,7 +46,15 @@ class Backend:
 
 @functools.lru_cache(maxsize=1)
 def cupy_available() -> bool:
-    """True when CuPy imports and sees at least one GPU."""
+    """True when CuPy imports and sees at least one GPU.
+
+    ``device="auto"`` runs on the GPU exactly when this is true (:func:`resolve_device`).
+
+    Examples
+    --------
+    >>> cupy_available() == (resolve_device("auto").device == "gpu")
+    True
+    """
     try:
         import cupy
     except Exception:  # ImportError, or a broken CUDA install raising at import

@@ -20,17 +20,48 @@ from varkit.gpu.backend import (
     resolve_device,
     to_numpy,
 )
-from varkit.gpu.intervals import INTERVAL_METHODS, interval
+from varkit.gpu.intervals import INTERVAL_METHODS, clip_interval, interval
 from varkit.gpu.replicates import SCHEMES, default_batch, replicate_sums
 from varkit.gpu.statistics import NAMED_STATISTICS, LinearProblem, build_problem
 from varkit.io import check_array
 from varkit.results import Result
 
-__all__ = ["bootstrap"]
+__all__ = ["BootstrapOptions", "bootstrap", "bootstrap_result", "check_bootstrap_options"]
+
+
+_RESAMPLES_HINT = (
+    "use fewer resamples (10,000 give the interval ends to about 0.2 percentage points)"
+)
 
 
 @dataclass(frozen=True)
-class _Options:
+class BootstrapOptions:
+    """The checked settings of one bootstrap run (:func:`check_bootstrap_options`).
+
+    Attributes
+    ----------
+    n_resamples : int
+        Number of replicates.
+    method : str
+        Interval method, one of :data:`~varkit.gpu.intervals.INTERVAL_METHODS`.
+    confidence : float
+        Level of the two-sided interval.
+    scheme : str
+        ``multinomial`` or ``poisson`` (:data:`~varkit.gpu.replicates.SCHEMES`).
+    batch : int or None
+        Replicates per step (memory bound), None for the default.
+    backend : Backend
+        Where the replicates run (:func:`~varkit.gpu.resolve_device`).
+    seed : int
+        Seed of the counter-based generator (``random_state`` resolved once).
+
+    Examples
+    --------
+    >>> opts = check_bootstrap_options(n_resamples=500, random_state=3, device="cpu")
+    >>> opts.n_resamples, opts.method, opts.scheme, opts.seed, opts.backend.device
+    (500, 'bca', 'multinomial', 3, 'cpu')
+    """
+
     n_resamples: int
     method: str
     confidence: float
@@ -40,18 +71,46 @@ class _Options:
     seed: int
 
 
-def _validate_bootstrap(
-    statistic: Any,
-    n_resamples: Any,
-    method: Any,
-    confidence: Any,
-    scheme: Any,
-    batch: Any,
-    device: Any,
-    random_state: Any,
-    strata: Any,
-    clusters: Any,
-) -> _Options:
+def check_bootstrap_options(
+    *,
+    statistic: Any = "mean",
+    n_resamples: Any = 9999,
+    method: Any = "bca",
+    confidence: Any = 0.95,
+    scheme: Any = "multinomial",
+    batch: Any = None,
+    device: Any = "auto",
+    random_state: Any = None,
+    strata: Any = None,
+    clusters: Any = None,
+) -> BootstrapOptions:
+    """Check the settings of a bootstrap once; one precise error per problem.
+
+    Every front door that ends in a bootstrap interval (:func:`bootstrap`,
+    :func:`~varkit.gpu.bootstrap_log`, the partitioned comparisons of
+    :mod:`varkit.evaluate`) validates here, so the rules and messages are the same.
+    ``statistic``, ``strata`` and ``clusters`` are only checked against the scheme
+    (a callable statistic needs index resampling); they are not stored.
+
+    Returns
+    -------
+    BootstrapOptions
+        The settings, with the device resolved and ``random_state`` turned into a seed.
+
+    Raises
+    ------
+    VarkitError
+        A setting out of its range, naming the parameter in backticks.
+
+    Examples
+    --------
+    >>> check_bootstrap_options(n_resamples=200, method="percentile", device="cpu").method
+    'percentile'
+    >>> check_bootstrap_options(n_resamples=1)
+    Traceback (most recent call last):
+    ...
+    varkit.errors.VarkitError: `n_resamples` must be at least 2, got 1.
+    """
     if not callable(statistic) and statistic not in NAMED_STATISTICS:
         raise VarkitError(
             f"`statistic` must be one of {', '.join(NAMED_STATISTICS)} or a callable; "
@@ -77,7 +136,7 @@ def _validate_bootstrap(
         )
     if callable(statistic) and (strata is not None or clusters is not None):
         raise VarkitError("`strata` and `clusters` need a named statistic, not a callable.")
-    return _Options(
+    return BootstrapOptions(
         n_resamples=int(n_resamples),
         method=str(method),
         confidence=float(confidence),
@@ -184,17 +243,17 @@ def bootstrap(
     >>> sum(hits) >= 17
     True
     """
-    opts = _validate_bootstrap(
-        statistic,
-        n_resamples,
-        method,
-        confidence,
-        scheme,
-        batch,
-        device,
-        random_state,
-        strata,
-        clusters,
+    opts = check_bootstrap_options(
+        statistic=statistic,
+        n_resamples=n_resamples,
+        method=method,
+        confidence=confidence,
+        scheme=scheme,
+        batch=batch,
+        device=device,
+        random_state=random_state,
+        strata=strata,
+        clusters=clusters,
     )
     if callable(statistic):
         if row_ids is not None:
@@ -203,11 +262,22 @@ def bootstrap(
     problem = build_problem(
         str(statistic), data, paired=paired, strata=strata, clusters=clusters, row_ids=row_ids
     )
+    return _bootstrap_sums(problem, opts, progress, clustered=clusters is not None)
+
+
+def _bootstrap_sums(
+    problem: LinearProblem,
+    opts: BootstrapOptions,
+    progress: Callable[[int], None] | None,
+    *,
+    clustered: bool,
+) -> Result:
+    """The fast path: replicates of a named statistic from weighted sums of its columns."""
     # the (n_resamples, k) sums, the replicates and the copies percentiles and masks make
     check_memory(
         opts.n_resamples * 8.0 * (problem.z.shape[1] + 4),
         f"n_resamples={opts.n_resamples} bootstrap replicates",
-        hint="use fewer resamples (10,000 give the interval ends to about 0.2 percentage points)",
+        hint=_RESAMPLES_HINT,
     )
     problem, scale = _scaled(problem)
     estimate = problem.estimate()
@@ -224,7 +294,7 @@ def bootstrap(
         replicates = np.asarray(problem.combine(sums), dtype=np.float64)
     jackknife = problem.jackknife() if opts.method == "bca" else None
     details: dict[str, Any] = {"n_rows": problem.n_rows}
-    if clusters is not None:
+    if clustered:
         details["n_clusters"] = problem.n_units
     if problem.bounds.size > 2:
         details["n_strata"] = int(problem.bounds.size - 1)
@@ -233,17 +303,22 @@ def bootstrap(
                 "Poisson weights are drawn per unit, so strata do not change them; "
                 "use scheme='multinomial' to fix the stratum sizes"
             )
-    return _result(
-        str(statistic),
-        estimate,
+    return bootstrap_result(
         replicates,
-        jackknife,
-        problem.n_units,
-        opts,
-        details,
+        name=problem.name,
+        estimate=estimate,
+        options=opts,
+        n_units=problem.n_units,
+        details=details,
+        jackknife=jackknife,
         scale=scale,
-        support=(0.0, 1.0) if statistic == "proportion" else None,
+        support=(0.0, 1.0) if problem.name == "proportion" else None,
     )
+
+
+_RESAMPLES_HINT = (
+    "use fewer resamples (10,000 give the interval ends to about 0.2 percentage points)"
+)
 
 
 # Sums of weighted values are kept below 2^400 (about 2.6e120): replicate statistics then
@@ -284,27 +359,65 @@ def _scaled(problem: LinearProblem) -> tuple[LinearProblem, float]:
     return scaled, float(denominator / factors[0])
 
 
-def _result(
+def bootstrap_result(
+    replicates: np.ndarray,
+    *,
     name: str,
     estimate: float,
-    replicates: np.ndarray,
-    jackknife: list[np.ndarray] | None,
+    options: BootstrapOptions,
     n_units: int,
-    opts: _Options,
     details: dict[str, Any],
+    jackknife: list[np.ndarray] | None = None,
     acceleration: float | None = None,
-    *,
     scale: float = 1.0,
     support: tuple[float, float] | None = None,
 ) -> Result:
     """The Result of bootstrap ``replicates``: interval, standard error and diagnostics.
 
-    ``scale`` turns the (scaled) statistic back into the statistic (see :func:`_scaled`);
-    ``support`` is the statistic's range, which the interval is clipped to. The interval
-    always holds the estimate: where a percentile, basic or BCa interval misses it (a
-    skewed statistic on a tiny sample), the near end is widened to the estimate and
-    ``details["widened"]`` says so.
+    The one finish of every bootstrap in varkit: :func:`bootstrap`, the partitioned
+    bootstrap of a log (:mod:`varkit.gpu.logs`) and the accuracy differences of
+    :mod:`varkit.evaluate` compute their replicates their own way and end here.
+
+    Parameters
+    ----------
+    replicates : ndarray, shape (B,)
+        The replicate statistics; non-finite ones are dropped and counted.
+    name : str
+        The statistic (the result's ``metric``).
+    estimate : float
+        The statistic on the data; not finite is an error.
+    options : BootstrapOptions
+        The run's settings (:func:`check_bootstrap_options`).
+    n_units : int
+        Resampling units (rows or clusters), the result's ``n``.
+    details : dict
+        Diagnostics so far; updated in place and returned in the result.
+    jackknife, acceleration
+        BCa's leave-one-out statistics (one array per sample), or its acceleration
+        when it was computed elsewhere (from mergeable moments).
+    scale : float
+        Turns the (scaled) statistic back into the statistic (see :func:`_scaled`).
+    support : (float, float), optional
+        The statistic's range, which the interval is clipped to.
+
+    Returns
+    -------
+    Result
+        The interval always holds the estimate: where a percentile, basic or BCa
+        interval misses it (a skewed statistic on a tiny sample), the near end is widened
+        to the estimate and ``details["widened"]`` says so.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> opts = check_bootstrap_options(method="percentile", n_resamples=5, random_state=0,
+    ...                                device="cpu")
+    >>> r = bootstrap_result(np.array([0.9, 1.0, 1.1, 1.2, 0.8]), name="mean", estimate=1.0,
+    ...                      options=opts, n_units=10, details={})
+    >>> r.metric, round(r.ci_low, 3), round(r.ci_high, 3), r.details["seed"]
+    ('mean', 0.81, 1.19, 0)
     """
+    opts = options
     if not np.isfinite(estimate):
         raise VarkitError(
             f"the {name} of the data is not a finite number ({estimate}); "
@@ -332,6 +445,66 @@ def _result(
     unit = largest if np.isfinite(largest) and largest > 0 else 1.0
     with np.errstate(over="ignore"):
         details["bias"] = float(unit * (replicates / unit).mean() - estimate)
+    lo, hi = _interval_ends(
+        replicates,
+        estimate,
+        largest,
+        opts,
+        n_units,
+        details,
+        jackknife=jackknife,
+        acceleration=acceleration,
+        support=support,
+    )
+    stderr = unit * float(np.std(replicates / unit, ddof=1))
+    if scale != 1.0:
+        with np.errstate(over="ignore"):
+            estimate, lo, hi, stderr = (v * scale for v in (estimate, lo, hi, stderr))
+            details["bias"] *= scale
+        details["scaled"] = (
+            f"the data were scaled by {1 / scale:.6g} (a power of two, exact) so that no "
+            "replicate sum overflows; every figure is reported on the original scale"
+        )
+        if not np.isfinite(estimate):
+            raise VarkitError(
+                f"the {name} of the data exceeds the floating-point range (above 1.8e308)."
+            )
+        if not (np.isfinite(lo) and np.isfinite(hi)) and "warning" not in details:
+            details["overflow"] = (
+                "an interval end lies beyond the floating-point range (1.8e308) and is "
+                "reported as infinite"
+            )
+    if support is not None:
+        # percentile and BCa ends are replicate values, in range already; the basic
+        # interval ``2 * estimate - q`` of a proportion can leave [0, 1]
+        lo, hi = clip_interval(lo, hi, support, details, reason="the range of the statistic")
+    lo, hi = _hold_estimate(float(estimate), lo, hi, details)
+    return Result(
+        metric=name,
+        estimate=estimate,
+        ci_low=lo,
+        ci_high=hi,
+        confidence=opts.confidence,
+        method=f"bootstrap-{opts.method}",
+        n=n_units,
+        stderr=stderr,
+        details=details,
+    )
+
+
+def _interval_ends(
+    replicates: np.ndarray,
+    estimate: float,
+    largest: float,
+    opts: BootstrapOptions,
+    n_units: int,
+    details: dict[str, Any],
+    *,
+    jackknife: list[np.ndarray] | None,
+    acceleration: float | None,
+    support: tuple[float, float] | None,
+) -> tuple[float, float]:
+    """The interval of finite replicates; a point or an exact edge when they do not vary."""
     if jackknife is not None:
         jackknife = [values[np.isfinite(values)] for values in jackknife]
     # relative tolerance: Poisson replicates of constant data, sum(w x) / sum(w), differ
@@ -375,66 +548,13 @@ def _result(
             details["warning"] = (
                 "the BCa interval is undefined: the estimate lies outside the replicates"
             )
-    stderr = unit * float(np.std(replicates / unit, ddof=1))
-    if scale != 1.0:
-        with np.errstate(over="ignore"):
-            estimate, lo, hi, stderr = (v * scale for v in (estimate, lo, hi, stderr))
-            details["bias"] *= scale
-        details["scaled"] = (
-            f"the data were scaled by {1 / scale:.6g} (a power of two, exact) so that no "
-            "replicate sum overflows; every figure is reported on the original scale"
-        )
-        if not np.isfinite(estimate):
-            raise VarkitError(
-                f"the {name} of the data exceeds the floating-point range (above 1.8e308)."
-            )
-        if not (np.isfinite(lo) and np.isfinite(hi)) and "warning" not in details:
-            details["overflow"] = (
-                "an interval end lies beyond the floating-point range (1.8e308) and is "
-                "reported as infinite"
-            )
-    lo, hi = _clip_to_support(lo, hi, support, details)
-    lo, hi = _hold_estimate(float(estimate), lo, hi, details)
-    return Result(
-        metric=name,
-        estimate=estimate,
-        ci_low=lo,
-        ci_high=hi,
-        confidence=opts.confidence,
-        method=f"bootstrap-{opts.method}",
-        n=n_units,
-        stderr=stderr,
-        details=details,
-    )
+    return lo, hi
 
 
 def _exact_edge(estimate: float, n_units: int, confidence: float) -> tuple[float, float]:
     """Two-sided Clopper-Pearson interval at 0 of n (``[0, 1 - (a/2)^(1/n)]``) or n of n."""
     bound = float(-np.expm1(np.log((1.0 - confidence) / 2.0) / n_units))
     return (0.0, bound) if estimate == 0.0 else (1.0 - bound, 1.0)
-
-
-def _clip_to_support(
-    lo: float, hi: float, support: tuple[float, float] | None, details: dict[str, Any]
-) -> tuple[float, float]:
-    """The interval clipped to the statistic's range, the clipping stated in ``details``.
-
-    Percentile and BCa ends are replicate values, so they are in range already; the basic
-    interval ``2 * estimate - q`` of a proportion can leave [0, 1].
-    """
-    if support is None:
-        return lo, hi
-    low, high = support
-    clipped = []
-    if lo < low:
-        clipped.append(f"ci_low clipped from {lo:.6g} to {low:g}")
-        lo = low
-    if hi > high:
-        clipped.append(f"ci_high clipped from {hi:.6g} to {high:g}")
-        hi = high
-    if clipped:
-        details["truncated"] = "; ".join(clipped) + " (the range of the statistic)"
-    return lo, hi
 
 
 def _hold_estimate(
@@ -492,7 +612,7 @@ def _bootstrap_callable(
     data: Any,
     statistic: Callable[..., Any],
     paired: bool,
-    opts: _Options,
+    opts: BootstrapOptions,
     progress: Callable[[int], None] | None,
 ) -> Result:
     is_tuple = isinstance(data, (tuple, list)) and len(data) > 0 and not np.isscalar(data[0])
@@ -502,7 +622,7 @@ def _bootstrap_callable(
         raise VarkitError("paired samples must have the same length.")
     func = _vectorise(statistic)
     # a user statistic may overflow on extreme data: non-finite replicates are dropped
-    # and counted, a non-finite estimate is an error (in _result), never a raw warning
+    # and counted, a non-finite estimate is an error (in bootstrap_result), never a raw warning
     with np.errstate(all="ignore"):
         estimate = float(np.asarray(func(*samples, axis=-1)))
     xp = opts.backend.xp
@@ -514,7 +634,7 @@ def _bootstrap_callable(
     check_memory(
         opts.n_resamples * 8.0 * 4,
         f"n_resamples={opts.n_resamples} bootstrap replicates",
-        hint="use fewer resamples (10,000 give the interval ends to about 0.2 percentage points)",
+        hint=_RESAMPLES_HINT,
     )
     # a block holds int64 indices and the resampled values of every sample; a `batch`
     # too large for memory is cut down (the result does not depend on it)
@@ -537,8 +657,15 @@ def _bootstrap_callable(
         if progress is not None:
             progress(stop - start)
     jackknife = _callable_jackknife(samples, func, paired) if opts.method == "bca" else None
-    name = getattr(statistic, "__name__", "statistic")
-    return _result(name, estimate, replicates, jackknife, samples[0].size, opts, {})
+    return bootstrap_result(
+        replicates,
+        name=getattr(statistic, "__name__", "statistic"),
+        estimate=estimate,
+        options=opts,
+        n_units=samples[0].size,
+        details={},
+        jackknife=jackknife,
+    )
 
 
 def _callable_jackknife(

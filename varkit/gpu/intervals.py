@@ -14,6 +14,7 @@ Efron, B. & Tibshirani, R. (1993). *An Introduction to the Bootstrap*, ch. 13-14
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from scipy.special import ndtr, ndtri
@@ -24,6 +25,7 @@ __all__ = [
     "INTERVAL_METHODS",
     "acceleration_from_moments",
     "bca_levels",
+    "clip_interval",
     "interval",
     "jackknife_acceleration",
     "jackknife_moments",
@@ -159,3 +161,37 @@ def interval(
     if method == "basic":
         lo, hi = 2.0 * estimate - hi, 2.0 * estimate - lo
     return float(lo), float(hi), extra
+
+
+def clip_interval(
+    low: float,
+    high: float,
+    bounds: tuple[float, float],
+    details: dict[str, Any],
+    *,
+    reason: str,
+) -> tuple[float, float]:
+    """The interval ``[low, high]`` clipped to ``bounds``, the clipping stated in ``details``.
+
+    ``details["truncated"]`` names each end that moved and ``reason`` (what the bounds
+    are: the range of the statistic, of the score).
+
+    Examples
+    --------
+    >>> details = {}
+    >>> clip_interval(-0.1, 0.4, (0.0, 1.0), details, reason="the range of the statistic")
+    (0.0, 0.4)
+    >>> details["truncated"]
+    'ci_low clipped from -0.1 to 0 (the range of the statistic)'
+    """
+    lo, hi = bounds
+    clipped = []
+    if low < lo:
+        clipped.append(f"ci_low clipped from {low:.6g} to {lo:g}")
+        low = lo
+    if high > hi:
+        clipped.append(f"ci_high clipped from {high:.6g} to {hi:g}")
+        high = hi
+    if clipped:
+        details["truncated"] = "; ".join(clipped) + f" ({reason})"
+    return low, high

@@ -1,4 +1,9 @@
-"""The Poisson bootstrap of a named statistic over the partitions of a log.
+"""The bootstrap of a column of a log: the front door :func:`bootstrap_log`, and the
+Poisson bootstrap of a named statistic over the partitions of a log.
+
+:func:`bootstrap_log` takes a DataFrame, a path or a glob, checks its settings once and
+runs either :func:`varkit.gpu.bootstrap` on the log in memory (``engine="memory"``) or
+:func:`partitioned_bootstrap` over its pieces (``engine="chunks"`` or ``"dask"``).
 
 Every named statistic of the engine is ``g(S)`` with ``S`` a vector of sums over rows
 (:mod:`varkit.gpu.statistics`). With Poisson(1) weights drawn by the counter-based
@@ -25,8 +30,8 @@ Examples
 >>> path = os.path.join(tempfile.mkdtemp(), "log.csv")
 >>> x = np.random.default_rng(0).exponential(size=300)
 >>> pd.DataFrame({"x": x}).to_csv(path, index=False)
->>> r = bootstrap_log(path, "x", n_resamples=500, random_state=1, npartitions=3,
-...                   engine="chunks", device="cpu")
+>>> r = partitioned_bootstrap(path, "x", n_resamples=500, random_state=1, npartitions=3,
+...                           engine="chunks", device="cpu")
 >>> m = bootstrap(pd.read_csv(path)["x"], "mean", n_resamples=500, random_state=1,
 ...               scheme="poisson", device="cpu")
 >>> bool(np.allclose([r.ci_low, r.ci_high], [m.ci_low, m.ci_high], rtol=1e-10))
@@ -35,24 +40,39 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
 
-from varkit.engine.reduce import LogSource, map_reduce
+from varkit.engine import LogSource, check_engine, dask_client, map_reduce
 from varkit.errors import VarkitError
 from varkit.gpu.backend import check_memory, resolve_device
-from varkit.gpu.bootstrap import _result, _validate_bootstrap
+from varkit.gpu.bootstrap import bootstrap, bootstrap_result, check_bootstrap_options
 from varkit.gpu.intervals import acceleration_from_moments, jackknife_moments
 from varkit.gpu.replicates import replicate_sums
 from varkit.gpu.statistics import NAMED_STATISTICS, LinearProblem, combine_for, unit_columns
-from varkit.io import Column
-from varkit.io.partitions import ROW_ID
-from varkit.results import Result
+from varkit.io import ROW_ID, Column, expand_paths, read_all, validate_frame
+from varkit.results import Result, ResultSet, make_provenance
 
-__all__ = ["SumSpec", "bootstrap_log", "partial_sums"]
+__all__ = [
+    "LOG_ENGINES",
+    "SumSpec",
+    "bootstrap_log",
+    "log_inputs",
+    "log_source",
+    "partial_sums",
+    "partitioned_bootstrap",
+    "read_log",
+]
+
+#: The engines of the log front doors: in memory, piece by piece, or as a Dask graph.
+LOG_ENGINES = ("memory", "chunks", "dask")
+
+Log: TypeAlias = pd.DataFrame | str | Sequence[str]
 
 # a partial: sample key -> [column totals (k,), replicate sums (B, k), rows]
 Partial = dict[str, list[Any]]
@@ -133,7 +153,7 @@ def partial_sums(
         sums = replicate_sums(
             problem, scheme="poisson", seed=seed, n_resamples=n_resamples, backend=backend
         )
-        # sums past float's range become inf and the estimate an error (in _result)
+        # sums past float's range become inf and the estimate an error (in bootstrap_result)
         with np.errstate(over="ignore", invalid="ignore"):
             out[key] = [z.sum(axis=0), sums, z.shape[0]]
     return out
@@ -174,7 +194,7 @@ def _add_moments(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> dict[str
     return out
 
 
-def bootstrap_log(
+def partitioned_bootstrap(
     source: str | LogSource,
     column: str,
     statistic: str = "mean",
@@ -226,24 +246,16 @@ def bootstrap_log(
         As :func:`varkit.gpu.bootstrap` with ``scheme="poisson"``; ``details`` adds
         ``engine`` and ``n_partitions``.
     """
-    spec = SumSpec(
-        statistic,
-        column,
-        second=second,
-        by=by,
-    )
+    spec = SumSpec(statistic, column, second=second, by=by)
     _validate_spec(spec)
-    opts = _validate_bootstrap(
-        statistic,
-        n_resamples,
-        method,
-        confidence,
-        "poisson",
-        None,
-        device,
-        random_state,
-        None,
-        None,
+    opts = check_bootstrap_options(
+        statistic=statistic,
+        n_resamples=n_resamples,
+        method=method,
+        confidence=confidence,
+        scheme="poisson",
+        device=device,
+        random_state=random_state,
     )
     if not isinstance(source, LogSource):
         source = LogSource(source, row_id, npartitions, rows_per_partition)
@@ -295,6 +307,351 @@ def bootstrap_log(
     if spec.by is not None:
         details["difference"] = f"{keys[0]}-{keys[1]}"
     support = (0.0, 1.0) if statistic == "proportion" else None
-    return _result(
-        statistic, estimate, replicates, None, n_rows, opts, details, acceleration, support=support
+    return bootstrap_result(
+        replicates,
+        name=statistic,
+        estimate=estimate,
+        options=opts,
+        n_units=n_rows,
+        details=details,
+        acceleration=acceleration,
+        support=support,
     )
+
+
+# -- reading a log: a DataFrame, or a path, glob or list of CSV/Parquet files -----------
+
+
+def log_inputs(log: Log) -> list[str]:
+    """The files behind ``log`` for the provenance (none for a DataFrame).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> log_inputs(pd.DataFrame({"x": [1.0]}))
+    []
+    """
+    if isinstance(log, pd.DataFrame):
+        return []
+    return expand_paths(log)
+
+
+def read_log(log: Log, columns: Sequence[Column], *, row_id: str | None = None) -> pd.DataFrame:
+    """The whole log in memory, its declared columns checked, each row with its id.
+
+    A DataFrame is checked as a file would be (:func:`varkit.io.validate_frame`); files
+    are read by :func:`varkit.io.read_all`. The :data:`~varkit.io.ROW_ID` column holds
+    the ``row_id`` column or, without one, the ids the partitioned engines give the
+    rows (a DataFrame's positions), so that Poisson weights agree across engines.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from varkit.io import ROW_ID, Column
+    >>> read_log(pd.DataFrame({"x": ["1", "2"]}), [Column("x")])[ROW_ID].tolist()
+    [0, 1]
+    """
+    if not isinstance(log, pd.DataFrame):
+        return read_all(log, columns, row_id=row_id)
+    declared = list(columns) + ([Column(row_id, "count")] if row_id is not None else [])
+    frame = validate_frame(log, declared, source="log")
+    frame[ROW_ID] = (
+        frame[row_id].to_numpy(dtype=np.uint64)
+        if row_id is not None
+        else np.arange(len(frame), dtype=np.uint64)
+    )
+    return frame.reset_index(drop=True)
+
+
+def log_source(
+    log: Log, engine: str, *, row_id: str | None = None, rows_per_partition: int | None = None
+) -> LogSource:
+    """The :class:`~varkit.engine.LogSource` of files read in pieces by ``engine``.
+
+    Examples
+    --------
+    >>> log_source("logs/*.csv", "dask", rows_per_partition=1000).rows_per_partition
+    1000
+    """
+    if isinstance(log, pd.DataFrame):
+        raise VarkitError(
+            f"`engine` {engine} reads the log from files in pieces: give `log` as a path or "
+            "glob of CSV or Parquet files, or use `engine` memory for a DataFrame."
+        )
+    return LogSource(log, row_id=row_id, rows_per_partition=rows_per_partition)
+
+
+def log_scheme(scheme: str | None, engine: str) -> str:
+    """The resampling scheme: ``multinomial`` in memory, Poisson weights in pieces.
+
+    A partitioned engine adds per-piece sums, which only Poisson weights allow; asking
+    it for another scheme is an error.
+
+    Examples
+    --------
+    >>> log_scheme(None, "memory"), log_scheme(None, "dask")
+    ('multinomial', 'poisson')
+    """
+    if engine == "memory":
+        return "multinomial" if scheme is None else scheme
+    if scheme is not None and scheme != "poisson":
+        raise VarkitError(f"`engine` {engine} uses Poisson weights: drop `scheme` or use poisson.")
+    return "poisson"
+
+
+# -- the front door --------------------------------------------------------------------
+
+Progress: TypeAlias = Callable[[int, int], AbstractContextManager[Callable[[int], None] | None]]
+
+
+@dataclass(frozen=True)
+class _LogRequest:
+    """What :func:`bootstrap_log` was asked, checked once."""
+
+    spec: SumSpec
+    cluster: str | None
+    strata: str | None
+    read: tuple[Column, ...]  # the columns the memory engine reads and checks
+
+
+def _check_request(
+    statistic: str,
+    column: str,
+    *,
+    denominator: str | None,
+    weights: str | None,
+    by: str | None,
+    paired_with: str | None,
+    cluster: str | None,
+    strata: str | None,
+    engine: str,
+) -> _LogRequest:
+    if statistic not in NAMED_STATISTICS:
+        raise VarkitError(
+            f"`statistic` must be one of {', '.join(NAMED_STATISTICS)}; got {statistic!r}."
+        )
+    second = None
+    if statistic == "ratio":
+        if denominator is None:
+            raise VarkitError("`statistic` ratio needs `denominator` COL.")
+        second = denominator
+    elif statistic == "weighted_mean":
+        if weights is None:
+            raise VarkitError("`statistic` weighted_mean needs `weights` COL.")
+        second = weights
+    if engine != "memory" and (cluster is not None or strata is not None):
+        raise VarkitError(
+            f"`engine` {engine} resamples rows with Poisson weights: `cluster` and `strata` "
+            "need `engine` pandas."
+        )
+    # every column named is read and checked, as the columns of the statistic are
+    read = [Column(column, "binary" if statistic == "proportion" else "float")]
+    read += [Column(name) for name in (second, paired_with) if name is not None]
+    read += [Column(name, "label") for name in (by, cluster, strata) if name is not None]
+    if statistic == "mean_difference":
+        if by is None and paired_with is None:
+            raise VarkitError("`statistic` mean_difference needs `by` COL or `paired_with` COL.")
+        if paired_with is not None:
+            second, by = paired_with, None
+    else:
+        by = None
+    spec = SumSpec(statistic, column, second=second, by=by)
+    return _LogRequest(spec, cluster, strata, tuple(read))
+
+
+def _in_memory(
+    log: Log,
+    request: _LogRequest,
+    *,
+    row_id: str | None,
+    scheme: str,
+    progress: Progress | None,
+    **settings: Any,
+) -> Result:
+    """:func:`varkit.gpu.bootstrap` of the log read whole, rows keyed by their ids."""
+    spec = request.spec
+    frame = read_log(log, request.read, row_id=row_id)
+    data: Any = (
+        frame[spec.column] if spec.second is None else (frame[spec.column], frame[spec.second])
+    )
+    labels: dict[str, str] = {"minus": str(spec.second)} if spec.paired else {}
+    if spec.by is not None:
+        levels = sorted(frame[spec.by].unique().tolist())
+        if len(levels) != 2:
+            raise VarkitError(
+                f"column '{spec.by}' must hold exactly two groups for mean_difference, found "
+                f"{len(levels)}."
+            )
+        frame = pd.concat([frame[frame[spec.by] == level] for level in levels])
+        data = tuple(frame.loc[frame[spec.by] == level, spec.column] for level in levels)
+        labels = {"by": spec.by, "difference": f"{levels[0]}-{levels[1]}"}
+    n_resamples = settings["n_resamples"]
+    bar = progress(n_resamples, n_resamples * len(frame)) if progress else nullcontext(None)
+    with bar as step:
+        result = bootstrap(
+            data,
+            spec.statistic,
+            paired=spec.paired,
+            strata=None if request.strata is None else frame[request.strata].to_numpy(),
+            clusters=None if request.cluster is None else frame[request.cluster].to_numpy(),
+            scheme=scheme,
+            progress=step,
+            row_ids=None if request.cluster is not None else frame[ROW_ID].to_numpy(),
+            **settings,
+        )
+    return result.replace(group=labels)
+
+
+def bootstrap_log(
+    log: Log,
+    column: str,
+    statistic: str = "mean",
+    *,
+    denominator: str | None = None,
+    weights: str | None = None,
+    by: str | None = None,
+    paired_with: str | None = None,
+    cluster: str | None = None,
+    strata: str | None = None,
+    n_resamples: int = 9999,
+    method: str = "bca",
+    confidence: float = 0.95,
+    scheme: str | None = None,
+    random_state: Any = None,
+    device: str = "auto",
+    engine: str = "memory",
+    scheduler: str | None = None,
+    row_id: str | None = None,
+    rows_per_partition: int | None = None,
+    progress: Progress | None = None,
+) -> ResultSet:
+    """Bootstrap interval of a statistic of a column of a log (``varkit bootstrap``).
+
+    Parameters
+    ----------
+    log : DataFrame, str or list of str
+        The log: a DataFrame, or a CSV/Parquet file, a glob of them or a list.
+    column : str
+        The values.
+    statistic : {'mean', 'sum', 'proportion', 'ratio', 'weighted_mean', 'mean_difference'}
+        The statistic (:func:`varkit.gpu.bootstrap`'s named statistics).
+    denominator, weights : str, optional
+        The second column of ``ratio`` and of ``weighted_mean``.
+    by, paired_with : str, optional
+        ``mean_difference``: the two-group column (independent samples, sorted groups,
+        first minus second), or the column subtracted row by row (paired).
+    cluster, strata : str, optional
+        Resample whole clusters, or within strata (``engine="memory"`` only).
+    n_resamples, method, confidence, device
+        As in :func:`varkit.gpu.bootstrap`.
+    scheme : {'multinomial', 'poisson'}, optional
+        Default: multinomial in memory; the partitioned engines use Poisson weights
+        keyed on the row ids (another scheme is an error). ``scheme="poisson"`` in memory
+        gives their interval for the same seed.
+    random_state : None, int or numpy.random.Generator
+        Seed; resolved once and written to the provenance.
+    engine : {'memory', 'chunks', 'dask'}
+        Read the log whole, piece by piece in this process, or as a Dask graph.
+    scheduler : str, optional
+        ``engine="dask"``: a ``distributed`` scheduler address or ``local:N``.
+    row_id : str, optional
+        Column of stable non-negative row ids keying the Poisson weights (default: file
+        index and row offset; a DataFrame's positions).
+    rows_per_partition : int, optional
+        Rows per piece for the partitioned engines.
+    progress : callable, optional
+        ``progress(n_resamples, work)`` returning a context manager that yields a
+        callback of replicates done, or None (``varkit.cli.bootstrap.progress_bar``);
+        ``work`` is rows times replicates (memory engine only).
+
+    Returns
+    -------
+    ResultSet
+        One result, labelled ``{"column": column, ...}`` (``minus``, or ``by`` and
+        ``difference``), with provenance: function, input files with hashes, seed and
+        device.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> log = pd.DataFrame({"x": np.random.default_rng(0).exponential(size=300)})
+    >>> rs = bootstrap_log(log, "x", n_resamples=500, random_state=1, device="cpu")
+    >>> r = rs[0]
+    >>> r.group, r.method, bool(r.ci_low < log["x"].mean() < r.ci_high)
+    ({'column': 'x'}, 'bootstrap-bca', True)
+    >>> rs.provenance["function"], rs.provenance["seed"]
+    ('varkit.gpu.bootstrap_log', 1)
+    """
+    check_engine(
+        engine, scheduler=scheduler, rows_per_partition=rows_per_partition, allowed=LOG_ENGINES
+    )
+    request = _check_request(
+        statistic,
+        column,
+        denominator=denominator,
+        weights=weights,
+        by=by,
+        paired_with=paired_with,
+        cluster=cluster,
+        strata=strata,
+        engine=engine,
+    )
+    chosen = log_scheme(scheme, engine)
+    opts = check_bootstrap_options(
+        statistic=statistic,
+        n_resamples=n_resamples,
+        method=method,
+        confidence=confidence,
+        scheme=chosen,
+        device=device,
+        random_state=random_state,
+    )
+    settings: dict[str, Any] = {
+        "n_resamples": opts.n_resamples,
+        "method": opts.method,
+        "confidence": opts.confidence,
+        "random_state": opts.seed,
+        "device": device,
+    }
+    if engine == "memory":
+        result = _in_memory(
+            log, request, row_id=row_id, scheme=chosen, progress=progress, **settings
+        )
+    else:
+        result = _partitioned(
+            log_source(log, engine, row_id=row_id, rows_per_partition=rows_per_partition),
+            request,
+            engine=engine,
+            scheduler=scheduler,
+            **settings,
+        )
+    result = result.replace(group={"column": column, **result.group})
+    provenance = make_provenance(
+        function="varkit.gpu.bootstrap_log",
+        inputs=log_inputs(log),
+        seed=opts.seed,
+        device=result.details.get("device"),
+    )
+    return ResultSet((result,), provenance)
+
+
+def _partitioned(
+    source: LogSource, request: _LogRequest, *, engine: str, scheduler: str | None, **settings: Any
+) -> Result:
+    spec = request.spec
+    with dask_client(scheduler) as client:
+        result = partitioned_bootstrap(
+            source,
+            spec.column,
+            spec.statistic,
+            second=spec.second,
+            by=spec.by,
+            engine=engine,
+            client=client,
+            **settings,
+        )
+    if spec.paired:
+        return result.replace(group={"minus": str(spec.second)})
+    if spec.by is not None:
+        return result.replace(group={"by": spec.by, "difference": result.details["difference"]})
+    return result

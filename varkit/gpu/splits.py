@@ -194,7 +194,18 @@ def repeated_kfold(
 def five_by_two(
     y: Any, *, stratify: bool = True, random_state: Any = None
 ) -> Iterator[tuple[int, int, np.ndarray, np.ndarray]]:
-    """The 5x2cv splits as ``(repeat, fold, train, test)``: five repetitions of 2-fold CV."""
+    """The 5x2cv splits as ``(repeat, fold, train, test)``: five repetitions of 2-fold CV.
+
+    Dietterich (1998): each repetition halves the data (stratified by ``y`` by default)
+    and each half is the test set once.
+
+    Examples
+    --------
+    >>> y = np.array([0, 1] * 10)
+    >>> splits = list(five_by_two(y, random_state=0))
+    >>> len(splits), [(r, f) for r, f, _, _ in splits[:3]], len(splits[0][3])
+    (10, [(0, 0), (0, 1), (1, 0)], 10)
+    """
     return repeated_kfold(y, n_splits=2, n_repeats=5, stratify=stratify, random_state=random_state)
 
 
