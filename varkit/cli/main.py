@@ -143,6 +143,10 @@ def _command_context(exc: BaseException) -> click.Context | None:
     return found
 
 
+# A front door's keyword where the CLI option has another name: errors name the option.
+FRONT_DOOR_NAMES = {"partition_rows": {"rows_per_partition"}, "seed": {"random_state"}}
+
+
 def _name_options(message: str, exc: BaseException) -> str:
     """Say ``--delta`` where the API's message says `` `delta` `` (the user typed the option)."""
     ctx = _command_context(exc)
@@ -151,7 +155,9 @@ def _name_options(message: str, exc: BaseException) -> str:
     for param in ctx.command.params:
         if isinstance(param, click.Option) and param.name and param.opts:
             flag = max(param.opts, key=len)
-            for name in {param.name, flag.lstrip("-").replace("-", "_")}:
+            names = {param.name, flag.lstrip("-").replace("-", "_")}
+            names |= FRONT_DOOR_NAMES.get(param.name, set())
+            for name in names:
                 message = message.replace(f"`{name}`", flag)
     return message
 
