@@ -109,12 +109,7 @@ def attack_counts(
             raise VarkitError("`threshold` must not be NaN.")
         members, scores = _validate_member_score(member, score)
         called = scores >= t
-    return AttackCounts(
-        fp=int((called & ~members).sum()),
-        fn=int((~called & members).sum()),
-        tn=int((~called & ~members).sum()),
-        tp=int((called & members).sum()),
-    )
+    return AttackCounts.from_calls(members, called)
 
 
 def tpr_at_fpr(

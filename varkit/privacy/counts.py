@@ -74,6 +74,16 @@ class AttackCounts:
     def as_dict(self) -> dict[str, int]:
         return {"fp": self.fp, "fn": self.fn, "tn": self.tn, "tp": self.tp}
 
+    @classmethod
+    def from_calls(cls, member: Any, called: Any) -> AttackCounts:
+        """The counts of 0/1 calls ``called`` against the truth ``member`` (bool arrays)."""
+        return cls(
+            fp=int((called & ~member).sum()),
+            fn=int((~called & member).sum()),
+            tn=int((~called & ~member).sum()),
+            tp=int((called & member).sum()),
+        )
+
 
 def validate_counts(fp: Any, fn: Any, tn: Any, tp: Any) -> AttackCounts:
     """Counts with at least one member and one non-member, else one-sentence errors."""
