@@ -279,6 +279,16 @@ class Decision:
     ``basis`` says which interval that was for a relative rule (the paired result, or the
     two separate intervals combined) and ``decided_on`` the label of the paired result when
     one decided; ``reason`` is one sentence.
+
+    Examples
+    --------
+    >>> from varkit.results import Result
+    >>> rule = Rule("epsilon audit", "epsilon", max=8.0, mode="assured")
+    >>> (decision,) = check([Result("epsilon", 6.1, 5.2, 7.9, 0.95)], [rule]).decisions
+    >>> decision.status, decision.label, decision.interval_text
+    ('pass', 'epsilon', '[5.2, 7.9] (95%)')
+    >>> decision.reason
+    'The whole interval [5.2, 7.9] is <= 8.'
     """
 
     rule: str
