@@ -89,7 +89,17 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10: the same parser, from PyPI (a dependency there)
     import tomli as _toml
 
-__all__ = ["Decision", "GateReport", "Rule", "assert_gate", "check", "load_rules"]
+__all__ = [
+    "Decision",
+    "GateReport",
+    "Rule",
+    "assert_gate",
+    "check",
+    "format_number",
+    "interval_text",
+    "load_rules",
+    "result_label",
+]
 
 MODES = ("credible", "assured")
 RELATIVE = ("max_drop", "max_rise", "min_ratio", "max_ratio")
@@ -306,12 +316,8 @@ class Decision:
 
     @property
     def interval_text(self) -> str:
-        if self.ci_low is None and self.ci_high is None:
-            return ""
-        text = f"[{_fmt(self.ci_low)}, {_fmt(self.ci_high)}]"
-        if self.confidence is not None:
-            text += f" ({self.confidence * 100:g}%)"
-        return text
+        """The interval that decided, as :func:`interval_text` prints it."""
+        return interval_text(self.ci_low, self.ci_high, self.confidence)
 
 
 def _labels(name: str, value: Any) -> dict[str, str]:
@@ -322,17 +328,55 @@ def _labels(name: str, value: Any) -> dict[str, str]:
     return {str(k): str(v) for k, v in value.items()}
 
 
-def _fmt(x: float | None) -> str:
+def format_number(x: float | None, *, missing: str = "NA", digits: int = 4) -> str:
+    """A number as the gate reports print it: ``digits`` significant digits, ``inf``,
+    ``-inf`` or ``nan`` as such, and ``missing`` for None.
+
+    Examples
+    --------
+    >>> format_number(0.0123456), format_number(-float("inf")), format_number(None)
+    ('0.01235', '-inf', 'NA')
+    >>> format_number(2.71828, digits=3), format_number(None, missing="")
+    ('2.72', '')
+    """
     if x is None:
-        return "NA"
+        return missing
     if math.isnan(x):
         return "nan"
     if math.isinf(x):
         return "inf" if x > 0 else "-inf"
-    return f"{x:.4g}"
+    return f"{x:.{digits}g}"
 
 
-def _label(result: Result) -> str:
+def interval_text(
+    low: float | None, high: float | None, confidence: float | None, *, missing: str = "NA"
+) -> str:
+    """An interval and its level as the reports print it; ``''`` when it has no bounds.
+
+    Examples
+    --------
+    >>> interval_text(0.81, 0.9, 0.95), interval_text(5.2, float("inf"), None)
+    ('[0.81, 0.9] (95%)', '[5.2, inf]')
+    >>> interval_text(None, None, 0.95)
+    ''
+    """
+    if low is None and high is None:
+        return ""
+    text = f"[{format_number(low, missing=missing)}, {format_number(high, missing=missing)}]"
+    if confidence is not None:
+        text += f" ({confidence * 100:g}%)"
+    return text
+
+
+def result_label(result: Result) -> str:
+    """The label a decision gives a result: ``metric[key=value, ...]``.
+
+    Examples
+    --------
+    >>> from varkit.results import Result
+    >>> result_label(Result("accuracy", 0.9, group={"model": "rf", "dataset": "adult"}))
+    'accuracy[model=rf, dataset=adult]'
+    """
     labels = ", ".join(f"{k}={v}" for k, v in result.group.items())
     return f"{result.metric}[{labels}]" if labels else result.metric
 
@@ -350,7 +394,7 @@ def _hold(
     if _is_nan(low) or _is_nan(high):
         return FAIL, "The interval has a NaN bound, so the rule cannot pass."
     lower, upper = rule.limits
-    interval = f"[{_fmt(low)}, {_fmt(high)}]"
+    interval = interval_text(low, high, None)
     # an endpoint equal to the bound is on the right side
     inside = low >= lower and high <= upper
     outside = high < lower or low > upper
@@ -370,7 +414,7 @@ def _decide(rule: Rule, result: Result) -> Decision:
         return Decision(
             rule=rule.name,
             status=status,
-            label=_label(result),
+            label=result_label(result),
             reason=reason,
             bound=rule.bound_text,
             estimate=result.estimate,
@@ -386,8 +430,12 @@ def _decide(rule: Rule, result: Result) -> Decision:
         if result.pvalue is None or math.isnan(result.pvalue):
             return decision(FAIL, "The result has no p-value, so the rule cannot pass.")
         if result.pvalue < rule.max_pvalue:
-            return decision(PASS, f"p = {_fmt(result.pvalue)} is below {rule.max_pvalue:g}.")
-        return decision(FAIL, f"p = {_fmt(result.pvalue)} is not below {rule.max_pvalue:g}.")
+            return decision(
+                PASS, f"p = {format_number(result.pvalue)} is below {rule.max_pvalue:g}."
+            )
+        return decision(
+            FAIL, f"p = {format_number(result.pvalue)} is not below {rule.max_pvalue:g}."
+        )
     return decision(*_hold(rule, result.ci_low, result.ci_high))
 
 
@@ -495,8 +543,8 @@ def _combine(rule: Rule, candidate: Result, baseline: Result) -> tuple[float, ..
     if not b_low > 0 or c_low < 0:
         return (
             "A ratio needs a baseline interval above zero and a candidate interval at or "
-            f"above zero, got [{_fmt(b_low)}, {_fmt(b_high)}] and [{_fmt(c_low)}, "
-            f"{_fmt(c_high)}]."
+            f"above zero, got {interval_text(b_low, b_high, None)} and "
+            f"{interval_text(c_low, c_high, None)}."
         )
     estimate = candidate.estimate / baseline.estimate if baseline.estimate else math.nan
     return (estimate, c_low / b_high, c_high / b_low)
@@ -506,7 +554,7 @@ def _decide_relative(rule: Rule, candidate: Result, index: _Index) -> Decision:
     """Hold a candidate result against a baseline-relative rule (see the module docstring)."""
     assert rule.baseline is not None
     wanted = {**candidate.group, **rule.baseline}
-    label = f"{_label(candidate)} vs [{_group_text(rule.baseline)}]"
+    label = f"{result_label(candidate)} vs [{_group_text(rule.baseline)}]"
 
     def decision(status: str, reason: str, basis: str = "", **numbers: Any) -> Decision:
         return Decision(rule.name, status, label, reason, rule.bound_text, basis=basis, **numbers)
@@ -538,7 +586,7 @@ def _decide_relative(rule: Rule, candidate: Result, index: _Index) -> Decision:
             estimate = 1 / estimate if estimate else math.inf
         elif sign < 0:
             low, high, estimate = -high, -low, -estimate
-        basis = f"paired: {_label(result)}" + (" (reversed)" if sign < 0 else "")
+        basis = f"paired: {result_label(result)}" + (" (reversed)" if sign < 0 else "")
         if len(paired) > 1:
             basis += f" (the first of {len(paired)} paired results)"
         if math.isnan(estimate):
@@ -549,7 +597,7 @@ def _decide_relative(rule: Rule, candidate: Result, index: _Index) -> Decision:
             status,
             reason,
             basis,
-            decided_on=_label(result),
+            decided_on=result_label(result),
             estimate=estimate,
             ci_low=low,
             ci_high=high,
@@ -612,8 +660,8 @@ class GateReport:
                 d.status.upper(),
                 d.rule,
                 d.label,
-                "" if d.estimate is None else _fmt(d.estimate),
-                d.interval_text if d.pvalue is None else f"p = {_fmt(d.pvalue)}",
+                "" if d.estimate is None else format_number(d.estimate),
+                d.interval_text if d.pvalue is None else f"p = {format_number(d.pvalue)}",
                 d.bound,
                 d.reason,
             ]

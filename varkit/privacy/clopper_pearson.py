@@ -12,6 +12,7 @@ from statsmodels.stats.proportion import proportion_confint
 from varkit.privacy.bounds import _epsilon, _epsilon_range_over_box
 from varkit.privacy.counts import (
     AttackCounts,
+    epsilon_result,
     validate_bound,
     validate_confidence,
     validate_counts,
@@ -128,19 +129,15 @@ def clopper_pearson_epsilon(
     estimate = float(_epsilon(np.float64(counts.fpr), np.float64(counts.fnr), delta))
     if bound == "lower":
         high = math.inf
-    return Result(
-        metric="epsilon",
+    return epsilon_result(
+        counts,
         estimate=estimate,
-        ci_low=low,
-        ci_high=high,
+        interval=(low, high),
         confidence=confidence,
         method="clopper-pearson",
-        n=counts.n_members + counts.n_nonmembers,
-        alternative="two-sided" if bound == "two-sided" else "greater",
+        delta=delta,
+        bound=bound,
         details={
-            **counts.as_dict(),
-            "delta": delta,
-            "bound": bound,
             "fpr": counts.fpr,
             "fnr": counts.fnr,
             "fpr_interval": list(fpr_ci),

@@ -9,6 +9,7 @@ from typing import Any
 
 from varkit.checks import check_confidence
 from varkit.errors import VarkitError, VarkitTypeError
+from varkit.results import Result
 
 __all__ = ["AttackCounts"]
 
@@ -112,3 +113,28 @@ def validate_bound(bound: Any) -> str:
     if bound not in BOUNDS:
         raise VarkitError(f"`bound` must be 'two-sided' or 'lower', got {bound!r}.")
     return str(bound)
+
+
+def epsilon_result(
+    counts: AttackCounts,
+    *,
+    estimate: float,
+    interval: tuple[float, float],
+    confidence: float,
+    method: str,
+    delta: float,
+    bound: str,
+    details: dict[str, Any],
+) -> Result:
+    """The ``metric='epsilon'`` result of an estimator, its counts first in ``details``."""
+    return Result(
+        metric="epsilon",
+        estimate=estimate,
+        ci_low=interval[0],
+        ci_high=interval[1],
+        confidence=confidence,
+        method=method,
+        n=counts.n_members + counts.n_nonmembers,
+        alternative="two-sided" if bound == "two-sided" else "greater",
+        details={**counts.as_dict(), "delta": delta, "bound": bound, **details},
+    )
