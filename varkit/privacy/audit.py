@@ -38,7 +38,7 @@ from varkit.privacy.counts import (
     validate_delta,
 )
 from varkit.privacy.logs import AttackLog, is_log, read_attack_log
-from varkit.privacy.thresholds import STRATEGIES, Calls, call_members
+from varkit.privacy.thresholds import STRATEGIES, Calls, ThresholdChoice, call_members
 from varkit.results import Result, ResultSet, make_provenance
 
 __all__ = ["METHODS", "audit_epsilon"]
@@ -57,11 +57,9 @@ class _Audit:
     models: Any
     deltas: tuple[float, ...]
     methods: tuple[str, ...]
-    threshold: str | float | None  # None: `values` are the attack's own guesses
     bound: str
     confidence: float
-    n_thresholds: int
-    split_fraction: float
+    choice: ThresholdChoice
     tpr_fprs: tuple[float, ...]
 
 
@@ -107,11 +105,8 @@ def _validate_settings(
 
 
 def _validate_audit(
+    data: AttackLog,
     *,
-    member: Any,
-    score: Any,
-    guess: Any,
-    model_id: Any,
     delta: Any,
     method: Any,
     threshold: Any,
@@ -120,9 +115,9 @@ def _validate_audit(
     n_thresholds: Any,
     split_fraction: Any,
     tpr_at_fpr: Any = (),
-    from_log: bool = False,
 ) -> _Audit:
-    names = _names(from_log)
+    member, score, guess, model_id = data.member, data.score, data.guess, data.model_id
+    names = _names(data.from_log)
     if (score is None) == (guess is None):
         raise VarkitError("Pass exactly one of `score` and `guess`.")
     if guess is not None:
@@ -158,11 +153,11 @@ def _validate_audit(
         models=models,
         deltas=deltas,
         methods=("bayes", "clopper-pearson") if method == "both" else (method,),
-        threshold=threshold,
         bound=bound,
         confidence=confidence,
-        n_thresholds=n_thresholds,
-        split_fraction=split_fraction,
+        choice=ThresholdChoice(
+            threshold, deltas[0], confidence, bound, n_thresholds, split_fraction
+        ),
         tpr_fprs=fprs,
     )
 
@@ -329,7 +324,6 @@ def audit_epsilon(
     >>> [(r.method, round(r.ci_low, 2), round(r.ci_high, 2)) for r in rs]
     [('bayes-jeffreys', 1.8, 3.8), ('clopper-pearson', 1.49, 4.2)]
     """
-    from_log = is_log(log)
     columns = {
         "member_col": member_col,
         "score_col": score_col,
@@ -338,10 +332,7 @@ def audit_epsilon(
     }
     data = _read(log, score, guess, model_id, columns)
     args = _validate_audit(
-        member=data.member,
-        score=data.score,
-        guess=data.guess,
-        model_id=data.model_id,
+        data,
         delta=delta,
         method=method,
         threshold=threshold,
@@ -350,22 +341,10 @@ def audit_epsilon(
         n_thresholds=n_thresholds,
         split_fraction=split_fraction,
         tpr_at_fpr=tpr_at_fpr,
-        from_log=from_log,
     )
     # One seed, drawn here when none is given, drives the split and goes in the provenance.
     seed = resolve_seed(random_state)
-    calls = call_members(
-        args.members,
-        args.values,
-        args.models,
-        threshold=args.threshold,
-        delta=args.deltas[0],
-        confidence=args.confidence,
-        bound=args.bound,
-        n_thresholds=args.n_thresholds,
-        split_fraction=args.split_fraction,
-        seed=seed,
-    )
+    calls = call_members(args.members, args.values, args.models, args.choice, seed)
     results = _estimates(args, calls, calls.estimate_rows, {})
     if args.models is not None:
         per_model, skipped = _per_model(args, calls)

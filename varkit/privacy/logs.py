@@ -21,13 +21,17 @@ __all__ = ["AttackLog", "is_log", "read_attack_log"]
 
 @dataclass(frozen=True)
 class AttackLog:
-    """The columns of a log as arrays, and the files they came from (none for a frame)."""
+    """The columns of a log as arrays, and the files they came from (none for a frame).
+
+    ``from_log`` says whether they were read from a log (messages then name its columns).
+    """
 
     member: Any
     score: Any
     guess: Any
     model_id: Any
     inputs: tuple[str, ...] = ()
+    from_log: bool = False
 
 
 def is_log(data: Any) -> bool:
@@ -68,4 +72,5 @@ def read_attack_log(
         guess=values if guess_col is not None else None,
         model_id=table[model_col].to_numpy() if model_col in table.columns else None,
         inputs=inputs,
+        from_log=True,
     )

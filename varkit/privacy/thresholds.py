@@ -31,7 +31,7 @@ from varkit.privacy.attack import counts_at_thresholds
 from varkit.privacy.bounds import _epsilon_range_over_box
 from varkit.privacy.clopper_pearson import rate_alpha, rate_intervals
 
-__all__ = ["STRATEGIES", "Calls", "call_members"]
+__all__ = ["STRATEGIES", "Calls", "ThresholdChoice", "call_members"]
 
 STRATEGIES = ("split", "bonferroni")
 
@@ -59,16 +59,26 @@ def _threshold_grid(scores: Any, n_thresholds: int) -> Any:
 
 
 @dataclass(frozen=True)
-class _Choice:
-    """What choosing a threshold needs: the grid size and the interval it maximises."""
+class ThresholdChoice:
+    """How scores become member calls (validated by :func:`~varkit.privacy.audit_epsilon`).
 
+    ``threshold`` is None when the values are the attack's own 0/1 guesses, a number fixed
+    beforehand, or ``'split'``/``'bonferroni'``; a chosen threshold maximises the
+    Clopper-Pearson lower bound on epsilon at ``delta`` (the first one), with the
+    interval's ``confidence`` and ``bound``, over a grid of ``n_thresholds``.
+    """
+
+    threshold: str | float | None
     delta: float
     confidence: float
     bound: str
-    n_thresholds: int
+    n_thresholds: int = 20
+    split_fraction: float = 0.5
 
 
-def _best_threshold(members: Any, scores: Any, grid: Any, choice: _Choice, level: float) -> float:
+def _best_threshold(
+    members: Any, scores: Any, grid: Any, choice: ThresholdChoice, level: float
+) -> float:
     """The grid threshold with the largest Clopper-Pearson lower bound on epsilon (at the
     first delta, each rate's interval at ``level``)."""
     counts = counts_at_thresholds(members, scores, grid)
@@ -90,9 +100,8 @@ def _split_rows(members: Any, models: Any, fraction: float, rng: Any) -> Any:
     return select
 
 
-def _split(
-    members: Any, scores: Any, models: Any, *, fraction: float, seed: int, choice: _Choice
-) -> Calls:
+def _split(members: Any, scores: Any, models: Any, choice: ThresholdChoice, seed: int) -> Calls:
+    fraction = choice.split_fraction
     select = _split_rows(members, models, fraction, np.random.default_rng(seed))
     for part, name in ((select, "selection"), (~select, "estimation")):
         if members[part].all() or not members[part].any():
@@ -112,7 +121,7 @@ def _split(
     return Calls(scores >= cut, ~select, choice.confidence, details)
 
 
-def _bonferroni(members: Any, scores: Any, choice: _Choice) -> Calls:
+def _bonferroni(members: Any, scores: Any, choice: ThresholdChoice) -> Calls:
     grid = _threshold_grid(scores, choice.n_thresholds)
     confidence = choice.confidence
     level = 1.0 - (1.0 - confidence) / grid.size
@@ -133,32 +142,24 @@ def _bonferroni(members: Any, scores: Any, choice: _Choice) -> Calls:
 
 
 def call_members(
-    members: Any,
-    values: Any,
-    models: Any = None,
-    *,
-    threshold: str | float | None,
-    delta: float,
-    confidence: float,
-    bound: str,
-    n_thresholds: int = 20,
-    split_fraction: float = 0.5,
-    seed: int = 0,
+    members: Any, values: Any, models: Any, choice: ThresholdChoice, seed: int = 0
 ) -> Calls:
-    """The member calls of an attack, from validated arrays (see the module docstring).
+    """The member calls of an attack on validated arrays (see the module docstring).
 
-    ``threshold=None`` means ``values`` are the attack's own 0/1 guesses; a number is a
-    threshold fixed beforehand; ``'split'`` and ``'bonferroni'`` choose one. ``seed``
-    drives the split.
+    ``members`` is a bool array, ``values`` the float scores (or 0/1 guesses when
+    ``choice.threshold`` is None), ``models`` the labels that stratify the split (or None);
+    ``seed`` drives the split.
     """
     everything = np.ones(members.size, dtype=bool)
+    threshold = choice.threshold
     if threshold is None:
-        return Calls(values.astype(bool), everything, confidence, {"threshold_strategy": "guess"})
+        return Calls(
+            values.astype(bool), everything, choice.confidence, {"threshold_strategy": "guess"}
+        )
     if not isinstance(threshold, str):
         cut = float(threshold)
-        details = {"threshold_strategy": "fixed", "threshold": cut}
-        return Calls(values >= cut, everything, confidence, details)
-    choice = _Choice(delta, confidence, bound, n_thresholds)
+        details: dict[str, Any] = {"threshold_strategy": "fixed", "threshold": cut}
+        return Calls(values >= cut, everything, choice.confidence, details)
     if threshold == "split":
-        return _split(members, values, models, fraction=split_fraction, seed=seed, choice=choice)
+        return _split(members, values, models, choice, seed)
     return _bonferroni(members, values, choice)
