@@ -72,6 +72,7 @@ Examples
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import sys
@@ -98,6 +99,7 @@ __all__ = [
     "format_number",
     "interval_text",
     "load_rules",
+    "read_results",
     "result_label",
 ]
 
@@ -886,6 +888,50 @@ def load_rules(path: str | os.PathLike[str]) -> list[Rule]:
         _rule_from_table(t, f"rules file {str(path)!r}, rule {i}")
         for i, t in enumerate(tables, start=1)
     ]
+
+
+def read_results(path: str | os.PathLike[str]) -> ResultSet:
+    """Read one varkit results JSON file (what ``--format json`` writes).
+
+    Raises ``ValueError`` with one sentence naming the file when it cannot be read or is
+    not a ``varkit.results/1`` document.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from varkit.results import Result, ResultSet
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "results.json"
+    >>> _ = path.write_text(ResultSet([Result("epsilon", 6.1, 5.2, 7.9, 0.95)]).to_json())
+    >>> read_results(path)[0].ci_high
+    7.9
+    >>> _ = path.write_text("[1, 2]")
+    >>> read_results(path)
+    Traceback (most recent call last):
+    ...
+    varkit.errors.VarkitError: results file '...results.json' is not a varkit results document.
+    """
+    path = os.fspath(path)
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise VarkitError(f"results file {path!r} is not UTF-8 text.") from None
+    except json.JSONDecodeError as exc:
+        raise VarkitError(
+            f"results file {path!r} is not valid JSON ({exc.msg} at line {exc.lineno})."
+        ) from None
+    except RecursionError:
+        raise VarkitError(f"results file {path!r} is nested too deeply to be read.") from None
+    except ValueError as exc:  # an integer past Python's 4300-digit conversion limit
+        reason = " ".join(str(exc).split()).rstrip(".")
+        raise VarkitError(f"results file {path!r} is not valid JSON ({reason}).") from None
+    except OSError as exc:
+        raise VarkitError(f"results file {path!r} cannot be read ({exc.strerror}).") from None
+    if not isinstance(data, dict):
+        raise VarkitError(f"results file {path!r} is not a varkit results document.")
+    try:
+        return ResultSet.from_dict(data)
+    except VarkitError as exc:
+        raise VarkitError(f"results file {path!r}: {' '.join(str(exc).split())}") from None
 
 
 def assert_gate(
