@@ -292,7 +292,7 @@ def privacy_figures(
     results: Sequence[Result], limit: int = MAX_PRIVACY
 ) -> list[tuple[Result, Figure]]:
     """Posterior density of epsilon with its interval and Clopper-Pearson's, per audit."""
-    from varkit.privacy.plot import plot_epsilon
+    from varkit.privacy import plot_epsilon
 
     figures = []
     for r in privacy_results(results)[:limit]:
