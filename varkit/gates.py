@@ -72,6 +72,7 @@ Examples
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import sys
@@ -89,7 +90,18 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10: the same parser, from PyPI (a dependency there)
     import tomli as _toml
 
-__all__ = ["Decision", "GateReport", "Rule", "assert_gate", "check", "load_rules"]
+__all__ = [
+    "Decision",
+    "GateReport",
+    "Rule",
+    "assert_gate",
+    "check",
+    "format_number",
+    "interval_text",
+    "load_rules",
+    "read_results",
+    "result_label",
+]
 
 MODES = ("credible", "assured")
 RELATIVE = ("max_drop", "max_rise", "min_ratio", "max_ratio")
@@ -279,6 +291,16 @@ class Decision:
     ``basis`` says which interval that was for a relative rule (the paired result, or the
     two separate intervals combined) and ``decided_on`` the label of the paired result when
     one decided; ``reason`` is one sentence.
+
+    Examples
+    --------
+    >>> from varkit.results import Result
+    >>> rule = Rule("epsilon audit", "epsilon", max=8.0, mode="assured")
+    >>> (decision,) = check([Result("epsilon", 6.1, 5.2, 7.9, 0.95)], [rule]).decisions
+    >>> decision.status, decision.label, decision.interval_text
+    ('pass', 'epsilon', '[5.2, 7.9] (95%)')
+    >>> decision.reason
+    'The whole interval [5.2, 7.9] is <= 8.'
     """
 
     rule: str
@@ -296,12 +318,8 @@ class Decision:
 
     @property
     def interval_text(self) -> str:
-        if self.ci_low is None and self.ci_high is None:
-            return ""
-        text = f"[{_fmt(self.ci_low)}, {_fmt(self.ci_high)}]"
-        if self.confidence is not None:
-            text += f" ({self.confidence * 100:g}%)"
-        return text
+        """The interval that decided, as :func:`interval_text` prints it."""
+        return interval_text(self.ci_low, self.ci_high, self.confidence)
 
 
 def _labels(name: str, value: Any) -> dict[str, str]:
@@ -312,17 +330,55 @@ def _labels(name: str, value: Any) -> dict[str, str]:
     return {str(k): str(v) for k, v in value.items()}
 
 
-def _fmt(x: float | None) -> str:
+def format_number(x: float | None, *, missing: str = "NA", digits: int = 4) -> str:
+    """A number as the gate reports print it: ``digits`` significant digits, ``inf``,
+    ``-inf`` or ``nan`` as such, and ``missing`` for None.
+
+    Examples
+    --------
+    >>> format_number(0.0123456), format_number(-float("inf")), format_number(None)
+    ('0.01235', '-inf', 'NA')
+    >>> format_number(2.71828, digits=3), format_number(None, missing="")
+    ('2.72', '')
+    """
     if x is None:
-        return "NA"
+        return missing
     if math.isnan(x):
         return "nan"
     if math.isinf(x):
         return "inf" if x > 0 else "-inf"
-    return f"{x:.4g}"
+    return f"{x:.{digits}g}"
 
 
-def _label(result: Result) -> str:
+def interval_text(
+    low: float | None, high: float | None, confidence: float | None, *, missing: str = "NA"
+) -> str:
+    """An interval and its level as the reports print it; ``''`` when it has no bounds.
+
+    Examples
+    --------
+    >>> interval_text(0.81, 0.9, 0.95), interval_text(5.2, float("inf"), None)
+    ('[0.81, 0.9] (95%)', '[5.2, inf]')
+    >>> interval_text(None, None, 0.95)
+    ''
+    """
+    if low is None and high is None:
+        return ""
+    text = f"[{format_number(low, missing=missing)}, {format_number(high, missing=missing)}]"
+    if confidence is not None:
+        text += f" ({confidence * 100:g}%)"
+    return text
+
+
+def result_label(result: Result) -> str:
+    """The label a decision gives a result: ``metric[key=value, ...]``.
+
+    Examples
+    --------
+    >>> from varkit.results import Result
+    >>> result_label(Result("accuracy", 0.9, group={"model": "rf", "dataset": "adult"}))
+    'accuracy[model=rf, dataset=adult]'
+    """
     labels = ", ".join(f"{k}={v}" for k, v in result.group.items())
     return f"{result.metric}[{labels}]" if labels else result.metric
 
@@ -340,7 +396,7 @@ def _hold(
     if _is_nan(low) or _is_nan(high):
         return FAIL, "The interval has a NaN bound, so the rule cannot pass."
     lower, upper = rule.limits
-    interval = f"[{_fmt(low)}, {_fmt(high)}]"
+    interval = interval_text(low, high, None)
     # an endpoint equal to the bound is on the right side
     inside = low >= lower and high <= upper
     outside = high < lower or low > upper
@@ -360,7 +416,7 @@ def _decide(rule: Rule, result: Result) -> Decision:
         return Decision(
             rule=rule.name,
             status=status,
-            label=_label(result),
+            label=result_label(result),
             reason=reason,
             bound=rule.bound_text,
             estimate=result.estimate,
@@ -376,8 +432,12 @@ def _decide(rule: Rule, result: Result) -> Decision:
         if result.pvalue is None or math.isnan(result.pvalue):
             return decision(FAIL, "The result has no p-value, so the rule cannot pass.")
         if result.pvalue < rule.max_pvalue:
-            return decision(PASS, f"p = {_fmt(result.pvalue)} is below {rule.max_pvalue:g}.")
-        return decision(FAIL, f"p = {_fmt(result.pvalue)} is not below {rule.max_pvalue:g}.")
+            return decision(
+                PASS, f"p = {format_number(result.pvalue)} is below {rule.max_pvalue:g}."
+            )
+        return decision(
+            FAIL, f"p = {format_number(result.pvalue)} is not below {rule.max_pvalue:g}."
+        )
     return decision(*_hold(rule, result.ci_low, result.ci_high))
 
 
@@ -485,8 +545,8 @@ def _combine(rule: Rule, candidate: Result, baseline: Result) -> tuple[float, ..
     if not b_low > 0 or c_low < 0:
         return (
             "A ratio needs a baseline interval above zero and a candidate interval at or "
-            f"above zero, got [{_fmt(b_low)}, {_fmt(b_high)}] and [{_fmt(c_low)}, "
-            f"{_fmt(c_high)}]."
+            f"above zero, got {interval_text(b_low, b_high, None)} and "
+            f"{interval_text(c_low, c_high, None)}."
         )
     estimate = candidate.estimate / baseline.estimate if baseline.estimate else math.nan
     return (estimate, c_low / b_high, c_high / b_low)
@@ -496,7 +556,7 @@ def _decide_relative(rule: Rule, candidate: Result, index: _Index) -> Decision:
     """Hold a candidate result against a baseline-relative rule (see the module docstring)."""
     assert rule.baseline is not None
     wanted = {**candidate.group, **rule.baseline}
-    label = f"{_label(candidate)} vs [{_group_text(rule.baseline)}]"
+    label = f"{result_label(candidate)} vs [{_group_text(rule.baseline)}]"
 
     def decision(status: str, reason: str, basis: str = "", **numbers: Any) -> Decision:
         return Decision(rule.name, status, label, reason, rule.bound_text, basis=basis, **numbers)
@@ -528,7 +588,7 @@ def _decide_relative(rule: Rule, candidate: Result, index: _Index) -> Decision:
             estimate = 1 / estimate if estimate else math.inf
         elif sign < 0:
             low, high, estimate = -high, -low, -estimate
-        basis = f"paired: {_label(result)}" + (" (reversed)" if sign < 0 else "")
+        basis = f"paired: {result_label(result)}" + (" (reversed)" if sign < 0 else "")
         if len(paired) > 1:
             basis += f" (the first of {len(paired)} paired results)"
         if math.isnan(estimate):
@@ -539,7 +599,7 @@ def _decide_relative(rule: Rule, candidate: Result, index: _Index) -> Decision:
             status,
             reason,
             basis,
-            decided_on=_label(result),
+            decided_on=result_label(result),
             estimate=estimate,
             ci_low=low,
             ci_high=high,
@@ -602,8 +662,8 @@ class GateReport:
                 d.status.upper(),
                 d.rule,
                 d.label,
-                "" if d.estimate is None else _fmt(d.estimate),
-                d.interval_text if d.pvalue is None else f"p = {_fmt(d.pvalue)}",
+                "" if d.estimate is None else format_number(d.estimate),
+                d.interval_text if d.pvalue is None else f"p = {format_number(d.pvalue)}",
                 d.bound,
                 d.reason,
             ]
@@ -828,6 +888,50 @@ def load_rules(path: str | os.PathLike[str]) -> list[Rule]:
         _rule_from_table(t, f"rules file {str(path)!r}, rule {i}")
         for i, t in enumerate(tables, start=1)
     ]
+
+
+def read_results(path: str | os.PathLike[str]) -> ResultSet:
+    """Read one varkit results JSON file (what ``--format json`` writes).
+
+    Raises ``ValueError`` with one sentence naming the file when it cannot be read or is
+    not a ``varkit.results/1`` document.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from varkit.results import Result, ResultSet
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "results.json"
+    >>> _ = path.write_text(ResultSet([Result("epsilon", 6.1, 5.2, 7.9, 0.95)]).to_json())
+    >>> read_results(path)[0].ci_high
+    7.9
+    >>> _ = path.write_text("[1, 2]")
+    >>> read_results(path)
+    Traceback (most recent call last):
+    ...
+    varkit.errors.VarkitError: results file '...results.json' is not a varkit results document.
+    """
+    path = os.fspath(path)
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise VarkitError(f"results file {path!r} is not UTF-8 text.") from None
+    except json.JSONDecodeError as exc:
+        raise VarkitError(
+            f"results file {path!r} is not valid JSON ({exc.msg} at line {exc.lineno})."
+        ) from None
+    except RecursionError:
+        raise VarkitError(f"results file {path!r} is nested too deeply to be read.") from None
+    except ValueError as exc:  # an integer past Python's 4300-digit conversion limit
+        reason = " ".join(str(exc).split()).rstrip(".")
+        raise VarkitError(f"results file {path!r} is not valid JSON ({reason}).") from None
+    except OSError as exc:
+        raise VarkitError(f"results file {path!r} cannot be read ({exc.strerror}).") from None
+    if not isinstance(data, dict):
+        raise VarkitError(f"results file {path!r} is not a varkit results document.")
+    try:
+        return ResultSet.from_dict(data)
+    except VarkitError as exc:
+        raise VarkitError(f"results file {path!r}: {' '.join(str(exc).split())}") from None
 
 
 def assert_gate(

@@ -2,42 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
 
 import click
 
 from varkit.cli.options import write_text
-from varkit.errors import VarkitError
-from varkit.gates import check, load_rules
-from varkit.results import Result, ResultSet
-
-
-def read_results(path: str) -> ResultSet:
-    """One varkit results JSON file (``ResultSet.from_dict``), with ``ValueError`` naming
-    the file when it is not one."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise VarkitError(f"results file {path!r} is not UTF-8 text.") from None
-    except json.JSONDecodeError as exc:
-        raise VarkitError(
-            f"results file {path!r} is not valid JSON ({exc.msg} at line {exc.lineno})."
-        ) from None
-    except RecursionError:
-        raise VarkitError(f"results file {path!r} is nested too deeply to be read.") from None
-    except ValueError as exc:  # an integer past Python's 4300-digit conversion limit
-        reason = " ".join(str(exc).split()).rstrip(".")
-        raise VarkitError(f"results file {path!r} is not valid JSON ({reason}).") from None
-    except OSError as exc:
-        raise VarkitError(f"results file {path!r} cannot be read ({exc.strerror}).") from None
-    if not isinstance(data, dict):
-        raise VarkitError(f"results file {path!r} is not a varkit results document.")
-    try:
-        return ResultSet.from_dict(data)
-    except VarkitError as exc:
-        raise VarkitError(f"results file {path!r}: {' '.join(str(exc).split())}") from None
+from varkit.gates import check, load_rules, read_results
+from varkit.results import Result
 
 
 @click.command()

@@ -8,7 +8,6 @@ import click
 
 from varkit.cli.options import (
     FINITE,
-    command_line,
     confidence_option,
     device_option,
     emit,
@@ -16,13 +15,16 @@ from varkit.cli.options import (
     seed_option,
 )
 from varkit.errors import VarkitError
-from varkit.io import Column, read_table
-from varkit.results import ResultSet, make_provenance
+from varkit.results import ResultSet
 
 __all__ = ["privacy"]
 
 
-def _parse_threshold(text: str) -> str | float:
+def _parse_threshold(text: str, guess_col: str | None) -> str | float | None:
+    """The --threshold text as the front door takes it (``split``, the default, is no
+    threshold at all for a guess column)."""
+    if text == "split" and guess_col is not None:
+        return None
     if text in ("split", "bonferroni"):
         return text
     try:
@@ -132,59 +134,31 @@ def epsilon(
     fmt: str,
     output: str | None,
 ) -> None:
-    """Estimate epsilon from PATH, a CSV with one row per challenge point.
+    """Estimate epsilon from PATH, a CSV with one row per challenge point (or a glob).
 
     Columns: member (0/1) and score (higher = member) or a 0/1 guess; optional model_id.
     """
-    from varkit.checks import resolve_seed
-    from varkit.privacy import attack_roc, audit_epsilon, tpr_at_fpr
+    from varkit.privacy import audit_epsilon  # here, so that --help stays fast
 
-    seed = resolve_seed(seed)  # drawn fresh when not given; recorded in the provenance
-
-    if score_col is not None and guess_col is not None:
-        raise VarkitError("Give --score-col or --guess-col, not both.")
-    use_guess = guess_col is not None
-    value_col: str = guess_col if guess_col is not None else (score_col or "score")
-    columns = [
-        Column(member_col, "binary"),
-        Column(value_col, "binary" if use_guess else "float"),
-        Column(model_col, "label", required=False),
-    ]
-    table = read_table(path, columns)
-    if use_guess and threshold != "split":
-        raise VarkitError("--threshold applies to a score column, not to --guess-col.")
-    members = table[member_col].to_numpy()
-    values = table[value_col].to_numpy()
-    models = table[model_col].to_numpy() if model_col in table.columns else None
     results = audit_epsilon(
-        members,
-        None if use_guess else values,
-        guess=values if use_guess else None,
-        model_id=models,
+        path,
+        member_col=member_col,
+        score_col=score_col,
+        guess_col=guess_col,
+        model_col=model_col,
         delta=list(deltas),
         method=method,
-        threshold=None if use_guess else _parse_threshold(threshold),
+        threshold=_parse_threshold(threshold, guess_col),
         bound=bound,
         confidence=confidence,
         n_thresholds=n_thresholds,
         split_fraction=split_fraction,
+        tpr_at_fpr=tpr_fprs,
         random_state=seed,
     )
-    extra = []
-    if tpr_fprs:
-        if use_guess:
-            raise VarkitError("--tpr-at-fpr needs a score column, not --guess-col.")
-        extra = [tpr_at_fpr(members, values, f, confidence=confidence) for f in tpr_fprs]
-        extra.append(attack_roc(members, values, confidence=confidence))
     if plot is not None:
         _plot(results, plot)
-    provenance = make_provenance(
-        command=command_line(click.get_current_context()),
-        inputs=[path],
-        seed=seed,
-        device="cpu",
-    )
-    emit(ResultSet(results.results + tuple(extra), provenance), fmt, output)
+    emit(results, fmt, output)
 
 
 def _plot(results: ResultSet, path: str) -> None:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import click
 
-from varkit.cli.gate import read_results
 from varkit.cli.options import write_text
-from varkit.gates import check, load_rules
+from varkit.gates import check, load_rules, read_results
 from varkit.results import Result, ResultSet, make_provenance
 
 

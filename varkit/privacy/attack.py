@@ -52,6 +52,18 @@ def counts_at_thresholds(member: Any, score: Any, thresholds: ArrayLike) -> dict
     -------
     dict
         Arrays ``fp``, ``fn``, ``tn``, ``tp`` (int64), one entry per threshold.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from varkit.privacy import attack_counts, counts_at_thresholds
+    >>> member = np.array([1, 1, 0, 0, 1], dtype=bool)
+    >>> score = np.array([0.9, 0.2, 0.4, 0.1, 0.7])
+    >>> counts = counts_at_thresholds(member, score, [0.15, 0.5])
+    >>> {k: v.tolist() for k, v in counts.items()}
+    {'fp': [1, 0], 'fn': [0, 1], 'tn': [1, 2], 'tp': [3, 2]}
+    >>> attack_counts(member, score, threshold=0.5)     # the second threshold, validated
+    AttackCounts(fp=0, fn=1, tn=2, tp=2)
     """
     t = np.asarray(thresholds, dtype=float)
     pos = np.sort(score[member])
@@ -109,12 +121,7 @@ def attack_counts(
             raise VarkitError("`threshold` must not be NaN.")
         members, scores = _validate_member_score(member, score)
         called = scores >= t
-    return AttackCounts(
-        fp=int((called & ~members).sum()),
-        fn=int((~called & members).sum()),
-        tn=int((~called & ~members).sum()),
-        tp=int((called & members).sum()),
-    )
+    return AttackCounts.from_calls(members, called)
 
 
 def tpr_at_fpr(

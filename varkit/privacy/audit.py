@@ -1,19 +1,11 @@
 """Auditing epsilon from a membership-inference log: threshold, counts, intervals, per model.
 
-The attack turns scores into guesses with a threshold. Picking the threshold that gives the
-largest epsilon and then reporting that epsilon's interval from the same data (what
-privacy-estimates' ``compute_privacy_curve_lo_hi`` and TF-Privacy's ``EpsilonLowerBound``
-do over every ROC threshold) overstates epsilon. Two honest strategies are offered, as in
-jax_privacy's ``CanaryScoreAuditor``:
-
-``split``
-    Choose the threshold on a random part of the rows (``split_fraction``, stratified by
-    model and membership) and estimate on the rest; the rows spent on the choice are
-    counted in ``details``.
-``bonferroni``
-    Evaluate a grid of ``n_thresholds`` thresholds fixed from the scores alone (label-free
-    quantiles) and compute every interval at level ``1 - alpha/m``; all m hold at once with
-    probability ``1 - alpha``, so the one reported (the largest lower bound) does too.
+:func:`audit_epsilon` is the privacy domain's front door: it takes the log (a DataFrame, a
+CSV/Parquet file or a glob, or the columns as arrays), validates it once, turns scores into
+member calls (:mod:`varkit.privacy.thresholds`: a fixed threshold, or one chosen on held-out
+rows or over a Bonferroni-corrected grid, so that the choice does not overstate epsilon),
+counts the calls, and estimates epsilon with the Bayesian and/or the Clopper-Pearson method,
+pooled and per model.
 
 Several challenge points per trained model (the paper's heuristic, Sec. 5) are pooled as if
 independent; ``model_id`` keeps a per-model breakdown. Pooling is a heuristic: points that
@@ -24,19 +16,20 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from numpy.typing import ArrayLike
-from statsmodels.stats.proportion import proportion_confint
 
-from varkit.checks import CONFIDENCE_MAX, resolve_seed
+from varkit.checks import resolve_seed
 from varkit.errors import VarkitError, VarkitTypeError
 from varkit.io import check_array
-from varkit.privacy.attack import _validate_member_score, counts_at_thresholds
+from varkit.privacy.attack import _validate_member_score, attack_roc, tpr_at_fpr
 from varkit.privacy.bayes import bayesian_epsilon
-from varkit.privacy.bounds import _epsilon_range_over_box
 from varkit.privacy.clopper_pearson import clopper_pearson_epsilon
 from varkit.privacy.counts import (
     AttackCounts,
@@ -44,19 +37,76 @@ from varkit.privacy.counts import (
     validate_confidence,
     validate_delta,
 )
+from varkit.privacy.logs import AttackLog, is_log, read_attack_log
+from varkit.privacy.thresholds import STRATEGIES, Calls, ThresholdChoice, call_members
 from varkit.results import Result, ResultSet, make_provenance
 
-__all__ = ["audit_epsilon"]
+__all__ = ["METHODS", "audit_epsilon"]
 
+#: The estimation methods; ``both`` gives the Bayesian and the Clopper-Pearson results.
 METHODS = ("bayes", "clopper-pearson", "both")
-STRATEGIES = ("split", "bonferroni")
+_ESTIMATORS = {"bayes": bayesian_epsilon, "clopper-pearson": clopper_pearson_epsilon}
+
+
+@dataclass(frozen=True)
+class _Audit:
+    """The validated arguments of :func:`audit_epsilon`."""
+
+    members: Any
+    values: Any
+    models: Any
+    deltas: tuple[float, ...]
+    methods: tuple[str, ...]
+    bound: str
+    confidence: float
+    choice: ThresholdChoice
+    tpr_fprs: tuple[float, ...]
+
+
+def _names(from_log: bool) -> dict[str, str]:
+    """How messages name the score and guess inputs: columns of a log, or arrays."""
+    if from_log:
+        return {"score": "a score column", "guess": "`guess_col`"}
+    return {"score": "`score`", "guess": "`guess`"}
+
+
+def _validate_threshold(threshold: Any) -> str | float:
+    if threshold is None:
+        return "split"
+    if isinstance(threshold, str):
+        if threshold not in STRATEGIES:
+            raise VarkitError(
+                f"`threshold` must be 'split', 'bonferroni' or a number, got {threshold!r}."
+            )
+    elif isinstance(threshold, bool) or not isinstance(threshold, numbers.Real):
+        raise VarkitTypeError(
+            f"`threshold` must be 'split', 'bonferroni' or a number, got {threshold!r}."
+        )
+    elif math.isnan(float(threshold)):
+        raise VarkitError("`threshold` must not be NaN.")
+    return threshold
+
+
+def _validate_settings(
+    *, n_thresholds: Any, split_fraction: Any, tpr_at_fpr: Any
+) -> tuple[int, float, tuple[float, ...]]:
+    if isinstance(n_thresholds, bool) or not isinstance(n_thresholds, numbers.Integral):
+        raise VarkitTypeError(f"`n_thresholds` must be a positive integer, got {n_thresholds!r}.")
+    if n_thresholds < 1:
+        raise VarkitError(f"`n_thresholds` must be a positive integer, got {n_thresholds}.")
+    if isinstance(split_fraction, bool) or not isinstance(split_fraction, numbers.Real):
+        raise VarkitTypeError(
+            f"`split_fraction` must be a number in (0, 1), got {split_fraction!r}."
+        )
+    if not 0.0 < float(split_fraction) < 1.0:
+        raise VarkitError(f"`split_fraction` must be in (0, 1), got {split_fraction}.")
+    fprs = (tpr_at_fpr,) if isinstance(tpr_at_fpr, numbers.Real) else tuple(tpr_at_fpr)
+    return int(n_thresholds), float(split_fraction), fprs
 
 
 def _validate_audit(
-    member: Any,
-    score: Any,
-    guess: Any,
-    model_id: Any,
+    data: AttackLog,
+    *,
     delta: Any,
     method: Any,
     threshold: Any,
@@ -64,28 +114,19 @@ def _validate_audit(
     confidence: Any,
     n_thresholds: Any,
     split_fraction: Any,
-) -> dict[str, Any]:
+    tpr_at_fpr: Any = (),
+) -> _Audit:
+    member, score, guess, model_id = data.member, data.score, data.guess, data.model_id
+    names = _names(data.from_log)
     if (score is None) == (guess is None):
         raise VarkitError("Pass exactly one of `score` and `guess`.")
     if guess is not None:
         if threshold is not None:
-            raise VarkitError("`threshold` applies to `score`, not to `guess`.")
+            raise VarkitError(f"`threshold` applies to {names['score']}, not to {names['guess']}.")
         members, values = _validate_member_score(member, guess, "guess")
     else:
         members, values = _validate_member_score(member, score)
-        if threshold is None:
-            threshold = "split"
-        if isinstance(threshold, str):
-            if threshold not in STRATEGIES:
-                raise VarkitError(
-                    f"`threshold` must be 'split', 'bonferroni' or a number, got {threshold!r}."
-                )
-        elif isinstance(threshold, bool) or not isinstance(threshold, numbers.Real):
-            raise VarkitTypeError(
-                f"`threshold` must be 'split', 'bonferroni' or a number, got {threshold!r}."
-            )
-        elif math.isnan(float(threshold)):
-            raise VarkitError("`threshold` must not be NaN.")
+        threshold = _validate_threshold(threshold)
     models = None
     if model_id is not None:
         models = check_array(model_id, "model_id", kind="label")
@@ -97,87 +138,106 @@ def _validate_audit(
     deltas_in = [delta] if isinstance(delta, numbers.Real) else list(delta)
     if not deltas_in:
         raise VarkitError("`delta` must hold at least one value.")
-    deltas = [validate_delta(d) for d in deltas_in]
+    deltas = tuple(validate_delta(d) for d in deltas_in)
     if method not in METHODS:
         raise VarkitError(f"`method` must be 'bayes', 'clopper-pearson' or 'both', got {method!r}.")
-    if isinstance(n_thresholds, bool) or not isinstance(n_thresholds, numbers.Integral):
-        raise VarkitTypeError(f"`n_thresholds` must be a positive integer, got {n_thresholds!r}.")
-    if n_thresholds < 1:
-        raise VarkitError(f"`n_thresholds` must be a positive integer, got {n_thresholds}.")
-    if isinstance(split_fraction, bool) or not isinstance(split_fraction, numbers.Real):
-        raise VarkitTypeError(
-            f"`split_fraction` must be a number in (0, 1), got {split_fraction!r}."
+    bound, confidence = validate_bound(bound), validate_confidence(confidence)
+    n_thresholds, split_fraction, fprs = _validate_settings(
+        n_thresholds=n_thresholds, split_fraction=split_fraction, tpr_at_fpr=tpr_at_fpr
+    )
+    if fprs and guess is not None:
+        raise VarkitError(f"`tpr_at_fpr` needs {names['score']}, not {names['guess']}.")
+    return _Audit(
+        members=members,
+        values=values,
+        models=models,
+        deltas=deltas,
+        methods=("bayes", "clopper-pearson") if method == "both" else (method,),
+        bound=bound,
+        confidence=confidence,
+        choice=ThresholdChoice(
+            threshold, deltas[0], confidence, bound, n_thresholds, split_fraction
+        ),
+        tpr_fprs=fprs,
+    )
+
+
+def _read(log: Any, score: Any, guess: Any, model_id: Any, columns: dict[str, Any]) -> AttackLog:
+    """The log's columns as arrays, or the arrays as given (``log`` is then ``member``)."""
+    if is_log(log):
+        if score is not None or guess is not None or model_id is not None:
+            raise VarkitError(
+                "`score`, `guess` and `model_id` are arrays that go with a `member` array; "
+                "with a log, name its columns with `score_col`, `guess_col` and `model_col`."
+            )
+        return read_attack_log(log, **columns)
+    if columns != _COLUMN_DEFAULTS:
+        given = next(k for k in columns if columns[k] != _COLUMN_DEFAULTS[k])
+        raise VarkitError(
+            f"`{given}` names a column of a log, but a `member` array was given; pass "
+            "`score`, `guess` and `model_id` as arrays beside it."
         )
-    if not 0.0 < float(split_fraction) < 1.0:
-        raise VarkitError(f"`split_fraction` must be in (0, 1), got {split_fraction}.")
-    return {
-        "members": members,
-        "values": values,
-        "is_guess": guess is not None,
-        "models": models,
-        "deltas": deltas,
-        "methods": ["bayes", "clopper-pearson"] if method == "both" else [method],
-        "threshold": threshold,
-        "bound": validate_bound(bound),
-        "confidence": validate_confidence(confidence),
-        "n_thresholds": int(n_thresholds),
-        "split_fraction": float(split_fraction),
-    }
+    return AttackLog(member=log, score=score, guess=guess, model_id=model_id)
 
 
-def _threshold_grid(scores: Any, n_thresholds: int) -> Any:
-    """Label-free candidate thresholds: interior quantiles of the scores."""
-    # more levels than scores only repeat thresholds (and would allocate for nothing)
-    n_levels = min(n_thresholds, scores.size)
-    levels = np.linspace(0.0, 1.0, n_levels + 2)[1:-1]
-    return np.unique(np.quantile(scores, levels, method="inverted_cdf"))
+_COLUMN_DEFAULTS = {
+    "member_col": "member",
+    "score_col": None,
+    "guess_col": None,
+    "model_col": "model_id",
+}
 
 
-def _cp_lower_bounds(counts: dict[str, Any], delta: float, alpha: Any) -> Any:
-    """Clopper-Pearson lower bounds on epsilon (bound='lower' convention), vectorised."""
-    fpr_lo, fpr_hi = proportion_confint(counts["fp"], counts["fp"] + counts["tn"], alpha, "beta")
-    fnr_lo, fnr_hi = proportion_confint(counts["fn"], counts["fn"] + counts["tp"], alpha, "beta")
-    low, _ = _epsilon_range_over_box(
-        np.asarray(fpr_lo), np.asarray(fpr_hi), np.asarray(fnr_lo), np.asarray(fnr_hi), delta
-    )
-    return low
+def _estimates(args: _Audit, calls: Calls, rows: Any, group: dict[str, str]) -> list[Result]:
+    """One result per method and delta from the calls on ``rows``."""
+    counts = AttackCounts.from_calls(args.members[rows], calls.called[rows]).as_dict()
+    details = {"score_direction": "higher score means member", **calls.details}
+    results = []
+    for method in args.methods:
+        for delta in args.deltas:
+            r = _ESTIMATORS[method](**counts, delta=delta, confidence=calls.level, bound=args.bound)
+            results.append(
+                r.replace(
+                    confidence=args.confidence,
+                    group={"delta": f"{delta:g}", **group},
+                    details={**r.details, **details},
+                )
+            )
+    return results
 
 
-def _split_rows(members: Any, models: Any, fraction: float, rng: Any) -> Any:
-    """Boolean mask of the rows used to choose the threshold, stratified."""
-    strata = members.astype(int).astype(str).astype(object)
-    if models is not None:
-        strata = models.astype(str).astype(object) + "\x00" + strata
-    select = np.zeros(members.size, dtype=bool)
-    for stratum in np.unique(strata):
-        rows = np.flatnonzero(strata == stratum)
-        take = int(round(fraction * rows.size))
-        select[rng.permutation(rows)[:take]] = True
-    return select
+def _per_model(args: _Audit, calls: Calls) -> tuple[list[Result], list[str]]:
+    """The per-model results, and the models whose estimation rows hold one class only."""
+    results: list[Result] = []
+    skipped: list[str] = []
+    for model in np.unique(args.models):
+        rows = calls.estimate_rows & (args.models == model)
+        if args.members[rows].all() or not args.members[rows].any():
+            skipped.append(str(model))
+            continue
+        results.extend(_estimates(args, calls, rows, {"model_id": str(model)}))
+    return results, skipped
 
 
-def _estimate(
-    method: str, counts: AttackCounts, delta: float, confidence: float, bound: str
-) -> Result:
-    function = bayesian_epsilon if method == "bayes" else clopper_pearson_epsilon
-    return function(**counts.as_dict(), delta=delta, confidence=confidence, bound=bound)
-
-
-def _counts(members: Any, called: Any) -> AttackCounts:
-    return AttackCounts(
-        fp=int((called & ~members).sum()),
-        fn=int((~called & members).sum()),
-        tn=int((~called & ~members).sum()),
-        tp=int((called & members).sum()),
-    )
+def _attack_summary(args: _Audit) -> list[Result]:
+    """TPR at each requested FPR and the ROC's AUC (none unless ``tpr_at_fpr``)."""
+    if not args.tpr_fprs:
+        return []
+    conf = args.confidence
+    summary = [tpr_at_fpr(args.members, args.values, f, confidence=conf) for f in args.tpr_fprs]
+    return [*summary, attack_roc(args.members, args.values, confidence=conf)]
 
 
 def audit_epsilon(
-    member: ArrayLike,
+    log: pd.DataFrame | str | os.PathLike[str] | ArrayLike,
     score: ArrayLike | None = None,
     *,
     guess: ArrayLike | None = None,
     model_id: ArrayLike | None = None,
+    member_col: str = "member",
+    score_col: str | None = None,
+    guess_col: str | None = None,
+    model_col: str = "model_id",
     delta: float | Sequence[float] = 0.0,
     method: str = "bayes",
     threshold: str | float | None = None,
@@ -185,21 +245,31 @@ def audit_epsilon(
     confidence: float = 0.95,
     n_thresholds: int = 20,
     split_fraction: float = 0.5,
+    tpr_at_fpr: float | Sequence[float] = (),
     random_state: Any = None,
 ) -> ResultSet:
     """Estimate the epsilon a membership-inference attack demonstrates, from its raw log.
 
     Parameters
     ----------
-    member : array_like of 0/1
+    log : DataFrame, str, path-like or array_like of 0/1
+        The membership-inference log, one row per challenge point: a DataFrame, a CSV or
+        Parquet file, or a glob of such files (read in name order, as one table). Its
+        columns are named by ``member_col``, ``score_col`` or ``guess_col`` and
+        ``model_col``. Or, with ``score`` or ``guess`` arrays, the ``member`` array itself:
         1 for challenge points that were in the training set.
     score : array_like of float, optional
-        Attack scores, higher meaning "member". Give this or ``guess``.
+        With a ``member`` array: attack scores, higher meaning "member". Give this or
+        ``guess``.
     guess : array_like of 0/1, optional
-        The attack's own guesses (no threshold to choose).
+        With a ``member`` array: the attack's own guesses (no threshold to choose).
     model_id : array_like, optional
-        The trained model each challenge point belongs to; pooled, with a per-model
-        breakdown (every method and delta, same threshold) in the results.
+        With a ``member`` array: the trained model each challenge point belongs to; pooled,
+        with a per-model breakdown (every method and delta, same threshold) in the results.
+    member_col, score_col, guess_col, model_col : str, optional
+        With a log: its 0/1 membership column (default ``'member'``), its score column
+        (default ``'score'``) or instead its 0/1 guess column, and its trained-model column
+        (default ``'model_id'``, used when the log has it).
     delta : float or sequence of float, default 0
         One result per delta: an epsilon(delta) curve for one attack (one threshold).
     method : {'bayes', 'clopper-pearson', 'both'}, default 'bayes'
@@ -215,6 +285,9 @@ def audit_epsilon(
         Size of the threshold grid.
     split_fraction : float, default 0.5
         Share of the rows spent on choosing the threshold under ``'split'``.
+    tpr_at_fpr : float or sequence of float, optional
+        Also report the attack's TPR at each of these FPRs (:func:`tpr_at_fpr`) and the
+        ROC's AUC (:func:`attack_roc`), after the epsilon results; needs scores.
     random_state : None, int or numpy.random.Generator
         Seeds the split; turned into one integer seed (drawn fresh when None) that is
         written in the provenance, so the same seed gives the same results.
@@ -227,113 +300,59 @@ def audit_epsilon(
         a model whose estimation rows hold only one class is listed in the pooled
         results' ``details['models_without_both_classes']`` instead.
         ``details`` say how the threshold was chosen and how many rows went into it.
+        The provenance names the function, the files read, the seed and the device.
 
     Examples
     --------
-    >>> import numpy as np
+    A log (here the bundled example; a path or a glob of files reads the same), with a
+    threshold chosen on half of the rows:
+
+    >>> from varkit.datasets import load_mia_example
     >>> from varkit.privacy import audit_epsilon
-    >>> rng = np.random.default_rng(0)
-    >>> member = rng.integers(0, 2, 4000)
-    >>> score = rng.normal(1.5 * member, 1.0)
-    >>> rs = audit_epsilon(member, score, delta=1e-5, threshold="bonferroni",
+    >>> log = load_mia_example()
+    >>> rs = audit_epsilon(log, delta=1e-5, random_state=0)
+    >>> pooled = rs[0]
+    >>> pooled.method, pooled.n, round(pooled.ci_low, 2), round(pooled.ci_high, 2)
+    ('bayes-jeffreys', 1600, 1.99, 4.29)
+    >>> len(rs), rs[1].group                    # then one result per model
+    (9, {'delta': '1e-05', 'model_id': 'm0'})
+
+    The same columns as arrays, every row estimating over a Bonferroni-corrected grid:
+
+    >>> rs = audit_epsilon(log["member"], log["score"], delta=1e-5, threshold="bonferroni",
     ...                    method="both", random_state=0)
     >>> [(r.method, round(r.ci_low, 2), round(r.ci_high, 2)) for r in rs]
-    [('bayes-jeffreys', 2.67, 4.45), ('clopper-pearson', 2.46, 4.74)]
+    [('bayes-jeffreys', 1.8, 3.8), ('clopper-pearson', 1.49, 4.2)]
     """
+    columns = {
+        "member_col": member_col,
+        "score_col": score_col,
+        "guess_col": guess_col,
+        "model_col": model_col,
+    }
+    data = _read(log, score, guess, model_id, columns)
     args = _validate_audit(
-        member, score, guess, model_id, delta, method, threshold, bound,
-        confidence, n_thresholds, split_fraction,
-    )  # fmt: skip
-    members, values, models = args["members"], args["values"], args["models"]
+        data,
+        delta=delta,
+        method=method,
+        threshold=threshold,
+        bound=bound,
+        confidence=confidence,
+        n_thresholds=n_thresholds,
+        split_fraction=split_fraction,
+        tpr_at_fpr=tpr_at_fpr,
+    )
     # One seed, drawn here when none is given, drives the split and goes in the provenance.
     seed = resolve_seed(random_state)
-    deltas, conf, bound = args["deltas"], args["confidence"], args["bound"]
-    estimate_rows = np.ones(members.size, dtype=bool)
-    level = conf
-    info: dict[str, Any] = {"score_direction": "higher score means member"}
-    if args["is_guess"]:
-        called = values.astype(bool)
-        info.update(threshold_strategy="guess")
-    elif not isinstance(args["threshold"], str):
-        cut = float(args["threshold"])
-        called = values >= cut
-        info.update(threshold_strategy="fixed", threshold=cut)
-    elif args["threshold"] == "split":
-        rng = np.random.default_rng(seed)
-        select = _split_rows(members, models, args["split_fraction"], rng)
-        estimate_rows = ~select
-        for part, name in ((select, "selection"), (estimate_rows, "estimation")):
-            if members[part].all() or not members[part].any():
-                raise VarkitError(
-                    f"`member` needs more rows of each class for threshold='split': the "
-                    f"{name} part holds only one class."
-                )
-        grid = _threshold_grid(values[select], args["n_thresholds"])
-        rate_alpha = 1.0 - conf if bound == "lower" else (1.0 - conf) / 2.0
-        lower = _cp_lower_bounds(
-            counts_at_thresholds(members[select], values[select], grid), deltas[0], rate_alpha
-        )
-        cut = float(grid[int(np.argmax(lower))])
-        called = values >= cut
-        info.update(
-            threshold_strategy="split",
-            threshold=cut,
-            n_thresholds=int(grid.size),
-            split_fraction=args["split_fraction"],
-            excluded_rows={"threshold_selection": int(select.sum())},
-        )
-    else:
-        grid = _threshold_grid(values, args["n_thresholds"])
-        level = 1.0 - (1.0 - conf) / grid.size
-        if level > CONFIDENCE_MAX:
-            raise VarkitError(
-                f"`confidence`={conf:.12g} over {grid.size} Bonferroni thresholds needs "
-                f"{level:.12g} per threshold, above the {CONFIDENCE_MAX} varkit computes; "
-                "lower the confidence or `n_thresholds`, or use threshold='split'."
-            )
-        rate_alpha = 1.0 - level if bound == "lower" else (1.0 - level) / 2.0
-        lower = _cp_lower_bounds(counts_at_thresholds(members, values, grid), deltas[0], rate_alpha)
-        cut = float(grid[int(np.argmax(lower))])
-        called = values >= cut
-        info.update(
-            threshold_strategy="bonferroni",
-            threshold=cut,
-            n_thresholds=int(grid.size),
-            per_threshold_confidence=level,
-        )
-    pooled = _counts(members[estimate_rows], called[estimate_rows])
-    results = []
-    for method_name in args["methods"]:
-        for d in deltas:
-            r = _estimate(method_name, pooled, d, level, bound)
-            results.append(
-                r.replace(confidence=conf, group={"delta": f"{d:g}"}, details={**r.details, **info})
-            )
-    if models is not None:
-        skipped = []
-        for model in np.unique(models):
-            rows = estimate_rows & (models == model)
-            if members[rows].all() or not members[rows].any():
-                skipped.append(str(model))
-                continue
-            counts = _counts(members[rows], called[rows])
-            for method_name in args["methods"]:
-                for d in deltas:
-                    r = _estimate(method_name, counts, d, level, bound)
-                    results.append(
-                        r.replace(
-                            confidence=conf,
-                            group={"delta": f"{d:g}", "model_id": str(model)},
-                            details={**r.details, **info},
-                        )
-                    )
+    calls = call_members(args.members, args.values, args.models, args.choice, seed)
+    results = _estimates(args, calls, calls.estimate_rows, {})
+    if args.models is not None:
+        per_model, skipped = _per_model(args, calls)
         if skipped:
             note = {"models_without_both_classes": skipped}
-            results = [
-                r.replace(details={**r.details, **note}) if "model_id" not in r.group else r
-                for r in results
-            ]
-    return ResultSet(
-        tuple(results),
-        provenance=make_provenance(function="varkit.privacy.audit_epsilon", seed=seed),
+            results = [r.replace(details={**r.details, **note}) for r in results]
+        results.extend(per_model)
+    provenance = make_provenance(
+        function="varkit.privacy.audit_epsilon", inputs=data.inputs, seed=seed, device="cpu"
     )
+    return ResultSet(tuple(results + _attack_summary(args)), provenance=provenance)

@@ -50,6 +50,7 @@ from varkit.errors import VarkitError
 from varkit.privacy.bounds import _epsilon, _epsilon_range_over_box
 from varkit.privacy.counts import (
     AttackCounts,
+    epsilon_result,
     validate_bound,
     validate_confidence,
     validate_counts,
@@ -440,19 +441,15 @@ def bayesian_epsilon(
     low = float(quantiles[1])
     high = float(quantiles[2]) if bound == "two-sided" else math.inf
     px, py = posterior._px, posterior._py
-    return Result(
-        metric="epsilon",
+    return epsilon_result(
+        posterior.counts,
         estimate=float(quantiles[0]),
-        ci_low=low,
-        ci_high=high,
+        interval=(low, high),
         confidence=confidence,
         method=f"bayes-{prior}",
-        n=posterior.counts.n_members + posterior.counts.n_nonmembers,
-        alternative="two-sided" if bound == "two-sided" else "greater",
+        delta=posterior.delta,
+        bound=bound,
         details={
-            **posterior.counts.as_dict(),
-            "delta": posterior.delta,
-            "bound": bound,
             "prior": prior,
             "mass_at_zero": posterior.mass_at_zero,
             "posterior_mean_fpr": py[0] / (py[0] + py[1]),

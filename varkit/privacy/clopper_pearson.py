@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -11,6 +12,7 @@ from statsmodels.stats.proportion import proportion_confint
 from varkit.privacy.bounds import _epsilon, _epsilon_range_over_box
 from varkit.privacy.counts import (
     AttackCounts,
+    epsilon_result,
     validate_bound,
     validate_confidence,
     validate_counts,
@@ -32,13 +34,28 @@ def _validate_clopper_pearson(
     )
 
 
-def rate_rectangle(
-    counts: AttackCounts, rate_alpha: float
-) -> tuple[tuple[float, float], tuple[float, float]]:
-    """Two-sided Clopper-Pearson intervals at level ``1 - rate_alpha`` for FPR and for FNR."""
-    fpr_lo, fpr_hi = proportion_confint(counts.fp, counts.n_nonmembers, rate_alpha, "beta")
-    fnr_lo, fnr_hi = proportion_confint(counts.fn, counts.n_members, rate_alpha, "beta")
-    return (float(fpr_lo), float(fpr_hi)), (float(fnr_lo), float(fnr_hi))
+def rate_alpha(confidence: float, bound: str) -> float:
+    """The level ``alpha`` of each rate's two-sided interval, for an epsilon interval.
+
+    Two-sided: ``(1 - confidence) / 2`` per rate, so the union bound over the two rates
+    leaves ``1 - confidence``; lower bound: ``1 - confidence`` per rate (see Notes of
+    :func:`clopper_pearson_epsilon`).
+    """
+    alpha = 1.0 - confidence
+    return alpha / 2.0 if bound == "two-sided" else alpha
+
+
+def rate_intervals(
+    counts: Mapping[str, Any], alpha: float
+) -> tuple[tuple[Any, Any], tuple[Any, Any]]:
+    """Two-sided Clopper-Pearson intervals at level ``1 - alpha`` for FPR and for FNR.
+
+    ``counts`` maps ``fp``, ``fn``, ``tn``, ``tp`` to integers or to arrays of them (one
+    entry per threshold); returns ``((fpr_lo, fpr_hi), (fnr_lo, fnr_hi))`` as arrays.
+    """
+    fpr_lo, fpr_hi = proportion_confint(counts["fp"], counts["fp"] + counts["tn"], alpha, "beta")
+    fnr_lo, fnr_hi = proportion_confint(counts["fn"], counts["fn"] + counts["tp"], alpha, "beta")
+    return (np.asarray(fpr_lo), np.asarray(fpr_hi)), (np.asarray(fnr_lo), np.asarray(fnr_hi))
 
 
 def clopper_pearson_epsilon(
@@ -104,31 +121,27 @@ def clopper_pearson_epsilon(
     counts, delta, confidence, bound = _validate_clopper_pearson(
         fp, fn, tn, tp, delta, confidence, bound
     )
-    alpha = 1.0 - confidence
-    rate_alpha = alpha / 2.0 if bound == "two-sided" else alpha
-    fpr_ci, fnr_ci = rate_rectangle(counts, rate_alpha)
+    alpha = rate_alpha(confidence, bound)
+    (fpr_lo, fpr_hi), (fnr_lo, fnr_hi) = rate_intervals(counts.as_dict(), alpha)
+    fpr_ci, fnr_ci = (float(fpr_lo), float(fpr_hi)), (float(fnr_lo), float(fnr_hi))
     low_arr, high_arr = _epsilon_range_over_box(*fpr_ci, *fnr_ci, delta)
     low, high = float(low_arr), float(high_arr)
     estimate = float(_epsilon(np.float64(counts.fpr), np.float64(counts.fnr), delta))
     if bound == "lower":
         high = math.inf
-    return Result(
-        metric="epsilon",
+    return epsilon_result(
+        counts,
         estimate=estimate,
-        ci_low=low,
-        ci_high=high,
+        interval=(low, high),
         confidence=confidence,
         method="clopper-pearson",
-        n=counts.n_members + counts.n_nonmembers,
-        alternative="two-sided" if bound == "two-sided" else "greater",
+        delta=delta,
+        bound=bound,
         details={
-            **counts.as_dict(),
-            "delta": delta,
-            "bound": bound,
             "fpr": counts.fpr,
             "fnr": counts.fnr,
             "fpr_interval": list(fpr_ci),
             "fnr_interval": list(fnr_ci),
-            "rate_confidence": 1.0 - rate_alpha,
+            "rate_confidence": 1.0 - alpha,
         },
     )

@@ -9,6 +9,7 @@ from typing import Any
 
 from varkit.checks import check_confidence
 from varkit.errors import VarkitError, VarkitTypeError
+from varkit.results import Result
 
 __all__ = ["AttackCounts"]
 
@@ -74,6 +75,16 @@ class AttackCounts:
     def as_dict(self) -> dict[str, int]:
         return {"fp": self.fp, "fn": self.fn, "tn": self.tn, "tp": self.tp}
 
+    @classmethod
+    def from_calls(cls, member: Any, called: Any) -> AttackCounts:
+        """The counts of 0/1 calls ``called`` against the truth ``member`` (bool arrays)."""
+        return cls(
+            fp=int((called & ~member).sum()),
+            fn=int((~called & member).sum()),
+            tn=int((~called & ~member).sum()),
+            tp=int((called & member).sum()),
+        )
+
 
 def validate_counts(fp: Any, fn: Any, tn: Any, tp: Any) -> AttackCounts:
     """Counts with at least one member and one non-member, else one-sentence errors."""
@@ -102,3 +113,28 @@ def validate_bound(bound: Any) -> str:
     if bound not in BOUNDS:
         raise VarkitError(f"`bound` must be 'two-sided' or 'lower', got {bound!r}.")
     return str(bound)
+
+
+def epsilon_result(
+    counts: AttackCounts,
+    *,
+    estimate: float,
+    interval: tuple[float, float],
+    confidence: float,
+    method: str,
+    delta: float,
+    bound: str,
+    details: dict[str, Any],
+) -> Result:
+    """The ``metric='epsilon'`` result of an estimator, its counts first in ``details``."""
+    return Result(
+        metric="epsilon",
+        estimate=estimate,
+        ci_low=interval[0],
+        ci_high=interval[1],
+        confidence=confidence,
+        method=method,
+        n=counts.n_members + counts.n_nonmembers,
+        alternative="two-sided" if bound == "two-sided" else "greater",
+        details={**counts.as_dict(), "delta": delta, "bound": bound, **details},
+    )

@@ -44,14 +44,13 @@ class EpsilonEstimator(BaseEstimator):  # type: ignore[misc]
 
     Examples
     --------
-    >>> import numpy as np
+    >>> from varkit.datasets import load_mia_example
     >>> from varkit.privacy import EpsilonEstimator
-    >>> rng = np.random.default_rng(1)
-    >>> members = rng.integers(0, 2, 3000)
-    >>> scores = rng.normal(1.0 * members, 1.0)
-    >>> est = EpsilonEstimator(delta=1e-5, threshold="bonferroni").fit(scores, members)
-    >>> est.ci_[0] > 0, est.result_.method
-    (True, 'bayes-jeffreys')
+    >>> log = load_mia_example()
+    >>> est = EpsilonEstimator(delta=1e-5, threshold="bonferroni")
+    >>> est = est.fit(log["score"], log["member"])
+    >>> est.ci_[0] > 0, est.result_.method, est.counts_["tp"] + est.counts_["fn"]
+    (True, 'bayes-jeffreys', 1616)
     """
 
     def __init__(
@@ -78,19 +77,8 @@ class EpsilonEstimator(BaseEstimator):  # type: ignore[misc]
         self, scores: ArrayLike, members: ArrayLike, model_id: ArrayLike | None = None
     ) -> EpsilonEstimator:
         """Choose the threshold and estimate epsilon from ``scores`` (higher = member)."""
-        results = audit_epsilon(
-            members,
-            scores,
-            model_id=model_id,
-            delta=self.delta,
-            method=self.method,
-            threshold=self.threshold,
-            bound=self.bound,
-            confidence=self.confidence,
-            n_thresholds=self.n_thresholds,
-            split_fraction=self.split_fraction,
-            random_state=self.random_state,
-        )
+        # the constructor's parameters are audit_epsilon's keywords, unchanged
+        results = audit_epsilon(members, scores, model_id=model_id, **self.get_params())
         first: Result = results[0]
         self.results_ = results
         self.result_ = first

@@ -36,6 +36,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from varkit.errors import VarkitWarning
+from varkit.gates import format_number
 from varkit.results import Result
 
 __all__ = [
@@ -117,11 +118,7 @@ def _new_figure(width: float, height: float, **subplots: Any) -> tuple[Figure, A
 
 
 def _fmt(x: float) -> str:
-    if math.isnan(x):
-        return "nan"
-    if math.isinf(x):
-        return "inf" if x > 0 else "-inf"
-    return f"{x:.3g}"
+    return format_number(x, digits=3)
 
 
 # Beyond this magnitude an axis cannot be drawn: the limits' padding and the tick spacing
@@ -295,7 +292,7 @@ def privacy_figures(
     results: Sequence[Result], limit: int = MAX_PRIVACY
 ) -> list[tuple[Result, Figure]]:
     """Posterior density of epsilon with its interval and Clopper-Pearson's, per audit."""
-    from varkit.privacy.plot import plot_epsilon
+    from varkit.privacy import plot_epsilon
 
     figures = []
     for r in privacy_results(results)[:limit]:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from varkit.errors import VarkitTypeError
-from varkit.gates import GateReport, Rule
+from varkit.gates import GateReport, Rule, format_number, interval_text, result_label
 from varkit.report import figures
 from varkit.results import Result, ResultSet
 
@@ -85,26 +85,11 @@ def _e(value: Any) -> str:
 
 
 def _fmt(x: float | None) -> str:
-    if x is None:
-        return ""
-    if math.isnan(x):
-        return "nan"
-    if math.isinf(x):
-        return "inf" if x > 0 else "-inf"
-    return f"{x:.4g}"
+    return format_number(x, missing="")
 
 
 def _interval(r: Result) -> str:
-    if r.ci_low is None and r.ci_high is None:
-        return ""
-    text = f"[{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]"
-    return text + (f" ({r.confidence * 100:g}%)" if r.confidence is not None else "")
-
-
-def _label(r: Result) -> str:
-    """The label a gate decision carries for ``r`` (``metric[key=value, ...]``)."""
-    labels = ", ".join(f"{k}={v}" for k, v in r.group.items())
-    return f"{r.metric}[{labels}]" if labels else r.metric
+    return interval_text(r.ci_low, r.ci_high, r.confidence, missing="")
 
 
 def _statuses(results: Sequence[Result], gate_report: GateReport | None) -> list[str | None]:
@@ -126,8 +111,8 @@ def _statuses(results: Sequence[Result], gate_report: GateReport | None) -> list
     statuses = []
     for r in results:
         found = [
-            worst.get((_label(r), _fmt(r.estimate), _fmt(r.ci_low), _fmt(r.ci_high))),
-            worst.get(_label(r)),
+            worst.get((result_label(r), _fmt(r.estimate), _fmt(r.ci_low), _fmt(r.ci_high))),
+            worst.get(result_label(r)),
         ]
         known = [s for s in found if s is not None]
         statuses.append(max(known, key=order.__getitem__) if known else None)
@@ -281,7 +266,7 @@ def _module_sections(results: Sequence[Result]) -> str:
         figs = "".join(
             f'<figure class="module-figure" data-module="privacy">'
             f"{_img(figures.to_data_uri(fig), 'posterior density of epsilon')}"
-            f"<figcaption>{_e(_label(r))}: posterior density of epsilon (continuous part), "
+            f"<figcaption>{_e(result_label(r))}: posterior density of epsilon (continuous part), "
             f"its {_e(r.method)} interval and the Clopper-Pearson interval at the same level "
             "from the same attack counts.</figcaption></figure>"
             for r, fig in privacy
