@@ -59,7 +59,7 @@ never passes, nor does a ratio whose baseline interval reaches zero.
 
 Examples
 --------
->>> from varkit.results import Result, ResultSet
+>>> from varkit.results import Result, ResultSet, format_number
 >>> results = ResultSet([Result("accuracy_difference", -0.004, -0.02, 0.012, 0.95,
 ...                             group={"comparison": "candidate-baseline"})])
 >>> rule = Rule("no regression", "accuracy_difference", min=-0.01)
@@ -83,7 +83,7 @@ from pathlib import Path
 from typing import Any
 
 from varkit.errors import VarkitError, VarkitTypeError
-from varkit.results import Result, ResultSet
+from varkit.results import Result, ResultSet, format_number
 
 if sys.version_info >= (3, 11):
     import tomllib as _toml
@@ -328,26 +328,6 @@ def _labels(name: str, value: Any) -> dict[str, str]:
     ):
         raise VarkitTypeError(f"`{name}` must be a table of label names to strings.")
     return {str(k): str(v) for k, v in value.items()}
-
-
-def format_number(x: float | None, *, missing: str = "NA", digits: int = 4) -> str:
-    """A number as the gate reports print it: ``digits`` significant digits, ``inf``,
-    ``-inf`` or ``nan`` as such, and ``missing`` for None.
-
-    Examples
-    --------
-    >>> format_number(0.0123456), format_number(-float("inf")), format_number(None)
-    ('0.01235', '-inf', 'NA')
-    >>> format_number(2.71828, digits=3), format_number(None, missing="")
-    ('2.72', '')
-    """
-    if x is None:
-        return missing
-    if math.isnan(x):
-        return "nan"
-    if math.isinf(x):
-        return "inf" if x > 0 else "-inf"
-    return f"{x:.{digits}g}"
 
 
 def interval_text(
@@ -899,7 +879,7 @@ def read_results(path: str | os.PathLike[str]) -> ResultSet:
     Examples
     --------
     >>> import tempfile, pathlib
-    >>> from varkit.results import Result, ResultSet
+    >>> from varkit.results import Result, ResultSet, format_number
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "results.json"
     >>> _ = path.write_text(ResultSet([Result("epsilon", 6.1, 5.2, 7.9, 0.95)]).to_json())
     >>> read_results(path)[0].ci_high

@@ -40,6 +40,7 @@ from varkit.errors import SchemaError, SchemaTypeError, VarkitError, VarkitTypeE
 __all__ = [
     "SCHEMA_ID",
     "Result",
+    "format_number",
     "ResultSet",
     "file_sha256",
     "load_json_schema",
@@ -132,14 +133,24 @@ def _same(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
-def _fmt(x: float | None) -> str:
+def format_number(x: float | None, *, missing: str = "NA", digits: int = 4) -> str:
+    """A number as the reports print it: ``digits`` significant digits, ``inf``,
+    ``-inf`` or ``nan`` as such, and ``missing`` for None.
+
+    Examples
+    --------
+    >>> format_number(0.0123456), format_number(-float("inf")), format_number(None)
+    ('0.01235', '-inf', 'NA')
+    >>> format_number(2.71828, digits=3), format_number(None, missing="")
+    ('2.72', '')
+    """
     if x is None:
-        return "NA"
+        return missing
     if math.isnan(x):
         return "nan"
     if math.isinf(x):
         return "inf" if x > 0 else "-inf"
-    return f"{x:.4g}"
+    return f"{x:.{digits}g}"
 
 
 @dataclass(frozen=True, eq=False)
@@ -259,11 +270,11 @@ class Result:
     def __str__(self) -> str:
         label = ", ".join(f"{k}={v}" for k, v in self.group.items())
         head = f"{self.metric}[{label}]" if label else self.metric
-        text = f"{head} = {_fmt(self.estimate)}"
+        text = f"{head} = {format_number(self.estimate)}"
         if self.ci_low is not None or self.ci_high is not None:
-            text += f" [{_fmt(self.ci_low)}, {_fmt(self.ci_high)}]"
+            text += f" [{format_number(self.ci_low)}, {format_number(self.ci_high)}]"
         if self.pvalue is not None:
-            text += f", p = {_fmt(self.pvalue)}"
+            text += f", p = {format_number(self.pvalue)}"
         bits = []
         if self.confidence is not None:
             bits.append(f"{self.confidence * 100:g}% {self.method}".strip())
@@ -520,7 +531,7 @@ class ResultSet:
         lines = ["| " + " | ".join(_cell(h) for h in head) + " |", "|" + "---|" * len(head)]
         for r in self.results:
             interval = (
-                f"[{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]"
+                f"[{format_number(r.ci_low)}, {format_number(r.ci_high)}]"
                 if r.ci_low is not None or r.ci_high is not None
                 else ""
             )
@@ -529,9 +540,9 @@ class ResultSet:
             cells = [
                 *(r.group.get(k, "") for k in keys),
                 r.metric,
-                _fmt(r.estimate),
+                format_number(r.estimate),
                 interval,
-                "" if r.pvalue is None else _fmt(r.pvalue),
+                "" if r.pvalue is None else format_number(r.pvalue),
                 r.method,
                 "" if r.n is None else str(r.n),
             ]
