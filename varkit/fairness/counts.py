@@ -36,18 +36,52 @@ import numpy as np
 import pandas as pd
 
 from varkit.errors import VarkitError, VarkitTypeError
+from varkit.io import Column
 
 __all__ = [
+    "ELIGIBLE_COLUMNS",
     "DeliveryCounts",
     "EligibleCounts",
     "check_noise_scale",
     "count_delivery",
     "count_delivery_chunks",
     "count_eligible",
+    "log_columns",
 ]
 
 PROB_PREFIX = "p_"
 UNITS = ("impressions", "reach")
+
+#: The columns of an eligible table, as :func:`varkit.io.read_table` reads them.
+ELIGIBLE_COLUMNS = (
+    Column("ad_id", "label"),
+    Column("attribute", "label"),
+    Column("group", "label"),
+    Column("eligible", "float"),
+    Column("noise_scale", "float", required=False),
+)
+
+
+def log_columns(attribute: str, delivered_noise_scale: float = 0.0) -> list[Column]:
+    """The columns of an impressions log for ``attribute``, as :mod:`varkit.io` reads them.
+
+    Impressions are counts, unless DP noise (``delivered_noise_scale > 0``) made them
+    real numbers (negative or fractional).
+
+    Examples
+    --------
+    >>> [c.name for c in log_columns("sex")]
+    ['ad_id', 'impressions', 'user_id', 'sex', 'p_']
+    >>> log_columns("sex", 2.0)[1].kind
+    'float'
+    """
+    return [
+        Column("ad_id", "label"),
+        Column("impressions", "count" if delivered_noise_scale == 0 else "float"),
+        Column("user_id", "label", required=False),
+        Column(attribute, "label", required=False),
+        Column("p_", "probability", required=False, prefix=True),
+    ]
 
 
 @dataclass(frozen=True)

@@ -34,9 +34,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from varkit.checks import resolve_seed
 from varkit.errors import VarkitError, VarkitTypeError
 from varkit.fairness.counts import check_noise_scale
+from varkit.fairness.coverage import compliance_coverage
 from varkit.fairness.distances import shuffle_distance
+from varkit.results import Result, ResultSet, make_provenance
 
 __all__ = [
     "RACE_GROUPS",
@@ -71,12 +74,68 @@ class SimulatedDelivery:
     trajectory : pandas.DataFrame
         ``round, ad_id, attribute, impressions, shuffle_distance``: cumulative true
         distance after every round.
+    controller : bool
+        Whether the VRS-like controller ran.
+
+    Examples
+    --------
+    >>> sim = simulate_delivery(n_users=300, n_ads=3, n_rounds=4, random_state=1)
+    >>> sorted(sim.tables())
+    ['eligible', 'impressions', 'trajectory', 'truth']
+    >>> cover = sim.true_coverage(threshold=0.10, random_state=1)
+    >>> [(r.metric, r.group["attribute"], r.group["weighting"]) for r in cover][:2]
+    [('compliance_coverage', 'race', 'ads'), ('compliance_coverage', 'race', 'impressions')]
+    >>> cover[0].details["truth"], cover[0].details["controller"]
+    ('true labels', False)
     """
 
     impressions: pd.DataFrame
     eligible: pd.DataFrame
     truth: pd.DataFrame
     trajectory: pd.DataFrame
+    controller: bool = False
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The four tables by name, in the order the CLI writes them."""
+        return {
+            "impressions": self.impressions,
+            "eligible": self.eligible,
+            "truth": self.truth,
+            "trajectory": self.trajectory,
+        }
+
+    def true_coverage(
+        self,
+        *,
+        threshold: float = 0.10,
+        random_state: int | np.random.Generator | None = None,
+    ) -> ResultSet:
+        """Compliance coverage of the ads per attribute with their **true** shuffle distance.
+
+        What a perfect measurement would report (:func:`~varkit.fairness.coverage.
+        compliance_coverage` of ``truth``); every attribute's ad bootstrap starts from the
+        same seed. The provenance names the seed.
+        """
+        seed = resolve_seed(random_state)
+        results: list[Result] = []
+        for attribute, part in self.truth.groupby("attribute", sort=True):
+            cover = compliance_coverage(
+                part["true_shuffle_distance"].to_numpy(),
+                part["impressions"].to_numpy(),
+                threshold=threshold,
+                attribute=str(attribute),
+                random_state=np.random.default_rng(seed),
+            )
+            results.extend(
+                r.replace(
+                    details={**r.details, "truth": "true labels", "controller": self.controller}
+                )
+                for r in cover
+            )
+        provenance = make_provenance(
+            function="varkit.fairness.SimulatedDelivery.true_coverage", seed=seed, device="cpu"
+        )
+        return ResultSet(tuple(results), provenance)
 
 
 def _memberships(
@@ -475,7 +534,9 @@ def simulate_delivery(
     truth = last.rename(columns={"shuffle_distance": "true_shuffle_distance"})[
         ["ad_id", "attribute", "impressions", "true_shuffle_distance", "bisg_shuffle_distance"]
     ].reset_index(drop=True)
-    return SimulatedDelivery(impressions, eligible_table, truth, traj.reset_index(drop=True))
+    return SimulatedDelivery(
+        impressions, eligible_table, truth, traj.reset_index(drop=True), controller
+    )
 
 
 def plot_trajectory(trajectory: pd.DataFrame, ax: Any = None, threshold: float = 0.10) -> Any:
