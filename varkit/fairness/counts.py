@@ -103,6 +103,19 @@ class DeliveryCounts:
         Bookkeeping merged with the counts: ``n_rows`` read, ``dropped_impressions``
         (impressions, or probability mass, of groups in ``drop_groups``) and
         ``renormalised_rows`` (probability rows rescaled to sum to 1).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> log = pd.DataFrame({"ad_id": ["a", "a", "b"], "user_id": ["u", "v", "u"],
+    ...                     "impressions": [2, 1, 4], "sex": ["female", "male", "female"]})
+    >>> counts = count_delivery(log, "sex")
+    >>> counts.groups, counts.by_user, counts.soft
+    (('female', 'male'), True, False)
+    >>> counts.table.loc[("a", "u")].tolist()   # impressions, then per group
+    [2.0, 2.0, 0.0]
+    >>> counts.ads
+    ['a', 'b']
     """
 
     attribute: str
@@ -177,6 +190,16 @@ class EligibleCounts:
         Same shape: the Laplace scale ``b`` of the noise in each count (0 when none).
     info : dict
         ``missing_cells``: (ad, group) pairs absent from the table, taken as 0.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({"ad_id": ["a", "a"], "attribute": ["sex", "sex"],
+    ...                       "group": ["female", "male"], "eligible": [40, 60],
+    ...                       "noise_scale": [2.0, 2.0]})
+    >>> elig = count_eligible(table, "sex")
+    >>> elig.groups, elig.counts.loc["a"].tolist(), elig.noise_scale.loc["a"].tolist()
+    (('female', 'male'), [40.0, 60.0], [2.0, 2.0])
     """
 
     attribute: str
@@ -311,6 +334,17 @@ def count_delivery(
     Returns
     -------
     DeliveryCounts
+
+    Examples
+    --------
+    Soft memberships: each impression counts as its probabilities.
+
+    >>> import pandas as pd
+    >>> log = pd.DataFrame({"ad_id": ["a", "a"], "impressions": [3, 1],
+    ...                     "p_female": [0.9, 0.2], "p_male": [0.1, 0.8]})
+    >>> counts = count_delivery(log, "sex")
+    >>> counts.soft, counts.totals().round(2).to_dict("index")
+    (True, {'a': {'female': 2.9, 'male': 1.1}})
     """
     frame = _validate_frame(frame, "impressions", ("ad_id", "impressions"))
     if not isinstance(attribute, str) or not attribute:

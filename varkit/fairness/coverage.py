@@ -197,6 +197,19 @@ def compliance_coverage(
     ----------
     Wilson, E. B. (1927). Probable inference, the law of succession, and statistical
     inference. JASA 22, 209-212.
+
+    Examples
+    --------
+    Two of three ads pass, but the largest one fails:
+
+    >>> rs = compliance_coverage([0.02, 0.08, 0.15], [400, 250, 900], attribute="sex",
+    ...                          random_state=0)
+    >>> [(r.metric, r.group["weighting"], round(r.estimate, 3)) for r in rs]
+    ... # doctest: +NORMALIZE_WHITESPACE
+    [('compliance_coverage', 'ads', 0.667), ('compliance_coverage', 'impressions', 0.419),
+     ('mean_shuffle_distance', 'ads', 0.083), ('mean_shuffle_distance', 'impressions', 0.105)]
+    >>> round(rs[0].ci_low, 3), round(rs[0].ci_high, 3)   # Wilson, three ads
+    (0.208, 0.939)
     """
     sd, volume = _validate_coverage(
         shuffle_distance,

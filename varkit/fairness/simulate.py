@@ -389,6 +389,16 @@ def simulate_delivery(
         For a size whose memory or work (:func:`simulation_cost`) exceeds
         ``MAX_SIMULATION_BYTES`` (4 GiB) or ``MAX_SIMULATION_WORK``, more than
         ``MAX_ROUNDS`` rounds, or a negative or non-finite parameter.
+
+    Examples
+    --------
+    >>> sim = simulate_delivery(n_users=300, n_ads=3, n_rounds=4, random_state=1)
+    >>> sim.truth.shape, int(sim.trajectory["round"].max())   # 3 ads x 2 attributes
+    ((6, 5), 3)
+    >>> steered = simulate_delivery(n_users=300, n_ads=3, n_rounds=4, controller=True,
+    ...                             random_state=1)
+    >>> steered.controller, steered.eligible.equals(sim.eligible)   # same audience
+    (True, True)
     """
     _validate_simulation(
         n_users=n_users,
@@ -656,7 +666,15 @@ def _simulated(
 def plot_trajectory(trajectory: pd.DataFrame, ax: Any = None, threshold: float = 0.10) -> Any:
     """Plot the impression-weighted mean shuffle distance per round and attribute.
 
-    Needs matplotlib (``pip install varkit[plot]``); returns the axes.
+    Needs matplotlib (a dependency of varkit); returns the axes.
+
+    Examples
+    --------
+    >>> from matplotlib.figure import Figure
+    >>> sim = simulate_delivery(n_users=300, n_ads=3, n_rounds=4, random_state=1)
+    >>> ax = plot_trajectory(sim.trajectory, ax=Figure().subplots())
+    >>> [line.get_label() for line in ax.get_lines()][:2], ax.get_xlabel()
+    (['race', 'sex'], 'round')
     """
     try:
         import matplotlib.pyplot as plt
