@@ -16,10 +16,15 @@ from varkit.cli.main import cli
 from varkit.datasets.fairness import load_eligible_example, load_impressions_example
 from varkit.engine import LogSource
 from varkit.fairness import vrs_metrics
-from varkit.fairness.logs import _segment_poisson_sums, user_keys, vrs_log
+from varkit.fairness.logs import user_keys, vrs_log
 from varkit.gpu import counter_rng as crng
 from varkit.gpu.backend import resolve_device
 from varkit.gpu.replicates import replicate_sums
+from varkit.gpu.segments import (
+    segment_poisson_kernel,
+    segment_poisson_reference,
+    segment_poisson_sums,
+)
 from varkit.gpu.statistics import LinearProblem
 from varkit.results import ResultSet, load_json_schema
 
@@ -45,7 +50,7 @@ def test_segment_kernel_equals_the_engine_per_segment() -> None:
     users = rng.integers(0, 10_000, size=300)
     segment = np.repeat([0, 1, 2], 100)
     offsets = crng.unit_offsets(user_keys(users))
-    got = _segment_poisson_sums(z, offsets, crng.replicate_keys(7, 0, 50), segment, 3)
+    got = segment_poisson_kernel(z, offsets, crng.replicate_keys(7, 0, 50), segment, 3)
     for s in range(3):
         rows = segment == s
         problem = LinearProblem(
@@ -61,6 +66,20 @@ def test_segment_kernel_equals_the_engine_per_segment() -> None:
             problem, scheme="poisson", seed=7, n_resamples=50, backend=resolve_device("cpu")
         )
         np.testing.assert_allclose(got[s], want, rtol=1e-12)
+
+
+def test_segment_kernel_equals_its_numpy_reference_and_the_entry_point() -> None:
+    rng = np.random.default_rng(1)
+    z = rng.random((500, 4))
+    keys = user_keys(rng.integers(0, 10**9, size=500))
+    segment = np.sort(rng.integers(0, 7, size=500))
+    offsets = crng.unit_offsets(keys)
+    replicate_keys = crng.replicate_keys(11, 0, 30)
+    want = segment_poisson_reference(z, offsets, replicate_keys, segment, 7)
+    got = segment_poisson_kernel(z, offsets, replicate_keys, segment, 7)
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    entry = segment_poisson_sums(z, keys, segment, 7, seed=11, n_resamples=30)
+    np.testing.assert_array_equal(entry, got)
 
 
 def test_same_intervals_for_any_partitioning_and_on_a_cluster(logs: Path, client: Any) -> None:

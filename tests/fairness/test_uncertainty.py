@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
+from varkit.fairness.metrics import vrs_metrics
 from varkit.fairness.simulate import simulate_ad_logs
 from varkit.fairness.uncertainty import replicate_counts, summarise_replicates
-from varkit.fairness.vrs import vrs_metrics
 
 
 def _mc_floor(n_sims: int) -> float:

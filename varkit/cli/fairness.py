@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import glob
 import os
-from typing import Any
 
 import click
-import numpy as np
 
+from varkit.checks import resolve_seed
 from varkit.cli.options import (
     FINITE,
     FiniteFloatRange,
-    command_line,
     confidence_option,
     device_option,
     emit,
@@ -21,9 +18,7 @@ from varkit.cli.options import (
     seed_option,
 )
 from varkit.errors import VarkitError
-from varkit.gpu.backend import resolve_device
-from varkit.io import Column, read_table
-from varkit.results import Result, ResultSet, make_provenance
+from varkit.results import ResultSet
 
 __all__ = ["fairness"]
 
@@ -133,115 +128,31 @@ def vrs(
     With --engine pandas, --partition-rows N reads the log N rows at a time in one
     process, in memory bounded by N, with the same results as reading it whole.
     """
-    from varkit.checks import resolve_seed
-    from varkit.fairness.counts import check_noise_scale
-    from varkit.fairness.vrs import vrs_metrics
+    from varkit.fairness import vrs as vrs_front_door
 
     ctx = click.get_current_context()
-    # the rule of the eligible table's noise_scale column, in one place
-    delivered_noise_scale = check_noise_scale(delivered_noise_scale, "--delivered-noise-scale")
-    if not min_impressions >= 0:
-        raise VarkitError(f"--min-impressions must be non-negative, got {min_impressions}.")
-    seed = resolve_seed(seed)  # drawn fresh when not given; recorded in the provenance
-    if engine == "memory" and scheduler is not None:
-        raise VarkitError("--scheduler needs --engine dask.")
-    if engine == "dask":
-        explicit = ctx.get_parameter_source("scheme") is not click.core.ParameterSource.DEFAULT
-        if explicit and scheme != "poisson":
-            raise VarkitError("--engine dask uses Poisson weights: drop --scheme or use poisson.")
-        scheme = "poisson"
-    table = read_table(
+    given = ctx.get_parameter_source("scheme") is not click.core.ParameterSource.DEFAULT
+    results = vrs_front_door(
+        impressions,
         eligible,
-        [
-            Column("ad_id", "label"),
-            Column("attribute", "label"),
-            Column("group", "label"),
-            Column("eligible", "float"),
-            Column("noise_scale", "float", required=False),
-        ],
-        what="eligible table",
-    )
-    options: dict[str, Any] = dict(
+        attribute,
+        engine=engine,
+        scheduler=scheduler,
+        row_id=row_id,
+        rows_per_partition=partition_rows,
+        min_impressions=min_impressions,
         unit=unit,
         threshold=threshold,
         confidence=confidence,
         n_resamples=resamples,
-        scheme=scheme,
+        scheme=scheme if given else None,  # the default depends on the engine
         interval=interval,
         delivered_noise_scale=delivered_noise_scale,
         estimate=estimate,
         random_state=seed,
         device=device,
     )
-    columns = [
-        Column("ad_id", "label"),
-        # counts, unless DP noise made them real numbers (negative or fractional)
-        Column("impressions", "count" if delivered_noise_scale == 0 else "float"),
-        Column("user_id", "label", required=False),
-        Column(attribute, "label", required=False),
-        Column("p_", "probability", required=False, prefix=True),
-    ]
-    if engine == "dask":
-        from varkit.engine import LogSource, connect
-        from varkit.fairness.logs import vrs_log
-
-        client = connect(scheduler)
-        try:
-            source = LogSource(impressions, row_id=row_id, rows_per_partition=partition_rows)
-            per_ad = vrs_log(source, table, attribute, client=client, **options)
-        finally:
-            if client is not None:
-                client.close()
-    elif partition_rows is not None:
-        # pandas in chunks: one process, memory bounded by the chunk size (ads spilled to
-        # disk in ranges, then bootstrapped range by range; same results as in memory)
-        from varkit.fairness.chunked import vrs_metrics_chunks
-        from varkit.io.partitions import ROW_ID, iter_frames
-
-        frames = (
-            frame.drop(columns=ROW_ID)
-            for frame in iter_frames(impressions, columns, rows_per_partition=partition_rows)
-        )
-        per_ad = vrs_metrics_chunks(frames, table, attribute, bucket_rows=partition_rows, **options)
-    else:
-        if glob.has_magic(impressions):
-            from varkit.io.partitions import ROW_ID, read_all
-
-            log = read_all(impressions, columns).drop(columns=ROW_ID)
-        else:
-            log = read_table(impressions, columns, what="impressions log")
-        per_ad = vrs_metrics(log, table, attribute, **options)
-    _emit_vrs(
-        ctx, per_ad, impressions, eligible, min_impressions, confidence, seed, device, fmt, output
-    )
-
-
-def _emit_vrs(
-    ctx: click.Context,
-    per_ad: ResultSet,
-    impressions: str,
-    eligible: str,
-    min_impressions: float,
-    confidence: float,
-    seed: int,
-    device: str,
-    fmt: str,
-    output: str | None,
-) -> None:
-    """Per-ad results, then compliance coverage, with provenance (both engines)."""
-    from varkit.fairness.vrs import vrs_coverage
-    from varkit.io.partitions import expand_paths
-
-    coverage = vrs_coverage(
-        per_ad, min_impressions=min_impressions, confidence=confidence, random_state=seed
-    )
-    provenance = make_provenance(
-        command=command_line(ctx),
-        inputs=[*expand_paths(impressions), eligible],
-        seed=seed,
-        device=resolve_device(device).device,
-    )
-    emit(ResultSet(per_ad.results + coverage.results, provenance), fmt, output)
+    emit(results, fmt, output)
 
 
 @fairness.command("simulate")
@@ -293,15 +204,11 @@ def simulate(
     output: str | None,
 ) -> None:
     """Simulate ad delivery, write the logs, and print the true coverage per attribute."""
-    from varkit.checks import resolve_seed
     from varkit.cli.options import write_text
-    from varkit.fairness.counts import check_noise_scale
-    from varkit.fairness.coverage import compliance_coverage
-    from varkit.fairness.simulate import simulate_delivery
+    from varkit.fairness import simulate_delivery
 
     if not out_dir.strip():
         raise VarkitError("--out-dir is empty; give a folder name.")
-    eligible_noise_scale = check_noise_scale(eligible_noise_scale, "--eligible-noise-scale")
     seed = resolve_seed(seed)  # drawn fresh when not given; recorded in the provenance
     sim = simulate_delivery(
         n_users=users,
@@ -313,32 +220,9 @@ def simulate(
         random_state=seed,
     )
     paths = {}
-    for name, frame in (
-        ("impressions", sim.impressions),
-        ("eligible", sim.eligible),
-        ("truth", sim.truth),
-        ("trajectory", sim.trajectory),
-    ):
+    for name, frame in sim.tables().items():
         paths[name] = os.path.join(out_dir, f"{name}.csv")
         # creates the folder; a folder that cannot be written is one error naming the option
         write_text(paths[name], frame.to_csv(index=False), option="--out-dir")
-    results: list[Result] = []
-    for attribute, part in sim.truth.groupby("attribute", sort=True):
-        cover = compliance_coverage(
-            part["true_shuffle_distance"].to_numpy(),
-            part["impressions"].to_numpy(),
-            threshold=threshold,
-            attribute=str(attribute),
-            random_state=np.random.default_rng(seed),
-        )
-        results.extend(
-            r.replace(details={**r.details, "truth": "true labels", "controller": controller})
-            for r in cover
-        )
-    provenance = make_provenance(
-        command=command_line(click.get_current_context()),
-        seed=seed,
-        device="cpu",
-        outputs=paths,
-    )
-    emit(ResultSet(tuple(results), provenance), fmt, output)
+    coverage = sim.true_coverage(threshold=threshold, random_state=seed)
+    emit(ResultSet(coverage.results, {**coverage.provenance, "outputs": paths}), fmt, output)

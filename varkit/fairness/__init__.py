@@ -1,4 +1,9 @@
-"""VRS impression-variance (shuffle distance) metrics with honest uncertainty."""
+"""VRS impression-variance (shuffle distance) metrics with honest uncertainty.
+
+The front door is :func:`vrs`: a delivery log and an eligible table (DataFrames, paths or
+globs) in, the per-ad shuffle distances with intervals and the compliance coverage out,
+in memory, in chunks or on Dask.
+"""
 
 from varkit.fairness.chunked import vrs_metrics_chunks
 from varkit.fairness.counts import (
@@ -17,6 +22,8 @@ from varkit.fairness.distances import (
     shuffle_distance,
     signed_gaps,
 )
+from varkit.fairness.front_door import vrs
+from varkit.fairness.metrics import vrs_coverage, vrs_metrics
 from varkit.fairness.simulate import (
     SimulatedDelivery,
     plot_trajectory,
@@ -24,7 +31,6 @@ from varkit.fairness.simulate import (
     simulate_delivery,
 )
 from varkit.fairness.uncertainty import replicate_counts, summarise_replicates
-from varkit.fairness.vrs import vrs_coverage, vrs_metrics
 
 __all__ = [
     "DeliveryCounts",
@@ -46,6 +52,7 @@ __all__ = [
     "simulate_ad_logs",
     "simulate_delivery",
     "summarise_replicates",
+    "vrs",
     "vrs_coverage",
     "vrs_metrics",
     "vrs_metrics_chunks",

@@ -11,7 +11,7 @@ independent, though, so :func:`vrs_metrics_chunks` works in two passes:
    of the eligible table's sorted ads (about ``n_ads / buckets`` of them);
 2. consecutive spill files are read back while their rows add up to at most
    ``bucket_rows`` (a single larger file is read alone), merged into that range's
-   (ad, user) counts, and handed to :func:`~varkit.fairness.vrs.vrs_metrics` with the
+   (ad, user) counts, and handed to :func:`~varkit.fairness.metrics.vrs_metrics` with the
    eligible rows of the same ads.
 
 **Memory.** Pass 1 holds one chunk and its reduction, O(chunk rows). Pass 2 holds one
@@ -35,8 +35,8 @@ on foreign files here).
 
 Examples
 --------
->>> import pandas as pd
 >>> from varkit.datasets.fairness import load_impressions_example, load_eligible_example
+>>> from varkit.fairness import vrs_metrics
 >>> log, eligible = load_impressions_example(), load_eligible_example()
 >>> chunks = (log.iloc[i : i + 500] for i in range(0, len(log), 500))
 >>> rs = vrs_metrics_chunks(chunks, eligible, "sex", n_resamples=50, random_state=0,
@@ -50,7 +50,7 @@ from __future__ import annotations
 import os
 import pickle
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
 import numpy as np
@@ -65,8 +65,7 @@ from varkit.fairness.counts import (
     count_delivery,
     count_delivery_chunks,
 )
-from varkit.fairness.coverage import DEFAULT_TOLERANCE
-from varkit.fairness.vrs import _checked_eligible, vrs_metrics
+from varkit.fairness.metrics import VrsOptions, checked_eligible, vrs_of_counts
 from varkit.results import Result, ResultSet
 
 __all__ = ["vrs_metrics_chunks"]
@@ -95,22 +94,12 @@ def vrs_metrics_chunks(
     buckets: int = 64,
     bucket_rows: int = 1_000_000,
     spill_dir: str | os.PathLike[str] | None = None,
-    unit: str = "impressions",
-    threshold: float = 0.10,
-    confidence: float = 0.95,
-    n_resamples: int = 1000,
-    scheme: str = "multinomial",
-    interval: str = "projection",
-    eligible_sampling: str = "multinomial",
-    redraw_membership: bool | None = None,
-    delivered_noise_scale: float = 0.0,
-    drop_groups: Sequence[str] = ("unknown",),
-    estimate: str = "plug-in",
-    tolerance: float = DEFAULT_TOLERANCE,
     random_state: int | np.random.Generator | None = None,
-    device: str = "cpu",
+    **options: Any,
 ) -> ResultSet:
-    """:func:`~varkit.fairness.vrs.vrs_metrics` of a log read in chunks, in bounded memory.
+    """:func:`~varkit.fairness.metrics.vrs_metrics` of a log read in chunks, in bounded memory.
+
+    The method of :func:`varkit.fairness.vrs` with ``engine="chunks"``.
 
     Parameters
     ----------
@@ -128,10 +117,12 @@ def vrs_metrics_chunks(
         this; it and the chunk size set the peak memory (see the module docstring).
     spill_dir : path, optional
         Folder for the temporary spill folder (default: the system's temporary folder).
-    unit, threshold, confidence, n_resamples, scheme, interval, eligible_sampling, \
-redraw_membership, delivered_noise_scale, drop_groups, estimate, tolerance, random_state, \
-device
-        As for :func:`~varkit.fairness.vrs.vrs_metrics`.
+    random_state : None, int or numpy.random.Generator
+    **options
+        ``unit``, ``threshold``, ``confidence``, ``n_resamples``, ``scheme``,
+        ``interval``, ``eligible_sampling``, ``redraw_membership``,
+        ``delivered_noise_scale``, ``drop_groups``, ``estimate``, ``tolerance`` and
+        ``device``, as for :func:`~varkit.fairness.metrics.vrs_metrics`.
 
     Returns
     -------
@@ -150,44 +141,32 @@ device
     Point metrics in impressions (``n_resamples=0``) need per-ad sums only: they are
     merged in memory (:func:`~varkit.fairness.counts.count_delivery_chunks` with
     ``by_user=False``, O(n_ads)) without spilling.
+
+    Examples
+    --------
+    Two chunks, ads spilled to four files and read back about 500 rows at a time: the
+    results of the whole log in memory.
+
+    >>> from varkit.datasets.fairness import load_impressions_example, load_eligible_example
+    >>> from varkit.fairness import vrs_metrics
+    >>> log, eligible = load_impressions_example(), load_eligible_example()
+    >>> chunks = [log.iloc[:2000], log.iloc[2000:]]
+    >>> rs = vrs_metrics_chunks(chunks, eligible, "sex", n_resamples=20, random_state=1,
+    ...                         buckets=4, bucket_rows=500, unit="reach")
+    >>> rs == vrs_metrics(log, eligible, "sex", n_resamples=20, random_state=1, unit="reach")
+    True
     """
     _validate_chunked(chunks, buckets, bucket_rows, spill_dir)
-    options: dict[str, Any] = dict(
-        unit=unit,
-        threshold=threshold,
-        confidence=confidence,
-        n_resamples=n_resamples,
-        scheme=scheme,
-        interval=interval,
-        eligible_sampling=eligible_sampling,
-        redraw_membership=redraw_membership,
-        delivered_noise_scale=delivered_noise_scale,
-        drop_groups=drop_groups,
-        estimate=estimate,
-        tolerance=tolerance,
-        device=device,
-    )
-    elig = _checked_eligible(
-        eligible,
-        attribute,
-        drop_groups,
-        unit,
-        threshold,
-        confidence,
-        n_resamples,
-        scheme,
-        interval,
-        eligible_sampling,
-        delivered_noise_scale,
-        estimate,
-        device,
-    )
+    checked = VrsOptions.from_keywords(attribute, options)
+    elig = checked_eligible(eligible, checked)
     count_options: dict[str, Any] = dict(
-        groups=elig.groups, drop_groups=drop_groups, allow_negative=delivered_noise_scale > 0
+        groups=elig.groups,
+        drop_groups=checked.drop_groups,
+        allow_negative=checked.delivered_noise_scale > 0,
     )
-    if not n_resamples and unit == "impressions":
+    if not checked.n_resamples and checked.unit == "impressions":
         per_ad = count_delivery_chunks(chunks, attribute, by_user=False, **count_options)
-        return vrs_metrics(per_ad, elig, attribute, random_state=random_state, **options)
+        return vrs_of_counts(per_ad, elig, checked, random_state)
     with tempfile.TemporaryDirectory(prefix="varkit-fairness-", dir=spill_dir) as folder:
         spill = _Spill(folder, elig, attribute, buckets)
         try:
@@ -200,10 +179,7 @@ device
         results: list[Result] = []
         for first_ad, stop_ad in spill.groups(bucket_rows):
             counts = spill.read(first_ad, stop_ad)
-            rs = vrs_metrics(
-                counts, spill.eligible(first_ad, stop_ad), attribute, random_state=rng, **options
-            )
-            results.extend(rs)
+            results.extend(vrs_of_counts(counts, spill.eligible(first_ad, stop_ad), checked, rng))
             del counts
     return ResultSet(tuple(results))
 

@@ -36,18 +36,52 @@ import numpy as np
 import pandas as pd
 
 from varkit.errors import VarkitError, VarkitTypeError
+from varkit.io import Column
 
 __all__ = [
+    "ELIGIBLE_COLUMNS",
     "DeliveryCounts",
     "EligibleCounts",
     "check_noise_scale",
     "count_delivery",
     "count_delivery_chunks",
     "count_eligible",
+    "log_columns",
 ]
 
 PROB_PREFIX = "p_"
 UNITS = ("impressions", "reach")
+
+#: The columns of an eligible table, as :func:`varkit.io.read_table` reads them.
+ELIGIBLE_COLUMNS = (
+    Column("ad_id", "label"),
+    Column("attribute", "label"),
+    Column("group", "label"),
+    Column("eligible", "float"),
+    Column("noise_scale", "float", required=False),
+)
+
+
+def log_columns(attribute: str, delivered_noise_scale: float = 0.0) -> list[Column]:
+    """The columns of an impressions log for ``attribute``, as :mod:`varkit.io` reads them.
+
+    Impressions are counts, unless DP noise (``delivered_noise_scale > 0``) made them
+    real numbers (negative or fractional).
+
+    Examples
+    --------
+    >>> [c.name for c in log_columns("sex")]
+    ['ad_id', 'impressions', 'user_id', 'sex', 'p_']
+    >>> log_columns("sex", 2.0)[1].kind
+    'float'
+    """
+    return [
+        Column("ad_id", "label"),
+        Column("impressions", "count" if delivered_noise_scale == 0 else "float"),
+        Column("user_id", "label", required=False),
+        Column(attribute, "label", required=False),
+        Column("p_", "probability", required=False, prefix=True),
+    ]
 
 
 @dataclass(frozen=True)
@@ -69,6 +103,19 @@ class DeliveryCounts:
         Bookkeeping merged with the counts: ``n_rows`` read, ``dropped_impressions``
         (impressions, or probability mass, of groups in ``drop_groups``) and
         ``renormalised_rows`` (probability rows rescaled to sum to 1).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> log = pd.DataFrame({"ad_id": ["a", "a", "b"], "user_id": ["u", "v", "u"],
+    ...                     "impressions": [2, 1, 4], "sex": ["female", "male", "female"]})
+    >>> counts = count_delivery(log, "sex")
+    >>> counts.groups, counts.by_user, counts.soft
+    (('female', 'male'), True, False)
+    >>> counts.table.loc[("a", "u")].tolist()   # impressions, then per group
+    [2.0, 2.0, 0.0]
+    >>> counts.ads
+    ['a', 'b']
     """
 
     attribute: str
@@ -143,6 +190,16 @@ class EligibleCounts:
         Same shape: the Laplace scale ``b`` of the noise in each count (0 when none).
     info : dict
         ``missing_cells``: (ad, group) pairs absent from the table, taken as 0.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({"ad_id": ["a", "a"], "attribute": ["sex", "sex"],
+    ...                       "group": ["female", "male"], "eligible": [40, 60],
+    ...                       "noise_scale": [2.0, 2.0]})
+    >>> elig = count_eligible(table, "sex")
+    >>> elig.groups, elig.counts.loc["a"].tolist(), elig.noise_scale.loc["a"].tolist()
+    (('female', 'male'), [40.0, 60.0], [2.0, 2.0])
     """
 
     attribute: str
@@ -277,10 +334,52 @@ def count_delivery(
     Returns
     -------
     DeliveryCounts
+
+    Examples
+    --------
+    Soft memberships: each impression counts as its probabilities.
+
+    >>> import pandas as pd
+    >>> log = pd.DataFrame({"ad_id": ["a", "a"], "impressions": [3, 1],
+    ...                     "p_female": [0.9, 0.2], "p_male": [0.1, 0.8]})
+    >>> counts = count_delivery(log, "sex")
+    >>> counts.soft, counts.totals().round(2).to_dict("index")
+    (True, {'a': {'female': 2.9, 'male': 1.1}})
     """
     frame = _validate_frame(frame, "impressions", ("ad_id", "impressions"))
     if not isinstance(attribute, str) or not attribute:
         raise VarkitTypeError("`attribute` must be a non-empty string.")
+    impressions = _impressions(frame, allow_negative)
+    drop = {str(g) for g in drop_groups}
+    info: dict[str, Any] = dict.fromkeys(_INFO_KEYS, 0)
+    info["n_rows"] = len(frame)
+    keys = ["ad_id", "user_id"] if by_user and "user_id" in frame.columns else ["ad_id"]
+    cells = _Cells.of(frame, keys)
+    if attribute in frame.columns:
+        soft = False
+        names, members, cell_impressions = _hard_members(
+            frame, attribute, cells, impressions, groups, drop, info
+        )
+    else:
+        soft = True
+        names, members, cell_impressions = _soft_members(
+            frame, attribute, cells, impressions, groups, drop, info, prob_tolerance
+        )
+    if len(keys) == 1:
+        members, cell_impressions = _collapse(
+            members, cell_impressions, cells.level_of, len(cells.levels[0])
+        )
+    data = pd.DataFrame(members, columns=names)
+    data.insert(0, "impressions", cell_impressions)
+    if len(keys) == 2:
+        data.index = pd.MultiIndex(levels=cells.levels, codes=cells.codes, names=keys)
+    else:
+        data.index = cells.levels[0].rename("ad_id")
+    return DeliveryCounts(attribute, tuple(names), data, soft, info)
+
+
+def _impressions(frame: pd.DataFrame, allow_negative: bool) -> np.ndarray:
+    """The ``impressions`` column: counts, or (``allow_negative``) noisy real numbers."""
     impressions = _numeric(frame, "impressions", "impressions")
     if not allow_negative:
         # impressions are counts: non-negative integers a double holds exactly (noisy DP
@@ -299,19 +398,32 @@ def count_delivery(
             "`impressions` column 'impressions' must be at most 2**53 in absolute value, "
             f"but row {row + 1} holds {impressions[row]:g}."
         )
-    drop = {str(g) for g in drop_groups}
-    info: dict[str, Any] = dict.fromkeys(_INFO_KEYS, 0)
-    info["n_rows"] = len(frame)
+    return impressions
 
-    keys = ["ad_id", "user_id"] if by_user and "user_id" in frame.columns else ["ad_id"]
-    if len(keys) == 1:
-        # One key: rows are reduced over the ad codes in first-seen order and only the
-        # reduced table (one row per ad) is put in sorted order, so no pass over the rows
-        # maps codes to sorted ranks.
-        cell, uniques = _factorize(frame["ad_id"], "missing", "ad_id")
-        ad_levels, level_of = _levels(uniques, as_str=True)
-        n_cells = len(uniques)
-    else:
+
+@dataclass(frozen=True)
+class _Cells:
+    """Each row's key cell (ad, or (ad, user)), and the cells' levels and codes.
+
+    With one key, cells are the ad codes in first-seen order (``level_of`` maps them to
+    the sorted ads); with two, cells are the sorted distinct (ad, user) pairs.
+    """
+
+    cell: np.ndarray
+    n_cells: int
+    levels: list[pd.Index]
+    codes: list[np.ndarray]
+    level_of: np.ndarray
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame, keys: list[str]) -> _Cells:
+        if len(keys) == 1:
+            # One key: rows are reduced over the ad codes in first-seen order and only the
+            # reduced table (one row per ad) is put in sorted order, so no pass over the
+            # rows maps codes to sorted ranks.
+            cell, uniques = _factorize(frame["ad_id"], "missing", "ad_id")
+            ad_levels, level_of = _levels(uniques, as_str=True)
+            return cls(cell, len(uniques), [ad_levels], [], level_of)
         key_codes, key_levels = [], []
         for key in keys:
             codes, levels = _sorted_codes(frame[key], as_str=key == "ad_id")
@@ -321,85 +433,96 @@ def count_delivery(
             key_codes.append(codes)
             key_levels.append(levels)
         cell, cell_codes = _cells(key_codes, [len(levels) for levels in key_levels])
-        n_cells = len(cell_codes[0])
+        return cls(cell, len(cell_codes[0]), key_levels, cell_codes, np.zeros(0, np.int64))
 
-    if attribute in frame.columns:
-        soft = False
-        label_codes, label_uniques = _factorize(frame[attribute], "label", attribute)
-        labels = np.asarray(label_uniques).astype(str)
-        kept_label = ~np.isin(labels, list(drop))
-        found = sorted({str(g) for g in labels[kept_label]})
-        names = list(groups) if groups is not None else found
-        unknown = sorted(set(found) - set(names))
-        if unknown:
-            raise VarkitError(
-                f"`impressions` column {attribute!r} has group {unknown[0]!r}, which the "
-                f"eligible table does not list for {attribute!r}."
-            )
-        # One bincount over the (cell, label) pairs sums every label's impressions at once;
-        # the few label columns are then mapped to group columns (dropped labels to an
-        # extra last column) on the reduced table, not on the rows.
-        n_labels = len(labels)
-        by_label = np.bincount(
-            cell * n_labels + label_codes, weights=impressions, minlength=n_cells * n_labels
-        ).reshape(n_cells, n_labels)
-        column_of = np.where(kept_label, pd.Index(names).get_indexer(labels), len(names))
-        flat = np.zeros((n_cells, len(names) + 1))
-        for j, column in enumerate(column_of.tolist()):
-            flat[:, column] += by_label[:, j]
-        info["dropped_impressions"] = float(flat[:, -1].sum())
-        members: np.ndarray = flat[:, :-1]
-        # every row carries exactly one label: the cell's impressions are its labels' sum
-        cell_impressions = by_label.sum(axis=1)
-    else:
-        columns = probability_columns(frame)
-        if not columns:
-            raise VarkitError(
-                f"`impressions` has neither a column {attribute!r} nor `p_<group>` "
-                f"probability columns for attribute {attribute!r}."
-            )
-        soft = True
-        found = [c[len(PROB_PREFIX) :] for c in columns]
-        probs = np.column_stack([_numeric(frame, c, "impressions") for c in columns])
-        if ((probs < 0) | (probs > 1)).any():
-            row = int(np.flatnonzero(((probs < 0) | (probs > 1)).any(axis=1))[0])
-            raise VarkitError(f"`impressions` has a probability outside [0, 1] at row {row + 1}.")
-        total = probs.sum(axis=1)
-        off = np.abs(total - 1.0) > prob_tolerance
-        if off.any():
-            row = int(np.flatnonzero(off)[0])
-            raise VarkitError(
-                f"`impressions` probabilities p_* sum to {total[row]:.4g}, not 1, at row {row + 1}."
-            )
-        info["renormalised_rows"] = int((total != 1.0).sum())
-        probs = probs / np.where(total > 0, total, 1.0)[:, None]
-        keep_cols = [i for i, g in enumerate(found) if g not in drop]
-        dropped_mass = probs[:, [i for i in range(len(found)) if i not in keep_cols]].sum(axis=1)
-        info["dropped_impressions"] = float((impressions * dropped_mass).sum())
-        names_found = [found[i] for i in keep_cols]
-        names = list(groups) if groups is not None else names_found
-        missing = sorted(set(names_found) - set(names))
-        if missing:
-            raise VarkitError(
-                f"`impressions` has a column 'p_{missing[0]}' for a group the eligible "
-                f"table does not list for {attribute!r}."
-            )
-        members = np.zeros((n_cells, len(names)))
-        for i in keep_cols:
-            members[:, names.index(found[i])] = np.bincount(
-                cell, weights=impressions * probs[:, i], minlength=n_cells
-            )
-        cell_impressions = np.bincount(cell, weights=impressions, minlength=n_cells)
 
-    if len(keys) == 1:
-        members, cell_impressions = _collapse(members, cell_impressions, level_of, len(ad_levels))
-    data = pd.DataFrame(members, columns=names)
-    data.insert(0, "impressions", cell_impressions)
-    if len(keys) == 2:
-        data.index = pd.MultiIndex(levels=key_levels, codes=cell_codes, names=keys)
-    else:
-        data.index = ad_levels.rename("ad_id")
-    return DeliveryCounts(attribute, tuple(names), data, soft, info)
+def _hard_members(
+    frame: pd.DataFrame,
+    attribute: str,
+    cells: _Cells,
+    impressions: np.ndarray,
+    groups: Sequence[str] | None,
+    drop: set[str],
+    info: dict[str, Any],
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Group names, per-cell impressions by group and per-cell impressions (hard labels)."""
+    cell, n_cells = cells.cell, cells.n_cells
+    label_codes, label_uniques = _factorize(frame[attribute], "label", attribute)
+    labels = np.asarray(label_uniques).astype(str)
+    kept_label = ~np.isin(labels, list(drop))
+    found = sorted({str(g) for g in labels[kept_label]})
+    names = list(groups) if groups is not None else found
+    unknown = sorted(set(found) - set(names))
+    if unknown:
+        raise VarkitError(
+            f"`impressions` column {attribute!r} has group {unknown[0]!r}, which the "
+            f"eligible table does not list for {attribute!r}."
+        )
+    # One bincount over the (cell, label) pairs sums every label's impressions at once;
+    # the few label columns are then mapped to group columns (dropped labels to an
+    # extra last column) on the reduced table, not on the rows.
+    n_labels = len(labels)
+    by_label = np.bincount(
+        cell * n_labels + label_codes, weights=impressions, minlength=n_cells * n_labels
+    ).reshape(n_cells, n_labels)
+    column_of = np.where(kept_label, pd.Index(names).get_indexer(labels), len(names))
+    flat = np.zeros((n_cells, len(names) + 1))
+    for j, column in enumerate(column_of.tolist()):
+        flat[:, column] += by_label[:, j]
+    info["dropped_impressions"] = float(flat[:, -1].sum())
+    # every row carries exactly one label: the cell's impressions are its labels' sum
+    return names, flat[:, :-1], by_label.sum(axis=1)
+
+
+def _soft_members(
+    frame: pd.DataFrame,
+    attribute: str,
+    cells: _Cells,
+    impressions: np.ndarray,
+    groups: Sequence[str] | None,
+    drop: set[str],
+    info: dict[str, Any],
+    prob_tolerance: float,
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Group names, per-cell impressions by group and per-cell impressions (p_<group>)."""
+    cell, n_cells = cells.cell, cells.n_cells
+    columns = probability_columns(frame)
+    if not columns:
+        raise VarkitError(
+            f"`impressions` has neither a column {attribute!r} nor `p_<group>` "
+            f"probability columns for attribute {attribute!r}."
+        )
+    found = [c[len(PROB_PREFIX) :] for c in columns]
+    probs = np.column_stack([_numeric(frame, c, "impressions") for c in columns])
+    if ((probs < 0) | (probs > 1)).any():
+        row = int(np.flatnonzero(((probs < 0) | (probs > 1)).any(axis=1))[0])
+        raise VarkitError(f"`impressions` has a probability outside [0, 1] at row {row + 1}.")
+    total = probs.sum(axis=1)
+    off = np.abs(total - 1.0) > prob_tolerance
+    if off.any():
+        row = int(np.flatnonzero(off)[0])
+        raise VarkitError(
+            f"`impressions` probabilities p_* sum to {total[row]:.4g}, not 1, at row {row + 1}."
+        )
+    info["renormalised_rows"] = int((total != 1.0).sum())
+    probs = probs / np.where(total > 0, total, 1.0)[:, None]
+    keep_cols = [i for i, g in enumerate(found) if g not in drop]
+    dropped_mass = probs[:, [i for i in range(len(found)) if i not in keep_cols]].sum(axis=1)
+    info["dropped_impressions"] = float((impressions * dropped_mass).sum())
+    names_found = [found[i] for i in keep_cols]
+    names = list(groups) if groups is not None else names_found
+    missing = sorted(set(names_found) - set(names))
+    if missing:
+        raise VarkitError(
+            f"`impressions` has a column 'p_{missing[0]}' for a group the eligible "
+            f"table does not list for {attribute!r}."
+        )
+    members = np.zeros((n_cells, len(names)))
+    for i in keep_cols:
+        members[:, names.index(found[i])] = np.bincount(
+            cell, weights=impressions * probs[:, i], minlength=n_cells
+        )
+    return names, members, np.bincount(cell, weights=impressions, minlength=n_cells)
 
 
 def _factorize(values: pd.Series, what: str, column: str) -> tuple[np.ndarray, Any]:

@@ -197,6 +197,19 @@ def compliance_coverage(
     ----------
     Wilson, E. B. (1927). Probable inference, the law of succession, and statistical
     inference. JASA 22, 209-212.
+
+    Examples
+    --------
+    Two of three ads pass, but the largest one fails:
+
+    >>> rs = compliance_coverage([0.02, 0.08, 0.15], [400, 250, 900], attribute="sex",
+    ...                          random_state=0)
+    >>> [(r.metric, r.group["weighting"], round(r.estimate, 3)) for r in rs]
+    ... # doctest: +NORMALIZE_WHITESPACE
+    [('compliance_coverage', 'ads', 0.667), ('compliance_coverage', 'impressions', 0.419),
+     ('mean_shuffle_distance', 'ads', 0.083), ('mean_shuffle_distance', 'impressions', 0.105)]
+    >>> round(rs[0].ci_low, 3), round(rs[0].ci_high, 3)   # Wilson, three ads
+    (0.208, 0.939)
     """
     sd, volume = _validate_coverage(
         shuffle_distance,
@@ -229,32 +242,7 @@ def compliance_coverage(
             common["expected_coverage"] = float(np.nanmean(prob))
             common["uncertain_ads"] = int(((prob > 0.025) & (prob < 0.975)).sum())
     if n_qual == 0:
-        # No ad to take a share of: NaN, with the reason stated and warned about.
-        if low_volume.any():
-            reason = (
-                f"no qualifying ads: all {int(low_volume.sum())} ads with an estimate have "
-                f"fewer than min_impressions={min_impressions:g} impressions"
-            )
-        else:
-            reason = "no qualifying ads: no ad has a shuffle-distance estimate"
-        scope = f" for attribute {attribute!r}" if attribute is not None else ""
-        note(common, f"compliance coverage{scope} is undefined ({reason}).")
-        nan = float("nan")
-        return ResultSet(
-            tuple(
-                Result(
-                    metric,
-                    nan,
-                    confidence=confidence,
-                    method="none",
-                    n=0,
-                    group={**label, "weighting": weighting},
-                    details={**common, "reason": reason},
-                )
-                for metric in ("compliance_coverage", "mean_shuffle_distance")
-                for weighting in ("ads", "impressions")
-            )
-        )
+        return _undefined(common, label, confidence, int(low_volume.sum()), min_impressions)
     low, high, boundary = _coverage_interval(n_pass, n_qual, confidence)
     results = [
         Result(
@@ -271,34 +259,93 @@ def compliance_coverage(
         )
     ]
     # Bootstrap over ads: the ads are the sampling units of every cross-ad summary.
-    rng = np.random.default_rng(random_state)
-    w = volume[qualifying]
-    x_pass = passed[qualifying].astype(float)
-    x_sd = sd[qualifying]
+    results.extend(
+        _ad_bootstrap_results(
+            volume[qualifying],
+            passed[qualifying].astype(float),
+            sd[qualifying],
+            common=common,
+            label=label,
+            confidence=confidence,
+            n_resamples=int(n_resamples),
+            rng=np.random.default_rng(random_state),
+        )
+    )
+    return ResultSet(tuple(results))
+
+
+def _undefined(
+    common: dict[str, Any],
+    label: dict[str, str],
+    confidence: float,
+    n_low_volume: int,
+    min_impressions: float,
+) -> ResultSet:
+    """No ad to take a share of: NaN results, with the reason stated and warned about."""
+    if n_low_volume:
+        reason = (
+            f"no qualifying ads: all {n_low_volume} ads with an estimate have "
+            f"fewer than min_impressions={min_impressions:g} impressions"
+        )
+    else:
+        reason = "no qualifying ads: no ad has a shuffle-distance estimate"
+    scope = f" for attribute {label['attribute']!r}" if label else ""
+    note(common, f"compliance coverage{scope} is undefined ({reason}).")
+    return ResultSet(
+        tuple(
+            Result(
+                metric,
+                float("nan"),
+                confidence=confidence,
+                method="none",
+                n=0,
+                group={**label, "weighting": weighting},
+                details={**common, "reason": reason},
+            )
+            for metric in ("compliance_coverage", "mean_shuffle_distance")
+            for weighting in ("ads", "impressions")
+        )
+    )
+
+
+_QUANTILES = ("q10", "q25", "q50", "q75", "q90")
+
+
+def _ad_bootstrap_results(
+    w: np.ndarray,
+    x_pass: np.ndarray,
+    x_sd: np.ndarray,
+    *,
+    common: dict[str, Any],
+    label: dict[str, str],
+    confidence: float,
+    n_resamples: int,
+    rng: np.random.Generator,
+) -> list[Result]:
+    """The impression-weighted coverage and both mean distances, percentile bootstrap
+    over the qualifying ads (weights ``w``, pass indicators, distances)."""
     keys = [
         ("compliance_coverage", "impressions"),
         ("mean_shuffle_distance", "ads"),
         ("mean_shuffle_distance", "impressions"),
     ]
     w_sum = float(w.sum())
-    replicates = _ad_bootstrap(w, x_pass, x_sd, int(n_resamples), rng)
+    replicates = _ad_bootstrap(w, x_pass, x_sd, n_resamples, rng)
     point = {
         keys[0]: float(w @ x_pass / w_sum) if w_sum > 0 else float("nan"),
         keys[1]: float(x_sd.mean()),
         keys[2]: float(w @ x_sd / w_sum) if w_sum > 0 else float("nan"),
     }
-    alpha = (1 - confidence) / 2
     quantiles = np.quantile(x_sd, [0.1, 0.25, 0.5, 0.75, 0.9])
+    results = []
     for key, reps in zip(keys, replicates, strict=True):
         metric, weighting = key
         reps = reps[np.isfinite(reps)]
         details = dict(common)
         if metric == "mean_shuffle_distance":
-            details["quantiles"] = {
-                q: float(v)
-                for q, v in zip(("q10", "q25", "q50", "q75", "q90"), quantiles, strict=True)
-            }
+            details["quantiles"] = {q: float(v) for q, v in zip(_QUANTILES, quantiles, strict=True)}
         estimate = point[key]
+        group = {**label, "weighting": weighting}
         if not np.isfinite(estimate) or reps.size == 0:
             details["reason"] = "the qualifying ads have no impressions to weight by"
             results.append(
@@ -307,32 +354,13 @@ def compliance_coverage(
                     float("nan"),
                     confidence=confidence,
                     method="none",
-                    n=n_qual,
-                    group={**label, "weighting": weighting},
+                    n=len(x_sd),
+                    group=group,
                     details=details,
                 )
             )
             continue
-        low, high = (float(v) for v in np.quantile(reps, [alpha, 1 - alpha]))
-        if metric == "compliance_coverage" and estimate in (0.0, 1.0) and low == high:
-            # no (every) ad passes: every ad resample repeats it. Clopper-Pearson on the
-            # Kish effective number of ads, (sum w)^2 / sum w^2, bounds the weighted share
-            # (Korn & Graubard 1998, Survey Methodology 24:193-201); exact for equal weights
-            n_eff = w_sum**2 / float(w @ w)
-            bound = float(-np.expm1(np.log(alpha) / n_eff))
-            low, high = (0.0, bound) if estimate == 0.0 else (1.0 - bound, 1.0)
-            details["interval"] = (
-                f"{'no' if estimate == 0.0 else 'every'} qualifying ad passes: "
-                f"Clopper-Pearson on the effective number of ads ({n_eff:.4g}), "
-                "Korn & Graubard (1998)"
-            )
-        if not low <= estimate <= high:
-            # a percentile interval of a skewed ratio can miss its own point estimate
-            details["widened"] = (
-                f"percentile interval [{low:.6g}, {high:.6g}] widened to hold the estimate "
-                f"{estimate:.6g}"
-            )
-            low, high = min(low, estimate), max(high, estimate)
+        low, high = _percentile_interval(metric, estimate, reps, w, confidence, details)
         results.append(
             Result(
                 metric,
@@ -341,10 +369,43 @@ def compliance_coverage(
                 high,
                 confidence,
                 "bootstrap-percentile-ads",
-                n=n_qual,
+                n=len(x_sd),
                 stderr=float(reps.std(ddof=1)) if reps.size > 1 else None,
-                group={**label, "weighting": weighting},
+                group=group,
                 details=details,
             )
         )
-    return ResultSet(tuple(results))
+    return results
+
+
+def _percentile_interval(
+    metric: str,
+    estimate: float,
+    reps: np.ndarray,
+    w: np.ndarray,
+    confidence: float,
+    details: dict[str, Any],
+) -> tuple[float, float]:
+    """The percentile interval of the replicates, with its two repairs noted in ``details``."""
+    alpha = (1 - confidence) / 2
+    low, high = (float(v) for v in np.quantile(reps, [alpha, 1 - alpha]))
+    if metric == "compliance_coverage" and estimate in (0.0, 1.0) and low == high:
+        # no (every) ad passes: every ad resample repeats it. Clopper-Pearson on the
+        # Kish effective number of ads, (sum w)^2 / sum w^2, bounds the weighted share
+        # (Korn & Graubard 1998, Survey Methodology 24:193-201); exact for equal weights
+        n_eff = float(w.sum()) ** 2 / float(w @ w)
+        bound = float(-np.expm1(np.log(alpha) / n_eff))
+        low, high = (0.0, bound) if estimate == 0.0 else (1.0 - bound, 1.0)
+        details["interval"] = (
+            f"{'no' if estimate == 0.0 else 'every'} qualifying ad passes: "
+            f"Clopper-Pearson on the effective number of ads ({n_eff:.4g}), "
+            "Korn & Graubard (1998)"
+        )
+    if not low <= estimate <= high:
+        # a percentile interval of a skewed ratio can miss its own point estimate
+        details["widened"] = (
+            f"percentile interval [{low:.6g}, {high:.6g}] widened to hold the estimate "
+            f"{estimate:.6g}"
+        )
+        low, high = min(low, estimate), max(high, estimate)
+    return low, high

@@ -34,9 +34,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from varkit.checks import resolve_seed
 from varkit.errors import VarkitError, VarkitTypeError
 from varkit.fairness.counts import check_noise_scale
+from varkit.fairness.coverage import compliance_coverage
 from varkit.fairness.distances import shuffle_distance
+from varkit.results import Result, ResultSet, make_provenance
 
 __all__ = [
     "RACE_GROUPS",
@@ -71,12 +74,68 @@ class SimulatedDelivery:
     trajectory : pandas.DataFrame
         ``round, ad_id, attribute, impressions, shuffle_distance``: cumulative true
         distance after every round.
+    controller : bool
+        Whether the VRS-like controller ran.
+
+    Examples
+    --------
+    >>> sim = simulate_delivery(n_users=300, n_ads=3, n_rounds=4, random_state=1)
+    >>> sorted(sim.tables())
+    ['eligible', 'impressions', 'trajectory', 'truth']
+    >>> cover = sim.true_coverage(threshold=0.10, random_state=1)
+    >>> [(r.metric, r.group["attribute"], r.group["weighting"]) for r in cover][:2]
+    [('compliance_coverage', 'race', 'ads'), ('compliance_coverage', 'race', 'impressions')]
+    >>> cover[0].details["truth"], cover[0].details["controller"]
+    ('true labels', False)
     """
 
     impressions: pd.DataFrame
     eligible: pd.DataFrame
     truth: pd.DataFrame
     trajectory: pd.DataFrame
+    controller: bool = False
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The four tables by name, in the order the CLI writes them."""
+        return {
+            "impressions": self.impressions,
+            "eligible": self.eligible,
+            "truth": self.truth,
+            "trajectory": self.trajectory,
+        }
+
+    def true_coverage(
+        self,
+        *,
+        threshold: float = 0.10,
+        random_state: int | np.random.Generator | None = None,
+    ) -> ResultSet:
+        """Compliance coverage of the ads per attribute with their **true** shuffle distance.
+
+        What a perfect measurement would report (:func:`~varkit.fairness.coverage.
+        compliance_coverage` of ``truth``); every attribute's ad bootstrap starts from the
+        same seed. The provenance names the seed.
+        """
+        seed = resolve_seed(random_state)
+        results: list[Result] = []
+        for attribute, part in self.truth.groupby("attribute", sort=True):
+            cover = compliance_coverage(
+                part["true_shuffle_distance"].to_numpy(),
+                part["impressions"].to_numpy(),
+                threshold=threshold,
+                attribute=str(attribute),
+                random_state=np.random.default_rng(seed),
+            )
+            results.extend(
+                r.replace(
+                    details={**r.details, "truth": "true labels", "controller": self.controller}
+                )
+                for r in cover
+            )
+        provenance = make_provenance(
+            function="varkit.fairness.SimulatedDelivery.true_coverage", seed=seed, device="cpu"
+        )
+        return ResultSet(tuple(results), provenance)
 
 
 def _memberships(
@@ -233,6 +292,7 @@ def simulation_cost(
 
 
 def _validate_simulation(
+    *,
     n_users: Any,
     n_ads: Any,
     n_rounds: Any,
@@ -329,12 +389,79 @@ def simulate_delivery(
         For a size whose memory or work (:func:`simulation_cost`) exceeds
         ``MAX_SIMULATION_BYTES`` (4 GiB) or ``MAX_SIMULATION_WORK``, more than
         ``MAX_ROUNDS`` rounds, or a negative or non-finite parameter.
+
+    Examples
+    --------
+    >>> sim = simulate_delivery(n_users=300, n_ads=3, n_rounds=4, random_state=1)
+    >>> sim.truth.shape, int(sim.trajectory["round"].max())   # 3 ads x 2 attributes
+    ((6, 5), 3)
+    >>> steered = simulate_delivery(n_users=300, n_ads=3, n_rounds=4, controller=True,
+    ...                             random_state=1)
+    >>> steered.controller, steered.eligible.equals(sim.eligible)   # same audience
+    (True, True)
     """
     _validate_simulation(
-        n_users, n_ads, n_rounds, budget, skew, gain, max_boost,
-        measurement_noise_scale, eligible_noise_scale, blur,
-    )  # fmt: skip
+        n_users=n_users,
+        n_ads=n_ads,
+        n_rounds=n_rounds,
+        budget=budget,
+        skew=skew,
+        gain=gain,
+        max_boost=max_boost,
+        measurement_noise_scale=measurement_noise_scale,
+        eligible_noise_scale=eligible_noise_scale,
+        blur=blur,
+    )
     rng = np.random.default_rng(random_state)
+    users = _draw_users(n_users, blur, rng)
+    ads = _draw_ads(users, n_ads, n_rounds, budget, skew, rng)
+    eligible_table, elig_race, elig_sex = _eligible_counts(users, ads, eligible_noise_scale, rng)
+    e_race_meas = np.maximum(elig_race, 0) / np.maximum(elig_race.sum(axis=1, keepdims=True), 1e-12)
+    e_sex_meas = elig_sex / np.maximum(elig_sex.sum(axis=1, keepdims=True), 1e-12)
+    k = len(RACE_GROUPS)
+    true_elig_race = np.stack(
+        [np.bincount(users.race[ads.eligible[a]], minlength=k) for a in range(n_ads)]
+    )
+    theta_race = np.zeros((n_ads, k))
+    theta_sex = np.zeros((n_ads, 2))
+    delivered = np.zeros((n_ads, n_users))  # impressions per ad and user
+    log_rows: list[pd.DataFrame] = []
+    trajectory: list[tuple[Any, ...]] = []
+    for round_ in range(n_rounds):
+        this_round = _auction_round(users, ads, delivered, theta_race, theta_sex, max_boost, rng)
+        delivered += this_round
+        part = _round_log(round_, this_round, users)
+        if part is not None:
+            log_rows.append(part)
+        trajectory.extend(
+            _trajectory_rows(round_, delivered, users, elig_race, true_elig_race, elig_sex)
+        )
+        if controller:
+            # Only aggregate, noised measurements reach the controller.
+            meas_race = delivered @ users.bisg + rng.laplace(
+                0, measurement_noise_scale, size=(n_ads, k)
+            )
+            meas_sex = np.column_stack(
+                [delivered @ users.female, delivered @ ~users.female]
+            ) + rng.laplace(0, measurement_noise_scale, size=(n_ads, 2))
+            _steer(meas_race, e_race_meas, theta_race, gain, max_boost)
+            _steer(meas_sex, e_sex_meas, theta_sex, gain, max_boost)
+    return _simulated(log_rows, eligible_table, trajectory, n_rounds, controller)
+
+
+@dataclass(frozen=True)
+class _Users:
+    """The simulated audience: true race, BISG memberships, sex, activity, interest."""
+
+    race: np.ndarray
+    bisg: np.ndarray
+    female: np.ndarray
+    activity: np.ndarray
+    interest: np.ndarray
+    sex_summary: np.ndarray  # the controller's noisy view of sex
+
+
+def _draw_users(n_users: int, blur: float, rng: np.random.Generator) -> _Users:
     k = len(RACE_GROUPS)
     latent = rng.choice(k, size=n_users, p=RACE_SHARES)
     bisg = _memberships(latent, k, blur, rng)
@@ -343,118 +470,174 @@ def simulate_delivery(
     activity = rng.lognormal(0.0, 0.7, size=n_users)
     interest = rng.normal(0.4 * (race - 1.0), 1.0)  # targeting feature, correlated with race
     sex_summary = np.column_stack([np.where(female, 0.8, 0.2), np.where(female, 0.2, 0.8)])
+    return _Users(race, bisg, female, activity, interest, sex_summary)
 
+
+@dataclass(frozen=True)
+class _Ads:
+    """The ads: who they may reach, budgets, and the delivery skew the system learned."""
+
+    eligible: np.ndarray  # (ads, users) bool
+    budgets: np.ndarray
+    per_round: np.ndarray
+    base_score: np.ndarray  # (ads, users)
+
+
+def _draw_ads(
+    users: _Users,
+    n_ads: int,
+    n_rounds: int,
+    budget: tuple[int, int],
+    skew: float,
+    rng: np.random.Generator,
+) -> _Ads:
+    k = len(RACE_GROUPS)
     centre = rng.normal(0, 1, size=n_ads)
     width = rng.uniform(0.7, 2.5, size=n_ads)
-    eligible = np.abs(interest[None, :] - centre[:, None]) < width[:, None]  # (ads, users)
+    eligible = np.abs(users.interest[None, :] - centre[:, None]) < width[:, None]
     budgets = np.exp(rng.uniform(np.log(budget[0]), np.log(budget[1]), size=n_ads)).round()
     per_round = np.ceil(budgets / n_rounds)
     bid = rng.lognormal(0, 0.3, size=n_ads)
     log_prop = rng.normal(0, skew, size=(n_ads, k))
     log_prop_female = rng.normal(0, skew, size=n_ads)
     base_score = bid[:, None] * np.exp(
-        log_prop[:, race] + log_prop_female[:, None] * female[None, :]
+        log_prop[:, users.race] + log_prop_female[:, None] * users.female[None, :]
     )
+    return _Ads(eligible, budgets, per_round, base_score)
 
-    # Eligible table: soft race counts (BISG sums), hard sex counts, optional DP noise.
-    elig_race = eligible.astype(float) @ bisg
+
+def _eligible_counts(
+    users: _Users, ads: _Ads, noise_scale: float, rng: np.random.Generator
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """The eligible table (soft race counts, hard sex counts, optional DP noise), and the
+    race and sex counts without noise."""
+    eligible = ads.eligible
+    elig_race = eligible.astype(float) @ users.bisg
     elig_sex = np.column_stack(
-        [eligible @ female.astype(float), eligible @ (~female).astype(float)]
+        [eligible @ users.female.astype(float), eligible @ (~users.female).astype(float)]
     )
     rows = []
     for attribute, groups, table in (
         ("race", RACE_GROUPS, elig_race),
         ("sex", SEX_GROUPS, elig_sex),
     ):
-        noisy = table + (
-            rng.laplace(0, eligible_noise_scale, size=table.shape) if eligible_noise_scale else 0.0
-        )
-        for a in range(n_ads):
+        noisy = table + (rng.laplace(0, noise_scale, size=table.shape) if noise_scale else 0.0)
+        for a in range(len(eligible)):
             for j, g in enumerate(groups):
-                rows.append((f"ad_{a:03d}", attribute, g, float(noisy[a, j]), eligible_noise_scale))
+                rows.append((f"ad_{a:03d}", attribute, g, float(noisy[a, j]), noise_scale))
     eligible_table = pd.DataFrame(
         rows, columns=["ad_id", "attribute", "group", "eligible", "noise_scale"]
     )
-    e_race_meas = np.maximum(elig_race, 0) / np.maximum(elig_race.sum(axis=1, keepdims=True), 1e-12)
-    e_sex_meas = elig_sex / np.maximum(elig_sex.sum(axis=1, keepdims=True), 1e-12)
-    true_elig_race = np.stack([np.bincount(race[eligible[a]], minlength=k) for a in range(n_ads)])
-    true_elig_sex = elig_sex
+    return eligible_table, elig_race, elig_sex
 
-    theta_race = np.zeros((n_ads, k))
-    theta_sex = np.zeros((n_ads, 2))
-    delivered = np.zeros((n_ads, n_users))  # impressions per ad and user
-    log_rows: list[pd.DataFrame] = []
-    trajectory = []
-    for round_ in range(n_rounds):
-        # About four ad opportunities per impression the ads could buy this round.
-        opportunities = rng.poisson(activity / activity.sum() * 4.0 * per_round.sum())
-        users = np.repeat(np.arange(n_users), opportunities)
-        rng.shuffle(users)
-        boost = np.exp(theta_race @ bisg.T + theta_sex @ sex_summary.T)
-        boost = np.clip(boost, 1.0 / max_boost, max_boost)
-        remaining = np.maximum(np.minimum(per_round, budgets - delivered.sum(axis=1)), 0)
-        score = (base_score * boost)[:, users] * eligible[:, users] * (remaining > 0)[:, None]
-        score = score * np.exp(rng.gumbel(size=score.shape) * 0.5)
-        outside = np.exp(rng.gumbel(size=len(users)) * 0.5) * 0.5  # competing advertisers
-        winner = np.where(score.max(axis=0) > outside, score.argmax(axis=0), -1)
-        # Pacing: each ad keeps its first `remaining` wins of the round.
-        this_round = np.zeros((n_ads, n_users))
-        for a in np.unique(winner[winner >= 0]):
-            won = users[winner == a][: int(remaining[a])]
-            np.add.at(this_round[a], won, 1.0)
-        delivered += this_round
-        ad_idx, user_idx = np.nonzero(this_round)
-        if ad_idx.size:
-            part = pd.DataFrame(
-                {
-                    "date": f"2023-05-{round_ + 1:02d}",
-                    "ad_id": [f"ad_{a:03d}" for a in ad_idx],
-                    "user_id": [f"u{u:05d}" for u in user_idx],
-                    "impressions": this_round[ad_idx, user_idx].astype(int),
-                    "sex": np.where(female[user_idx], "female", "male"),
-                }
-            )
-            for j, g in enumerate(RACE_GROUPS):
-                part[f"p_{g}"] = np.round(bisg[user_idx, j], 6)
-            log_rows.append(part)
-        true_race = np.stack(
-            [np.bincount(race, weights=delivered[a], minlength=k) for a in range(n_ads)]
-        )
-        true_sex = np.column_stack([delivered @ female, delivered @ ~female]).astype(float)
-        bisg_sd = np.asarray(shuffle_distance(delivered @ bisg, elig_race))
-        for attribute, d_true, e_true in (
-            ("race", true_race, true_elig_race),
-            ("sex", true_sex, true_elig_sex),
-        ):
-            sd = np.asarray(shuffle_distance(d_true, e_true))
-            proxy = bisg_sd if attribute == "race" else sd
-            for a in range(n_ads):
-                trajectory.append(
-                    (
-                        round_,
-                        f"ad_{a:03d}",
-                        attribute,
-                        float(d_true[a].sum()),
-                        float(sd[a]),
-                        float(proxy[a]),
-                    )
+
+def _auction_round(
+    users: _Users,
+    ads: _Ads,
+    delivered: np.ndarray,
+    theta_race: np.ndarray,
+    theta_sex: np.ndarray,
+    max_boost: float,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """One round's impressions per ad and user: opportunities, boosted scores, pacing."""
+    n_ads, n_users = delivered.shape
+    # About four ad opportunities per impression the ads could buy this round.
+    opportunities = rng.poisson(users.activity / users.activity.sum() * 4.0 * ads.per_round.sum())
+    seen_by = np.repeat(np.arange(n_users), opportunities)
+    rng.shuffle(seen_by)
+    boost = np.exp(theta_race @ users.bisg.T + theta_sex @ users.sex_summary.T)
+    boost = np.clip(boost, 1.0 / max_boost, max_boost)
+    remaining = np.maximum(np.minimum(ads.per_round, ads.budgets - delivered.sum(axis=1)), 0)
+    score = (
+        (ads.base_score * boost)[:, seen_by] * ads.eligible[:, seen_by] * (remaining > 0)[:, None]
+    )
+    score = score * np.exp(rng.gumbel(size=score.shape) * 0.5)
+    outside = np.exp(rng.gumbel(size=len(seen_by)) * 0.5) * 0.5  # competing advertisers
+    winner = np.where(score.max(axis=0) > outside, score.argmax(axis=0), -1)
+    # Pacing: each ad keeps its first `remaining` wins of the round.
+    this_round = np.zeros((n_ads, n_users))
+    for a in np.unique(winner[winner >= 0]):
+        won = seen_by[winner == a][: int(remaining[a])]
+        np.add.at(this_round[a], won, 1.0)
+    return this_round
+
+
+def _round_log(round_: int, this_round: np.ndarray, users: _Users) -> pd.DataFrame | None:
+    """The round's rows of the impressions log (None when nothing was delivered)."""
+    ad_idx, user_idx = np.nonzero(this_round)
+    if not ad_idx.size:
+        return None
+    part = pd.DataFrame(
+        {
+            "date": f"2023-05-{round_ + 1:02d}",
+            "ad_id": [f"ad_{a:03d}" for a in ad_idx],
+            "user_id": [f"u{u:05d}" for u in user_idx],
+            "impressions": this_round[ad_idx, user_idx].astype(int),
+            "sex": np.where(users.female[user_idx], "female", "male"),
+        }
+    )
+    for j, g in enumerate(RACE_GROUPS):
+        part[f"p_{g}"] = np.round(users.bisg[user_idx, j], 6)
+    return part
+
+
+def _trajectory_rows(
+    round_: int,
+    delivered: np.ndarray,
+    users: _Users,
+    elig_race: np.ndarray,
+    true_elig_race: np.ndarray,
+    elig_sex: np.ndarray,
+) -> list[tuple[Any, ...]]:
+    """Every ad's cumulative true (and BISG) shuffle distance after the round."""
+    n_ads = len(delivered)
+    k = len(RACE_GROUPS)
+    true_race = np.stack(
+        [np.bincount(users.race, weights=delivered[a], minlength=k) for a in range(n_ads)]
+    )
+    female = users.female
+    true_sex = np.column_stack([delivered @ female, delivered @ ~female]).astype(float)
+    bisg_sd = np.asarray(shuffle_distance(delivered @ users.bisg, elig_race))
+    rows = []
+    for attribute, d_true, e_true in (
+        ("race", true_race, true_elig_race),
+        ("sex", true_sex, elig_sex),
+    ):
+        sd = np.asarray(shuffle_distance(d_true, e_true))
+        proxy = bisg_sd if attribute == "race" else sd
+        for a in range(n_ads):
+            rows.append(
+                (
+                    round_,
+                    f"ad_{a:03d}",
+                    attribute,
+                    float(d_true[a].sum()),
+                    float(sd[a]),
+                    float(proxy[a]),
                 )
-        if controller:
-            # Only aggregate, noised measurements reach the controller.
-            meas_race = delivered @ bisg + rng.laplace(0, measurement_noise_scale, size=(n_ads, k))
-            meas_sex = np.column_stack([delivered @ female, delivered @ ~female]) + rng.laplace(
-                0, measurement_noise_scale, size=(n_ads, 2)
             )
-            for meas, e_meas, theta in (
-                (meas_race, e_race_meas, theta_race),
-                (meas_sex, e_sex_meas, theta_sex),
-            ):
-                meas = np.maximum(meas, 0)
-                total = meas.sum(axis=1, keepdims=True)
-                d_meas = np.where(total > 0, meas / np.maximum(total, 1e-12), e_meas)
-                theta += gain * (e_meas - d_meas) / np.maximum(e_meas, 0.05)
-                np.clip(theta, -np.log(max_boost), np.log(max_boost), out=theta)
+    return rows
 
+
+def _steer(
+    meas: np.ndarray, e_meas: np.ndarray, theta: np.ndarray, gain: float, max_boost: float
+) -> None:
+    """The controller's step: move the log-boosts ``theta`` (in place) to close the gap."""
+    meas = np.maximum(meas, 0)
+    total = meas.sum(axis=1, keepdims=True)
+    d_meas = np.where(total > 0, meas / np.maximum(total, 1e-12), e_meas)
+    theta += gain * (e_meas - d_meas) / np.maximum(e_meas, 0.05)
+    np.clip(theta, -np.log(max_boost), np.log(max_boost), out=theta)
+
+
+def _simulated(
+    log_rows: list[pd.DataFrame],
+    eligible_table: pd.DataFrame,
+    trajectory: list[tuple[Any, ...]],
+    n_rounds: int,
+    controller: bool,
+) -> SimulatedDelivery:
     impressions = (
         pd.concat(log_rows, ignore_index=True)
         if log_rows
@@ -475,13 +658,23 @@ def simulate_delivery(
     truth = last.rename(columns={"shuffle_distance": "true_shuffle_distance"})[
         ["ad_id", "attribute", "impressions", "true_shuffle_distance", "bisg_shuffle_distance"]
     ].reset_index(drop=True)
-    return SimulatedDelivery(impressions, eligible_table, truth, traj.reset_index(drop=True))
+    return SimulatedDelivery(
+        impressions, eligible_table, truth, traj.reset_index(drop=True), controller
+    )
 
 
 def plot_trajectory(trajectory: pd.DataFrame, ax: Any = None, threshold: float = 0.10) -> Any:
     """Plot the impression-weighted mean shuffle distance per round and attribute.
 
-    Needs matplotlib (``pip install varkit[plot]``); returns the axes.
+    Needs matplotlib (a dependency of varkit); returns the axes.
+
+    Examples
+    --------
+    >>> from matplotlib.figure import Figure
+    >>> sim = simulate_delivery(n_users=300, n_ads=3, n_rounds=4, random_state=1)
+    >>> ax = plot_trajectory(sim.trajectory, ax=Figure().subplots())
+    >>> [line.get_label() for line in ax.get_lines()][:2], ax.get_xlabel()
+    (['race', 'sex'], 'round')
     """
     try:
         import matplotlib.pyplot as plt

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from varkit.fairness.counts import count_delivery, count_delivery_chunks
+from varkit.fairness.metrics import vrs_coverage, vrs_metrics
 from varkit.fairness.simulate import simulate_delivery
-from varkit.fairness.vrs import vrs_coverage, vrs_metrics
 
 
 def _eligible(rows):
