@@ -30,14 +30,14 @@ REPO = PACKAGE.parent
 
 
 def _kernels() -> dict[str, object]:
-    from varkit.fairness import logs as scaleout_fairness
+    from varkit.gpu import segments
 
     return {
         "poisson_sums": nk.poisson_sums,
         "multinomial_sums": nk.multinomial_sums,
         "sign_flip_sums": nk.sign_flip_sums,
         "shuffle_subset_sums": nk.shuffle_subset_sums,
-        "_segment_poisson_sums": scaleout_fairness._segment_poisson_sums,
+        "segment_poisson_kernel": segments.segment_poisson_kernel,
     }
 
 
@@ -78,7 +78,7 @@ def test_running_the_kernels_writes_nothing_into_the_package() -> None:
     nk.sign_flip_sums(z[:, 0].copy(), keys, np.zeros(8))
     nk.shuffle_subset_sums(z[:, 0].copy(), 2, keys, np.zeros(8))
     segment = np.array([0, 0, 1, 1, 1], dtype=np.int64)
-    _kernels()["_segment_poisson_sums"](z, offsets, keys, segment, 2)  # type: ignore[operator]
+    _kernels()["segment_poisson_kernel"](z, offsets, keys, segment, 2)  # type: ignore[operator]
     assert _package_files() - before == set()
     folder = kernel_cache_dir()
     if folder is not None:  # each kernel's index is in the cache folder

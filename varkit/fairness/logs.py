@@ -47,13 +47,10 @@ from varkit.fairness.metrics import (
     checked_eligible,
 )
 from varkit.fairness.uncertainty import _laplace, replicate_counts
-from varkit.gpu.segments import segment_poisson_kernel, segment_poisson_sums
+from varkit.gpu.segments import segment_poisson_sums
 from varkit.results import ResultSet
 
 __all__ = ["AdPartial", "ad_partials", "merge_ad_partials", "user_keys", "vrs_log"]
-
-# The kernel's earlier name here (tests/gpu/test_kernel_cache.py lists it by it).
-_segment_poisson_sums = segment_poisson_kernel
 
 
 class AdPartial(NamedTuple):
