@@ -20,6 +20,17 @@ MAX_WEIGHT = 1e100
 MAX_LOG_WEIGHT = math.log(MAX_WEIGHT)
 MAX_MAGNITUDE = 1e100
 
+# The crash-rate methods, listed once: crude Monte Carlo (naturalistic driving), importance
+# sampling, regression control variates, sparse control variates stratified by n_critical.
+METHODS = ("nde", "is", "cv", "scv")
+
+
+def check_method(method: Any) -> str:
+    """One of :data:`METHODS`; the error names ``method`` and lists them."""
+    if method not in METHODS:
+        raise VarkitError(f"`method` must be one of {', '.join(METHODS)}, got {method!r}.")
+    return str(method)
+
 
 def as_vector(
     values: Any, name: str, *, low: float | None = None, high: float | None = None

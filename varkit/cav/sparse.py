@@ -71,7 +71,7 @@ from varkit.cav.moments import (
     total,
     training_shortfall,
 )
-from varkit.cav.stopping import tests_required
+from varkit.cav.stopping import n_required, tests_required
 from varkit.checks import check_confidence
 from varkit.errors import VarkitError
 from varkit.results import Result
@@ -560,6 +560,4 @@ class SparseControlVariates(BaseEstimator):  # type: ignore[misc]
 
     def n_required(self, rhw: float = 0.3, confidence: float = 0.9) -> Result:
         """Tests needed to reach ``rhw`` at ``confidence`` (see :func:`n_required`)."""
-        from varkit.cav.stopping import n_required
-
         return n_required(self._check_fitted(), rhw=rhw, confidence=confidence)
