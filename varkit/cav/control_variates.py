@@ -143,6 +143,7 @@ def control_labels(names: Sequence[str] | None, d: int) -> list[str]:
 def _validate_cv(
     y: Any,
     controls: Any,
+    *,
     control_means: Any,
     weights: Any,
     fit: Any,
@@ -261,7 +262,15 @@ def control_variate_estimate(
     """
     rate = metric == "crash_rate"
     y_, w, centred, fit_, folds, level, names = _validate_cv(
-        y, controls, control_means, weights, fit, crossfit, confidence, control_names, rate
+        y,
+        controls,
+        control_means=control_means,
+        weights=weights,
+        fit=fit,
+        crossfit=crossfit,
+        confidence=confidence,
+        control_names=control_names,
+        rate=rate,
     )
     z = y_ if w is None else y_ * w
     ids = as_row_ids(row_ids, z.size)
