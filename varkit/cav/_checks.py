@@ -32,6 +32,21 @@ def check_method(method: Any) -> str:
     return str(method)
 
 
+def is_integer(value: Any) -> bool:
+    """An int (numpy's too) that is not a bool."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def is_finite_number(value: Any) -> bool:
+    """A finite int or float (numpy's too) that is not a bool (nor an int past a float)."""
+    if not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
 def as_vector(
     values: Any, name: str, *, low: float | None = None, high: float | None = None
 ) -> FloatArray:
@@ -200,20 +215,11 @@ def as_control_means(control_means: Any, d: int) -> FloatArray:
 
 def check_pooling(pool_above: Any, crashes_per_control: Any) -> tuple[int | None, float]:
     """``pool_above`` (None or an integer >= 0) and ``crashes_per_control`` (a number >= 0)."""
-    if pool_above is not None and (
-        isinstance(pool_above, bool)
-        or not isinstance(pool_above, (int, np.integer))
-        or pool_above < 0
-    ):
+    if pool_above is not None and (not is_integer(pool_above) or pool_above < 0):
         raise VarkitError(
             f"`pool_above` must be a non-negative integer or None, got {pool_above!r}."
         )
-    if (
-        isinstance(crashes_per_control, bool)
-        or not isinstance(crashes_per_control, (int, float, np.integer, np.floating))
-        or not np.isfinite(crashes_per_control)
-        or crashes_per_control < 0
-    ):
+    if not is_finite_number(crashes_per_control) or crashes_per_control < 0:
         raise VarkitError(
             f"`crashes_per_control` must be a non-negative number, got {crashes_per_control!r}."
         )
@@ -227,12 +233,7 @@ def z_value(confidence: float) -> float:
 
 def check_rhw(rhw: Any, name: str = "target_rhw") -> float:
     """A relative half-width: a finite positive number."""
-    if (
-        isinstance(rhw, bool)
-        or not isinstance(rhw, (int, float, np.integer, np.floating))
-        or not math.isfinite(rhw)
-        or rhw <= 0
-    ):
+    if not is_finite_number(rhw) or rhw <= 0:
         raise VarkitError(f"`{name}` must be a finite positive number, got {rhw!r}.")
     return float(rhw)
 

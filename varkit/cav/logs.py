@@ -55,6 +55,7 @@ from varkit.cav._checks import (
     check_pooling,
     check_rhw,
     check_weights,
+    is_integer,
     require_unit_weights,
 )
 from varkit.cav.control_variates import (
@@ -347,9 +348,7 @@ def _validate_crash_rate(
     engine = check_engine(
         engine, scheduler=scheduler, rows_per_partition=rows_per_partition, allowed=FRONT_ENGINES
     )
-    if running is not None and (
-        isinstance(running, bool) or not isinstance(running, (int, np.integer)) or running < 1
-    ):
+    if running is not None and (not is_integer(running) or running < 1):
         raise VarkitError(f"`running` must be a positive number of checkpoints, got {running!r}.")
     if engine != "memory":
         if running is not None:

@@ -13,7 +13,14 @@ from typing import Any
 
 import numpy as np
 
-from varkit.cav._checks import as_crash, as_vector, as_weight, check_method, require_unit_weights
+from varkit.cav._checks import (
+    as_crash,
+    as_vector,
+    as_weight,
+    check_method,
+    is_integer,
+    require_unit_weights,
+)
 from varkit.cav.control_variates import control_variate_estimate, fold_seed
 from varkit.cav.estimators import check_weight_bound, is_from_moments, nde_from_moments
 from varkit.cav.moments import Moments
@@ -28,7 +35,7 @@ __all__ = ["running_estimate"]
 def _checkpoints(checkpoints: Any, n: int) -> np.ndarray:
     if checkpoints is None:
         checkpoints = 50
-    if isinstance(checkpoints, (int, np.integer)) and not isinstance(checkpoints, bool):
+    if is_integer(checkpoints):
         if checkpoints < 1:
             raise VarkitError(f"`checkpoints` must be positive, got {checkpoints}.")
         # at most one checkpoint per test: more would repeat (and --running 1e12 would

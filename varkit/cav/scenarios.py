@@ -168,6 +168,7 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy import integrate, optimize, special, stats
 
+from varkit.cav._checks import is_integer
 from varkit.errors import VarkitError
 from varkit.gpu.backend import available_memory
 
@@ -256,7 +257,7 @@ VEHICLES: dict[str, Vehicle] = {
 
 
 def _check_count(value: Any, name: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+    if not is_integer(value) or value < 1:
         raise VarkitError(f"`{name}` must be a positive integer, got {value!r}.")
 
 
