@@ -47,6 +47,11 @@ def is_finite_number(value: Any) -> bool:
         return False
 
 
+def _first(mask: NDArray[np.bool_]) -> int | None:
+    """The position of the first True, or None."""
+    return int(np.argmax(mask)) if np.any(mask) else None
+
+
 def as_vector(
     values: Any, name: str, *, low: float | None = None, high: float | None = None
 ) -> FloatArray:
@@ -64,13 +69,13 @@ def as_vector(
     bad = np.flatnonzero(~np.isfinite(array))
     if bad.size:
         raise VarkitError(f"`{name}` holds a non-finite value in row {bad[0] + 1}.")
-    if low is not None and np.any(array < low):
-        where = int(np.flatnonzero(array < low)[0])
+    where = None if low is None else _first(array < low)
+    if where is not None:
         raise VarkitError(
             f"`{name}` must be at least {low:g}, got {array[where]:g} in row {where + 1}."
         )
-    if high is not None and np.any(array > high):
-        where = int(np.flatnonzero(array > high)[0])
+    where = None if high is None else _first(array > high)
+    if where is not None:
         raise VarkitError(
             f"`{name}` must be at most {high:g}, got {array[where]:g} in row {where + 1}."
         )
@@ -112,9 +117,8 @@ def check_weights(values: FloatArray, column: str, rows: Any = None) -> FloatArr
     ``rows`` labels positions in messages (default 'row N', 1-based).
     """
     if column == "log_weight":
-        big = values > MAX_LOG_WEIGHT
-        if np.any(big):
-            where = int(np.argmax(big))
+        where = _first(values > MAX_LOG_WEIGHT)
+        if where is not None:
             raise VarkitError(
                 f"`log_weight` must be at most {MAX_LOG_WEIGHT:.4g} (a likelihood ratio of "
                 f"{MAX_WEIGHT:g}), got {values[where]:g} in {_row(rows, where)}; no usable "
@@ -122,15 +126,13 @@ def check_weights(values: FloatArray, column: str, rows: Any = None) -> FloatArr
             )
         with np.errstate(under="ignore"):
             return np.exp(values)
-    negative = values < 0
-    if np.any(negative):
-        where = int(np.argmax(negative))
+    where = _first(values < 0)
+    if where is not None:
         raise VarkitError(
             f"`weight` must be at least 0, got {values[where]:g} in {_row(rows, where)}."
         )
-    big = values > MAX_WEIGHT
-    if np.any(big):
-        where = int(np.argmax(big))
+    where = _first(values > MAX_WEIGHT)
+    if where is not None:
         raise VarkitError(
             f"`weight` must be at most {MAX_WEIGHT:g} (a likelihood ratio p/q), got "
             f"{values[where]:g} in {_row(rows, where)}; no usable testing distribution has "
@@ -142,9 +144,8 @@ def check_weights(values: FloatArray, column: str, rows: Any = None) -> FloatArr
 def require_unit_weights(values: FloatArray, column: str, method: str, rows: Any = None) -> None:
     """Refuse a log whose weights are not all 1 for a method that ignores weights."""
     unit = 0.0 if column == "log_weight" else 1.0
-    off = values != unit
-    if np.any(off):
-        where = int(np.argmax(off))
+    where = _first(values != unit)
+    if where is not None:
         raise VarkitError(
             f"`{column}` is not {unit:g} in every test ({_row(rows, where)} holds "
             f"{values[where]:g}): method {method} ignores weights and would estimate the "
