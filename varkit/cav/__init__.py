@@ -5,8 +5,9 @@ regression and sparse control variates, stopping rules and a scenario simulator.
 of the chosen method, the tests still needed and the provenance out.
 """
 
-from varkit.cav.control_variates import control_variate_estimate
+from varkit.cav.control_variates import FITS, control_variate_estimate
 from varkit.cav.estimators import importance_sampling_estimate, nde_estimate
+from varkit.cav.intervals import ALTERNATIVES
 from varkit.cav.logs import METHODS, crash_rate
 from varkit.cav.running import running_estimate
 from varkit.cav.scenarios import (
@@ -20,7 +21,9 @@ from varkit.cav.sparse import SparseControlVariates, sparse_control_variates
 from varkit.cav.stopping import n_required
 
 __all__ = [
+    "ALTERNATIVES",
     "CONTROL_FAMILIES",
+    "FITS",
     "METHODS",
     "PROPOSALS",
     "TESTING",

@@ -41,7 +41,7 @@ from varkit.checks import check_confidence, resolve_seed
 from varkit.errors import VarkitError, VarkitTypeError
 from varkit.results import Result
 
-__all__ = ["control_variate_estimate"]
+__all__ = ["FITS", "control_variate_estimate"]
 
 FITS = ("ols", "ridge", "lasso")
 

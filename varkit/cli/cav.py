@@ -9,7 +9,9 @@ from pathlib import Path
 import click
 
 from varkit.cav import (
+    ALTERNATIVES,
     CONTROL_FAMILIES,
+    FITS,
     METHODS,
     PROPOSALS,
     TESTING,
@@ -71,7 +73,7 @@ def cav() -> None:
 )
 @click.option(
     "--fit",
-    type=click.Choice(("ols", "ridge", "lasso")),
+    type=click.Choice(FITS),
     default="ols",
     show_default=True,
     help="Regression for the control-variate coefficients.",
@@ -111,7 +113,7 @@ def cav() -> None:
 )
 @click.option(
     "--alternative",
-    type=click.Choice(("two-sided", "less", "greater")),
+    type=click.Choice(ALTERNATIVES),
     default="two-sided",
     show_default=True,
     help="nde, is: 'less' gives the one-sided upper bound [0, high] (for a claim 'at "
