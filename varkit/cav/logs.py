@@ -511,6 +511,32 @@ def _memory_estimate(
     return result, curve
 
 
+def _partitioned_estimate(
+    source: LogSource, e: _Estimate, *, engine: str, scheduler: str | None
+) -> Result:
+    """The estimate of ``e.method`` from the sums of the log's pieces (:func:`crash_rate_log`)."""
+    layout = log_layout(source.pattern, e.method)
+    means = _control_means(e.control_means, len(layout.controls), "the file")
+    with dask_client(scheduler) as client:
+        return crash_rate_log(
+            source,
+            method=e.method,
+            fit=e.fit,
+            crossfit=e.crossfit,
+            control_means=means,
+            pool_above=e.pool_above,
+            crashes_per_control=e.crashes_per_control,
+            confidence=e.confidence,
+            target_rhw=e.target_rhw,
+            target_confidence=e.target_confidence,
+            random_state=e.seed,
+            engine=engine,
+            client=client,
+            alternative=e.alternative,
+            weight_bound=e.weight_bound,
+        )
+
+
 def crash_rate(
     log: LogInput,
     *,
@@ -607,50 +633,30 @@ def crash_rate(
         weight_bound=weight_bound,
         running=running,
     )
-    seed = fold_seed(random_state)  # one seed for the folds, recorded in the provenance
+    estimate = _Estimate(
+        method=method,
+        fit=fit,
+        crossfit=crossfit,
+        control_means=control_means,
+        pool_above=pool_above,
+        crashes_per_control=crashes_per_control,
+        confidence=confidence,
+        target_rhw=target_rhw,
+        target_confidence=target_confidence,
+        seed=fold_seed(random_state),  # one seed for the folds, recorded in the provenance
+        alternative=alternative,
+        weight_bound=weight_bound,
+    )
     curve: ResultSet | None = None
     if engine == "memory":
         frame, layout, paths, where = _read_log(log, method, row_id)
-        estimate = _Estimate(
-            method=method,
-            fit=fit,
-            crossfit=crossfit,
-            control_means=control_means,
-            pool_above=pool_above,
-            crashes_per_control=crashes_per_control,
-            confidence=confidence,
-            target_rhw=target_rhw,
-            target_confidence=target_confidence,
-            seed=seed,
-            alternative=alternative,
-            weight_bound=weight_bound,
-        )
         result, curve = _memory_estimate(frame, layout, where, estimate, running)
     else:
-        pattern = _pattern(log)
-        layout = log_layout(pattern, method)
-        means = _control_means(control_means, len(layout.controls), "the file")
-        with dask_client(scheduler) as client:
-            result = crash_rate_log(
-                LogSource(pattern, row_id=row_id, rows_per_partition=rows_per_partition),
-                method=method,
-                fit=fit,
-                crossfit=crossfit,
-                control_means=means,
-                pool_above=pool_above,
-                crashes_per_control=crashes_per_control,
-                confidence=confidence,
-                target_rhw=target_rhw,
-                target_confidence=target_confidence,
-                random_state=seed,
-                engine=engine,
-                client=client,
-                alternative=alternative,
-                weight_bound=weight_bound,
-            )
-        paths = expand_paths(pattern)
+        source = LogSource(_pattern(log), row_id=row_id, rows_per_partition=rows_per_partition)
+        result = _partitioned_estimate(source, estimate, engine=engine, scheduler=scheduler)
+        paths = expand_paths(source.pattern)
     provenance = make_provenance(
-        function="varkit.cav.crash_rate", inputs=paths, seed=seed, device="cpu"
+        function="varkit.cav.crash_rate", inputs=paths, seed=estimate.seed, device="cpu"
     )
     if running is not None:
         provenance["running_skipped_checkpoints"] = (
