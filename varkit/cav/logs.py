@@ -39,9 +39,9 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 import numpy as np
@@ -85,7 +85,7 @@ from varkit.results import Result, ResultSet, make_provenance
 __all__ = ["METHODS", "crash_rate", "crash_rate_log", "log_columns", "log_layout"]
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class LogLayout:
     """What a test log holds: its weight column (if any) and its control columns."""
 
@@ -94,7 +94,7 @@ class LogLayout:
     unit_weights: tuple[str, ...] = ()  # the weight columns present (nde: must be all 1)
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class _Spec:
     """What each partition needs to emit its cells (pickled to the workers)."""
 
@@ -408,9 +408,9 @@ def _read_log(
     return frame, layout, expand_paths(pattern), "the file"
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class _Estimate:
-    """The estimator options :func:`crash_rate` passes on, checked by the estimators."""
+    """The options :func:`crash_rate` passes on: the keywords of :func:`crash_rate_log`."""
 
     method: str
     fit: str
@@ -421,7 +421,7 @@ class _Estimate:
     confidence: float
     target_rhw: float
     target_confidence: float
-    seed: int
+    random_state: int  # the seed of the folds, resolved once
     alternative: str
     weight_bound: float | None
 
@@ -456,7 +456,7 @@ def _memory_estimate(
             "fit": e.fit,
             "crossfit": e.crossfit,
             "control_names": names,
-            "random_state": e.seed,
+            "random_state": e.random_state,
         }
         if e.method == "cv":
             w = None
@@ -517,24 +517,9 @@ def _partitioned_estimate(
     """The estimate of ``e.method`` from the sums of the log's pieces (:func:`crash_rate_log`)."""
     layout = log_layout(source.pattern, e.method)
     means = _control_means(e.control_means, len(layout.controls), "the file")
+    options = {**dataclasses.asdict(e), "control_means": means}
     with dask_client(scheduler) as client:
-        return crash_rate_log(
-            source,
-            method=e.method,
-            fit=e.fit,
-            crossfit=e.crossfit,
-            control_means=means,
-            pool_above=e.pool_above,
-            crashes_per_control=e.crashes_per_control,
-            confidence=e.confidence,
-            target_rhw=e.target_rhw,
-            target_confidence=e.target_confidence,
-            random_state=e.seed,
-            engine=engine,
-            client=client,
-            alternative=e.alternative,
-            weight_bound=e.weight_bound,
-        )
+        return crash_rate_log(source, **options, engine=engine, client=client)
 
 
 def crash_rate(
@@ -643,7 +628,7 @@ def crash_rate(
         confidence=confidence,
         target_rhw=target_rhw,
         target_confidence=target_confidence,
-        seed=fold_seed(random_state),  # one seed for the folds, recorded in the provenance
+        random_state=fold_seed(random_state),  # one seed, recorded in the provenance
         alternative=alternative,
         weight_bound=weight_bound,
     )
@@ -656,7 +641,7 @@ def crash_rate(
         result = _partitioned_estimate(source, estimate, engine=engine, scheduler=scheduler)
         paths = expand_paths(source.pattern)
     provenance = make_provenance(
-        function="varkit.cav.crash_rate", inputs=paths, seed=estimate.seed, device="cpu"
+        function="varkit.cav.crash_rate", inputs=paths, seed=estimate.random_state, device="cpu"
     )
     if running is not None:
         provenance["running_skipped_checkpoints"] = (
