@@ -3,11 +3,13 @@
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
 from varkit.cav import VEHICLES, OvertakingScenario
 from varkit.datasets.cav import load_cav_example, make_cav_example
+from varkit.errors import VarkitError
 
 
 def test_step_crash_rate_matches_lognormal_expectation():
@@ -59,3 +61,21 @@ def test_bundled_example_is_reproducible():
     saved, fresh = load_cav_example(), make_cav_example()
     assert list(saved.columns) == list(fresh.columns)
     np.testing.assert_allclose(saved.to_numpy(float), fresh.to_numpy(float), rtol=1e-10)
+
+
+def test_pieces_draw_the_log_of_one_call(monkeypatch):
+    # small batches, so that 250 tests make three pieces of whole batches
+    import varkit.cav.scenarios as scenarios
+
+    monkeypatch.setattr(scenarios, "BATCH_CELLS", 400)
+    scenario = OvertakingScenario()
+    assert scenario.piece_tests == 100
+    pieces = list(scenario.simulate_pieces(250, "aggressive", random_state=9))
+    assert [len(p) for p in pieces] == [100, 100, 50]
+    whole = scenario.simulate(250, "aggressive", random_state=9)
+    pd.testing.assert_frame_equal(pd.concat(pieces, ignore_index=True), whole)
+
+
+def test_pieces_refuse_a_bad_count():
+    with pytest.raises(VarkitError, match="`n_tests` must be a positive integer"):
+        next(OvertakingScenario().simulate_pieces(0))

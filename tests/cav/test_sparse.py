@@ -137,6 +137,17 @@ def test_estimator_class_follows_sklearn_contract():
     assert est.n_required(rhw=0.3).estimate > 0
 
 
+def test_estimator_options_after_regression_are_keyword_only():
+    from sklearn.base import clone
+
+    est = SparseControlVariates(5, "lasso", pool_above=2, target_rhw=0.1)
+    params = clone(est).get_params()
+    assert (params["crossfit"], params["regression"], params["pool_above"]) == (5, "lasso", 2)
+    assert params["target_rhw"] == 0.1 and len(params) == 9
+    with pytest.raises(TypeError):
+        SparseControlVariates(2, "ols", 3)  # type: ignore[misc]
+
+
 @pytest.mark.slow
 def test_crossfit_scv_covers_and_is_unbiased_on_stratified_problem():
     rng = np.random.default_rng(5)

@@ -1,17 +1,37 @@
 """Crash-rate estimation for connected and automated vehicles: NDE, importance sampling,
-regression and sparse control variates, stopping rules and a scenario simulator."""
+regression and sparse control variates, stopping rules and a scenario simulator.
 
-from varkit.cav.control_variates import control_variate_estimate
+:func:`crash_rate` is the front door: a test log (DataFrame, path or glob) in, the estimate
+of the chosen method, the tests still needed and the provenance out.
+"""
+
+from varkit.cav.control_variates import FITS, control_variate_estimate
 from varkit.cav.estimators import importance_sampling_estimate, nde_estimate
-from varkit.cav.scenarios import VEHICLES, OvertakingScenario
+from varkit.cav.intervals import ALTERNATIVES
+from varkit.cav.logs import METHODS, crash_rate
+from varkit.cav.running import running_estimate
+from varkit.cav.scenarios import (
+    CONTROL_FAMILIES,
+    PROPOSALS,
+    TESTING,
+    VEHICLES,
+    OvertakingScenario,
+)
 from varkit.cav.sparse import SparseControlVariates, sparse_control_variates
-from varkit.cav.stopping import n_required, running_estimate
+from varkit.cav.stopping import n_required
 
 __all__ = [
+    "ALTERNATIVES",
+    "CONTROL_FAMILIES",
+    "FITS",
+    "METHODS",
+    "PROPOSALS",
+    "TESTING",
     "VEHICLES",
     "OvertakingScenario",
     "SparseControlVariates",
     "control_variate_estimate",
+    "crash_rate",
     "importance_sampling_estimate",
     "n_required",
     "nde_estimate",

@@ -20,6 +20,37 @@ MAX_WEIGHT = 1e100
 MAX_LOG_WEIGHT = math.log(MAX_WEIGHT)
 MAX_MAGNITUDE = 1e100
 
+# The crash-rate methods, listed once: crude Monte Carlo (naturalistic driving), importance
+# sampling, regression control variates, sparse control variates stratified by n_critical.
+METHODS = ("nde", "is", "cv", "scv")
+
+
+def check_method(method: Any) -> str:
+    """One of :data:`METHODS`; the error names ``method`` and lists them."""
+    if method not in METHODS:
+        raise VarkitError(f"`method` must be one of {', '.join(METHODS)}, got {method!r}.")
+    return str(method)
+
+
+def is_integer(value: Any) -> bool:
+    """An int (numpy's too) that is not a bool."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def is_finite_number(value: Any) -> bool:
+    """A finite int or float (numpy's too) that is not a bool (nor an int past a float)."""
+    if not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
+def _first(mask: NDArray[np.bool_]) -> int | None:
+    """The position of the first True, or None."""
+    return int(np.argmax(mask)) if np.any(mask) else None
+
 
 def as_vector(
     values: Any, name: str, *, low: float | None = None, high: float | None = None
@@ -38,13 +69,13 @@ def as_vector(
     bad = np.flatnonzero(~np.isfinite(array))
     if bad.size:
         raise VarkitError(f"`{name}` holds a non-finite value in row {bad[0] + 1}.")
-    if low is not None and np.any(array < low):
-        where = int(np.flatnonzero(array < low)[0])
+    where = None if low is None else _first(array < low)
+    if where is not None:
         raise VarkitError(
             f"`{name}` must be at least {low:g}, got {array[where]:g} in row {where + 1}."
         )
-    if high is not None and np.any(array > high):
-        where = int(np.flatnonzero(array > high)[0])
+    where = None if high is None else _first(array > high)
+    if where is not None:
         raise VarkitError(
             f"`{name}` must be at most {high:g}, got {array[where]:g} in row {where + 1}."
         )
@@ -86,9 +117,8 @@ def check_weights(values: FloatArray, column: str, rows: Any = None) -> FloatArr
     ``rows`` labels positions in messages (default 'row N', 1-based).
     """
     if column == "log_weight":
-        big = values > MAX_LOG_WEIGHT
-        if np.any(big):
-            where = int(np.argmax(big))
+        where = _first(values > MAX_LOG_WEIGHT)
+        if where is not None:
             raise VarkitError(
                 f"`log_weight` must be at most {MAX_LOG_WEIGHT:.4g} (a likelihood ratio of "
                 f"{MAX_WEIGHT:g}), got {values[where]:g} in {_row(rows, where)}; no usable "
@@ -96,15 +126,13 @@ def check_weights(values: FloatArray, column: str, rows: Any = None) -> FloatArr
             )
         with np.errstate(under="ignore"):
             return np.exp(values)
-    negative = values < 0
-    if np.any(negative):
-        where = int(np.argmax(negative))
+    where = _first(values < 0)
+    if where is not None:
         raise VarkitError(
             f"`weight` must be at least 0, got {values[where]:g} in {_row(rows, where)}."
         )
-    big = values > MAX_WEIGHT
-    if np.any(big):
-        where = int(np.argmax(big))
+    where = _first(values > MAX_WEIGHT)
+    if where is not None:
         raise VarkitError(
             f"`weight` must be at most {MAX_WEIGHT:g} (a likelihood ratio p/q), got "
             f"{values[where]:g} in {_row(rows, where)}; no usable testing distribution has "
@@ -116,9 +144,8 @@ def check_weights(values: FloatArray, column: str, rows: Any = None) -> FloatArr
 def require_unit_weights(values: FloatArray, column: str, method: str, rows: Any = None) -> None:
     """Refuse a log whose weights are not all 1 for a method that ignores weights."""
     unit = 0.0 if column == "log_weight" else 1.0
-    off = values != unit
-    if np.any(off):
-        where = int(np.argmax(off))
+    where = _first(values != unit)
+    if where is not None:
         raise VarkitError(
             f"`{column}` is not {unit:g} in every test ({_row(rows, where)} holds "
             f"{values[where]:g}): method {method} ignores weights and would estimate the "
@@ -189,20 +216,11 @@ def as_control_means(control_means: Any, d: int) -> FloatArray:
 
 def check_pooling(pool_above: Any, crashes_per_control: Any) -> tuple[int | None, float]:
     """``pool_above`` (None or an integer >= 0) and ``crashes_per_control`` (a number >= 0)."""
-    if pool_above is not None and (
-        isinstance(pool_above, bool)
-        or not isinstance(pool_above, (int, np.integer))
-        or pool_above < 0
-    ):
+    if pool_above is not None and (not is_integer(pool_above) or pool_above < 0):
         raise VarkitError(
             f"`pool_above` must be a non-negative integer or None, got {pool_above!r}."
         )
-    if (
-        isinstance(crashes_per_control, bool)
-        or not isinstance(crashes_per_control, (int, float, np.integer, np.floating))
-        or not np.isfinite(crashes_per_control)
-        or crashes_per_control < 0
-    ):
+    if not is_finite_number(crashes_per_control) or crashes_per_control < 0:
         raise VarkitError(
             f"`crashes_per_control` must be a non-negative number, got {crashes_per_control!r}."
         )
@@ -216,12 +234,7 @@ def z_value(confidence: float) -> float:
 
 def check_rhw(rhw: Any, name: str = "target_rhw") -> float:
     """A relative half-width: a finite positive number."""
-    if (
-        isinstance(rhw, bool)
-        or not isinstance(rhw, (int, float, np.integer, np.floating))
-        or not math.isfinite(rhw)
-        or rhw <= 0
-    ):
+    if not is_finite_number(rhw) or rhw <= 0:
         raise VarkitError(f"`{name}` must be a finite positive number, got {rhw!r}.")
     return float(rhw)
 

@@ -26,6 +26,7 @@ from varkit.cav._checks import (
     as_vector,
     as_weight,
     check_magnitude,
+    is_integer,
 )
 from varkit.cav.estimators import rate_edges, sums_result
 from varkit.cav.moments import (
@@ -40,7 +41,7 @@ from varkit.checks import check_confidence, resolve_seed
 from varkit.errors import VarkitError, VarkitTypeError
 from varkit.results import Result
 
-__all__ = ["control_variate_estimate"]
+__all__ = ["FITS", "control_variate_estimate"]
 
 FITS = ("ols", "ridge", "lasso")
 
@@ -55,7 +56,7 @@ def check_crossfit(crossfit: Any) -> int | None:
     """``None`` means same-sample fitting; otherwise an integer number of folds >= 2."""
     if crossfit is None:
         return None
-    if isinstance(crossfit, bool) or not isinstance(crossfit, (int, np.integer)):
+    if not is_integer(crossfit):
         raise VarkitTypeError("`crossfit` must be an integer number of folds (>= 2) or None.")
     if crossfit < 2:
         raise VarkitError(f"`crossfit` must be at least 2 folds (or None), got {crossfit}.")
@@ -75,7 +76,7 @@ def fold_seed(random_state: Any) -> int:
     """The integer seed of the fold assignment from None, an int or a Generator."""
     if isinstance(random_state, np.random.Generator) or random_state is None:
         return resolve_seed(random_state)
-    if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
+    if is_integer(random_state):
         return resolve_seed(int(random_state))
     raise VarkitTypeError("`random_state` must be None, an integer or a numpy Generator.")
 
@@ -143,6 +144,7 @@ def control_labels(names: Sequence[str] | None, d: int) -> list[str]:
 def _validate_cv(
     y: Any,
     controls: Any,
+    *,
     control_means: Any,
     weights: Any,
     fit: Any,
@@ -261,7 +263,15 @@ def control_variate_estimate(
     """
     rate = metric == "crash_rate"
     y_, w, centred, fit_, folds, level, names = _validate_cv(
-        y, controls, control_means, weights, fit, crossfit, confidence, control_names, rate
+        y,
+        controls,
+        control_means=control_means,
+        weights=weights,
+        fit=fit,
+        crossfit=crossfit,
+        confidence=confidence,
+        control_names=control_names,
+        rate=rate,
     )
     z = y_ if w is None else y_ * w
     ids = as_row_ids(row_ids, z.size)

@@ -20,6 +20,7 @@ from varkit.cav._checks import (
     FloatArray,
     as_crash,
     as_weight,
+    is_finite_number,
     relative_half_width,
     z_value,
 )
@@ -85,12 +86,7 @@ def check_weight_bound(weight_bound: Any) -> float | None:
     """None, or a finite number >= 1 (``E_q[p/q] = 1`` forces ``sup p/q >= 1``)."""
     if weight_bound is None:
         return None
-    if (
-        isinstance(weight_bound, bool)
-        or not isinstance(weight_bound, (int, float, np.integer, np.floating))
-        or not np.isfinite(weight_bound)
-        or weight_bound < 1
-    ):
+    if not is_finite_number(weight_bound) or weight_bound < 1:
         raise VarkitError(
             f"`weight_bound` must be a finite number of at least 1 (a bound on p/q, whose "
             f"mean under q is 1), got {weight_bound!r}."

@@ -159,6 +159,7 @@ Examples
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -167,14 +168,17 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy import integrate, optimize, special, stats
 
+from varkit.cav._checks import is_integer
 from varkit.errors import VarkitError
 from varkit.gpu.backend import available_memory
 
 __all__ = [
     "BINNED_CONTROL_COLUMNS",
     "CONTROL_COLUMNS",
+    "CONTROL_FAMILIES",
     "MIXTURE_CONTROL_COLUMNS",
     "PROPOSALS",
+    "TESTING",
     "TWIST_CONTROL_COLUMNS",
     "VEHICLES",
     "OvertakingScenario",
@@ -184,6 +188,7 @@ __all__ = [
 FloatArray = NDArray[np.float64]
 MANEUVERS = ("keep", "cut_in", "brake")
 PROPOSALS = ("one-critical", "all-critical")
+TESTING = ("is", "nde")  # draw from the testing distribution q, or from p
 CONTROL_COLUMNS = (
     "cv_weight",
     "cv_cut_in",
@@ -216,6 +221,7 @@ CONTROL_SETS = {
     "one-critical": ("twist", "binned", "product"),
     "all-critical": ("product", "local", "mixture"),
 }
+CONTROL_FAMILIES = tuple(dict.fromkeys(f for fams in CONTROL_SETS.values() for f in fams))
 _QUAD_PANELS = 160  # composite Gauss-Legendre for the one-critical exact moments
 _QUAD_NODES = 12
 
@@ -248,6 +254,11 @@ VEHICLES: dict[str, Vehicle] = {
     "aggressive": Vehicle((-math.inf, 10.0, 12.0), 1.5),
     "distracted": Vehicle((2.5, 10.0, 6.0), 1.0),
 }
+
+
+def _check_count(value: Any, name: str) -> None:
+    if not is_integer(value) or value < 1:
+        raise VarkitError(f"`{name}` must be a positive integer, got {value!r}.")
 
 
 def _check_vehicle(vehicle: str | Vehicle) -> Vehicle:
@@ -300,6 +311,21 @@ class OvertakingScenario:
     controls : {'twist', 'binned', 'product', 'local', 'mixture'} or None
         Family of ``cv_*`` columns (module docstring). ``None``: 'twist' for the
         one-critical proposal, 'product' for the all-critical one.
+
+    Examples
+    --------
+    A log of 4000 importance-sampled tests, whose interval holds the exact crash rate:
+
+    >>> from varkit.cav import OvertakingScenario, importance_sampling_estimate
+    >>> scenario = OvertakingScenario()
+    >>> scenario.testing_proposal, scenario.control_family, scenario.eps
+    ('one-critical', 'twist', 0.5)
+    >>> log = scenario.simulate(4000, "surrogate", random_state=1)
+    >>> r = importance_sampling_estimate(log["crash"], log["weight"])
+    >>> bool(r.ci_low <= scenario.crash_rate("surrogate") <= r.ci_high)
+    True
+    >>> float(log["weight"].max()) <= 1 / scenario.eps
+    True
     """
 
     n_steps: int = 40
@@ -668,12 +694,10 @@ class OvertakingScenario:
         pandas.DataFrame
             ``crash`` (0/1), ``weight`` (p/q), ``n_critical`` and the ``cv_*`` controls.
         """
-        if isinstance(n_tests, bool) or not isinstance(n_tests, (int, np.integer)) or n_tests < 1:
-            raise VarkitError(f"`n_tests` must be a positive integer, got {n_tests!r}.")
-        if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1:
-            raise VarkitError(f"`batch` must be a positive integer, got {batch!r}.")
+        _check_count(n_tests, "n_tests")
+        _check_count(batch, "batch")
         family = self.control_family  # raises on an unknown proposal or control family
-        if testing not in ("is", "nde"):
+        if testing not in TESTING:
             raise VarkitError(f"`testing` must be 'is' or 'nde', got {testing!r}.")
         v = _check_vehicle(vehicle)
         batch = self._fit_memory(int(n_tests), int(batch), family)
@@ -692,6 +716,46 @@ class OvertakingScenario:
                 parts.append(self._simulate_batch(size, v, testing == "is", family, rng))
             done += size
         return pd.concat(parts, ignore_index=True)
+
+    @property
+    def piece_tests(self) -> int:
+        """Tests per piece of :meth:`simulate_pieces`: ten of the simulator's batches."""
+        return 10 * max(1, min(50_000, BATCH_CELLS // self.n_steps))
+
+    def simulate_pieces(
+        self,
+        n_tests: int,
+        vehicle: str | Vehicle = "surrogate",
+        *,
+        testing: str = "is",
+        random_state: Any = None,
+    ) -> Iterator[pd.DataFrame]:
+        """The log of :meth:`simulate` in pieces of at most :attr:`piece_tests` tests.
+
+        A piece is a whole number of the simulator's batches, so the pieces draw exactly
+        what one call for every test would: the same log for a seed, in memory of one
+        piece whatever ``n_tests`` (``varkit cav simulate`` writes them one by one).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> scenario = OvertakingScenario(n_steps=10)
+        >>> pieces = list(scenario.simulate_pieces(50, random_state=3))
+        >>> whole = scenario.simulate(50, random_state=3)
+        >>> len(pieces), pd.concat(pieces, ignore_index=True).equals(whole)
+        (1, True)
+        """
+        _check_count(n_tests, "n_tests")
+        rng = (
+            random_state
+            if isinstance(random_state, np.random.Generator)
+            else np.random.default_rng(random_state)
+        )
+        done = 0
+        while done < n_tests:
+            size = min(self.piece_tests, n_tests - done)
+            yield self.simulate(size, vehicle, testing=testing, random_state=rng)
+            done += size
 
     def log_columns(self) -> int:
         """Columns of a simulated log: crash, weight, n_critical and the controls."""

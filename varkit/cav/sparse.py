@@ -71,7 +71,7 @@ from varkit.cav.moments import (
     total,
     training_shortfall,
 )
-from varkit.cav.stopping import tests_required
+from varkit.cav.stopping import n_required, tests_required
 from varkit.checks import check_confidence
 from varkit.errors import VarkitError
 from varkit.results import Result
@@ -86,9 +86,10 @@ MAX_CRITICAL = 1e9  # critical variables per test
 def _validate_scv(
     crash: Any,
     weight: Any,
-    log_weight: Any,
     n_critical: Any,
     controls: Any,
+    *,
+    log_weight: Any,
     control_means: Any,
     fit: Any,
     crossfit: Any,
@@ -315,18 +316,18 @@ def sparse_control_variates(
     a = _validate_scv(
         crash,
         weight,
-        log_weight,
         n_critical,
         controls,
-        control_means,
-        fit,
-        crossfit,
-        pool_above,
-        crashes_per_control,
-        confidence,
-        target_rhw,
-        target_confidence,
-        control_names,
+        log_weight=log_weight,
+        control_means=control_means,
+        fit=fit,
+        crossfit=crossfit,
+        pool_above=pool_above,
+        crashes_per_control=crashes_per_control,
+        confidence=confidence,
+        target_rhw=target_rhw,
+        target_confidence=target_confidence,
+        control_names=control_names,
     )
     z, k, centred, names = a["z"], a["k"], a["centred"], a["names"]
     seed = fold_seed(random_state)
@@ -499,6 +500,7 @@ class SparseControlVariates(BaseEstimator):  # type: ignore[misc]
         self,
         crossfit: int | None = 2,
         regression: str = "ols",
+        *,
         pool_above: int | None = None,
         crashes_per_control: float = CRASHES_PER_CONTROL,
         control_means: Any = 0.0,
@@ -560,6 +562,4 @@ class SparseControlVariates(BaseEstimator):  # type: ignore[misc]
 
     def n_required(self, rhw: float = 0.3, confidence: float = 0.9) -> Result:
         """Tests needed to reach ``rhw`` at ``confidence`` (see :func:`n_required`)."""
-        from varkit.cav.stopping import n_required
-
         return n_required(self._check_fitted(), rhw=rhw, confidence=confidence)

@@ -2,47 +2,50 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
-from typing import Any
+from pathlib import Path
 
 import click
 
-from varkit.checks import CONFIDENCE_MAX, CONFIDENCE_MIN
+from varkit.cav import (
+    ALTERNATIVES,
+    CONTROL_FAMILIES,
+    FITS,
+    METHODS,
+    PROPOSALS,
+    TESTING,
+    VEHICLES,
+    OvertakingScenario,
+    crash_rate,
+)
+from varkit.checks import CONFIDENCE_MAX, CONFIDENCE_MIN, resolve_seed
 from varkit.cli.options import (
     FiniteFloatRange,
-    command_line,
     confidence_option,
     emit,
     engine_options,
     output_options,
     seed_option,
+    write_text,
 )
 from varkit.errors import VarkitError
-from varkit.results import Result, ResultSet, make_provenance
-
-METHODS = ("nde", "is", "cv", "scv")
-# kept here (not imported from varkit.cav.scenarios) so that `varkit --help` stays fast
-PROPOSALS = ("one-critical", "all-critical")
-CONTROL_FAMILIES = ("twist", "binned", "product", "local", "mixture")
 
 
-def _control_means(text: str | None, n_controls: int) -> Any:
+def _control_means(text: str | None) -> float | list[float]:
+    """``--control-means``: one number or a comma-separated list (checked against the log)."""
     if text is None:
         return 0.0
     try:
-        values = [float(v) for v in text.split(",")]
+        return [float(v) for v in text.split(",")]
     except ValueError:
         raise VarkitError(
             f"--control-means must be one number or a comma-separated list, got {text!r}."
         ) from None
-    if len(values) not in (1, n_controls):
-        raise VarkitError(
-            f"--control-means has {len(values)} values but the file has {n_controls} cv_* columns."
-        )
-    return values[0] if len(values) == 1 else values
 
 
 MAX_SIMULATED_TESTS = 10**9
+CSV_CHARS = 18  # characters per value of a simulated log ("%.10g" and a comma)
 
 
 @click.group()
@@ -70,7 +73,7 @@ def cav() -> None:
 )
 @click.option(
     "--fit",
-    type=click.Choice(("ols", "ridge", "lasso")),
+    type=click.Choice(FITS),
     default="ols",
     show_default=True,
     help="Regression for the control-variate coefficients.",
@@ -110,7 +113,7 @@ def cav() -> None:
 )
 @click.option(
     "--alternative",
-    type=click.Choice(("two-sided", "less", "greater")),
+    type=click.Choice(ALTERNATIVES),
     default="two-sided",
     show_default=True,
     help="nde, is: 'less' gives the one-sided upper bound [0, high] (for a claim 'at "
@@ -137,7 +140,7 @@ def cav() -> None:
 @confidence_option
 @seed_option
 @output_options
-def crash_rate(
+def crash_rate_command(
     tests: str,
     method: str,
     crossfit: int,
@@ -166,236 +169,35 @@ def crash_rate(
 
     TESTS may be a glob of CSV or Parquet files (quote it). Cross-fitting folds are a hash
     of (seed, row id), so --engine dask, which adds per-partition sums
-    (varkit.cav.logs), gives the pandas engine's answer for the same seed.
+    (varkit.cav.logs), gives the memory engine's answer for the same seed.
     """
-    from varkit.cav import n_required
-    from varkit.cav.control_variates import fold_seed
-    from varkit.io.partitions import expand_paths
-
-    seed_value = fold_seed(seed)  # one seed for the folds, recorded in the provenance
-    folds = crossfit or None
-    pooling = {"pool_above": pool_above, "crashes_per_control": crashes_per_control}
-    if alternative != "two-sided" and method not in ("nde", "is"):
-        raise VarkitError(f"--alternative {alternative} needs --method nde or is.")
-    if weight_bound is not None and method != "is":
-        raise VarkitError("--weight-bound needs --method is.")
-    edges = {"alternative": alternative, "weight_bound": weight_bound}
-    if engine == "dask":
-        if running is not None:
-            raise VarkitError("--running follows the tests in order: it needs --engine pandas.")
-        result = _crash_rate_dask(
-            tests,
-            method,
-            fit,
-            folds,
-            control_means,
-            pooling,
-            target_rhw,
-            target_confidence,
-            confidence,
-            seed_value,
-            scheduler,
-            row_id,
-            partition_rows,
-            edges,
-        )
-        extra: list[Result] = []
-        skipped: list[dict[str, Any]] = []
-    else:
-        if scheduler is not None or partition_rows is not None:
-            raise VarkitError("--scheduler and --partition-rows need --engine dask.")
-        result, extra, skipped = _crash_rate_pandas(
-            tests,
-            method,
-            fit,
-            folds,
-            control_means,
-            pooling,
-            target_rhw,
-            target_confidence,
-            confidence,
-            seed_value,
-            row_id,
-            running,
-            edges,
-        )
-    provenance = make_provenance(
-        command=command_line(click.get_current_context()),
-        inputs=expand_paths(tests),
-        seed=seed_value,
-        device="cpu",
-    )
-    if running is not None:  # checkpoints too short for the method, with the reason
-        provenance["running_skipped_checkpoints"] = skipped
-    results = ResultSet(
-        (result, n_required(result, rhw=target_rhw, confidence=target_confidence), *extra),
-        provenance,
+    results = crash_rate(
+        tests,
+        method=method,
+        engine=engine,
+        scheduler=scheduler,
+        row_id=row_id,
+        rows_per_partition=partition_rows,
+        fit=fit,
+        crossfit=crossfit or None,  # 0: fit the coefficients on the same tests
+        control_means=_control_means(control_means),
+        pool_above=pool_above,
+        crashes_per_control=crashes_per_control,
+        target_rhw=target_rhw,
+        target_confidence=target_confidence,
+        confidence=confidence,
+        alternative=alternative,
+        weight_bound=weight_bound,
+        running=running,
+        random_state=seed,
     )
     emit(results, fmt, output)
-
-
-def _crash_rate_dask(
-    tests: str,
-    method: str,
-    fit: str,
-    folds: int | None,
-    control_means: str | None,
-    pooling: dict[str, Any],
-    target_rhw: float,
-    target_confidence: float,
-    confidence: float,
-    seed: int,
-    scheduler: str | None,
-    row_id: str | None,
-    partition_rows: int | None,
-    edges: dict[str, Any],
-) -> Result:
-    from varkit.cav.logs import crash_rate_log, log_layout
-    from varkit.engine.reduce import LogSource, connect
-
-    if fit != "ols":
-        raise VarkitError("--engine dask fits the coefficients by OLS from sums: use --fit ols.")
-    layout = log_layout(tests, method)
-    client = connect(scheduler)
-    try:
-        return crash_rate_log(
-            LogSource(tests, row_id=row_id, rows_per_partition=partition_rows),
-            method=method,
-            crossfit=folds,
-            control_means=_control_means(control_means, len(layout.controls)),
-            **pooling,
-            confidence=confidence,
-            target_rhw=target_rhw,
-            target_confidence=target_confidence,
-            random_state=seed,
-            client=client,
-            **edges,
-        )
-    finally:
-        if client is not None:
-            client.close()
-
-
-def _crash_rate_pandas(
-    tests: str,
-    method: str,
-    fit: str,
-    folds: int | None,
-    control_means: str | None,
-    pooling: dict[str, Any],
-    target_rhw: float,
-    target_confidence: float,
-    confidence: float,
-    seed: int,
-    row_id: str | None,
-    running: int | None,
-    edges: dict[str, Any],
-) -> tuple[Result, list[Result], list[dict[str, Any]]]:
-    import numpy as np
-
-    from varkit.cav import (
-        control_variate_estimate,
-        importance_sampling_estimate,
-        nde_estimate,
-        running_estimate,
-        sparse_control_variates,
-    )
-    from varkit.cav._checks import check_weights, require_unit_weights
-    from varkit.cav.logs import log_columns, log_layout
-    from varkit.io.partitions import ROW_ID, read_all
-
-    layout = log_layout(tests, method)
-    frame = read_all(tests, log_columns(method), row_id=row_id)
-    ids = frame[ROW_ID].to_numpy()
-    weight = frame["weight"] if layout.weight == "weight" else None
-    log_weight = frame["log_weight"] if layout.weight == "log_weight" else None
-    controls = frame[list(layout.controls)]
-    names = list(layout.controls)
-    options: dict[str, Any] = {}
-    if method == "nde":
-        for column in layout.unit_weights:  # nde ignores weights: they must all be 1
-            require_unit_weights(frame[column].to_numpy(dtype=float), column, "nde")
-        result = nde_estimate(
-            frame["crash"], confidence=confidence, alternative=edges["alternative"]
-        )
-    elif method == "is":
-        result = importance_sampling_estimate(
-            frame["crash"], weight, log_weight=log_weight, confidence=confidence, **edges
-        )
-        options = {"weight_bound": edges["weight_bound"]}
-    elif method == "cv":
-        w = (
-            None
-            if layout.weight is None
-            else (
-                weight
-                if weight is not None
-                else check_weights(np.asarray(log_weight, dtype=float), "log_weight")
-            )
-        )
-        options = {
-            "control_means": _control_means(control_means, controls.shape[1]),
-            "fit": fit,
-            "crossfit": folds,
-            "control_names": names,
-            "random_state": seed,
-        }
-        result = control_variate_estimate(
-            frame["crash"],
-            controls,
-            weights=w,
-            confidence=confidence,
-            metric="crash_rate",
-            row_ids=ids,
-            **options,
-        )
-    else:
-        options = {
-            "control_means": _control_means(control_means, controls.shape[1]),
-            "fit": fit,
-            "crossfit": folds,
-            **pooling,
-            "target_rhw": target_rhw,
-            "target_confidence": target_confidence,
-            "control_names": names,
-            "random_state": seed,
-        }
-        result = sparse_control_variates(
-            frame["crash"],
-            weight,
-            frame["n_critical"],
-            controls,
-            log_weight=log_weight,
-            confidence=confidence,
-            row_ids=ids,
-            **options,
-        )
-    extra: list[Result] = []
-    skipped: list[dict[str, Any]] = []
-    if running is not None:
-        # The same call as the demo's CAV section: the report draws these as the
-        # convergence curve, at the level of the relative half-width target.
-        curve = running_estimate(
-            frame["crash"],
-            None if method == "nde" else weight,
-            log_weight=None if method == "nde" else log_weight,
-            n_critical=frame["n_critical"] if method == "scv" else None,
-            controls=controls if method in ("cv", "scv") else None,
-            method=method,
-            checkpoints=running,
-            confidence=target_confidence,
-            row_ids=ids if method in ("cv", "scv") else None,
-            **options,
-        )
-        extra = list(curve)
-        skipped = curve.provenance["skipped_checkpoints"]
-    return result, extra, skipped
 
 
 @cav.command("simulate")
 @click.option(
     "--vehicle",
-    type=click.Choice(("surrogate", "cautious", "aggressive", "distracted")),
+    type=click.Choice(tuple(VEHICLES)),
     default="surrogate",
     show_default=True,
     help="Automated vehicle under test (see varkit.cav.scenarios).",
@@ -411,7 +213,7 @@ def _crash_rate_pandas(
 )
 @click.option(
     "--testing",
-    type=click.Choice(("is", "nde")),
+    type=click.Choice(TESTING),
     default="is",
     show_default=True,
     help="Draw critical maneuvers by importance sampling or from the naturalistic model.",
@@ -466,55 +268,42 @@ def simulate(
     The log is simulated and written in pieces (memory of one piece, whatever --tests);
     the seed (drawn when --seed is not given) is printed on stderr with the crash rate.
     """
-    import shutil
-    from pathlib import Path
-
-    import numpy as np
-
-    from varkit.cav.scenarios import BATCH_CELLS, OvertakingScenario
-    from varkit.checks import resolve_seed
-    from varkit.cli.options import write_text
-
     scenario = OvertakingScenario(n_steps=steps, proposal=proposal, controls=controls)
     family = scenario.control_family  # one sentence when the pair does not go together
     seed_value = resolve_seed(seed)
     if output is not None:
-        # ~18 characters per value ("%.10g" and a comma): refuse a log the disk cannot hold
-        need = n_tests * scenario.log_columns() * 18
-        folder = Path(output).resolve().parent
-        while not folder.exists() and folder != folder.parent:
-            folder = folder.parent
-        free = shutil.disk_usage(folder).free
-        if need > free:
-            raise VarkitError(
-                f"--output: {n_tests:,} tests make a CSV of about {need / 1e9:.3g} GB, more "
-                f"than the {free / 1e9:.3g} GB free under '{folder}'; simulate fewer tests."
-            )
-    # A piece is a whole number of the simulator's batches, so the pieces draw exactly
-    # what one call for every test would (the same log for a seed, in any number of pieces).
-    piece = 10 * max(1, min(50_000, BATCH_CELLS // steps))
-    rng = np.random.default_rng(seed_value)
-    done = 0
+        _check_free_space(output, n_tests, n_tests * scenario.log_columns() * CSV_CHARS)
+    pieces = scenario.simulate_pieces(n_tests, vehicle, testing=testing, random_state=seed_value)
     with (
         click.progressbar(length=n_tests, label="simulating", file=sys.stderr)
-        if n_tests > piece and sys.stderr.isatty()
+        if n_tests > scenario.piece_tests and sys.stderr.isatty()
         else _no_bar() as bar
     ):
-        while done < n_tests:
-            size = min(piece, n_tests - done)
-            log = scenario.simulate(size, vehicle, testing=testing, random_state=rng)
-            text = log.to_csv(index=False, header=done == 0, float_format="%.10g")
+        for i, log in enumerate(pieces):
+            text = log.to_csv(index=False, header=i == 0, float_format="%.10g")
             if output is None:
                 sys.stdout.write(text)
             else:
-                write_text(output, text, option="--output", mode="w" if done == 0 else "a")
-            done += size
-            bar.update(size)
+                write_text(output, text, option="--output", mode="w" if i == 0 else "a")
+            bar.update(len(log))
     click.echo(
         f"exact crash rate of {vehicle}: {scenario.crash_rate(vehicle):.6g} "
         f"({scenario.testing_proposal} proposal, {family} controls), seed {seed_value}",
         err=True,
     )
+
+
+def _check_free_space(output: str, n_tests: int, need: int) -> None:
+    """Refuse a log that the disk under ``output`` cannot hold (one sentence)."""
+    folder = Path(output).resolve().parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    free = shutil.disk_usage(folder).free
+    if need > free:
+        raise VarkitError(
+            f"--output: {n_tests:,} tests make a CSV of about {need / 1e9:.3g} GB, more "
+            f"than the {free / 1e9:.3g} GB free under '{folder}'; simulate fewer tests."
+        )
 
 
 class _no_bar:

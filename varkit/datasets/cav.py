@@ -27,14 +27,33 @@ _FILE = "cav_example.csv"
 
 
 def make_cav_example(n_tests: int = 2000, seed: int = CAV_EXAMPLE_SEED) -> pd.DataFrame:
-    """Regenerate the bundled log from the simulator."""
+    """Regenerate the bundled log from the simulator (``n_tests`` tests, seed ``seed``).
+
+    Examples
+    --------
+    >>> from varkit.datasets.cav import load_cav_example, make_cav_example
+    >>> log = make_cav_example(100)
+    >>> log.shape, log.columns.equals(load_cav_example().columns)
+    ((100, 18), True)
+    """
     from varkit.cav.scenarios import OvertakingScenario
 
     return OvertakingScenario().simulate(n_tests, "surrogate", random_state=seed)
 
 
 def load_cav_example() -> pd.DataFrame:
-    """The bundled test log (``crash``, ``weight``, ``n_critical``, ``cv_*``)."""
+    """The bundled test log (``crash``, ``weight``, ``n_critical``, ``cv_*``).
+
+    Examples
+    --------
+    >>> from varkit.cav import crash_rate
+    >>> from varkit.datasets import load_cav_example
+    >>> log = load_cav_example()
+    >>> len(log), int(log["crash"].sum()) > 0
+    (2000, True)
+    >>> crash_rate(log, method="is").results[0].method
+    'importance-sampling'
+    """
     path = resources.files("varkit").joinpath("datasets", "data", _FILE)
     with resources.as_file(path) as real:
         return pd.read_csv(real)
