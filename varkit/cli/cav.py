@@ -22,7 +22,9 @@ from varkit.cav import (
 from varkit.checks import CONFIDENCE_MAX, CONFIDENCE_MIN, resolve_seed
 from varkit.cli.options import (
     FiniteFloatRange,
+    choice_option,
     confidence_option,
+    count_option,
     emit,
     engine_options,
     output_options,
@@ -55,27 +57,23 @@ def cav() -> None:
 
 @cav.command("crash-rate")
 @click.argument("tests", type=click.Path(dir_okay=False))
-@click.option(
+@choice_option(
     "--method",
-    type=click.Choice(METHODS),
+    choices=METHODS,
     default="scv",
-    show_default=True,
     help="nde: crude Monte Carlo; is: importance sampling; cv: regression control "
     "variates; scv: sparse control variates stratified by n_critical.",
 )
-@click.option(
+@count_option(
     "--crossfit",
-    type=click.IntRange(min=0),
     default=2,
-    show_default=True,
     help="Folds for cross-fitting the control-variate coefficients; 0 fits them on the "
     "same tests (biased when crashes are rare).",
 )
-@click.option(
+@choice_option(
     "--fit",
-    type=click.Choice(FITS),
+    choices=FITS,
     default="ols",
-    show_default=True,
     help="Regression for the control-variate coefficients.",
 )
 @click.option(
@@ -83,9 +81,8 @@ def cav() -> None:
     default=None,
     help="Known means of the cv_* columns: one number or a comma-separated list.  [default: 0]",
 )
-@click.option(
+@count_option(
     "--pool-above",
-    type=click.IntRange(min=0),
     default=None,
     help="scv: pool all strata with more critical variables than this.",
 )
@@ -111,11 +108,10 @@ def cav() -> None:
     show_default=True,
     help="Confidence level of the target relative half-width.",
 )
-@click.option(
+@choice_option(
     "--alternative",
-    type=click.Choice(ALTERNATIVES),
+    choices=ALTERNATIVES,
     default="two-sided",
-    show_default=True,
     help="nde, is: 'less' gives the one-sided upper bound [0, high] (for a claim 'at "
     "most'), 'greater' the lower bound [low, 1].",
 )
@@ -127,9 +123,9 @@ def cav() -> None:
     "2 for `varkit cav simulate`'s default proposal), used for the bound when no test "
     "crashed or every test did.  [default: the largest weight in the log]",
 )
-@click.option(
+@count_option(
     "--running",
-    type=click.IntRange(min=1),
+    low=1,
     default=None,
     metavar="N",
     help="Also report the running estimate after the first n tests at N log-spaced "
@@ -195,48 +191,45 @@ def crash_rate_command(
 
 
 @cav.command("simulate")
-@click.option(
+@choice_option(
     "--vehicle",
-    type=click.Choice(tuple(VEHICLES)),
+    choices=tuple(VEHICLES),
     default="surrogate",
-    show_default=True,
     help="Automated vehicle under test (see varkit.cav.scenarios).",
 )
-@click.option(
+@count_option(
     "--tests",
     "n_tests",
+    low=1,
     # a bound users can reach in hours, not years: 1e9 tests are about 150 GB of CSV
-    type=click.IntRange(1, MAX_SIMULATED_TESTS),
+    high=MAX_SIMULATED_TESTS,
     default=10_000,
-    show_default=True,
     help="Number of tests to simulate (at most 1e9, about 150 GB of CSV).",
 )
-@click.option(
+@choice_option(
     "--testing",
-    type=click.Choice(TESTING),
+    choices=TESTING,
     default="is",
-    show_default=True,
     help="Draw critical maneuvers by importance sampling or from the naturalistic model.",
 )
-@click.option(
+@count_option(
     "--steps",
-    type=click.IntRange(min=1),
+    low=1,
     default=40,
-    show_default=True,
     help="Decision steps per test (three variables each).",
 )
-@click.option(
+@choice_option(
     "--proposal",
-    type=click.Choice(PROPOSALS),
+    choices=PROPOSALS,
     default=None,
     help="Testing distribution: twist one critical maneuver per test (defensive mixture, "
     "weight <= 2) or every critical maneuver (the previous proposal, kept to reproduce "
     "earlier results).  [default: one-critical; all-critical with --controls local or "
     "mixture]",
 )
-@click.option(
+@choice_option(
     "--controls",
-    type=click.Choice(CONTROL_FAMILIES),
+    choices=CONTROL_FAMILIES,
     default=None,
     help="Family of control-variate columns written (see varkit.cav.scenarios); twist, "
     "binned and product go with one-critical, product, local and mixture with "

@@ -8,7 +8,7 @@ import math
 import os
 import sys
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -59,6 +59,39 @@ class FiniteFloatRange(click.FloatRange):
 
 #: Any finite float (``type=FINITE`` instead of ``type=float``).
 FINITE = FiniteFloatRange()
+
+
+def choice_option(
+    *decls: str, choices: Sequence[str], default: str | None, help: str, **attrs: Any
+) -> Callable[[F], F]:
+    """An option taking one of ``choices``; ``--help`` lists them and shows the default."""
+    return click.option(
+        *decls,
+        type=click.Choice(tuple(choices)),
+        default=default,
+        show_default=default is not None,
+        help=help,
+        **attrs,
+    )
+
+
+def count_option(
+    *decls: str,
+    low: int = 0,
+    high: int | None = None,
+    default: int | None,
+    help: str,
+    **attrs: Any,
+) -> Callable[[F], F]:
+    """An option taking a whole number in [low, high]; ``--help`` shows the range and default."""
+    return click.option(
+        *decls,
+        type=click.IntRange(low, high),
+        default=default,
+        show_default=default is not None,
+        help=help,
+        **attrs,
+    )
 
 
 def confidence_option(func: F) -> F:
