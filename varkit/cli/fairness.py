@@ -125,7 +125,7 @@ def vrs(
     after the attribute (hard labels) or p_<group> probability columns; user_id optional.
     IMPRESSIONS may be a glob of CSV or Parquet files; --engine dask reads it in
     partitions and adds per-ad Poisson replicate sums (weights keyed on the user id).
-    With --engine pandas, --partition-rows N reads the log N rows at a time in one
+    With --engine memory, --partition-rows N reads the log N rows at a time in one
     process, in memory bounded by N, with the same results as reading it whole.
     """
     from varkit.fairness import vrs as vrs_front_door
