@@ -9,12 +9,8 @@ from collections.abc import Callable, Iterator
 import click
 
 from varkit.cli.options import (
-    confidence_option,
-    device_option,
-    emit,
-    engine_options,
-    output_options,
-    seed_option,
+    RunOptions,
+    run_options,
 )
 from varkit.gpu import INTERVAL_METHODS, NAMED_STATISTICS, SCHEMES, bootstrap_log
 
@@ -81,11 +77,7 @@ def progress_bar(
     show_default=True,
     help="Number of bootstrap replicates.",
 )
-@engine_options
-@confidence_option
-@seed_option
-@device_option
-@output_options
+@run_options(engine=True)
 def bootstrap(
     file: str,
     column: str,
@@ -99,15 +91,7 @@ def bootstrap(
     method: str,
     scheme: str,
     resamples: int,
-    engine: str,
-    scheduler: str | None,
-    row_id: str | None,
-    partition_rows: int | None,
-    confidence: float,
-    seed: int | None,
-    device: str,
-    fmt: str,
-    output: str | None,
+    run: RunOptions,
 ) -> None:
     """Bootstrap confidence interval of a statistic of a column of FILE (CSV or Parquet).
 
@@ -137,14 +121,8 @@ def bootstrap(
         strata=strata,
         n_resamples=resamples,
         method=method,
-        confidence=confidence,
         scheme=scheme if typed else None,
-        random_state=seed,
-        device=device,
-        engine=engine,
-        scheduler=scheduler,
-        row_id=row_id,
-        rows_per_partition=partition_rows,
+        **run.front_door(),
         progress=lambda total, work: progress_bar(total, "bootstrap", work=work),
     )
-    emit(results, fmt, output)
+    run.emit(results)

@@ -22,12 +22,10 @@ from varkit.cav import (
 from varkit.checks import CONFIDENCE_MAX, CONFIDENCE_MIN, resolve_seed
 from varkit.cli.options import (
     FiniteFloatRange,
+    RunOptions,
     choice_option,
-    confidence_option,
     count_option,
-    emit,
-    engine_options,
-    output_options,
+    run_options,
     seed_option,
     write_text,
 )
@@ -132,10 +130,7 @@ def cav() -> None:
     "checkpoints (group tests=<n>, at --target-confidence), from which `varkit report` "
     "draws the convergence curve.",
 )
-@engine_options
-@confidence_option
-@seed_option
-@output_options
+@run_options(device=False, engine=True)
 def crash_rate_command(
     tests: str,
     method: str,
@@ -149,14 +144,7 @@ def crash_rate_command(
     alternative: str,
     weight_bound: float | None,
     running: int | None,
-    engine: str,
-    scheduler: str | None,
-    row_id: str | None,
-    partition_rows: int | None,
-    confidence: float,
-    seed: int | None,
-    fmt: str,
-    output: str | None,
+    run: RunOptions,
 ) -> None:
     """Estimate the crash rate from a test log TESTS (CSV or Parquet, one row per test).
 
@@ -170,10 +158,6 @@ def crash_rate_command(
     results = crash_rate(
         tests,
         method=method,
-        engine=engine,
-        scheduler=scheduler,
-        row_id=row_id,
-        rows_per_partition=partition_rows,
         fit=fit,
         crossfit=crossfit or None,  # 0: fit the coefficients on the same tests
         control_means=_control_means(control_means),
@@ -181,13 +165,12 @@ def crash_rate_command(
         crashes_per_control=crashes_per_control,
         target_rhw=target_rhw,
         target_confidence=target_confidence,
-        confidence=confidence,
         alternative=alternative,
         weight_bound=weight_bound,
         running=running,
-        random_state=seed,
+        **run.front_door(device=False),
     )
-    emit(results, fmt, output)
+    run.emit(results)
 
 
 @cav.command("simulate")

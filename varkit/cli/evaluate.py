@@ -9,12 +9,8 @@ from typing import Any
 import click
 
 from varkit.cli.options import (
-    confidence_option,
-    device_option,
-    emit,
-    engine_options,
-    output_options,
-    seed_option,
+    RunOptions,
+    run_options,
 )
 from varkit.errors import VarkitError
 
@@ -73,11 +69,7 @@ def evaluate() -> None:
     "the row ids; --engine dask implies poisson (the same seed then gives the same "
     "intervals on both engines).",
 )
-@engine_options
-@confidence_option
-@seed_option
-@device_option
-@output_options
+@run_options(engine=True)
 def compare(
     path: str,
     truth: str,
@@ -87,15 +79,7 @@ def compare(
     correction: str,
     n_resamples: int,
     scheme: str,
-    engine: str,
-    scheduler: str | None,
-    row_id: str | None,
-    partition_rows: int | None,
-    confidence: float,
-    seed: int | None,
-    device: str,
-    fmt: str,
-    output: str | None,
+    run: RunOptions,
 ) -> None:
     """Compare models on one test set from PATH, a CSV with one row per test example.
 
@@ -121,16 +105,10 @@ def compare(
         mcnemar_method=mcnemar_method,
         correction=correction,
         n_resamples=n_resamples,
-        confidence=confidence,
-        random_state=seed,
-        device=device,
         scheme=scheme if typed else None,
-        engine=engine,
-        scheduler=scheduler,
-        row_id=row_id,
-        rows_per_partition=partition_rows,
+        **run.front_door(),
     )
-    emit(results, fmt, output)
+    run.emit(results)
 
 
 @evaluate.command("scores")
@@ -155,16 +133,13 @@ def compare(
     help="Range of the score, e.g. 0,1 for accuracy: intervals stay inside it.  "
     "[default: unbounded]",
 )
-@confidence_option
-@output_options
+@run_options(seed=False, device=False)
 def scores(
     path: str,
     correction: str,
     lower_is_better: bool,
     score_range: str | None,
-    confidence: float,
-    fmt: str,
-    output: str | None,
+    run: RunOptions,
 ) -> None:
     """Compare models from PATH, a CSV of per-split scores (one row per model and split).
 
@@ -187,12 +162,12 @@ def scores(
         bounds = (low, high)
     results = compare_scores(
         path,
-        confidence=confidence,
+        **run.front_door(device=False, engine=False),
         correction=correction,
         higher_is_better=not lower_is_better,
         score_range=bounds,
     )
-    emit(results, fmt, output)
+    run.emit(results)
 
 
 def _load_model(spec: str, params: dict[str, dict[str, Any]]) -> tuple[str, Any]:
@@ -294,9 +269,7 @@ def _parse_params(items: tuple[str, ...]) -> dict[str, dict[str, Any]]:
 )
 @click.option("--scoring", default=None, help="scikit-learn scoring name.  [default: accuracy/r2]")
 @click.option("--n-jobs", type=int, default=None, help="Parallel model fits (-1: all cores).")
-@confidence_option
-@seed_option
-@output_options
+@run_options(device=False)
 def cv(
     path: str,
     target: str,
@@ -305,10 +278,7 @@ def cv(
     cv_spec: str,
     scoring: str | None,
     n_jobs: int | None,
-    confidence: float,
-    seed: int | None,
-    fmt: str,
-    output: str | None,
+    run: RunOptions,
 ) -> None:
     """Fit and compare models on PATH, a CSV with one row per example.
 
@@ -337,7 +307,6 @@ def cv(
         cv=cv_spec,
         scoring=scoring,
         n_jobs=n_jobs,
-        confidence=confidence,
-        random_state=seed,
+        **run.front_door(device=False, engine=False),
     )
-    emit(results, fmt, output)
+    run.emit(results)

@@ -10,12 +10,8 @@ from varkit.checks import resolve_seed
 from varkit.cli.options import (
     FINITE,
     FiniteFloatRange,
-    confidence_option,
-    device_option,
-    emit,
-    engine_options,
-    output_options,
-    seed_option,
+    RunOptions,
+    run_options,
 )
 from varkit.errors import VarkitError
 from varkit.results import ResultSet
@@ -92,11 +88,7 @@ def fairness() -> None:
     show_default=True,
     help="Laplace scale of DP noise in the delivered counts (allows negative impressions).",
 )
-@engine_options
-@confidence_option
-@seed_option
-@device_option
-@output_options
+@run_options(engine=True)
 def vrs(
     impressions: str,
     eligible: str,
@@ -109,15 +101,7 @@ def vrs(
     estimate: str,
     scheme: str,
     delivered_noise_scale: float,
-    engine: str,
-    scheduler: str | None,
-    row_id: str | None,
-    partition_rows: int | None,
-    confidence: float,
-    seed: int | None,
-    device: str,
-    fmt: str,
-    output: str | None,
+    run: RunOptions,
 ) -> None:
     """Shuffle distance of every ad in IMPRESSIONS with intervals, then compliance coverage.
 
@@ -136,23 +120,17 @@ def vrs(
         impressions,
         eligible,
         attribute,
-        engine=engine,
-        scheduler=scheduler,
-        row_id=row_id,
-        rows_per_partition=partition_rows,
         min_impressions=min_impressions,
         unit=unit,
         threshold=threshold,
-        confidence=confidence,
         n_resamples=resamples,
         scheme=scheme if given else None,  # the default depends on the engine
         interval=interval,
         delivered_noise_scale=delivered_noise_scale,
         estimate=estimate,
-        random_state=seed,
-        device=device,
+        **run.front_door(),
     )
-    emit(results, fmt, output)
+    run.emit(results)
 
 
 @fairness.command("simulate")
@@ -188,8 +166,7 @@ def vrs(
 @click.option(
     "--threshold", type=FINITE, default=0.10, show_default=True, help="Bar for the true coverage."
 )
-@seed_option
-@output_options
+@run_options(confidence=False, device=False)
 def simulate(
     out_dir: str,
     users: int,
@@ -199,9 +176,7 @@ def simulate(
     controller: bool,
     eligible_noise_scale: float,
     threshold: float,
-    seed: int | None,
-    fmt: str,
-    output: str | None,
+    run: RunOptions,
 ) -> None:
     """Simulate ad delivery, write the logs, and print the true coverage per attribute."""
     from varkit.cli.options import write_text
@@ -209,7 +184,7 @@ def simulate(
 
     if not out_dir.strip():
         raise VarkitError("--out-dir is empty; give a folder name.")
-    seed = resolve_seed(seed)  # drawn fresh when not given; recorded in the provenance
+    seed = resolve_seed(run.seed)  # drawn fresh when not given; recorded in the provenance
     sim = simulate_delivery(
         n_users=users,
         n_ads=ads,
@@ -225,4 +200,4 @@ def simulate(
         # creates the folder; a folder that cannot be written is one error naming the option
         write_text(paths[name], frame.to_csv(index=False), option="--out-dir")
     coverage = sim.true_coverage(threshold=threshold, random_state=seed)
-    emit(ResultSet(coverage.results, {**coverage.provenance, "outputs": paths}), fmt, output)
+    run.emit(ResultSet(coverage.results, {**coverage.provenance, "outputs": paths}))

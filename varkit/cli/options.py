@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import math
 import os
 import sys
@@ -298,3 +299,80 @@ def engine_options(func: F) -> F:
         "Parquet files.",
     )(func)
     return func
+
+
+@dataclasses.dataclass(frozen=True)
+class RunOptions:
+    """The options every computing command shares, parsed once (see :func:`run_options`).
+
+    ``front_door()`` gives them under the front doors' keyword names; ``emit(results)``
+    prints or writes the results as ``--format``/``--output`` ask.
+    """
+
+    fmt: str = "table"
+    output: str | None = None
+    confidence: float | None = None
+    seed: int | None = None
+    device: str | None = None
+    engine: str | None = None
+    scheduler: str | None = None
+    row_id: str | None = None
+    partition_rows: int | None = None
+
+    def engine_kwargs(self) -> dict[str, Any]:
+        """``engine``, ``scheduler``, ``row_id``, ``rows_per_partition`` for a front door."""
+        return {
+            "engine": self.engine,
+            "scheduler": self.scheduler,
+            "row_id": self.row_id,
+            "rows_per_partition": self.partition_rows,
+        }
+
+    def front_door(self, *, device: bool = True, engine: bool = True) -> dict[str, Any]:
+        """The parsed options under a front door's keyword names, those not given left out.
+
+        An option the command does not declare, or one left at None (``--seed`` not
+        given: drawn by the front door), is not passed, so the front door's default holds.
+        """
+        kwargs: dict[str, Any] = {"confidence": self.confidence, "random_state": self.seed}
+        if device:
+            kwargs["device"] = self.device
+        if engine:
+            kwargs.update(self.engine_kwargs())
+        return {name: value for name, value in kwargs.items() if value is not None}
+
+    def emit(self, results: ResultSet) -> None:
+        """:func:`emit` with this command's ``--format`` and ``--output``."""
+        emit(results, self.fmt, self.output)
+
+
+_RUN_FIELDS = tuple(field.name for field in dataclasses.fields(RunOptions))
+
+
+def run_options(
+    *, confidence: bool = True, seed: bool = True, device: bool = True, engine: bool = False
+) -> Callable[[F], F]:
+    """Add the shared options and hand them to the command as one ``run: RunOptions``.
+
+    Output (``--format``, ``--output``) always; ``--confidence``, ``--seed``, ``--device``
+    and the scale-out options (:func:`engine_options`) as asked. The command's own
+    parameters stay its own; it receives the shared ones parsed, in ``run``.
+    """
+
+    def decorate(func: F) -> F:
+        @functools.wraps(func)
+        def command(*args: Any, **kwargs: Any) -> Any:
+            shared = {name: kwargs.pop(name) for name in _RUN_FIELDS if name in kwargs}
+            return func(*args, run=RunOptions(**shared), **kwargs)
+
+        chosen = [output_options]
+        chosen += [device_option] if device else []
+        chosen += [seed_option] if seed else []
+        chosen += [confidence_option] if confidence else []
+        chosen += [engine_options] if engine else []
+        wrapped: Any = command
+        for option in chosen:
+            wrapped = option(wrapped)
+        return wrapped  # type: ignore[no-any-return]
+
+    return decorate

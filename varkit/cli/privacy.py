@@ -8,11 +8,8 @@ import click
 
 from varkit.cli.options import (
     FINITE,
-    confidence_option,
-    device_option,
-    emit,
-    output_options,
-    seed_option,
+    RunOptions,
+    run_options,
 )
 from varkit.errors import VarkitError
 from varkit.results import ResultSet
@@ -110,10 +107,7 @@ def privacy() -> None:
     help="Write a PNG: posterior density of epsilon (pooled, first delta) with the "
     "credible interval and the Clopper-Pearson interval. Needs the plot extra.",
 )
-@confidence_option
-@seed_option
-@device_option
-@output_options
+@run_options()
 def epsilon(
     path: str,
     member_col: str,
@@ -128,11 +122,7 @@ def epsilon(
     split_fraction: float,
     tpr_fprs: tuple[float, ...],
     plot: str | None,
-    confidence: float,
-    seed: int | None,
-    device: str,
-    fmt: str,
-    output: str | None,
+    run: RunOptions,
 ) -> None:
     """Estimate epsilon from PATH, a CSV with one row per challenge point (or a glob).
 
@@ -150,15 +140,14 @@ def epsilon(
         method=method,
         threshold=_parse_threshold(threshold, guess_col),
         bound=bound,
-        confidence=confidence,
         n_thresholds=n_thresholds,
         split_fraction=split_fraction,
         tpr_at_fpr=tpr_fprs,
-        random_state=seed,
+        **run.front_door(device=False, engine=False),
     )
     if plot is not None:
         _plot(results, plot)
-    emit(results, fmt, output)
+    run.emit(results)
 
 
 def _plot(results: ResultSet, path: str) -> None:
