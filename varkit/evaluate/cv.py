@@ -111,14 +111,14 @@ def _mean_score(
     )
     result = Result(
         metric=metric,
+        method=method,
+        n=int(k),
+        df=(float(k - 1),),
         estimate=mean,
+        stderr=se,
         ci_low=low,
         ci_high=high,
         confidence=confidence,
-        method=method,
-        n=int(k),
-        stderr=se,
-        df=(float(k - 1),),
     )
     return result, details
 
