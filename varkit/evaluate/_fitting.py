@@ -173,6 +173,18 @@ def score_splits(
     return scores
 
 
+def split_sizes(splits: Sequence[Split]) -> tuple[int, int]:
+    """Mean training and test set sizes of the splits (the Nadeau-Bengio ratio's terms)."""
+    n_train = int(np.mean([len(tr) for tr, _ in splits]))
+    n_test = int(np.mean([len(te) for _, te in splits]))
+    return n_train, n_test
+
+
+def distinct_test_rows(splits: Sequence[Split]) -> int:
+    """How many distinct rows the test sets of the splits cover."""
+    return int(np.unique(np.concatenate([te for _, te in splits])).size)
+
+
 def model_names(estimators: Sequence[Any]) -> list[str]:
     """Class names of the estimators, numbered when two are the same class."""
     names = [type(est).__name__ for est in estimators]

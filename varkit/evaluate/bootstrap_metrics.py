@@ -65,35 +65,8 @@ def bootstrap_metric(
     truth, preds, _ = check_predictions(
         y_true, [y_pred], min_models=1, label_checks=metric != "accuracy"
     )
-    if metric == "accuracy":
-        data = correct_matrix(truth, preds)[:, 0].astype(float)
-        result = bootstrap(
-            data,
-            "mean",
-            n_resamples=n_resamples,
-            method=method,
-            confidence=confidence,
-            random_state=random_state,
-            device=device,
-        )
-    else:
-        func = metric  # type: ignore[assignment]
-        labels = _codes(truth, preds)
-
-        def statistic(yt: Any, yp: Any) -> float:
-            return float(func(yt, yp))  # type: ignore[operator]
-
-        statistic.__name__ = name
-        result = bootstrap(
-            tuple(labels),
-            statistic,
-            paired=True,
-            n_resamples=n_resamples,
-            method=method,
-            confidence=confidence,
-            random_state=random_state,
-            device=device,
-        )
+    settings = dict(locals())
+    result = _bootstrap_models(truth, preds, metric, statistic_name=name, settings=settings)
     return result.replace(metric=name)
 
 
@@ -144,38 +117,42 @@ def paired_bootstrap_difference(
         names=list(names),
         label_checks=metric != "accuracy",
     )
+    settings = dict(locals())
+    result = _bootstrap_models(truth, preds, metric, statistic_name="statistic", settings=settings)
+    return _as_difference(result, name, labels[0], labels[1])
+
+
+_ENGINE_SETTINGS = ("n_resamples", "method", "confidence", "random_state", "device")
+
+
+def _bootstrap_models(
+    truth: np.ndarray,
+    preds: list[np.ndarray],
+    metric: Any,
+    *,
+    statistic_name: str,
+    settings: dict[str, Any],
+) -> Result:
+    """The engine's bootstrap of one model's metric, or of the difference of two models'.
+
+    Accuracy takes the fast path (the mean of the 0/1 correctness, or of its paired
+    difference); a callable metric is evaluated on index resamples of the label codes.
+    ``settings`` holds the public keywords (``scheme`` and ``row_ids`` where given; the
+    row ids key the Poisson weights of accuracy only).
+    """
+    engine = {k: settings[k] for k in _ENGINE_SETTINGS}
+    engine["scheme"] = settings.get("scheme", "multinomial")
     if metric == "accuracy":
         correct = correct_matrix(truth, preds).astype(float)
-        result = bootstrap(
-            correct[:, 0] - correct[:, 1],
-            "mean",
-            n_resamples=n_resamples,
-            method=method,
-            confidence=confidence,
-            random_state=random_state,
-            device=device,
-            scheme=scheme,
-            row_ids=row_ids,
-        )
-    else:
-        func = metric
-        coded = _codes(truth, preds)
+        data = correct[:, 0] if len(preds) == 1 else correct[:, 0] - correct[:, 1]
+        return bootstrap(data, "mean", row_ids=settings.get("row_ids"), **engine)
 
-        def statistic(yt: Any, a: Any, b: Any) -> float:
-            return float(func(yt, a)) - float(func(yt, b))  # type: ignore[operator]
+    def statistic(yt: Any, *predicted: Any) -> float:
+        values = [float(metric(yt, p)) for p in predicted]
+        return values[0] if len(values) == 1 else values[0] - values[1]
 
-        result = bootstrap(
-            tuple(coded),
-            statistic,
-            paired=True,
-            n_resamples=n_resamples,
-            method=method,
-            confidence=confidence,
-            random_state=random_state,
-            device=device,
-            scheme=scheme,
-        )
-    return _as_difference(result, name, labels[0], labels[1])
+    statistic.__name__ = statistic_name
+    return bootstrap(tuple(_codes(truth, preds)), statistic, paired=True, **engine)
 
 
 def _as_difference(result: Result, name: str, a: str, b: str) -> Result:

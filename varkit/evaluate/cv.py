@@ -19,10 +19,12 @@ from varkit.evaluate._fitting import (
     check_folds,
     check_xy,
     default_scoring,
+    distinct_test_rows,
     model_names,
     score_splits,
     scoring_name,
     seed_estimators,
+    split_sizes,
 )
 from varkit.evaluate._inputs import check_count, check_fraction
 from varkit.evaluate.paired_ttests import corrected_resampled_ttest
@@ -84,29 +86,41 @@ def holdout(
     return Result(metric=name, estimate=score, method="holdout", n=int(test.size), details=details)
 
 
-def _score_interval(
+def _mean_score(
     scores: np.ndarray,
-    n_train: int,
-    n_test: int,
+    splits: Sequence[tuple[np.ndarray, np.ndarray]],
+    *,
     confidence: float,
     corrected: bool,
     metric: str,
-    splits: Sequence[tuple[np.ndarray, np.ndarray]],
-) -> tuple[float, float, float, float, dict[str, Any]]:
-    """Mean, interval, SE (Nadeau-Bengio corrected variance) and the interval's details.
+    method: str,
+) -> tuple[Result, dict[str, Any]]:
+    """The mean of the split scores with its (Nadeau-Bengio corrected) interval.
 
     The interval respects the score's range (:func:`bounded_mean_interval`): logit-t for
-    scores in [0, 1] such as accuracy, clipped and stated otherwise.
+    scores in [0, 1] such as accuracy, clipped and stated otherwise. Returns the result
+    without details, and the interval's details.
     """
+    n_train, n_test = split_sizes(splits)
     k = scores.size
     factor = 1.0 / k + (n_test / n_train if corrected else 0.0)
     se = math.sqrt(factor * float(scores.var(ddof=1)))
     mean = float(scores.mean())
-    n_rows = int(np.unique(np.concatenate([te for _, te in splits])).size)
     low, high, details = bounded_mean_interval(
-        mean, se, k - 1, confidence, score_range(metric), n_rows=n_rows
+        mean, se, k - 1, confidence, score_range(metric), n_rows=distinct_test_rows(splits)
     )
-    return mean, low, high, se, details
+    result = Result(
+        metric=metric,
+        method=method,
+        n=int(k),
+        df=(float(k - 1),),
+        estimate=mean,
+        stderr=se,
+        ci_low=low,
+        ci_high=high,
+        confidence=confidence,
+    )
+    return result, details
 
 
 def cross_val_ci(
@@ -165,24 +179,19 @@ def cross_val_ci(
         names=[name],
         fit_warnings=fit_warnings,
     )[:, 0]
-    n_train = int(np.mean([len(tr) for tr, _ in splits]))
-    n_test = int(np.mean([len(te) for _, te in splits]))
-    mean, low, high, se, extra = _score_interval(
-        scores, n_train, n_test, confidence, corrected, scoring_name(scoring), splits
+    n_train, n_test = split_sizes(splits)
+    result, extra = _mean_score(
+        scores,
+        splits,
+        confidence=confidence,
+        corrected=corrected,
+        metric=scoring_name(scoring),
+        method="corrected-cv-t" if corrected else "cv-t",
     )
     if fit_warnings:
         extra["fit_warnings"] = fit_warnings[name]
-    return Result(
-        metric=scoring_name(scoring),
-        estimate=mean,
-        ci_low=low,
-        ci_high=high,
-        confidence=confidence,
-        method="corrected-cv-t" if corrected else "cv-t",
-        n=int(scores.size),
-        stderr=se,
-        df=(float(scores.size - 1),),
-        details={"fold_scores": scores, "n_train": n_train, "n_test": n_test, **extra},
+    return result.replace(
+        details={"fold_scores": scores, "n_train": n_train, "n_test": n_test, **extra}
     )
 
 
@@ -259,8 +268,7 @@ def nested_cv(
         raise VarkitError(f"`outer_cv` gave {len(splits)} split; need at least 2.")
     named = dict(zip(named, seed_estimators(list(named.values()), random_state), strict=True))
     scoring = default_scoring(first, scoring)
-    n_train = int(np.mean([len(tr) for tr, _ in splits]))
-    n_test = int(np.mean([len(te) for _, te in splits]))
+    n_train, n_test = split_sizes(splits)
     results: list[Result] = []
     fold_scores: dict[str, np.ndarray] = {}
     for name, search in named.items():
@@ -279,32 +287,22 @@ def nested_cv(
         best = [getattr(est, "best_params_", None) for est in out["estimator"]]
         if not np.all(np.isfinite(scores)):
             raise VarkitError(f"the outer-fold scores of {name} hold NaN (a fit failed).")
-        mean, low, high, se, extra = _score_interval(
-            scores, n_train, n_test, confidence, True, scoring_name(scoring), splits
+        result, extra = _mean_score(
+            scores,
+            splits,
+            confidence=confidence,
+            corrected=True,
+            metric=scoring_name(scoring),
+            method="nested-cv-corrected-t",
         )
+        params = [
+            {k: v if isinstance(v, (int, float, str, bool)) else repr(v) for k, v in chosen.items()}
+            for chosen in (b or {} for b in best)
+        ]
         results.append(
-            Result(
-                metric=scoring_name(scoring),
-                estimate=mean,
-                ci_low=low,
-                ci_high=high,
-                confidence=confidence,
-                method="nested-cv-corrected-t",
-                n=int(scores.size),
-                stderr=se,
-                df=(float(scores.size - 1),),
+            result.replace(
                 group={"model": name},
-                details={
-                    **extra,
-                    "fold_scores": scores,
-                    "best_params": [
-                        {
-                            k: repr(v) if not isinstance(v, (int, float, str, bool)) else v
-                            for k, v in (b or {}).items()
-                        }
-                        for b in best
-                    ],
-                },
+                details={**extra, "fold_scores": scores, "best_params": params},
             )
         )
     names = list(named)

@@ -19,12 +19,9 @@ def ftest(y_true: Any, *y_preds: Any, names: Sequence[str] | None = None) -> Res
 
     Parameters
     ----------
-    y_true : array-like of shape (n,)
-        True labels.
-    *y_preds : array-like of shape (n,)
-        Predicted labels of each model (at least two).
-    names : sequence of str, optional
-        Model names for ``details``.
+    y_true, *y_preds, names
+        As in :func:`~varkit.evaluate.cochrans_q`: the true labels, the predicted labels
+        of each model (at least two) and optional model names for ``details``.
 
     Returns
     -------

@@ -56,8 +56,7 @@ from varkit.evaluate.mcnemar import pair_table
 from varkit.evaluate.pairwise import compare_from_counts, model_pairs
 from varkit.gpu import check_bootstrap_options
 from varkit.gpu.backend import resolve_device
-from varkit.gpu.replicates import replicate_sums
-from varkit.gpu.statistics import LinearProblem
+from varkit.gpu.logs import partition_details, poisson_row_sums
 from varkit.io import Column
 from varkit.io.partitions import ROW_ID
 from varkit.results import ResultSet
@@ -89,18 +88,11 @@ def compare_partial(
     if len(frame):
         z = np.ones((len(frame), len(models) + 1))
         z[:, :-1] = correct
-        problem = LinearProblem(
+        sums[:] = poisson_row_sums(
+            z,
+            frame[ROW_ID].to_numpy(dtype=np.uint64),
             name="sum",
-            z=z,
-            bounds=np.array([0, len(frame)], dtype=np.int64),
-            unit_ids=frame[ROW_ID].to_numpy(dtype=np.uint64),
-            samples=np.zeros(len(frame), dtype=np.int64),
             combine=_first_column,
-            n_rows=len(frame),
-        )
-        sums[:] = replicate_sums(
-            problem,
-            scheme="poisson",
             seed=seed,
             n_resamples=n_resamples,
             backend=resolve_device(device),
@@ -206,11 +198,7 @@ def compare_log(
     # Like compare_predictions: one true class, or predicted labels absent from the
     # truth, are valid inputs for accuracies, McNemar and Cochran's Q.
     n, counts, sums, classes, predicted = merged
-    details = {
-        "engine": engine if client is None else "dask-distributed",
-        "n_partitions": n_parts,
-        "row_ids": f"column {source.row_id}" if source.row_id else "file index and row offset",
-    }
+    details = partition_details(engine, client, n_parts, source)
     differences = [
         accuracy_difference_from_sums(
             sums[:, [i, j, len(names)]],

@@ -4,6 +4,8 @@ Nadeau & Bengio 2003; Raschka 2018)."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -20,9 +22,11 @@ from varkit.evaluate._fitting import (
     score_splits,
     scoring_name,
     seed_estimators,
+    split_sizes,
 )
 from varkit.evaluate._inputs import check_alternative, check_count, check_fraction
 from varkit.gpu.splits import (
+    Split,
     check_seeding,
     five_by_two_splits,
     holdout_splits,
@@ -245,6 +249,87 @@ def _validate_models(
     return X, y, groups, check_confidence(confidence), check_alternative(alternative), seeding
 
 
+@dataclass(frozen=True)
+class _PairedFit:
+    """Both models scored on the same splits, with the settings the test needs."""
+
+    scores: np.ndarray  # (n_splits, 2)
+    splits: list[Split]
+    metric: str
+    group: dict[str, str]
+    seeding: str
+    confidence: float
+    alternative: str
+
+    @property
+    def differences(self) -> np.ndarray:
+        return self.scores[:, 0] - self.scores[:, 1]
+
+
+# (y, groups, split_seeding, stratify) -> the splits; checks its own settings first
+SplitMaker = Callable[[np.ndarray, Any, str, bool], list[Split]]
+
+
+def _fit_pair(
+    estimator1: Any,
+    estimator2: Any,
+    X: Any,
+    y: Any,
+    *,
+    make_splits: SplitMaker,
+    settings: dict[str, Any],
+) -> _PairedFit:
+    """Validate, split, seed and score both models (``settings``: the public keywords)."""
+    X, y, groups, confidence, alternative, seeding = _validate_models(
+        estimator1,
+        estimator2,
+        X,
+        y,
+        **{k: settings[k] for k in _MODEL_CHECKS},
+    )
+    random_state = settings["random_state"]
+    splits = make_splits(y, groups, seeding, is_classifier(estimator1))
+    scoring = default_scoring(estimator1, settings["scoring"])
+    seeded = seed_estimators([estimator1, estimator2], random_state)
+    scores = score_splits(seeded, X, y, splits, scoring=scoring, n_jobs=settings["n_jobs"])
+    return _PairedFit(
+        scores=scores,
+        splits=splits,
+        metric=f"{scoring_name(scoring)}_difference",
+        group=_comparison(estimator1, estimator2),
+        seeding=seeding,
+        confidence=confidence,
+        alternative=alternative,
+    )
+
+
+_MODEL_CHECKS = ("groups", "confidence", "alternative", "split_seeding", "random_state")
+
+
+def _paired_t(
+    fit: _PairedFit, *, corrected: bool, method: str, details: dict[str, Any] | None = None
+) -> Result:
+    """The (corrected) t-test of the split differences of a :class:`_PairedFit`."""
+    n_train, n_test = split_sizes(fit.splits)
+    factor = 1.0 / len(fit.splits) + (n_test / n_train if corrected else 0.0)
+    return _t_on_differences(
+        fit.differences,
+        variance_factor=factor,
+        confidence=fit.confidence,
+        alternative=fit.alternative,
+        method=f"corrected-{method}" if corrected else method,
+        metric=fit.metric,
+        group=fit.group,
+        details={
+            "n_train": n_train,
+            "n_test": n_test,
+            **(details or {}),
+            "mean_scores": fit.scores.mean(axis=0),
+            "split_seeding": fit.seeding,
+        },
+    )
+
+
 def _comparison(estimator1: Any, estimator2: Any) -> dict[str, str]:
     a, b = model_names([estimator1, estimator2])
     return {"comparison": f"{a}-{b}", "model_1": a, "model_2": b}
@@ -316,49 +401,23 @@ def paired_ttest_resampled(
     >>> r.pvalue < 0.001, r.method
     (True, 'corrected-resampled-t')
     """
-    X, y, groups, confidence, alternative, seeding = _validate_models(
-        estimator1,
-        estimator2,
-        X,
-        y,
-        groups=groups,
-        confidence=confidence,
-        alternative=alternative,
-        split_seeding=split_seeding,
-        random_state=random_state,
-    )
-    n_rounds = check_count("n_rounds", n_rounds, minimum=2)
-    test_size = check_fraction("test_size", test_size)
-    splits = holdout_splits(
-        y,
-        n_rounds=n_rounds,
-        test_size=test_size,
-        stratify=is_classifier(estimator1),
-        groups=groups,
-        random_state=random_state,
-        split_seeding=seeding,
-    )
-    scoring = default_scoring(estimator1, scoring)
-    seeded = seed_estimators([estimator1, estimator2], random_state)
-    scores = score_splits(seeded, X, y, splits, scoring=scoring, n_jobs=n_jobs)
-    n_train = int(np.mean([len(tr) for tr, _ in splits]))
-    n_test = int(np.mean([len(te) for _, te in splits]))
-    factor = 1.0 / n_rounds + (n_test / n_train if corrected else 0.0)
-    return _t_on_differences(
-        scores[:, 0] - scores[:, 1],
-        variance_factor=factor,
-        confidence=confidence,
-        alternative=alternative,
-        method="corrected-resampled-t" if corrected else "resampled-t",
-        metric=f"{scoring_name(scoring)}_difference",
-        group=_comparison(estimator1, estimator2),
-        details={
-            "n_train": n_train,
-            "n_test": n_test,
-            "mean_scores": scores.mean(axis=0),
-            "split_seeding": seeding,
-        },
-    )
+    settings = dict(locals())
+
+    def make_splits(y: np.ndarray, groups: Any, seeding: str, stratify: bool) -> list[Split]:
+        rounds = check_count("n_rounds", n_rounds, minimum=2)
+        size = check_fraction("test_size", test_size)
+        return holdout_splits(
+            y,
+            n_rounds=rounds,
+            test_size=size,
+            stratify=stratify,
+            groups=groups,
+            random_state=random_state,
+            split_seeding=seeding,
+        )
+
+    fit = _fit_pair(estimator1, estimator2, X, y, make_splits=make_splits, settings=settings)
+    return _paired_t(fit, corrected=corrected, method="resampled-t")
 
 
 def paired_ttest_kfold_cv(
@@ -399,54 +458,26 @@ def paired_ttest_kfold_cv(
     >>> paired_ttest_kfold_cv(nb, nb, X, y, cv=5, random_state=0).pvalue
     1.0
     """
-    X, y, groups, confidence, alternative, seeding = _validate_models(
-        estimator1,
-        estimator2,
-        X,
-        y,
-        groups=groups,
-        confidence=confidence,
-        alternative=alternative,
-        split_seeding=split_seeding,
-        random_state=random_state,
-    )
-    cv = check_count("cv", cv, minimum=2)
-    n_repeats = check_count("n_repeats", n_repeats, minimum=1)
-    check_folds(y, cv, stratify=is_classifier(estimator1) and seeding == "varkit", groups=groups)
-    splits = kfold_splits(
-        y,
-        n_splits=cv,
-        n_repeats=n_repeats,
-        stratify=is_classifier(estimator1),
-        shuffle=shuffle,
-        groups=groups,
-        random_state=random_state,
-        split_seeding=seeding,
-    )
-    scoring = default_scoring(estimator1, scoring)
-    seeded = seed_estimators([estimator1, estimator2], random_state)
-    scores = score_splits(seeded, X, y, splits, scoring=scoring, n_jobs=n_jobs)
-    n_splits = len(splits)
-    n_train = int(np.mean([len(tr) for tr, _ in splits]))
-    n_test = int(np.mean([len(te) for _, te in splits]))
-    factor = 1.0 / n_splits + (n_test / n_train if corrected else 0.0)
-    return _t_on_differences(
-        scores[:, 0] - scores[:, 1],
-        variance_factor=factor,
-        confidence=confidence,
-        alternative=alternative,
-        method="corrected-kfold-t" if corrected else "kfold-t",
-        metric=f"{scoring_name(scoring)}_difference",
-        group=_comparison(estimator1, estimator2),
-        details={
-            "n_train": n_train,
-            "n_test": n_test,
-            "n_folds": cv,
-            "n_repeats": n_repeats,
-            "mean_scores": scores.mean(axis=0),
-            "split_seeding": seeding,
-        },
-    )
+    settings = dict(locals())
+
+    def make_splits(y: np.ndarray, groups: Any, seeding: str, stratify: bool) -> list[Split]:
+        folds = check_count("cv", cv, minimum=2)
+        repeats = check_count("n_repeats", n_repeats, minimum=1)
+        check_folds(y, folds, stratify=stratify and seeding == "varkit", groups=groups)
+        return kfold_splits(
+            y,
+            n_splits=folds,
+            n_repeats=repeats,
+            stratify=stratify,
+            shuffle=shuffle,
+            groups=groups,
+            random_state=random_state,
+            split_seeding=seeding,
+        )
+
+    fit = _fit_pair(estimator1, estimator2, X, y, make_splits=make_splits, settings=settings)
+    folds = {"n_folds": int(cv), "n_repeats": int(n_repeats)}  # checked in make_splits
+    return _paired_t(fit, corrected=corrected, method="kfold-t", details=folds)
 
 
 def five_by_two_statistics(differences: Any) -> tuple[float, float]:
@@ -511,39 +542,24 @@ def five_by_two_cv(
     >>> [r.method for r in rs], rs[1].pvalue < 0.01
     (['5x2cv-t', '5x2cv-combined-f'], True)
     """
-    X, y, groups, _, alternative, seeding = _validate_models(
-        estimator1,
-        estimator2,
-        X,
-        y,
-        groups=groups,
-        confidence=0.95,
-        alternative=alternative,
-        split_seeding=split_seeding,
-        random_state=random_state,
-    )
-    check_folds(y, 2, stratify=is_classifier(estimator1) and seeding == "varkit", groups=groups)
-    splits = five_by_two_splits(
-        y,
-        stratify=is_classifier(estimator1),
-        groups=groups,
-        random_state=random_state,
-        split_seeding=seeding,
-    )
-    scoring = default_scoring(estimator1, scoring)
-    seeded = seed_estimators([estimator1, estimator2], random_state)
-    scores = score_splits(seeded, X, y, splits, scoring=scoring, n_jobs=n_jobs)
-    diffs = (scores[:, 0] - scores[:, 1]).reshape(5, 2)
-    metric = f"{scoring_name(scoring)}_difference"
-    group = _comparison(estimator1, estimator2)
+    settings = {**locals(), "confidence": 0.95}
+
+    def make_splits(y: np.ndarray, groups: Any, seeding: str, stratify: bool) -> list[Split]:
+        check_folds(y, 2, stratify=stratify and seeding == "varkit", groups=groups)
+        return five_by_two_splits(
+            y, stratify=stratify, groups=groups, random_state=random_state, split_seeding=seeding
+        )
+
+    fit = _fit_pair(estimator1, estimator2, X, y, make_splits=make_splits, settings=settings)
+    diffs = fit.differences.reshape(5, 2)
     details = {
         "differences": diffs,
-        "mean_scores": scores.mean(axis=0),
-        "split_seeding": seeding,
-        "n_train": int(np.mean([len(tr) for tr, _ in splits])),
+        "mean_scores": fit.scores.mean(axis=0),
+        "split_seeding": fit.seeding,
+        "n_train": split_sizes(fit.splits)[0],
     }
     t_result, f_result = five_by_two_results(
-        diffs, metric=metric, group=group, details=details, alternative=alternative
+        diffs, metric=fit.metric, group=fit.group, details=details, alternative=fit.alternative
     )
     return ResultSet((t_result, f_result), {"function": "varkit.evaluate.five_by_two_cv"})
 

@@ -50,7 +50,7 @@ import pandas as pd
 
 from varkit.engine import LogSource, check_engine, dask_client, map_reduce
 from varkit.errors import VarkitError
-from varkit.gpu.backend import check_memory, resolve_device
+from varkit.gpu.backend import Backend, check_memory, resolve_device
 from varkit.gpu.bootstrap import bootstrap, bootstrap_result, check_bootstrap_options
 from varkit.gpu.intervals import acceleration_from_moments, jackknife_moments
 from varkit.gpu.replicates import replicate_sums
@@ -65,7 +65,9 @@ __all__ = [
     "log_inputs",
     "log_source",
     "partial_sums",
+    "partition_details",
     "partitioned_bootstrap",
+    "poisson_row_sums",
     "read_log",
 ]
 
@@ -141,22 +143,81 @@ def partial_sums(
         return out
     backend = resolve_device(device)
     for key, z, ids in _samples(spec, frame):
-        problem = LinearProblem(
+        sums = poisson_row_sums(
+            z,
+            ids,
             name=spec.statistic,
-            z=np.ascontiguousarray(z, dtype=np.float64),
-            bounds=np.array([0, z.shape[0]], dtype=np.int64),
-            unit_ids=ids,
-            samples=np.zeros(z.shape[0], dtype=np.int64),
             combine=combine_for(spec.statistic, paired=spec.paired),
-            n_rows=z.shape[0],
-        )
-        sums = replicate_sums(
-            problem, scheme="poisson", seed=seed, n_resamples=n_resamples, backend=backend
+            seed=seed,
+            n_resamples=n_resamples,
+            backend=backend,
         )
         # sums past float's range become inf and the estimate an error (in bootstrap_result)
         with np.errstate(over="ignore", invalid="ignore"):
             out[key] = [z.sum(axis=0), sums, z.shape[0]]
     return out
+
+
+def poisson_row_sums(
+    z: np.ndarray,
+    row_ids: np.ndarray,
+    *,
+    name: str,
+    combine: Callable[[np.ndarray], Any],
+    seed: int,
+    n_resamples: int,
+    backend: Backend,
+) -> np.ndarray:
+    """The ``(n_resamples, k)`` Poisson replicate sums of one piece's per-row columns ``z``.
+
+    The weights are keyed on (seed, row id, replicate), so the sums of the pieces of a
+    log add up to the sums of the whole log, however it is cut.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from varkit.gpu.backend import resolve_device
+    >>> z = np.ones((4, 1))
+    >>> ids = np.arange(4, dtype=np.uint64)
+    >>> whole = poisson_row_sums(z, ids, name="sum", combine=np.sum, seed=1, n_resamples=3,
+    ...                          backend=resolve_device("cpu"))
+    >>> parts = [poisson_row_sums(z[i:i + 2], ids[i:i + 2], name="sum", combine=np.sum,
+    ...                           seed=1, n_resamples=3, backend=resolve_device("cpu"))
+    ...          for i in (0, 2)]
+    >>> bool(np.array_equal(whole, parts[0] + parts[1]))
+    True
+    """
+    n_rows = z.shape[0]
+    problem = LinearProblem(
+        name=name,
+        z=np.ascontiguousarray(z, dtype=np.float64),
+        bounds=np.array([0, n_rows], dtype=np.int64),
+        unit_ids=row_ids,
+        samples=np.zeros(n_rows, dtype=np.int64),
+        combine=combine,
+        n_rows=n_rows,
+    )
+    return replicate_sums(
+        problem, scheme="poisson", seed=seed, n_resamples=n_resamples, backend=backend
+    )
+
+
+def partition_details(
+    engine: str, client: Any, n_partitions: int, source: LogSource
+) -> dict[str, Any]:
+    """How a partitioned result was computed: the engine, the pieces and the row ids.
+
+    Examples
+    --------
+    >>> from varkit.engine import LogSource
+    >>> partition_details("chunks", None, 3, LogSource("logs/*.csv", row_id="id"))
+    {'engine': 'chunks', 'n_partitions': 3, 'row_ids': 'column id'}
+    """
+    return {
+        "engine": engine if client is None else "dask-distributed",
+        "n_partitions": n_partitions,
+        "row_ids": f"column {source.row_id}" if source.row_id else "file index and row offset",
+    }
 
 
 def merge_partials(a: Partial, b: Partial) -> Partial:
@@ -300,9 +361,7 @@ def partitioned_bootstrap(
         acceleration = acceleration_from_moments([moments[k] for k in keys])
     details: dict[str, Any] = {
         "n_rows": n_rows,
-        "engine": engine if client is None else "dask-distributed",
-        "n_partitions": n_parts,
-        "row_ids": f"column {source.row_id}" if source.row_id else "file index and row offset",
+        **partition_details(engine, client, n_parts, source),
     }
     if spec.by is not None:
         details["difference"] = f"{keys[0]}-{keys[1]}"
