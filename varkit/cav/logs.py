@@ -79,7 +79,7 @@ from varkit.cav.stopping import n_required
 from varkit.checks import check_confidence
 from varkit.engine import FRONT_ENGINES, LogSource, check_engine, dask_client, map_reduce
 from varkit.errors import VarkitError, VarkitTypeError
-from varkit.io import ROW_ID, Column, expand_paths, read_all, read_header, validate_frame
+from varkit.io import ROW_ID, Column, expand_paths, read_header, read_log
 from varkit.results import Result, ResultSet, make_provenance
 
 __all__ = ["METHODS", "crash_rate", "crash_rate_log", "log_columns", "log_layout"]
@@ -394,17 +394,10 @@ def _read_log(
     """The whole log with its :data:`~varkit.io.ROW_ID` column, its layout, files and name."""
     if isinstance(log, pd.DataFrame):
         layout = header_layout([str(c) for c in log.columns], method, "log")
-        declared = log_columns(method) + ([Column(row_id, "count")] if row_id is not None else [])
-        frame = validate_frame(log, declared, source="log")
-        frame[ROW_ID] = (
-            frame[row_id].to_numpy(dtype=np.uint64)
-            if row_id is not None
-            else np.arange(len(frame), dtype=np.uint64)
-        )
-        return frame, layout, [], "the frame"
+        return read_log(log, log_columns(method), row_id=row_id), layout, [], "the frame"
     pattern = _pattern(log)
     layout = log_layout(pattern, method)
-    frame = read_all(pattern, log_columns(method), row_id=row_id)
+    frame = read_log(pattern, log_columns(method), row_id=row_id)
     return frame, layout, expand_paths(pattern), "the file"
 
 

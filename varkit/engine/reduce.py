@@ -15,11 +15,11 @@ import os
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 from varkit.errors import VarkitError
 from varkit.io import Column
+from varkit.io.logs import LogSource
 from varkit.io.partitions import Piece, iter_frames, log_pieces, read_piece
 
 __all__ = [
@@ -36,23 +36,6 @@ __all__ = [
 ENGINES = ("chunks", "dask")
 SPLIT_EVERY = 8
 LOCAL = "local"  # --scheduler local[:N]: a LocalCluster started for the run
-
-
-@dataclass(frozen=True)
-class LogSource:
-    """Where a log is and how it is cut: a path, glob or list of files, and row ids.
-
-    Examples
-    --------
-    >>> source = LogSource("logs/*.parquet", row_id="session", rows_per_partition=500_000)
-    >>> source.npartitions is None
-    True
-    """
-
-    pattern: str | Sequence[str]
-    row_id: str | None = None
-    npartitions: int | None = None
-    rows_per_partition: int | None = None
 
 
 def _merge_many(merge: Callable[[Any, Any], Any], parts: list[Any]) -> Any:

@@ -21,8 +21,18 @@ from varkit.evaluate._inputs import check_predictions, co_correct, correct_matri
 from varkit.evaluate.bootstrap_metrics import paired_bootstrap_difference
 from varkit.evaluate.logs import compare_log
 from varkit.evaluate.pairwise import compare_from_counts, model_pairs
-from varkit.gpu.logs import LOG_ENGINES, Log, log_inputs, log_scheme, log_source, read_log
-from varkit.io import ROW_ID, Column, expand_paths, read_header, read_table
+from varkit.gpu.logs import LOG_ENGINES, log_scheme
+from varkit.io import (
+    ROW_ID,
+    Column,
+    Log,
+    expand_paths,
+    log_inputs,
+    log_source,
+    read_header,
+    read_log,
+    read_table,
+)
 from varkit.results import ResultSet, make_provenance
 
 __all__ = ["MAX_IMPLICIT_MODELS", "MAX_MODELS", "compare_predictions", "model_columns"]

@@ -40,7 +40,7 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any, TypeAlias
@@ -55,26 +55,29 @@ from varkit.gpu.bootstrap import bootstrap, bootstrap_result, check_bootstrap_op
 from varkit.gpu.intervals import acceleration_from_moments, jackknife_moments
 from varkit.gpu.replicates import replicate_sums
 from varkit.gpu.statistics import NAMED_STATISTICS, LinearProblem, combine_for, unit_columns
-from varkit.io import ROW_ID, Column, expand_paths, read_all, validate_frame
+from varkit.io import (
+    ROW_ID,
+    Column,
+    Log,
+    log_inputs,
+    log_source,
+    read_log,
+)
 from varkit.results import Result, ResultSet, make_provenance
 
 __all__ = [
     "LOG_ENGINES",
     "SumSpec",
     "bootstrap_log",
-    "log_inputs",
-    "log_source",
     "partial_sums",
     "partition_details",
     "partitioned_bootstrap",
     "poisson_row_sums",
-    "read_log",
 ]
 
 #: The engines of the log front doors: in memory, piece by piece, or as a Dask graph.
 LOG_ENGINES = ("memory", "chunks", "dask")
 
-Log: TypeAlias = pd.DataFrame | str | Sequence[str]
 
 # a partial: sample key -> [column totals (k,), replicate sums (B, k), rows]
 Partial = dict[str, list[Any]]
@@ -376,68 +379,6 @@ def partitioned_bootstrap(
         acceleration=acceleration,
         support=support,
     )
-
-
-# -- reading a log: a DataFrame, or a path, glob or list of CSV/Parquet files -----------
-
-
-def log_inputs(log: Log) -> list[str]:
-    """The files behind ``log`` for the provenance (none for a DataFrame).
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> log_inputs(pd.DataFrame({"x": [1.0]}))
-    []
-    """
-    if isinstance(log, pd.DataFrame):
-        return []
-    return expand_paths(log)
-
-
-def read_log(log: Log, columns: Sequence[Column], *, row_id: str | None = None) -> pd.DataFrame:
-    """The whole log in memory, its declared columns checked, each row with its id.
-
-    A DataFrame is checked as a file would be (:func:`varkit.io.validate_frame`); files
-    are read by :func:`varkit.io.read_all`. The :data:`~varkit.io.ROW_ID` column holds
-    the ``row_id`` column or, without one, the ids the partitioned engines give the
-    rows (a DataFrame's positions), so that Poisson weights agree across engines.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> from varkit.io import ROW_ID, Column
-    >>> read_log(pd.DataFrame({"x": ["1", "2"]}), [Column("x")])[ROW_ID].tolist()
-    [0, 1]
-    """
-    if not isinstance(log, pd.DataFrame):
-        return read_all(log, columns, row_id=row_id)
-    declared = list(columns) + ([Column(row_id, "count")] if row_id is not None else [])
-    frame = validate_frame(log, declared, source="log")
-    frame[ROW_ID] = (
-        frame[row_id].to_numpy(dtype=np.uint64)
-        if row_id is not None
-        else np.arange(len(frame), dtype=np.uint64)
-    )
-    return frame.reset_index(drop=True)
-
-
-def log_source(
-    log: Log, engine: str, *, row_id: str | None = None, rows_per_partition: int | None = None
-) -> LogSource:
-    """The :class:`~varkit.engine.LogSource` of files read in pieces by ``engine``.
-
-    Examples
-    --------
-    >>> log_source("logs/*.csv", "dask", rows_per_partition=1000).rows_per_partition
-    1000
-    """
-    if isinstance(log, pd.DataFrame):
-        raise VarkitError(
-            f"`engine` {engine} reads the log from files in pieces: give `log` as a path or "
-            "glob of CSV or Parquet files, or use `engine` memory for a DataFrame."
-        )
-    return LogSource(log, row_id=row_id, rows_per_partition=rows_per_partition)
 
 
 def log_scheme(scheme: str | None, engine: str) -> str:

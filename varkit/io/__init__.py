@@ -7,6 +7,7 @@ partitions, every row with a stable id (:data:`ROW_ID`). Every varkit front door
 its input here.
 """
 
+from varkit.io.logs import Log, LogSource, log_inputs, log_source, read_log
 from varkit.io.partitions import (
     ROW_ID,
     Piece,
@@ -23,6 +24,8 @@ from varkit.io.tables import KINDS, Column, check_array, csv_header, read_table,
 
 __all__ = [
     "KINDS",
+    "Log",
+    "LogSource",
     "ROW_ID",
     "Column",
     "Piece",
@@ -30,10 +33,13 @@ __all__ = [
     "csv_header",
     "expand_paths",
     "iter_frames",
+    "log_inputs",
+    "log_source",
     "log_pieces",
     "plan_pieces",
     "read_all",
     "read_header",
+    "read_log",
     "read_partitioned",
     "read_piece",
     "read_table",
