@@ -24,7 +24,14 @@ import numpy as np
 
 from varkit.errors import VarkitError, VarkitTypeError
 
-__all__ = ["CONFIDENCE_MAX", "CONFIDENCE_MIN", "check_confidence", "resolve_seed"]
+__all__ = [
+    "ALTERNATIVES",
+    "CONFIDENCE_MAX",
+    "CONFIDENCE_MIN",
+    "check_alternative",
+    "check_confidence",
+    "resolve_seed",
+]
 
 # Below 0.5 an "interval" no longer says where the parameter is likely to be, and a
 # resampling estimate can fall outside it; above 1 - 1e-9 the normal quantile is past 6
@@ -88,3 +95,27 @@ def resolve_seed(random_state: Any) -> int:
         "`random_state` must be None, an integer or a numpy Generator, "
         f"got {type(random_state).__name__}."
     )
+
+
+#: The alternative hypotheses of a test (or the sides of an interval).
+ALTERNATIVES = ("two-sided", "less", "greater")
+
+
+def check_alternative(alternative: Any) -> str:
+    """``alternative`` as one of ``two-sided``, ``less`` (an interval bounded above only:
+    [0, high] for a rate) or ``greater`` (bounded below only).
+
+    Examples
+    --------
+    >>> check_alternative("less")
+    'less'
+    >>> check_alternative("two_sided")
+    Traceback (most recent call last):
+    ...
+    varkit.errors.VarkitError: `alternative` must be one of two-sided, less, greater, got ...
+    """
+    if alternative not in ALTERNATIVES:
+        raise VarkitError(
+            f"`alternative` must be one of {', '.join(ALTERNATIVES)}, got {alternative!r}."
+        )
+    return str(alternative)

@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from varkit.errors import VarkitError
+from varkit.checks import ALTERNATIVES, check_alternative
 
 __all__ = [
     "ALTERNATIVES",
@@ -49,17 +49,6 @@ __all__ = [
     "clopper_pearson",
     "no_event_upper",
 ]
-
-ALTERNATIVES = ("two-sided", "less", "greater")
-
-
-def check_alternative(alternative: Any) -> str:
-    """``alternative`` as one of ``two-sided``, ``less`` ([0, high]), ``greater`` ([low, 1])."""
-    if alternative not in ALTERNATIVES:
-        raise VarkitError(
-            f"`alternative` must be one of {', '.join(ALTERNATIVES)}, got {alternative!r}."
-        )
-    return str(alternative)
 
 
 def _tail(confidence: float, alternative: str) -> float:

@@ -11,16 +11,6 @@ import pandas as pd
 
 from varkit.errors import VarkitError, VarkitTypeError
 
-_ALTERNATIVES = ("two-sided", "less", "greater")
-
-
-def check_alternative(alternative: Any) -> str:
-    if alternative not in _ALTERNATIVES:
-        raise VarkitError(
-            f"`alternative` must be one of {', '.join(_ALTERNATIVES)}, got {alternative!r}."
-        )
-    return str(alternative)
-
 
 def check_count(name: str, value: Any, *, minimum: int = 0) -> int:
     """A non-negative (or at least ``minimum``) integer."""

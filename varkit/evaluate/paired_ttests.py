@@ -12,7 +12,7 @@ import numpy as np
 from scipy import stats
 from sklearn.base import is_classifier
 
-from varkit.checks import check_confidence
+from varkit.checks import check_alternative, check_confidence
 from varkit.errors import VarkitError, VarkitTypeError
 from varkit.evaluate._fitting import (
     check_folds,
@@ -24,7 +24,7 @@ from varkit.evaluate._fitting import (
     seed_estimators,
     split_sizes,
 )
-from varkit.evaluate._inputs import check_alternative, check_count, check_fraction
+from varkit.evaluate._inputs import check_count, check_fraction
 from varkit.gpu.splits import (
     Split,
     check_seeding,

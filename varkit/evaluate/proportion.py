@@ -7,9 +7,9 @@ import math
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
-from varkit.checks import check_confidence
+from varkit.checks import check_alternative, check_confidence
 from varkit.errors import VarkitError
-from varkit.evaluate._inputs import check_alternative, check_count, finite_float
+from varkit.evaluate._inputs import check_count, finite_float
 from varkit.results import Result
 
 __all__ = ["proportion_ci", "proportion_difference"]

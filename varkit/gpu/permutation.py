@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from varkit.checks import resolve_seed
+from varkit.checks import check_alternative, resolve_seed
 from varkit.errors import VarkitError, VarkitTypeError
 from varkit.gpu import counter_rng as crng
 from varkit.gpu.backend import (
@@ -24,7 +24,6 @@ from varkit.results import Result
 
 __all__ = ["permutation_test"]
 
-_ALTERNATIVES = ("two-sided", "less", "greater")
 _KERNEL_BATCH = 512
 
 
@@ -39,10 +38,7 @@ def _validate_permutation(
         raise VarkitTypeError("`n_resamples` must be a positive integer.")
     if n_resamples < 1:
         raise VarkitError(f"`n_resamples` must be a positive integer, got {n_resamples}.")
-    if alternative not in _ALTERNATIVES:
-        raise VarkitError(
-            f"`alternative` must be one of {', '.join(_ALTERNATIVES)}; got {alternative!r}."
-        )
+    check_alternative(alternative)
     xs = check_array(x, "x")
     if y is None:
         if not paired:
