@@ -61,3 +61,27 @@ def test_success_exits_zero(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert out.read_text().startswith("{")
+
+
+def test_help_lists_every_command_without_importing_any():
+    """`varkit --help` answers from one line per command: no command module is imported."""
+    import subprocess
+    import sys
+
+    from varkit.cli.main import _COMMANDS, _SHORT_HELP
+
+    assert set(_SHORT_HELP) == set(_COMMANDS)
+    code = (
+        "import sys; from varkit.cli.main import cli\n"
+        "try:\n    cli.main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('varkit.cli.') and "
+        "m not in ('varkit.cli.main', 'varkit.cli.options')))\n"
+        "print('scipy' in sys.modules, 'pandas' in sys.modules)"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    *listing, imported, heavy = run.stdout.strip().splitlines()
+    assert imported == "[]"
+    assert heavy == "False False"  # neither scipy's nor pandas' import cost is paid
+    for name, line in _SHORT_HELP.items():
+        assert any(row.split()[:1] == [name] for row in listing), name
+        assert line.split()[0] in " ".join(listing)

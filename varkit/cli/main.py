@@ -33,6 +33,20 @@ _COMMANDS = {
 }
 
 
+# One line per command for `varkit --help`, written here so that listing the commands
+# imports none of them (tests/cli/test_main.py checks every command has one).
+_SHORT_HELP = {
+    "bootstrap": "Bootstrap confidence interval of a statistic of a column.",
+    "cav": "Crash-rate estimation for connected and automated vehicles.",
+    "demo": "Run every module on the bundled example logs; print a report.",
+    "evaluate": "Model evaluation and comparison (McNemar, 5x2cv, Friedman ...).",
+    "fairness": "Ad-delivery fairness: VRS shuffle distances and coverage.",
+    "gate": "Check results against the gates of a rules file.",
+    "privacy": "Differential privacy: the epsilon an attack demonstrates.",
+    "report": "Write an HTML report of results, with plots and gate decisions.",
+}
+
+
 def _available(target: str) -> bool:
     module = target.split(":")[0]
     try:
@@ -105,6 +119,17 @@ class VarkitGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         extra = super().list_commands(ctx)
         return sorted({*extra, *(n for n, t in _COMMANDS.items() if _available(t))})
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """List the commands from :data:`_SHORT_HELP`, importing none of them.
+
+        Importing a command module imports its domain (numpy, scipy, pandas ...);
+        ``varkit --help`` needs only one line per command.
+        """
+        rows = [(name, _SHORT_HELP.get(name, "")) for name in self.list_commands(ctx)]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         command = super().get_command(ctx, cmd_name)
