@@ -20,8 +20,9 @@ from scipy import stats
 from scipy.special import expit, logit
 
 from varkit.gpu.intervals import clip_interval
+from varkit.results import Result
 
-__all__ = ["UNIT_SCORINGS", "bounded_mean_interval", "score_range"]
+__all__ = ["UNIT_SCORINGS", "bounded_mean_interval", "bounded_t_result", "score_range"]
 
 # scikit-learn scorers whose values lie in [0, 1] (sklearn.metrics.get_scorer_names).
 _UNIT_PREFIXES = (
@@ -115,3 +116,41 @@ def bounded_mean_interval(
         details["interval_note"] = "every value is the same: the t interval is a point"
     low, high = clip_interval(mean - half, mean + half, bounds, details, reason="the score's range")
     return low, high, details
+
+
+def bounded_t_result(
+    result: Result,
+    bounds: tuple[float, float],
+    *,
+    n_rows: int | None = None,
+    keep_test: bool = False,
+) -> tuple[Result, dict[str, Any]]:
+    """A t result of a mean (its estimate, stderr, df and confidence) with the interval
+    rebuilt inside ``bounds`` by :func:`bounded_mean_interval`.
+
+    Without ``keep_test`` the statistic, p-value and alternative are dropped: the mean of
+    scores is reported, not tested against 0. Returns the result, its ``details``
+    unchanged, and the interval's details for the caller to merge.
+
+    Examples
+    --------
+    >>> t = Result(metric="accuracy", estimate=0.95, stderr=0.04, df=(9.0,), ci_low=0.86,
+    ...            ci_high=1.04, confidence=0.95, statistic=23.75, pvalue=0.0)
+    >>> r, d = bounded_t_result(t, (0.0, 1.0))
+    >>> bool(r.ci_high < 1.0), r.pvalue, d["interval"]
+    (True, None, 'logit-t')
+    """
+    if result.df is None or result.confidence is None:
+        raise ValueError("`result` must be a t result, with df and confidence.")
+    low, high, details = bounded_mean_interval(
+        result.estimate,
+        float(result.stderr or 0.0),
+        result.df[0],
+        result.confidence,
+        bounds,
+        n_rows=n_rows,
+    )
+    if keep_test:
+        return result.replace(ci_low=low, ci_high=high), details
+    no_test = {"statistic": None, "pvalue": None, "alternative": None}
+    return result.replace(ci_low=low, ci_high=high, **no_test), details

@@ -12,11 +12,16 @@ import numpy as np
 
 from varkit.errors import VarkitError
 from varkit.evaluate._inputs import check_predictions, correct_matrix
-from varkit.gpu import bootstrap, bootstrap_result, check_bootstrap_options
+from varkit.gpu import BootstrapOptions, bootstrap, bootstrap_result, check_bootstrap_options
 from varkit.gpu.intervals import acceleration_from_moments
 from varkit.results import Result
 
-__all__ = ["accuracy_difference_from_sums", "bootstrap_metric", "paired_bootstrap_difference"]
+__all__ = [
+    "accuracy_difference_from_sums",
+    "bootstrap_metric",
+    "paired_bootstrap_difference",
+    "poisson_options",
+]
 
 
 def _metric_name(metric: Any) -> str:
@@ -163,6 +168,29 @@ def _as_difference(result: Result, name: str, a: str, b: str) -> Result:
     )
 
 
+def poisson_options(
+    n_resamples: Any, confidence: Any, random_state: Any, device: Any
+) -> BootstrapOptions:
+    """The checked settings of the Poisson bootstrap of an accuracy difference from sums.
+
+    :func:`~varkit.evaluate.logs.compare_log` draws the sums' weights with them and
+    :func:`accuracy_difference_from_sums` builds the interval with them, so both check here.
+
+    Examples
+    --------
+    >>> opts = poisson_options(500, 0.9, 7, "cpu")
+    >>> opts.scheme, opts.method, opts.n_resamples, opts.seed
+    ('poisson', 'bca', 500, 7)
+    """
+    return check_bootstrap_options(
+        n_resamples=n_resamples,
+        confidence=confidence,
+        scheme="poisson",
+        device=device,
+        random_state=random_state,
+    )
+
+
 def accuracy_difference_from_sums(
     sums: np.ndarray,
     table: np.ndarray,
@@ -221,13 +249,7 @@ def accuracy_difference_from_sums(
     >>> bool(np.allclose([r.ci_low, r.ci_high], [m.ci_low, m.ci_high], rtol=1e-12))
     True
     """
-    opts = check_bootstrap_options(
-        n_resamples=n_resamples,
-        confidence=confidence,
-        scheme="poisson",
-        device=device,
-        random_state=random_state,
-    )
+    opts = poisson_options(n_resamples, confidence, random_state, device)
     sums = np.asarray(sums, dtype=np.float64)
     if sums.shape != (opts.n_resamples, 3):
         raise VarkitError(f"`sums` must have shape ({opts.n_resamples}, 3), got {sums.shape}.")

@@ -12,7 +12,7 @@ from sklearn.exceptions import NotFittedError
 
 from varkit.checks import check_confidence, resolve_seed
 from varkit.errors import VarkitError
-from varkit.evaluate._bounded import bounded_mean_interval, score_range
+from varkit.evaluate._bounded import bounded_t_result, score_range
 from varkit.evaluate._fitting import (
     check_folds,
     check_xy,
@@ -163,26 +163,10 @@ class ModelComparison(BaseEstimator):  # type: ignore[misc]
                 details={"n_train": n_train, "n_test": n_test},
                 group={"model": name},
             )
-            low, high, extra = bounded_mean_interval(
-                res.estimate,
-                float(res.stderr or 0.0),
-                len(splits) - 1,
-                confidence,
-                (lo, hi),
-                n_rows=n_rows,
-            )
+            res, extra = bounded_t_result(res, (lo, hi), n_rows=n_rows)
             if name in fit_warnings:
                 extra["fit_warnings"] = fit_warnings[name]
-            results.append(
-                res.replace(
-                    ci_low=low,
-                    ci_high=high,
-                    statistic=None,
-                    pvalue=None,
-                    alternative=None,
-                    details={**res.details, **extra},
-                )
-            )
+            results.append(res.replace(details={**res.details, **extra}))
         pairs: list[Result] = []
         for i, a in enumerate(names):
             for b in names[i + 1 :]:
@@ -225,10 +209,8 @@ class ModelComparison(BaseEstimator):  # type: ignore[misc]
             )
             # the difference of two scores in [lo, hi] lies in [lo - hi, hi - lo]
             width = bounds[1] - bounds[0]
-            low, high, extra = bounded_mean_interval(
-                res.estimate, float(res.stderr or 0.0), diffs.size - 1, confidence, (-width, width)
-            )
-            return [res.replace(ci_low=low, ci_high=high, details={**res.details, **extra})]
+            res, extra = bounded_t_result(res, (-width, width), keep_test=True)
+            return [res.replace(details={**res.details, **extra})]
         details = {"differences": diffs.reshape(5, 2)}
         return list(
             five_by_two_results(diffs.reshape(5, 2), metric=metric, group=group, details=details)

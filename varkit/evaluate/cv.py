@@ -164,8 +164,6 @@ def cross_val_ci(
     X, y_arr, groups = check_xy(X, y, groups)
     confidence = check_confidence(confidence)
     splits = _splits(estimator, cv, n_repeats, y_arr, groups, random_state)
-    if len(splits) < 2:
-        raise VarkitError(f"`cv` gave {len(splits)} split; need at least 2.")
     scoring = default_scoring(estimator, scoring)
     fit_warnings: dict[str, list[str]] = {}
     (name,) = model_names([estimator])
@@ -196,8 +194,17 @@ def cross_val_ci(
 
 
 def _splits(
-    estimator: Any, cv: Any, n_repeats: int, y: np.ndarray, groups: Any, random_state: Any
+    estimator: Any,
+    cv: Any,
+    n_repeats: int,
+    y: np.ndarray,
+    groups: Any,
+    random_state: Any,
+    *,
+    name: str = "cv",
 ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The splits of ``cv`` (folds or a splitter), at least 2; ``name`` names ``cv`` when a
+    splitter gives fewer."""
     if isinstance(cv, (int, np.integer)) and not isinstance(cv, bool):
         if cv < 2:
             raise VarkitError(f"`cv` must be at least 2 folds, got {cv}.")
@@ -212,7 +219,10 @@ def _splits(
             random_state=random_state,
         )
     splitter = check_cv(cv, y, classifier=is_classifier(estimator))
-    return list(splitter.split(np.zeros(y.size), y, groups))
+    splits = list(splitter.split(np.zeros(y.size), y, groups))
+    if len(splits) < 2:
+        raise VarkitError(f"`{name}` gave {len(splits)} split; need at least 2.")
+    return splits
 
 
 def nested_cv(
@@ -263,9 +273,7 @@ def nested_cv(
     X, y_arr, groups = check_xy(X, y, groups)
     confidence = check_confidence(confidence)
     first = next(iter(named.values()))
-    splits = _splits(first, outer_cv, n_repeats, y_arr, groups, random_state)
-    if len(splits) < 2:
-        raise VarkitError(f"`outer_cv` gave {len(splits)} split; need at least 2.")
+    splits = _splits(first, outer_cv, n_repeats, y_arr, groups, random_state, name="outer_cv")
     named = dict(zip(named, seed_estimators(list(named.values()), random_state), strict=True))
     scoring = default_scoring(first, scoring)
     n_train, n_test = split_sizes(splits)

@@ -51,10 +51,9 @@ import pandas as pd
 from varkit.engine.reduce import LogSource, map_reduce
 from varkit.errors import VarkitError
 from varkit.evaluate._inputs import co_correct, correct_matrix
-from varkit.evaluate.bootstrap_metrics import accuracy_difference_from_sums
+from varkit.evaluate.bootstrap_metrics import accuracy_difference_from_sums, poisson_options
 from varkit.evaluate.mcnemar import pair_table
 from varkit.evaluate.pairwise import compare_from_counts, model_pairs
-from varkit.gpu import check_bootstrap_options
 from varkit.gpu.backend import resolve_device
 from varkit.gpu.logs import partition_details, poisson_row_sums
 from varkit.io import Column
@@ -176,13 +175,7 @@ def compare_log(
         whole log; the differences' ``details`` add ``engine`` and ``n_partitions``.
     """
     names = _validate_compare_log(truth, models)
-    opts = check_bootstrap_options(
-        n_resamples=n_resamples,
-        confidence=confidence,
-        scheme="poisson",
-        device=device,
-        random_state=random_state,
-    )
+    opts = poisson_options(n_resamples, confidence, random_state, device)
     if not isinstance(source, LogSource):
         source = LogSource(source, row_id, npartitions, rows_per_partition)
     columns = [Column(truth, "label"), *(Column(m, "label") for m in names)]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -266,8 +267,9 @@ class _PairedFit:
         return self.scores[:, 0] - self.scores[:, 1]
 
 
-# (y, groups, split_seeding, stratify) -> the splits; checks its own settings first
-SplitMaker = Callable[[np.ndarray, Any, str, bool], list[Split]]
+# (y, groups, split_seeding, stratify) -> a splitter of :mod:`varkit.gpu.splits` with the
+# test's own settings checked and bound; _fit_pair calls it with the settings all share
+SplitMaker = Callable[[np.ndarray, Any, str, bool], Callable[..., list[Split]]]
 
 
 def _fit_pair(
@@ -288,7 +290,11 @@ def _fit_pair(
         **{k: settings[k] for k in _MODEL_CHECKS},
     )
     random_state = settings["random_state"]
-    splits = make_splits(y, groups, seeding, is_classifier(estimator1))
+    stratify = is_classifier(estimator1)
+    splitter = make_splits(y, groups, seeding, stratify)
+    splits = splitter(
+        y, stratify=stratify, groups=groups, random_state=random_state, split_seeding=seeding
+    )
     scoring = default_scoring(estimator1, settings["scoring"])
     seeded = seed_estimators([estimator1, estimator2], random_state)
     scores = score_splits(seeded, X, y, splits, scoring=scoring, n_jobs=settings["n_jobs"])
@@ -403,18 +409,12 @@ def paired_ttest_resampled(
     """
     settings = dict(locals())
 
-    def make_splits(y: np.ndarray, groups: Any, seeding: str, stratify: bool) -> list[Split]:
+    def make_splits(
+        y: np.ndarray, groups: Any, seeding: str, stratify: bool
+    ) -> Callable[..., list[Split]]:
         rounds = check_count("n_rounds", n_rounds, minimum=2)
         size = check_fraction("test_size", test_size)
-        return holdout_splits(
-            y,
-            n_rounds=rounds,
-            test_size=size,
-            stratify=stratify,
-            groups=groups,
-            random_state=random_state,
-            split_seeding=seeding,
-        )
+        return partial(holdout_splits, n_rounds=rounds, test_size=size)
 
     fit = _fit_pair(estimator1, estimator2, X, y, make_splits=make_splits, settings=settings)
     return _paired_t(fit, corrected=corrected, method="resampled-t")
@@ -460,20 +460,13 @@ def paired_ttest_kfold_cv(
     """
     settings = dict(locals())
 
-    def make_splits(y: np.ndarray, groups: Any, seeding: str, stratify: bool) -> list[Split]:
+    def make_splits(
+        y: np.ndarray, groups: Any, seeding: str, stratify: bool
+    ) -> Callable[..., list[Split]]:
         folds = check_count("cv", cv, minimum=2)
         repeats = check_count("n_repeats", n_repeats, minimum=1)
         check_folds(y, folds, stratify=stratify and seeding == "varkit", groups=groups)
-        return kfold_splits(
-            y,
-            n_splits=folds,
-            n_repeats=repeats,
-            stratify=stratify,
-            shuffle=shuffle,
-            groups=groups,
-            random_state=random_state,
-            split_seeding=seeding,
-        )
+        return partial(kfold_splits, n_splits=folds, n_repeats=repeats, shuffle=shuffle)
 
     fit = _fit_pair(estimator1, estimator2, X, y, make_splits=make_splits, settings=settings)
     folds = {"n_folds": int(cv), "n_repeats": int(n_repeats)}  # checked in make_splits
@@ -544,11 +537,11 @@ def five_by_two_cv(
     """
     settings = {**locals(), "confidence": 0.95}
 
-    def make_splits(y: np.ndarray, groups: Any, seeding: str, stratify: bool) -> list[Split]:
+    def make_splits(
+        y: np.ndarray, groups: Any, seeding: str, stratify: bool
+    ) -> Callable[..., list[Split]]:
         check_folds(y, 2, stratify=stratify and seeding == "varkit", groups=groups)
-        return five_by_two_splits(
-            y, stratify=stratify, groups=groups, random_state=random_state, split_seeding=seeding
-        )
+        return five_by_two_splits
 
     fit = _fit_pair(estimator1, estimator2, X, y, make_splits=make_splits, settings=settings)
     diffs = fit.differences.reshape(5, 2)

@@ -12,7 +12,7 @@ from scipy import stats
 
 from varkit.checks import check_confidence
 from varkit.errors import VarkitError, VarkitTypeError
-from varkit.evaluate._bounded import bounded_mean_interval
+from varkit.evaluate._bounded import bounded_t_result
 from varkit.evaluate.multiple import adjust_pvalues, friedman_nemenyi
 from varkit.evaluate.paired_ttests import _t_on_differences
 from varkit.io import ROW_ID, Column, expand_paths, read_all
@@ -237,19 +237,10 @@ def compare_scores(
                 details=extra,
                 group={**label, "model": model},
             )
-            low, high, interval = bounded_mean_interval(
-                res.estimate, float(res.stderr or 0.0), j - 1, confidence, bounds
-            )
-            results.append(
-                res.replace(
-                    ci_low=low,
-                    ci_high=high,
-                    statistic=None,
-                    pvalue=None,
-                    alternative=None,
-                    details={**res.details, **interval} if score_range is not None else res.details,
-                )
-            )
+            res, interval = bounded_t_result(res, bounds)
+            if score_range is not None:
+                res = res.replace(details={**res.details, **interval})
+            results.append(res)
         pairs = []
         for i, a in enumerate(models):
             for b in models[i + 1 :]:
