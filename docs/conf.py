@@ -58,7 +58,6 @@ autosummary_generate = True
 autosummary_imported_members = True
 autodoc_typehints = "none"  # numpydoc's Parameters sections already give the types
 autodoc_member_order = "bysource"
-autodoc_default_options = {"members": False}
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_xref_param_type = False
@@ -103,6 +102,15 @@ def _is_code(obj: object) -> bool:
     return inspect.isclass(obj) or inspect.isfunction(obj) or inspect.isbuiltin(obj)
 
 
+def _shared(obj: object) -> bool:
+    """Whether the same object under two modules' names is one re-exported name.
+
+    Functions, classes and containers (one module imports another's constant) are; small
+    numbers and strings are not, because Python may share equal ones between modules.
+    """
+    return _is_code(obj) or isinstance(obj, (tuple, list, dict, set, frozenset))
+
+
 def write_api_pages() -> None:
     """Write ``api/<module>.rst`` for every public module from its ``__all__``."""
     exported: dict[int, list[str]] = {}
@@ -115,15 +123,17 @@ def write_api_pages() -> None:
             exported.setdefault(id(obj), []).append(module_name)
     api = HERE / "api"
     api.mkdir(exist_ok=True)
+    stubs: set[str] = set()
     for module_name, summary in PUBLIC_MODULES:
         module = importlib.import_module(module_name)
         own, elsewhere = [], []
         for name in module.__all__:
             obj = objects[module_name, name]
-            exporters = exported[id(obj)] if _is_code(obj) else [module_name]
+            exporters = exported[id(obj)] if _shared(obj) else [module_name]
             home = _home(obj, name, exporters)
             if home == module_name:
                 own.append(name)
+                stubs.add(f"{module_name}.{name}.rst")
             else:
                 elsewhere.append(f"~{home}.{name}")
         title = f"``{module_name}``: {summary}"
@@ -147,6 +157,12 @@ def write_api_pages() -> None:
         page = api / f"{module_name}.rst"
         if not page.exists() or page.read_text() != text:  # unchanged pages stay cached
             page.write_text(text)
+    # autosummary writes stubs but never removes one: drop those of names no longer exported
+    generated = api / "generated"
+    if generated.is_dir():
+        for stub in generated.glob("*.rst"):
+            if stub.name not in stubs:
+                stub.unlink()
 
 
 def click_preformatted_blocks(app: object, ctx: object, lines: list[str]) -> None:
@@ -173,8 +189,30 @@ def click_preformatted_blocks(app: object, ctx: object, lines: list[str]) -> Non
     lines[:] = out
 
 
+def drop_builtin_docstrings(
+    app: object, what: str, name: str, obj: object, options: object, lines: list[str]
+) -> None:
+    """A constant without a ``#:`` comment shows nothing, not the docstring of ``tuple``."""
+    if what in ("data", "attribute") and not _is_code(obj):
+        builtin = inspect.cleandoc(type(obj).__doc__ or "")
+        if builtin and "\n".join(lines).strip() == builtin.strip():
+            lines[:] = []
+
+
+def skip_sklearn_members(
+    app: object, what: str, name: str, obj: object, skip: bool, options: object
+) -> bool | None:
+    """Leave out the ``set_*_request`` methods scikit-learn adds to every estimator class."""
+    for module in (getattr(obj, "__module__", None), type(obj).__module__):
+        if isinstance(module, str) and module.split(".")[0] == "sklearn":
+            return True
+    return None
+
+
 def setup(app: object) -> None:
+    app.connect("autodoc-skip-member", skip_sklearn_members)  # type: ignore[attr-defined]
     app.connect("sphinx-click-process-description", click_preformatted_blocks)  # type: ignore[attr-defined]
+    app.connect("autodoc-process-docstring", drop_builtin_docstrings)  # type: ignore[attr-defined]
 
 
 write_api_pages()
