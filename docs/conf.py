@@ -195,7 +195,8 @@ def drop_builtin_docstrings(
     """A constant without a ``#:`` comment shows nothing, not the docstring of ``tuple``."""
     if what in ("data", "attribute") and not _is_code(obj):
         builtin = inspect.cleandoc(type(obj).__doc__ or "")
-        if builtin and "\n".join(lines).strip() == builtin.strip():
+        text = "\n".join(lines).strip()
+        if builtin and text and builtin.startswith(text):
             lines[:] = []
 
 
@@ -212,7 +213,8 @@ def skip_sklearn_members(
 def setup(app: object) -> None:
     app.connect("autodoc-skip-member", skip_sklearn_members)  # type: ignore[attr-defined]
     app.connect("sphinx-click-process-description", click_preformatted_blocks)  # type: ignore[attr-defined]
-    app.connect("autodoc-process-docstring", drop_builtin_docstrings)  # type: ignore[attr-defined]
+    # before numpydoc (priority 500) rewrites the docstring
+    app.connect("autodoc-process-docstring", drop_builtin_docstrings, priority=400)  # type: ignore[attr-defined]
 
 
 write_api_pages()
