@@ -15,6 +15,7 @@ import importlib
 import inspect
 import sys
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
@@ -111,6 +112,10 @@ def _shared(obj: object) -> bool:
     return _is_code(obj) or isinstance(obj, (tuple, list, dict, set, frozenset))
 
 
+# id of every documented function or class -> the public name it is documented under
+DOCUMENTED: dict[int, str] = {}
+
+
 def write_api_pages() -> None:
     """Write ``api/<module>.rst`` for every public module from its ``__all__``."""
     exported: dict[int, list[str]] = {}
@@ -134,6 +139,8 @@ def write_api_pages() -> None:
             if home == module_name:
                 own.append(name)
                 stubs.add(f"{module_name}.{name}.rst")
+                if _shared(obj):
+                    DOCUMENTED[id(obj)] = f"{module_name}.{name}"
             else:
                 elsewhere.append(f"~{home}.{name}")
         title = f"``{module_name}``: {summary}"
@@ -210,7 +217,56 @@ def skip_sklearn_members(
     return None
 
 
+def _import_target(target: str) -> object | None:
+    """The object a dotted name refers to, or None (the name need not be public)."""
+    parts = target.split(".")
+    for i in range(len(parts), 0, -1):
+        try:
+            obj: object = importlib.import_module(".".join(parts[:i]))
+        except ImportError:
+            continue
+        try:
+            for attr in parts[i:]:
+                obj = getattr(obj, attr)
+        except AttributeError:
+            return None
+        return obj
+    return None
+
+
+def resolve_public_names(app: Any, env: Any, node: Any, contnode: Any) -> Any:
+    """Link a reference to where its object is documented.
+
+    Docstrings may name a function by the module that defines it
+    (``varkit.fairness.metrics.vrs_metrics``) or by a package that re-exports it
+    (``varkit.engine.LogSource``); the site documents each once, under its public name. A
+    private module (``varkit.io.partitions``) links to its public package's page.
+    """
+    if node.get("refdomain") != "py":
+        return None
+    target = node.get("reftarget", "")
+    candidates = [target]
+    if node.get("py:module") and not target.startswith("varkit"):
+        candidates.insert(0, f"{node['py:module']}.{target}")
+    public = None
+    for name in candidates:
+        if node.get("reftype") == "mod":
+            packages = [m for m, _ in PUBLIC_MODULES if name.startswith(m + ".")]
+            public = max(packages, key=len) if packages else None
+        else:
+            obj = _import_target(name) if name.startswith("varkit") else None
+            public = DOCUMENTED.get(id(obj)) if obj is not None else None
+        if public is not None:
+            break
+    if public is None or public == target:
+        return None
+    return env.domains["py"].resolve_xref(
+        env, node["refdoc"], app.builder, node["reftype"], public, node, contnode
+    )
+
+
 def setup(app: object) -> None:
+    app.connect("missing-reference", resolve_public_names)  # type: ignore[attr-defined]
     app.connect("autodoc-skip-member", skip_sklearn_members)  # type: ignore[attr-defined]
     app.connect("sphinx-click-process-description", click_preformatted_blocks)  # type: ignore[attr-defined]
     # before numpydoc (priority 500) rewrites the docstring
