@@ -77,10 +77,10 @@ def test_binned_controls_have_mean_exactly_zero_given_gaps(gap):
     gaps = np.tile(gap, (n, 1))
     crit = np.tile(critical, (n, 1))
     p = scenario.maneuver_probabilities(gaps)
-    cols = scenario._critical_controls(gaps, crit, u, w, p)
+    cols = {"cv_weight": w - 1.0, **scenario._maneuver_controls(gaps, crit, u, w[:, None], p)}
     cols.update(
         scenario._twisted_controls(
-            gaps, crit, u, np.zeros_like(gaps), np.tile(kappa, (n, 1)), chosen, np.ones(n, bool)
+            gaps, u, np.zeros_like(gaps), np.tile(kappa, (n, 1)), chosen, np.ones(n, bool)
         )
     )
     for name in BINNED_CONTROL_COLUMNS:

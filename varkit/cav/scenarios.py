@@ -240,6 +240,35 @@ def _bytes(n: float) -> str:
     return f"{n:.3g} PB"  # pragma: no cover
 
 
+def _at_maneuver(table: FloatArray, u: NDArray[np.int64]) -> FloatArray:
+    """``table[..., u]`` step by step: the entry of each step's drawn maneuver."""
+    return np.take_along_axis(table, u[..., None], axis=-1)[..., 0]
+
+
+def _drive(
+    gap: FloatArray, dist: FloatArray, v: Vehicle, rng: np.random.Generator
+) -> tuple[NDArray[np.int64], FloatArray, NDArray[np.bool_]]:
+    """Each step's maneuver drawn from ``dist`` (inverse CDF), its disturbance, and
+    whether the test crashed."""
+    u = (rng.random(gap.shape)[..., None] > np.cumsum(dist, axis=-1)[..., :2]).sum(axis=-1)
+    noise = rng.standard_normal(gap.shape)
+    crash = np.any(gap + v.noise_sd * noise < np.asarray(v.crash_distance)[u], axis=1)
+    return u, noise, crash
+
+
+def _test_frame(
+    crash: NDArray[np.bool_], w: FloatArray, critical: NDArray[np.bool_]
+) -> pd.DataFrame:
+    """The log's leading columns: one row a test."""
+    return pd.DataFrame(
+        {
+            "crash": crash.astype(np.int64),
+            "weight": w,
+            "n_critical": critical.sum(axis=1).astype(np.int64),
+        }
+    )
+
+
 @dataclass(frozen=True)
 class Vehicle:
     """An automated vehicle under test: crash distance per maneuver and noise scale."""
@@ -801,13 +830,43 @@ class OvertakingScenario:
             )
         return int(batch)
 
+    def _draw_gaps(
+        self, n: int, rng: np.random.Generator
+    ) -> tuple[FloatArray, NDArray[np.bool_], FloatArray]:
+        """The gaps of ``n`` tests, which steps are critical, and p of each step's maneuver."""
+        shape = (n, self.n_steps)
+        gap = np.exp(math.log(self.gap_median) + self.gap_sigma * rng.standard_normal(shape))
+        return gap, gap < self.critical_gap(), self.maneuver_probabilities(gap)
+
+    def _maneuver_controls(
+        self,
+        gap: FloatArray,
+        critical: NDArray[np.bool_],
+        u: NDArray[np.int64],
+        factor: FloatArray,
+        p: FloatArray,
+    ) -> dict[str, FloatArray]:
+        """Maneuver and surrogate controls of the critical steps, each step's term weighted
+        by ``factor`` (the test's W, or the step's own p/q).
+
+        Mean 0 under any q with ``W = p/q``: ``E_q[W f(s, u_j) | s] = E_p[f(s, u_j) | s]``
+        for every critical step j.
+        """
+        sm = self.surrogate_crash(gap)
+        crit = np.sum(p * sm, axis=-1)
+        surrogate = np.where(critical, factor * _at_maneuver(sm, u) - crit, 0.0)
+        cols: dict[str, FloatArray] = {"cv_surrogate": surrogate.sum(axis=1)}
+        scaled_gap = gap / 10.0
+        for m, name in ((1, "cut_in"), (2, "brake")):
+            term = np.where(critical, factor * (u == m) - p[..., m], 0.0)
+            cols[f"cv_{name}"] = term.sum(axis=1)
+            cols[f"cv_{name}_gap"] = (term * scaled_gap).sum(axis=1)
+        return cols
+
     def _simulate_one_critical(
         self, n: int, v: Vehicle, twist: bool, family: str, rng: np.random.Generator
     ) -> pd.DataFrame:
-        shape = (n, self.n_steps)
-        gap = np.exp(math.log(self.gap_median) + self.gap_sigma * rng.standard_normal(shape))
-        critical = gap < self.critical_gap()
-        p = self.maneuver_probabilities(gap)
+        gap, critical, p = self._draw_gaps(n, rng)
         q_step = self.step_proposal(gap)
         kappa = np.where(critical, self.criticality(gap), 0.0)
         total = kappa.sum(axis=1)
@@ -818,59 +877,35 @@ class OvertakingScenario:
         rows = np.flatnonzero(has_twist)
         dist = p.copy()
         dist[rows, chosen[rows]] = q_step[rows, chosen[rows]]
-        u = (rng.random(shape)[..., None] > np.cumsum(dist, axis=-1)[..., :2]).sum(axis=-1)
-        noise = rng.standard_normal(shape)
-        crash = np.any(gap + v.noise_sd * noise < np.asarray(v.crash_distance)[u], axis=1)
-        pu = np.take_along_axis(p, u[..., None], axis=-1)[..., 0]
-        rho = np.take_along_axis(q_step, u[..., None], axis=-1)[..., 0] / pu
+        u, noise, crash = _drive(gap, dist, v, rng)
+        rho = _at_maneuver(q_step, u) / _at_maneuver(p, u)
         mix = np.sum(kappa * rho, axis=1)
         w = np.ones(n)
         if twist:
             w = np.where(total > 0, total / np.where(total > 0, mix, 1.0), 1.0)
-        frame = pd.DataFrame(
-            {
-                "crash": crash.astype(np.int64),
-                "weight": w,
-                "n_critical": critical.sum(axis=1).astype(np.int64),
-            }
-        )
+        frame = _test_frame(crash, w, critical)
         names = {
             "twist": TWIST_CONTROL_COLUMNS,
             "binned": BINNED_CONTROL_COLUMNS,
             "product": CONTROL_COLUMNS,
         }[family]
-        cols = {} if family == "twist" else self._critical_controls(gap, critical, u, w, p)
+        cols: dict[str, FloatArray] = {}
+        if family != "twist":
+            cols["cv_weight"] = w - 1.0
+            cols.update(self._maneuver_controls(gap, critical, u, w[:, None], p))
+            cols.update(self._gap_bin_controls(gap, critical))
         if family in ("twist", "binned"):
-            cols.update(self._twisted_controls(gap, critical, u, noise, kappa, chosen, has_twist))
+            cols.update(self._twisted_controls(gap, u, noise, kappa, chosen, has_twist))
         for name in names:
             frame[name] = cols[name]
         return frame
 
-    def _critical_controls(
-        self,
-        gap: FloatArray,
-        critical: NDArray[np.bool_],
-        u: NDArray[np.int64],
-        w: FloatArray,
-        p: FloatArray,
+    def _gap_bin_controls(
+        self, gap: FloatArray, critical: NDArray[np.bool_]
     ) -> dict[str, FloatArray]:
-        """Controls of the critical steps with mean 0 under any q with ``W = p/q``.
-
-        ``E_q[W f(s, u_j) | s] = E_p[f(s, u_j) | s]`` for every critical step j, and the
-        critical gaps are i.i.d. given their number (gaps are never twisted).
-        """
-        sm = self.surrogate_crash(gap)
-        sm_u = np.take_along_axis(sm, u[..., None], axis=-1)[..., 0]
-        crit = np.sum(p * sm, axis=-1)
-        cols: dict[str, FloatArray] = {
-            "cv_weight": w - 1.0,
-            "cv_surrogate": np.where(critical, w[:, None] * sm_u - crit, 0.0).sum(axis=1),
-        }
-        scaled_gap = gap / 10.0
-        for m, name in ((1, "cut_in"), (2, "brake")):
-            term = np.where(critical, w[:, None] * (u == m) - p[..., m], 0.0)
-            cols[f"cv_{name}"] = term.sum(axis=1)
-            cols[f"cv_{name}_gap"] = (term * scaled_gap).sum(axis=1)
+        """The critical steps' gap bins against their expected counts, mean 0 because the
+        critical gaps are i.i.d. given their number (gaps are never twisted)."""
+        cols: dict[str, FloatArray] = {}
         edges, probs = self.gap_bin_edges(), self.gap_bin_probabilities()
         k = critical.sum(axis=1)
         for b in range(GAP_BINS - 1):
@@ -881,7 +916,6 @@ class OvertakingScenario:
     def _twisted_controls(
         self,
         gap: FloatArray,
-        critical: NDArray[np.bool_],
         u: NDArray[np.int64],
         noise: FloatArray,
         kappa: FloatArray,
@@ -919,45 +953,22 @@ class OvertakingScenario:
         self, n: int, v: Vehicle, twist: bool, family: str, rng: np.random.Generator
     ) -> pd.DataFrame:
         """All-critical proposal (the previous default): every critical step twisted."""
-        shape = (n, self.n_steps)
-        gap = np.exp(math.log(self.gap_median) + self.gap_sigma * rng.standard_normal(shape))
-        critical = gap < self.critical_gap()
-        p = self.maneuver_probabilities(gap)
+        gap, critical, p = self._draw_gaps(n, rng)
         q = np.where(critical[..., None] & twist, self.step_proposal(gap), p)
-        # inverse-CDF draw of one maneuver per step
-        u = (rng.random(shape)[..., None] > np.cumsum(q, axis=-1)[..., :2]).sum(axis=-1)
-        noise = rng.standard_normal(shape)
-        distance = np.asarray(v.crash_distance)[u]
-        crash = np.any(gap + v.noise_sd * noise < distance, axis=1)
-        pu = np.take_along_axis(p, u[..., None], axis=-1)[..., 0]
-        qu = np.take_along_axis(q, u[..., None], axis=-1)[..., 0]
-        step_w = np.where(critical, pu / qu, 1.0)  # p/q of each step; 1 off the critical set
+        u, _, crash = _drive(gap, q, v, rng)
+        # p/q of each step; 1 off the critical set
+        step_w = np.where(critical, _at_maneuver(p, u) / _at_maneuver(q, u), 1.0)
         w = np.prod(step_w, axis=1)
-        frame = pd.DataFrame(
-            {
-                "crash": crash.astype(np.int64),
-                "weight": w,
-                "n_critical": critical.sum(axis=1).astype(np.int64),
-            }
-        )
+        frame = _test_frame(crash, w, critical)
         if family == "mixture":
             mixture = self._mixture_controls(gap, critical, step_w)
             for name in MIXTURE_CONTROL_COLUMNS:
                 frame[name] = mixture[name]
             return frame
-        sm = self.surrogate_crash(gap)
-        sm_u = np.take_along_axis(sm, u[..., None], axis=-1)[..., 0]
-        crit = np.sum(p * sm, axis=-1)
-        scaled_gap = gap / 10.0
-        cols: dict[str, FloatArray] = {}
-        cols["cv_weight"] = np.where(critical, step_w - 1.0, 0.0).sum(axis=1)
+        cols = {"cv_weight": np.where(critical, step_w - 1.0, 0.0).sum(axis=1)}
         # "local" controls use the step's own likelihood ratio; "product" ones the test's W
         factor = step_w if family == "local" else w[:, None]
-        for m, name in ((1, "cut_in"), (2, "brake")):
-            term = np.where(critical, factor * (u == m) - p[..., m], 0.0)
-            cols[f"cv_{name}"] = term.sum(axis=1)
-            cols[f"cv_{name}_gap"] = (term * scaled_gap).sum(axis=1)
-        cols["cv_surrogate"] = np.where(critical, factor * sm_u - crit, 0.0).sum(axis=1)
+        cols.update(self._maneuver_controls(gap, critical, u, factor, p))
         for name in CONTROL_COLUMNS:
             frame[name] = cols[name]
         return frame

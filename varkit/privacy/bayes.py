@@ -201,10 +201,8 @@ class EpsilonPosterior:
 
     Parameters
     ----------
-    fp, fn, tn, tp : int
-        The attack's confusion counts; at least one member and one non-member.
-    delta : float, default 0
-        The delta of (epsilon, delta)-DP, in [0, 1).
+    fp, fn, tn, tp, delta
+        As in :func:`~varkit.privacy.clopper_pearson_epsilon`.
     prior : {'jeffreys', 'uniform'}, default 'jeffreys'
         Independent Beta(1/2, 1/2) (or Beta(1, 1)) priors on FPR and FNR.
 
@@ -391,18 +389,14 @@ def bayesian_epsilon(
 
     Parameters
     ----------
-    fp, fn, tn, tp : int
-        The attack's confusion counts; at least one member and one non-member.
-    delta : float, default 0
-        The delta of (epsilon, delta)-DP, in [0, 1).
+    fp, fn, tn, tp, delta, prior
+        As in :class:`EpsilonPosterior`.
     confidence : float, default 0.95
         Credible level in (0, 1).
     bound : {'two-sided', 'lower'}, default 'two-sided'
         ``'two-sided'``: equal-tailed interval ``[F^-1(alpha/2), F^-1(1 - alpha/2)]``.
         ``'lower'``: ``[F^-1(alpha), inf)``, "epsilon >= ci_low with posterior
         probability ``confidence``".
-    prior : {'jeffreys', 'uniform'}, default 'jeffreys'
-        Prior on each error rate.
 
     Returns
     -------
