@@ -81,7 +81,7 @@ def count_option(
     low: int = 0,
     high: int | None = None,
     default: int | None,
-    help: str,
+    help: str | None = None,
     **attrs: Any,
 ) -> Callable[[F], F]:
     """An option taking a whole number in [low, high]; ``--help`` shows the range and default."""
@@ -93,6 +93,35 @@ def count_option(
         help=help,
         **attrs,
     )
+
+
+def float_option(
+    *decls: str,
+    low: float | None = None,
+    high: float | None = None,
+    default: float | Sequence[float] | None,
+    help: str,
+    **attrs: Any,
+) -> Callable[[F], F]:
+    """An option taking a finite number in [low, high]; ``--help`` shows the default."""
+    return click.option(
+        *decls,
+        type=FiniteFloatRange(low, high),
+        default=default,
+        show_default=default is not None,
+        help=help,
+        **attrs,
+    )
+
+
+def if_typed(name: str, value: Any) -> Any:
+    """``value`` of option ``name`` if the user typed it, else None.
+
+    For an option whose default depends on others (``--scheme``: poisson with
+    ``--engine dask``): the front door chooses it, and checks only a value typed.
+    """
+    ctx = click.get_current_context()
+    return None if ctx.get_parameter_source(name) is click.core.ParameterSource.DEFAULT else value
 
 
 def confidence_option(func: F) -> F:
