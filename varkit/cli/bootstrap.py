@@ -14,8 +14,9 @@ from varkit.cli.options import (
     count_option,
     if_typed,
     run_options,
+    scheme_option,
 )
-from varkit.gpu import INTERVAL_METHODS, NAMED_STATISTICS, SCHEMES, bootstrap_log
+from varkit.gpu import INTERVAL_METHODS, NAMED_STATISTICS, bootstrap_log
 
 __all__ = ["bootstrap", "progress_bar"]
 
@@ -53,10 +54,7 @@ def progress_bar(
 @click.option("--cluster", default=None, help="Resample whole clusters of this column.")
 @click.option("--strata", default=None, help="Resample within the groups of this column.")
 @choice_option("--method", choices=INTERVAL_METHODS, default="bca", help="Interval method.")
-@choice_option(
-    "--scheme",
-    choices=SCHEMES,
-    default="multinomial",
+@scheme_option(
     help="Multinomial resampling or Poisson(1) weights keyed on the row ids; "
     "--engine dask implies poisson (the same seed then gives the same interval on both "
     "engines).",

@@ -14,6 +14,7 @@ from varkit.cli.options import (
     count_option,
     if_typed,
     run_options,
+    scheme_option,
 )
 from varkit.errors import VarkitError
 
@@ -62,10 +63,7 @@ def evaluate() -> None:
     default=9999,
     help="Bootstrap replicates for the paired accuracy differences.",
 )
-@choice_option(
-    "--scheme",
-    choices=("multinomial", "poisson"),
-    default="multinomial",
+@scheme_option(
     help="Resampling of the paired bootstrap: multinomial, or Poisson(1) weights keyed on "
     "the row ids; --engine dask implies poisson (the same seed then gives the same "
     "intervals on both engines).",

@@ -16,6 +16,7 @@ from varkit.cli.options import (
     float_option,
     if_typed,
     run_options,
+    scheme_option,
 )
 from varkit.errors import VarkitError
 from varkit.results import ResultSet
@@ -71,10 +72,7 @@ def _noise_scale_option(*decls: str, help: str) -> Callable[[F], F]:
     default="plug-in",
     help="Which distance is reported and compared with the threshold.",
 )
-@choice_option(
-    "--scheme",
-    choices=("multinomial", "poisson"),
-    default="multinomial",
+@scheme_option(
     help="Bootstrap weights of users (or impressions without user_id); --engine dask "
     "implies poisson, keyed on the user id.",
 )
@@ -116,7 +114,7 @@ def vrs(
         unit=unit,
         threshold=threshold,
         n_resamples=resamples,
-        scheme=if_typed("scheme", scheme),  # the default depends on the engine
+        scheme=if_typed("scheme", scheme),  # --engine dask implies poisson
         interval=interval,
         delivered_noise_scale=delivered_noise_scale,
         estimate=estimate,

@@ -113,6 +113,14 @@ def float_option(
     )
 
 
+def scheme_option(*, help: str) -> Callable[[F], F]:
+    """``--scheme multinomial|poisson``: pass ``if_typed("scheme", scheme)`` on, since
+    ``--engine dask`` implies poisson (the front door chooses an untyped scheme)."""
+    return choice_option(
+        "--scheme", choices=("multinomial", "poisson"), default="multinomial", help=help
+    )
+
+
 def if_typed(name: str, value: Any) -> Any:
     """``value`` of option ``name`` if the user typed it, else None.
 
