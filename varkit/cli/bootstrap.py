@@ -10,9 +10,13 @@ import click
 
 from varkit.cli.options import (
     RunOptions,
+    choice_option,
+    count_option,
+    if_typed,
     run_options,
+    scheme_option,
 )
-from varkit.gpu import INTERVAL_METHODS, NAMED_STATISTICS, SCHEMES, bootstrap_log
+from varkit.gpu import INTERVAL_METHODS, NAMED_STATISTICS, bootstrap_log
 
 __all__ = ["bootstrap", "progress_bar"]
 
@@ -40,13 +44,8 @@ def progress_bar(
 @click.command()
 @click.argument("file")
 @click.option("--column", "-c", required=True, help="Column holding the values.")
-@click.option(
-    "--statistic",
-    "-s",
-    type=click.Choice(NAMED_STATISTICS),
-    default="mean",
-    show_default=True,
-    help="Statistic to bootstrap.",
+@choice_option(
+    "--statistic", "-s", choices=NAMED_STATISTICS, default="mean", help="Statistic to bootstrap."
 )
 @click.option("--denominator", default=None, help="Denominator column (statistic ratio).")
 @click.option("--weights", default=None, help="Weights column (statistic weighted_mean).")
@@ -54,29 +53,13 @@ def progress_bar(
 @click.option("--paired-with", default=None, help="Second column (mean_difference, paired).")
 @click.option("--cluster", default=None, help="Resample whole clusters of this column.")
 @click.option("--strata", default=None, help="Resample within the groups of this column.")
-@click.option(
-    "--method",
-    type=click.Choice(INTERVAL_METHODS),
-    default="bca",
-    show_default=True,
-    help="Interval method.",
-)
-@click.option(
-    "--scheme",
-    type=click.Choice(SCHEMES),
-    default="multinomial",
-    show_default=True,
+@choice_option("--method", choices=INTERVAL_METHODS, default="bca", help="Interval method.")
+@scheme_option(
     help="Multinomial resampling or Poisson(1) weights keyed on the row ids; "
     "--engine dask implies poisson (the same seed then gives the same interval on both "
     "engines).",
 )
-@click.option(
-    "--resamples",
-    type=click.IntRange(min=2),
-    default=9999,
-    show_default=True,
-    help="Number of bootstrap replicates.",
-)
+@count_option("--resamples", low=2, default=9999, help="Number of bootstrap replicates.")
 @run_options(engine=True)
 def bootstrap(
     file: str,
@@ -106,9 +89,6 @@ def bootstrap(
       varkit bootstrap sessions.csv -c revenue --statistic mean_difference --by variant
       varkit bootstrap 'logs/*.parquet' -c revenue --engine dask --scheduler tcp://h:8786
     """
-    ctx = click.get_current_context()
-    # --engine dask implies poisson: only a --scheme the user typed is checked against it
-    typed = ctx.get_parameter_source("scheme") is not click.core.ParameterSource.DEFAULT
     results = bootstrap_log(
         file,
         column,
@@ -121,7 +101,7 @@ def bootstrap(
         strata=strata,
         n_resamples=resamples,
         method=method,
-        scheme=scheme if typed else None,
+        scheme=if_typed("scheme", scheme),  # --engine dask implies poisson
         **run.front_door(),
         progress=lambda total, work: progress_bar(total, "bootstrap", work=work),
     )

@@ -10,11 +10,23 @@ import click
 
 from varkit.cli.options import (
     RunOptions,
+    choice_option,
+    count_option,
+    if_typed,
     run_options,
+    scheme_option,
 )
 from varkit.errors import VarkitError
 
 __all__ = ["evaluate"]
+
+
+_correction_option = choice_option(
+    "--correction",
+    choices=("holm", "bonferroni", "hochberg", "bh", "by", "sidak", "holm-sidak"),
+    default="holm",
+    help="Multiple-comparison adjustment of the pairwise p-values.",
+)
 
 
 @click.group()
@@ -30,41 +42,28 @@ def evaluate() -> None:
     default=None,
     help="Comma-separated prediction columns.  [default: every column but the truth and id]",
 )
-@click.option(
+@choice_option(
     "--interval",
-    type=click.Choice(("wilson", "clopper-pearson", "jeffreys", "normal", "agresti-coull")),
+    choices=("wilson", "clopper-pearson", "jeffreys", "normal", "agresti-coull"),
     default="wilson",
-    show_default=True,
     help="Interval of each model's accuracy.",
 )
-@click.option(
+@choice_option(
     "--mcnemar",
     "mcnemar_method",
-    type=click.Choice(("exact", "mid-p", "chi2", "chi2-corrected")),
+    choices=("exact", "mid-p", "chi2", "chi2-corrected"),
     default="exact",
-    show_default=True,
     help="McNemar test variant for each pair.",
 )
-@click.option(
-    "--correction",
-    type=click.Choice(("holm", "bonferroni", "hochberg", "bh", "by", "sidak", "holm-sidak")),
-    default="holm",
-    show_default=True,
-    help="Multiple-comparison adjustment of the pairwise p-values.",
-)
-@click.option(
+@_correction_option
+@count_option(
     "--resamples",
     "n_resamples",
-    type=click.IntRange(min=100),
+    low=100,
     default=9999,
-    show_default=True,
     help="Bootstrap replicates for the paired accuracy differences.",
 )
-@click.option(
-    "--scheme",
-    type=click.Choice(("multinomial", "poisson")),
-    default="multinomial",
-    show_default=True,
+@scheme_option(
     help="Resampling of the paired bootstrap: multinomial, or Poisson(1) weights keyed on "
     "the row ids; --engine dask implies poisson (the same seed then gives the same "
     "intervals on both engines).",
@@ -94,9 +93,6 @@ def compare(
     """
     from varkit.evaluate import compare_predictions
 
-    ctx = click.get_current_context()
-    # --engine dask implies poisson: only a --scheme the user typed is checked against it
-    typed = ctx.get_parameter_source("scheme") is not click.core.ParameterSource.DEFAULT
     results = compare_predictions(
         path,
         truth=truth,
@@ -105,7 +101,7 @@ def compare(
         mcnemar_method=mcnemar_method,
         correction=correction,
         n_resamples=n_resamples,
-        scheme=scheme if typed else None,
+        scheme=if_typed("scheme", scheme),  # --engine dask implies poisson
         **run.front_door(),
     )
     run.emit(results)
@@ -113,13 +109,7 @@ def compare(
 
 @evaluate.command("scores")
 @click.argument("path", type=click.Path(dir_okay=False))
-@click.option(
-    "--correction",
-    type=click.Choice(("holm", "bonferroni", "hochberg", "bh", "by", "sidak", "holm-sidak")),
-    default="holm",
-    show_default=True,
-    help="Multiple-comparison adjustment of the pairwise p-values.",
-)
+@_correction_option
 @click.option(
     "--lower-is-better",
     is_flag=True,

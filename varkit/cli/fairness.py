@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 import click
 
 from varkit.checks import resolve_seed
 from varkit.cli.options import (
-    FINITE,
-    FiniteFloatRange,
+    F,
     RunOptions,
+    choice_option,
+    count_option,
+    float_option,
+    if_typed,
     run_options,
+    scheme_option,
 )
 from varkit.errors import VarkitError
 from varkit.results import ResultSet
@@ -22,6 +27,11 @@ __all__ = ["fairness"]
 @click.group()
 def fairness() -> None:
     """Ad-delivery fairness: VRS shuffle distance between eligible and delivered audiences."""
+
+
+def _noise_scale_option(*decls: str, help: str) -> Callable[[F], F]:
+    # a plain float: check_noise_scale validates it, one rule with the noise_scale column
+    return click.option(*decls, type=float, default=0.0, show_default=True, help=help)
 
 
 @fairness.command("vrs")
@@ -35,57 +45,39 @@ def fairness() -> None:
 @click.option(
     "--attribute", required=True, help="Protected attribute, as named in the eligible table."
 )
-@click.option(
-    "--threshold", type=FINITE, default=0.10, show_default=True, help="Per-ad bar (0.10 passes)."
-)
-@click.option(
+@float_option("--threshold", default=0.10, help="Per-ad bar (0.10 passes).")
+@float_option(
     "--min-impressions",
-    type=FINITE,
     default=0.0,
-    show_default=True,
     help="Ads with fewer impressions do not qualify for coverage (counted as excluded).",
 )
-@click.option(
+@choice_option(
     "--unit",
-    type=click.Choice(("impressions", "reach")),
+    choices=("impressions", "reach"),
     default="impressions",
-    show_default=True,
     help="Count impressions (the settlement's unit) or unique users (needs user_id).",
 )
-@click.option(
-    "--resamples",
-    type=click.IntRange(min=0),
-    default=1000,
-    show_default=True,
-    help="Bootstrap replicates per ad; 0 for point metrics only.",
+@count_option(
+    "--resamples", default=1000, help="Bootstrap replicates per ad; 0 for point metrics only."
 )
-@click.option(
+@choice_option(
     "--interval",
-    type=click.Choice(("projection", "percentile", "basic")),
+    choices=("projection", "percentile", "basic"),
     default="projection",
-    show_default=True,
     help="Per-ad interval; projection keeps 0 when perfect delivery cannot be ruled out.",
 )
-@click.option(
+@choice_option(
     "--estimate",
-    type=click.Choice(("plug-in", "debiased")),
+    choices=("plug-in", "debiased"),
     default="plug-in",
-    show_default=True,
     help="Which distance is reported and compared with the threshold.",
 )
-@click.option(
-    "--scheme",
-    type=click.Choice(("multinomial", "poisson")),
-    default="multinomial",
-    show_default=True,
+@scheme_option(
     help="Bootstrap weights of users (or impressions without user_id); --engine dask "
     "implies poisson, keyed on the user id.",
 )
-@click.option(
+@_noise_scale_option(
     "--delivered-noise-scale",
-    type=float,  # validated by check_noise_scale, one rule with the column
-    default=0.0,
-    show_default=True,
     help="Laplace scale of DP noise in the delivered counts (allows negative impressions).",
 )
 @run_options(engine=True)
@@ -114,8 +106,6 @@ def vrs(
     """
     from varkit.fairness import vrs as vrs_front_door
 
-    ctx = click.get_current_context()
-    given = ctx.get_parameter_source("scheme") is not click.core.ParameterSource.DEFAULT
     results = vrs_front_door(
         impressions,
         eligible,
@@ -124,7 +114,7 @@ def vrs(
         unit=unit,
         threshold=threshold,
         n_resamples=resamples,
-        scheme=scheme if given else None,  # the default depends on the engine
+        scheme=if_typed("scheme", scheme),  # --engine dask implies poisson
         interval=interval,
         delivered_noise_scale=delivered_noise_scale,
         estimate=estimate,
@@ -140,15 +130,11 @@ def vrs(
     type=click.Path(file_okay=False),
     help="Folder for impressions.csv, eligible.csv, truth.csv and trajectory.csv.",
 )
-@click.option("--users", type=click.IntRange(min=10), default=5000, show_default=True)
-@click.option("--ads", type=click.IntRange(min=1), default=30, show_default=True)
-@click.option("--rounds", type=click.IntRange(min=1), default=20, show_default=True)
-@click.option(
-    "--skew",
-    type=FiniteFloatRange(min=0),
-    default=0.5,
-    show_default=True,
-    help="Spread of each ad's latent delivery propensity by group.",
+@count_option("--users", low=10, default=5000)
+@count_option("--ads", low=1, default=30)
+@count_option("--rounds", low=1, default=20)
+@float_option(
+    "--skew", low=0, default=0.5, help="Spread of each ad's latent delivery propensity by group."
 )
 @click.option(
     "--controller/--no-controller",
@@ -156,16 +142,10 @@ def vrs(
     show_default=True,
     help="Run the VRS-like controller (our proxy, not Meta's system).",
 )
-@click.option(
-    "--eligible-noise-scale",
-    type=float,  # validated by check_noise_scale, one rule with the column
-    default=0.0,
-    show_default=True,
-    help="Laplace scale of DP noise added to the eligible counts.",
+@_noise_scale_option(
+    "--eligible-noise-scale", help="Laplace scale of DP noise added to the eligible counts."
 )
-@click.option(
-    "--threshold", type=FINITE, default=0.10, show_default=True, help="Bar for the true coverage."
-)
+@float_option("--threshold", default=0.10, help="Bar for the true coverage.")
 @run_options(confidence=False, device=False)
 def simulate(
     out_dir: str,

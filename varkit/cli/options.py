@@ -35,12 +35,11 @@ def output_options(func: F) -> F:
         default=None,
         help="Write the results to this file instead of standard output.",
     )(func)
-    func = click.option(
+    func = choice_option(
         "--format",
         "fmt",
-        type=click.Choice(FORMATS),
+        choices=FORMATS,
         default="table",
-        show_default=True,
         help="Output format; json follows the varkit.results/1 schema.",
     )(func)
     return func
@@ -81,7 +80,7 @@ def count_option(
     low: int = 0,
     high: int | None = None,
     default: int | None,
-    help: str,
+    help: str | None = None,
     **attrs: Any,
 ) -> Callable[[F], F]:
     """An option taking a whole number in [low, high]; ``--help`` shows the range and default."""
@@ -95,20 +94,57 @@ def count_option(
     )
 
 
-def confidence_option(func: F) -> F:
+def float_option(
+    *decls: str,
+    low: float | None = None,
+    high: float | None = None,
+    default: float | Sequence[float] | None,
+    help: str,
+    **attrs: Any,
+) -> Callable[[F], F]:
+    """An option taking a finite number in [low, high]; ``--help`` shows the default."""
     return click.option(
+        *decls,
+        type=FiniteFloatRange(low, high),
+        default=default,
+        show_default=default is not None,
+        help=help,
+        **attrs,
+    )
+
+
+def scheme_option(*, help: str) -> Callable[[F], F]:
+    """``--scheme multinomial|poisson``: pass ``if_typed("scheme", scheme)`` on, since
+    ``--engine dask`` implies poisson (the front door chooses an untyped scheme)."""
+    return choice_option(
+        "--scheme", choices=("multinomial", "poisson"), default="multinomial", help=help
+    )
+
+
+def if_typed(name: str, value: Any) -> Any:
+    """``value`` of option ``name`` if the user typed it, else None.
+
+    For an option whose default depends on others (``--scheme``: poisson with
+    ``--engine dask``): the front door chooses it, and checks only a value typed.
+    """
+    ctx = click.get_current_context()
+    return None if ctx.get_parameter_source(name) is click.core.ParameterSource.DEFAULT else value
+
+
+def confidence_option(func: F) -> F:
+    return float_option(
         "--confidence",
-        type=FiniteFloatRange(CONFIDENCE_MIN, CONFIDENCE_MAX),
+        low=CONFIDENCE_MIN,
+        high=CONFIDENCE_MAX,
         default=0.95,
-        show_default=True,
         help="Confidence (or credible) level of the intervals.",
     )(func)
 
 
 def seed_option(func: F) -> F:
-    return click.option(
+    return count_option(
         "--seed",
-        type=click.IntRange(0, SEED_MAX),
+        high=SEED_MAX,
         default=None,
         help="Random seed (0 to 2^63-1); the same seed gives the same results.  "
         "[default: drawn, and written to the provenance]",
@@ -116,11 +152,10 @@ def seed_option(func: F) -> F:
 
 
 def device_option(func: F) -> F:
-    return click.option(
+    return choice_option(
         "--device",
-        type=click.Choice(("auto", "cpu", "gpu")),
+        choices=("auto", "cpu", "gpu"),
         default="auto",
-        show_default=True,
         help="Where resampling runs: gpu needs CuPy and a visible GPU.",
     )(func)
 
@@ -268,9 +303,9 @@ def _engine_name(ctx: click.Context, param: click.Parameter, value: str) -> str:
 
 def engine_options(func: F) -> F:
     """``--engine``, ``--scheduler``, ``--row-id`` and ``--partition-rows`` (scale-out)."""
-    func = click.option(
+    func = count_option(
         "--partition-rows",
-        type=click.IntRange(min=1),
+        low=1,
         default=None,
         help="dask: rows per partition (Parquet default: one per row group; CSV: 1,000,000).",
     )(func)
@@ -288,11 +323,10 @@ def engine_options(func: F) -> F:
         "local:N to start N worker processes on this machine for the run (local: one per "
         "CPU).  [default: dask's local threads]",
     )(func)
-    func = click.option(
+    func = choice_option(
         "--engine",
-        type=click.Choice(ENGINES),
+        choices=ENGINES,
         default="memory",
-        show_default=True,
         callback=_engine_name,
         help="memory (or pandas) reads the log into memory; dask reads it in partitions and adds "
         "per-partition sums (Poisson bootstrap weights). Inputs may be globs of CSV or "

@@ -7,8 +7,9 @@ from pathlib import Path
 import click
 
 from varkit.cli.options import (
-    FINITE,
     RunOptions,
+    choice_option,
+    float_option,
     run_options,
 )
 from varkit.errors import VarkitError
@@ -54,20 +55,17 @@ def privacy() -> None:
     show_default=True,
     help="Optional trained-model column: pooled, with a per-model breakdown.",
 )
-@click.option(
+@float_option(
     "--delta",
     "deltas",
-    type=FINITE,
     multiple=True,
     default=(0.0,),
-    show_default=True,
     help="The delta of (epsilon, delta)-DP; repeat for an epsilon(delta) curve.",
 )
-@click.option(
+@choice_option(
     "--method",
-    type=click.Choice(("bayes", "clopper-pearson", "both")),
+    choices=("bayes", "clopper-pearson", "both"),
     default="bayes",
-    show_default=True,
     help="Bayesian credible interval (Zanella-Béguelin et al. 2023), Clopper-Pearson, or both.",
 )
 @click.option(
@@ -76,28 +74,25 @@ def privacy() -> None:
     show_default=True,
     help="split (choose on held-out rows), bonferroni (grid, corrected) or a number.",
 )
-@click.option(
+@choice_option(
     "--bound",
-    type=click.Choice(("two-sided", "lower")),
+    choices=("two-sided", "lower"),
     default="two-sided",
-    show_default=True,
     help="Two-sided interval or one-sided lower bound.",
 )
 @click.option(
     "--n-thresholds", type=int, default=20, show_default=True, help="Threshold grid size."
 )
-@click.option(
+@float_option(
     "--split-fraction",
-    type=FINITE,
     default=0.5,
-    show_default=True,
     help="Share of rows spent on choosing the threshold with --threshold split.",
 )
-@click.option(
+@float_option(
     "--tpr-at-fpr",
     "tpr_fprs",
-    type=FINITE,
     multiple=True,
+    default=None,
     help="Also report the attack's TPR at this FPR (repeatable), and its AUC.",
 )
 @click.option(

@@ -355,16 +355,12 @@ def count_delivery(
     info["n_rows"] = len(frame)
     keys = ["ad_id", "user_id"] if by_user and "user_id" in frame.columns else ["ad_id"]
     cells = _Cells.of(frame, keys)
-    if attribute in frame.columns:
-        soft = False
-        names, members, cell_impressions = _hard_members(
-            frame, attribute, cells, impressions, groups, drop, info
-        )
+    rows = _LogRows(frame, attribute, cells, impressions, groups, drop)
+    soft = attribute not in frame.columns
+    if soft:
+        names, members, cell_impressions = _soft_members(rows, info, prob_tolerance)
     else:
-        soft = True
-        names, members, cell_impressions = _soft_members(
-            frame, attribute, cells, impressions, groups, drop, info, prob_tolerance
-        )
+        names, members, cell_impressions = _hard_members(rows, info)
     if len(keys) == 1:
         members, cell_impressions = _collapse(
             members, cell_impressions, cells.level_of, len(cells.levels[0])
@@ -436,34 +432,38 @@ class _Cells:
         return cls(cell, len(cell_codes[0]), key_levels, cell_codes, np.zeros(0, np.int64))
 
 
-def _hard_members(
-    frame: pd.DataFrame,
-    attribute: str,
-    cells: _Cells,
-    impressions: np.ndarray,
-    groups: Sequence[str] | None,
-    drop: set[str],
-    info: dict[str, Any],
-) -> tuple[list[str], np.ndarray, np.ndarray]:
+@dataclass(frozen=True)
+class _LogRows:
+    """What both ways of reading group membership (hard labels, p_<group>) start from."""
+
+    frame: pd.DataFrame
+    attribute: str
+    cells: _Cells
+    impressions: np.ndarray  # per row
+    groups: Sequence[str] | None  # the eligible table's, in its order; None: those found
+    drop: set[str]
+
+
+def _hard_members(rows: _LogRows, info: dict[str, Any]) -> tuple[list[str], np.ndarray, np.ndarray]:
     """Group names, per-cell impressions by group and per-cell impressions (hard labels)."""
-    cell, n_cells = cells.cell, cells.n_cells
-    label_codes, label_uniques = _factorize(frame[attribute], "label", attribute)
+    cell, n_cells = rows.cells.cell, rows.cells.n_cells
+    label_codes, label_uniques = _factorize(rows.frame[rows.attribute], "label", rows.attribute)
     labels = np.asarray(label_uniques).astype(str)
-    kept_label = ~np.isin(labels, list(drop))
+    kept_label = ~np.isin(labels, list(rows.drop))
     found = sorted({str(g) for g in labels[kept_label]})
-    names = list(groups) if groups is not None else found
+    names = list(rows.groups) if rows.groups is not None else found
     unknown = sorted(set(found) - set(names))
     if unknown:
         raise VarkitError(
-            f"`impressions` column {attribute!r} has group {unknown[0]!r}, which the "
-            f"eligible table does not list for {attribute!r}."
+            f"`impressions` column {rows.attribute!r} has group {unknown[0]!r}, which the "
+            f"eligible table does not list for {rows.attribute!r}."
         )
     # One bincount over the (cell, label) pairs sums every label's impressions at once;
     # the few label columns are then mapped to group columns (dropped labels to an
     # extra last column) on the reduced table, not on the rows.
     n_labels = len(labels)
     by_label = np.bincount(
-        cell * n_labels + label_codes, weights=impressions, minlength=n_cells * n_labels
+        cell * n_labels + label_codes, weights=rows.impressions, minlength=n_cells * n_labels
     ).reshape(n_cells, n_labels)
     column_of = np.where(kept_label, pd.Index(names).get_indexer(labels), len(names))
     flat = np.zeros((n_cells, len(names) + 1))
@@ -475,25 +475,18 @@ def _hard_members(
 
 
 def _soft_members(
-    frame: pd.DataFrame,
-    attribute: str,
-    cells: _Cells,
-    impressions: np.ndarray,
-    groups: Sequence[str] | None,
-    drop: set[str],
-    info: dict[str, Any],
-    prob_tolerance: float,
+    rows: _LogRows, info: dict[str, Any], prob_tolerance: float
 ) -> tuple[list[str], np.ndarray, np.ndarray]:
     """Group names, per-cell impressions by group and per-cell impressions (p_<group>)."""
-    cell, n_cells = cells.cell, cells.n_cells
-    columns = probability_columns(frame)
+    cell, n_cells = rows.cells.cell, rows.cells.n_cells
+    columns = probability_columns(rows.frame)
     if not columns:
         raise VarkitError(
-            f"`impressions` has neither a column {attribute!r} nor `p_<group>` "
-            f"probability columns for attribute {attribute!r}."
+            f"`impressions` has neither a column {rows.attribute!r} nor `p_<group>` "
+            f"probability columns for attribute {rows.attribute!r}."
         )
     found = [c[len(PROB_PREFIX) :] for c in columns]
-    probs = np.column_stack([_numeric(frame, c, "impressions") for c in columns])
+    probs = np.column_stack([_numeric(rows.frame, c, "impressions") for c in columns])
     if ((probs < 0) | (probs > 1)).any():
         row = int(np.flatnonzero(((probs < 0) | (probs > 1)).any(axis=1))[0])
         raise VarkitError(f"`impressions` has a probability outside [0, 1] at row {row + 1}.")
@@ -506,23 +499,23 @@ def _soft_members(
         )
     info["renormalised_rows"] = int((total != 1.0).sum())
     probs = probs / np.where(total > 0, total, 1.0)[:, None]
-    keep_cols = [i for i, g in enumerate(found) if g not in drop]
+    keep_cols = [i for i, g in enumerate(found) if g not in rows.drop]
     dropped_mass = probs[:, [i for i in range(len(found)) if i not in keep_cols]].sum(axis=1)
-    info["dropped_impressions"] = float((impressions * dropped_mass).sum())
+    info["dropped_impressions"] = float((rows.impressions * dropped_mass).sum())
     names_found = [found[i] for i in keep_cols]
-    names = list(groups) if groups is not None else names_found
+    names = list(rows.groups) if rows.groups is not None else names_found
     missing = sorted(set(names_found) - set(names))
     if missing:
         raise VarkitError(
             f"`impressions` has a column 'p_{missing[0]}' for a group the eligible "
-            f"table does not list for {attribute!r}."
+            f"table does not list for {rows.attribute!r}."
         )
     members = np.zeros((n_cells, len(names)))
     for i in keep_cols:
         members[:, names.index(found[i])] = np.bincount(
-            cell, weights=impressions * probs[:, i], minlength=n_cells
+            cell, weights=rows.impressions * probs[:, i], minlength=n_cells
         )
-    return names, members, np.bincount(cell, weights=impressions, minlength=n_cells)
+    return names, members, np.bincount(cell, weights=rows.impressions, minlength=n_cells)
 
 
 def _factorize(values: pd.Series, what: str, column: str) -> tuple[np.ndarray, Any]:
