@@ -50,6 +50,12 @@ class FiniteFloatRange(click.FloatRange):
 
     name = "float"
 
+    def _describe_range(self) -> str:
+        # click describes a range with neither bound as "x<=None" in --help
+        if self.min is None and self.max is None:
+            return ""
+        return super()._describe_range()
+
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         number = super().convert(value, param, ctx)
         if not math.isfinite(number):

@@ -112,9 +112,9 @@ class SimulatedDelivery:
     ) -> ResultSet:
         """Compliance coverage of the ads per attribute with their **true** shuffle distance.
 
-        What a perfect measurement would report (:func:`~varkit.fairness.coverage.
-        compliance_coverage` of ``truth``); every attribute's ad bootstrap starts from the
-        same seed. The provenance names the seed.
+        What a perfect measurement would report
+        (:func:`~varkit.fairness.coverage.compliance_coverage` of ``truth``); every
+        attribute's ad bootstrap starts from the same seed. The provenance names the seed.
         """
         seed = resolve_seed(random_state)
         results: list[Result] = []
