@@ -710,3 +710,19 @@ def test_malformed_documents_raise_only_varkit_errors(results: list[dict[str, An
         assert not (lo is not None and hi is not None and lo > hi)
         assert not (lo is not None and r.estimate < lo) and not (hi is not None and r.estimate > hi)
     assert ResultSet.from_json(rs.to_json()) == rs
+
+
+def test_a_test_result_unpacks_like_scipy_and_mlxtend():
+    """`chi2, p = mcnemar(table)` as mlxtend users write it; an estimate does not unpack."""
+    import numpy as np
+
+    from varkit.evaluate import mcnemar
+
+    result = mcnemar(np.array([[10, 5], [15, 20]]), method="chi2")
+    chi2, p = result
+    assert (chi2, p) == (result.statistic, result.pvalue)
+    estimate = Result("accuracy", 0.9, 0.85, 0.94, 0.95, "wilson")
+    with pytest.raises(TypeError, match="does not unpack"):
+        _low, _high = estimate
+    assert estimate.confidence_interval == (0.85, 0.94)
+    assert estimate.confidence_interval.low == 0.85

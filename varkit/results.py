@@ -31,7 +31,7 @@ import platform
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -39,6 +39,7 @@ from varkit.errors import SchemaError, SchemaTypeError, VarkitError, VarkitTypeE
 
 __all__ = [
     "SCHEMA_ID",
+    "ConfidenceInterval",
     "Result",
     "format_number",
     "ResultSet",
@@ -48,6 +49,21 @@ __all__ = [
 ]
 
 SCHEMA_ID = "varkit.results/1"
+
+
+class ConfidenceInterval(NamedTuple):
+    """An interval's ends, as :attr:`Result.confidence_interval` gives them.
+
+    Examples
+    --------
+    >>> ConfidenceInterval(0.1, 0.3).high
+    0.3
+    """
+
+    low: float | None
+    high: float | None
+
+
 _ALTERNATIVES = ("two-sided", "less", "greater")
 _NONFINITE = {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}
 
@@ -266,6 +282,40 @@ class Result:
         )
 
     __hash__ = None  # type: ignore[assignment]
+
+    # -- scipy-style access ---------------------------------------------------------------
+    @property
+    def confidence_interval(self) -> ConfidenceInterval:
+        """The interval as a named ``(low, high)`` pair, as scipy's results give it.
+
+        Examples
+        --------
+        >>> r = Result("accuracy", 0.9, 0.85, 0.94, 0.95, "wilson")
+        >>> r.confidence_interval
+        ConfidenceInterval(low=0.85, high=0.94)
+        >>> low, high = r.confidence_interval
+        """
+        return ConfidenceInterval(self.ci_low, self.ci_high)
+
+    def __iter__(self) -> Iterator[float | None]:
+        """A test unpacks as ``statistic, pvalue``, like scipy's and mlxtend's results.
+
+        Only a result with a p-value unpacks: an estimate has no (statistic, pvalue) pair,
+        and unpacking one is an error rather than a silent pair of Nones.
+
+        Examples
+        --------
+        >>> test = Result("mcnemar_chi2", 4.0, method="mcnemar", statistic=4.0, pvalue=0.0455)
+        >>> chi2, p = test
+        >>> chi2, p
+        (4.0, 0.0455)
+        """
+        if self.pvalue is None:
+            raise TypeError(
+                f"a {self.metric!r} result is an estimate, not a test: it does not unpack; "
+                "use .estimate and .confidence_interval."
+            )
+        return iter((self.statistic, self.pvalue))
 
     def __str__(self) -> str:
         label = ", ".join(f"{k}={v}" for k, v in self.group.items())
