@@ -86,6 +86,7 @@ PUBLIC_MODULES = [
     ("varkit.report", "The HTML report"),
     ("varkit.demo", "The demo on the bundled logs"),
     ("varkit.datasets", "The bundled example logs"),
+    ("varkit.testing", "Gates inside a test suite"),
 ]
 
 
@@ -201,7 +202,8 @@ def drop_builtin_docstrings(
 ) -> None:
     """A constant without a ``#:`` comment shows nothing, not the docstring of ``tuple``."""
     if what in ("data", "attribute") and not _is_code(obj):
-        builtin = inspect.cleandoc(type(obj).__doc__ or "")
+        doc = type(obj).__doc__  # a descriptor on some types (NamedTuple fields)
+        builtin = inspect.cleandoc(doc) if isinstance(doc, str) else ""
         text = "\n".join(lines).strip()
         if builtin and text and builtin.startswith(text):
             lines[:] = []
