@@ -62,11 +62,12 @@ def test_lower_bounds_cover_at_least_nominally() -> None:
 
 
 @pytest.mark.slow
-def test_clopper_pearson_covers_a_random_attack_and_bayes_does_not() -> None:
+def test_both_intervals_cover_a_random_attack() -> None:
+    """Epsilon is 0 at random guessing: the Bayesian lower end reaches 0 there (issue 18)."""
     reps = 200
     cov = _coverage(0.5, 0.5, 300, 0.0, reps, "two-sided", seed=13)
     assert cov["cp"] >= _floor(reps)
-    assert cov["bayes"] == 0.0  # no posterior mass at epsilon = 0 when delta = 0
+    assert cov["bayes"] >= _floor(reps)
 
 
 @pytest.mark.slow
