@@ -57,6 +57,7 @@ __all__ = ["bayesian_correlated_ttest", "bayesian_sign_test", "bayesian_signed_r
 
 # baycomp adds this to each count of the sign test so that no Dirichlet parameter is 0
 _SIGN_STABILITY = 1e-4
+_TIE = 1e-12  # thetas this close count as tied
 _BATCH = 10_000  # Monte Carlo samples drawn at once: memory O(batch * n_datasets)
 
 
@@ -284,8 +285,9 @@ def _validate_pair(
 
 
 def _winner_counts(theta: np.ndarray) -> np.ndarray:
-    """How often each of (left, rope, right) is the largest; exact ties share the sample."""
-    best = theta == theta.max(axis=1, keepdims=True)
+    """How often each of (left, rope, right) is the largest; ties share the sample."""
+    # within rounding: theta_left = theta_right = 1/2 when every difference is 0
+    best = theta >= theta.max(axis=1, keepdims=True) - _TIE
     return (best / best.sum(axis=1, keepdims=True)).sum(axis=0)
 
 
@@ -382,7 +384,7 @@ def bayesian_signed_rank(
     that the mean of two differences lies right of the rope (``H`` the Heaviside function,
     1/2 at 0), ``theta_left`` likewise on the left and ``theta_rope`` the rest; ``p_right``
     is the fraction of samples in which ``theta_right`` is the largest of the three (as in
-    the paper and baycomp; exact ties share a sample). With ``rope=0``, ``p_rope = 0``.
+    the paper and baycomp; ties, within 1e-12, share a sample). With ``rope=0``, ``p_rope = 0``.
     baycomp's ``SignedRankTest`` (default ``prior=0.5``) works on ``y - x``: its
     ``p_left`` is this function's ``p_right``.
 
