@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from varkit.errors import VarkitError
@@ -14,6 +15,7 @@ from varkit.evaluate import (
     bayesian_correlated_ttest,
     bayesian_sign_test,
     bayesian_signed_rank,
+    compare_scores,
     corrected_resampled_ttest,
 )
 
@@ -87,9 +89,7 @@ def test_correlated_test_fraction_share_and_pair_agree() -> None:
     d = np.array(CORRELATED["test fraction pair"]["x"]) - CORRELATED["test fraction pair"]["y"]
     share = bayesian_correlated_ttest(d, test_fraction=0.25)
     pair = bayesian_correlated_ttest(d, test_fraction=(75, 25))
-    assert share.ci_low == pytest.approx(pair.ci_low) and share.stderr == pytest.approx(
-        pair.stderr
-    )
+    assert share.ci_low == pytest.approx(pair.ci_low) and share.stderr == pytest.approx(pair.stderr)
 
 
 @pytest.mark.parametrize(
@@ -125,9 +125,7 @@ def test_correlated_interval_covers_at_nominal_rate() -> None:
     k, rho, sigma, mu = 10, 0.1, 0.02, 0.005
     cov = sigma**2 * ((1 - rho) * np.eye(k) + rho)
     draws = rng.multivariate_normal(np.full(k, mu), cov, size=1000)
-    hits = [
-        (lambda r: r.ci_low <= mu <= r.ci_high)(bayesian_correlated_ttest(d)) for d in draws
-    ]
+    hits = [(lambda r: r.ci_low <= mu <= r.ci_high)(bayesian_correlated_ttest(d)) for d in draws]
     assert 0.93 <= np.mean(hits) <= 0.97  # binomial sd 0.007 around 0.95
 
 
@@ -192,10 +190,11 @@ def test_multiple_all_differences_zero_is_equivalence() -> None:
 
 def test_sign_test_posterior_mean_is_the_dirichlet_mean() -> None:
     r = bayesian_sign_test(
-        [0.1, 0.2, 0.0, -0.1], [0.0] * 4, rope=0.05, prior=1.0, n_samples=10, random_state=0
+        [0.1, 0.2, 0.0, -0.1], [0.0] * 4, rope=0.05, prior=1.0, n_samples=40_000, random_state=0
     )
     alpha = np.array([1, 2, 2]) + 1e-4  # left 1, rope 1 + prior, right 2
-    assert r.details["theta_mean"] == pytest.approx((alpha / alpha.sum()).tolist())
+    # Monte Carlo mean of Dirichlet(alpha): sd of each coordinate <= 0.2, / sqrt(40000)
+    assert r.details["theta_mean"] == pytest.approx((alpha / alpha.sum()).tolist(), abs=0.005)
 
 
 @pytest.mark.parametrize("func", [bayesian_signed_rank, bayesian_sign_test])
@@ -217,3 +216,68 @@ def test_multiple_bad_inputs_raise(func: Any, kwargs: dict[str, Any]) -> None:
     args = {"x": [0.5, 0.6, 0.7], "y": [0.4, 0.6, 0.65], "n_samples": 100, **kwargs}
     with pytest.raises(VarkitError):
         func(args.pop("x"), args.pop("y"), **args)
+
+
+def score_log(*, sizes: bool, repeats: int = 2, folds: int = 5) -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    rows = []
+    for repeat in range(repeats):
+        for fold in range(folds):
+            for model, shift in (("a", 0.03), ("b", 0.0), ("c", 0.028)):
+                rows.append(
+                    {
+                        "model": model,
+                        "repeat": repeat,
+                        "fold": fold,
+                        "score": 0.8 + shift + rng.normal(scale=0.01),
+                        **({"n_train": 70, "n_test": 30} if sizes else {}),
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def pair_differences(log: pd.DataFrame, a: str, b: str) -> np.ndarray:
+    wide = log.pivot_table(index=["repeat", "fold"], columns="model", values="score")
+    return (wide[a] - wide[b]).to_numpy()
+
+
+def test_compare_scores_adds_the_bayesian_test_of_each_pair() -> None:
+    log = score_log(sizes=True)
+    rs = compare_scores(log, bayesian=True, rope=0.01)
+    bayes = [r for r in rs if r.method == "bayesian-correlated-t"]
+    assert [r.group["comparison"] for r in bayes] == ["a-b", "a-c", "b-c"]
+    expected = bayesian_correlated_ttest(
+        pair_differences(log, "a", "b"), rope=0.01, test_fraction=(70, 30)
+    )
+    assert probs(bayes[0]) == pytest.approx(probs(expected), abs=1e-12)
+    assert (bayes[0].ci_low, bayes[0].ci_high) == pytest.approx((expected.ci_low, expected.ci_high))
+    assert bayes[0].details["p_right"] > 0.95  # a is 0.03 above b
+    # a and c are 0.002 apart: most of the posterior is inside the rope
+    assert bayes[1].details["p_rope"] > max(bayes[1].details["p_left"], bayes[0].details["p_rope"])
+    assert not any(r.method == "bayesian-correlated-t" for r in compare_scores(log))
+
+
+def test_compare_scores_bayesian_test_share_without_sizes() -> None:
+    log = score_log(sizes=False)  # 2 repeats of 5 folds: test share 1/5 (baycomp's rule)
+    rs = compare_scores(log, bayesian=True)
+    (ab,) = [r for r in rs if r.method == "bayesian-correlated-t" and r.group["model_2"] == "b"][:1]
+    expected = bayesian_correlated_ttest(pair_differences(log, "a", "b"), runs=2)
+    assert ab.details["test_fraction"] == pytest.approx(0.2)
+    assert ab.stderr == pytest.approx(expected.stderr)
+    given = compare_scores(log, bayesian=True, test_fraction=0.5)
+    assert [r for r in given if r.method == "bayesian-correlated-t"][0].details[
+        "test_fraction"
+    ] == 0.5
+
+
+def test_compare_scores_bayesian_bad_options() -> None:
+    log = score_log(sizes=False)
+    with pytest.raises(VarkitError, match="only with `bayesian`"):
+        compare_scores(log, rope=0.01)
+    with pytest.raises(VarkitError, match="rope"):
+        compare_scores(log, bayesian=True, rope=-0.01)
+    with pytest.raises(VarkitError, match="test_fraction"):
+        compare_scores(log, bayesian=True, test_fraction=1.0)
+    uneven = log.drop(index=log.index[(log["repeat"] == 1) & (log["fold"] == 4)])
+    with pytest.raises(VarkitError, match="not 2 repeats"):
+        compare_scores(uneven, bayesian=True)

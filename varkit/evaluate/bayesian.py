@@ -41,8 +41,9 @@ Wilcoxon signed-rank test based on the Dirichlet process. ICML, PMLR 32(2), 1026
 
 from __future__ import annotations
 
+import inspect
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -62,6 +63,7 @@ _BATCH = 10_000  # Monte Carlo samples drawn at once: memory O(batch * n_dataset
 
 
 def _check_rope(rope: Any) -> float:
+    """A rope half-width: a finite number >= 0 (0: no rope)."""
     value = finite_float("rope", rope)
     if value < 0:
         raise VarkitError(f"`rope` must be non-negative (a half-width), got {value}.")
@@ -126,9 +128,7 @@ def _region_probabilities(
     return p_left, max(0.0, 1.0 - p_left - p_right), p_right
 
 
-def _probabilities(
-    p_left: float, p_rope: float, p_right: float, rope: float
-) -> dict[str, float]:
+def _probabilities(p_left: float, p_rope: float, p_right: float, rope: float) -> dict[str, float]:
     return {
         "p_left": p_left,
         "p_rope": p_rope,
@@ -233,13 +233,14 @@ def bayesian_correlated_ttest(
         p = _region_probabilities(posterior.cdf, posterior.sf, rope)
         low, high = (float(v) for v in posterior.interval(confidence))
         low, high = min(low, loc), max(high, loc)
+    # Result(metric, estimate, ci_low, ci_high, confidence, method, ...)
     return Result(
-        metric=metric,
-        estimate=loc,
-        ci_low=low,
-        ci_high=high,
-        confidence=confidence,
-        method="bayesian-correlated-t",
+        metric,
+        loc,
+        low,
+        high,
+        confidence,
+        "bayesian-correlated-t",
         n=n,
         stderr=scale,
         df=(float(df),),
@@ -340,6 +341,68 @@ def _check_names(names: Any) -> tuple[str, str]:
     return str(names[0]), str(names[1])
 
 
+def _signed_rank_thetas(
+    diffs: np.ndarray, rope: float, prior: float, n_samples: int, rng: np.random.Generator
+) -> Iterator[np.ndarray]:
+    """Batches of (theta_left, theta_rope, theta_right) of the signed-rank posterior."""
+    z = np.concatenate(([0.0], diffs))
+    weights = np.concatenate(([prior], np.ones(diffs.size)))
+    sums = z[:, None] + z[None, :]
+    # baycomp's Heaviside: 1 above the threshold, 1/2 on it
+    right = (sums > 2 * rope) + 0.5 * (sums == 2 * rope)
+    left = (-sums > 2 * rope) + 0.5 * (-sums == 2 * rope)
+    for start in range(0, n_samples, _BATCH):
+        w = rng.dirichlet(weights, min(_BATCH, n_samples - start))
+        theta_right = np.einsum("si,ij,sj->s", w, right, w)
+        if rope > 0:
+            theta_left = np.einsum("si,ij,sj->s", w, left, w)
+            theta_rope = 1.0 - theta_left - theta_right
+        else:
+            theta_left, theta_rope = 1.0 - theta_right, np.zeros_like(theta_right)
+        yield np.column_stack([theta_left, theta_rope, theta_right])
+
+
+def _sign_thetas(
+    diffs: np.ndarray, rope: float, prior: float, n_samples: int, rng: np.random.Generator
+) -> Iterator[np.ndarray]:
+    """Batches of (theta_left, theta_rope, theta_right) of the sign-test posterior."""
+    n_left = int(np.sum(diffs < -rope))
+    n_right = int(np.sum(diffs > rope))
+    alpha = np.array([n_left, diffs.size - n_left - n_right, n_right], dtype=float)
+    alpha += _SIGN_STABILITY
+    alpha[1] += prior
+    for start in range(0, n_samples, _BATCH):
+        yield rng.dirichlet(alpha, min(_BATCH, n_samples - start))
+
+
+Thetas = Callable[[np.ndarray, float, float, int, np.random.Generator], Iterator[np.ndarray]]
+
+
+def _dirichlet_test(thetas: Thetas, method: str, settings: dict[str, Any]) -> Result:
+    """Validate the public keywords (``settings``), sample the posterior, report."""
+    x, y, rope, prior, n_samples = (settings[k] for k in ("x", "y", "rope", "prior", "n_samples"))
+    random_state, names = settings["random_state"], settings["names"]
+    diffs, rope, prior, n_samples = _validate_pair(x, y, rope, prior, n_samples)
+    names = _check_names(names)
+    seed = resolve_seed(random_state)
+    counts = np.zeros(3)
+    theta_sum = np.zeros(3)
+    for batch in thetas(diffs, rope, prior, n_samples, np.random.default_rng(seed)):
+        counts += _winner_counts(batch)
+        theta_sum += batch.sum(axis=0)
+    return _sampled_result(
+        counts,
+        theta_sum / n_samples,
+        rope=rope,
+        n_samples=n_samples,
+        method=method,
+        diffs=diffs,
+        prior=prior,
+        seed=seed,
+        names=names,
+    )
+
+
 def bayesian_signed_rank(
     x: Any,
     y: Any,
@@ -396,55 +459,14 @@ def bayesian_signed_rank(
     >>> r.metric, round(r.details["p_right"], 2), round(r.details["p_left"], 2)
     ('probability_better', 0.93, 0.0)
     """
-    diffs, rope, prior, n_samples = _validate_pair(x, y, rope, prior, n_samples)
-    names = _check_names(names)
-    seed = resolve_seed(random_state)
-    rng = np.random.default_rng(seed)
-    z = np.concatenate(([0.0], diffs))
-    weights = np.concatenate(([prior], np.ones(diffs.size)))
-    sums = z[:, None] + z[None, :]
-    # baycomp's Heaviside: 1 above the threshold, 1/2 on it
-    right = (sums > 2 * rope) + 0.5 * (sums == 2 * rope)
-    left = (-sums > 2 * rope) + 0.5 * (-sums == 2 * rope)
-    counts = np.zeros(3)
-    theta_sum = np.zeros(3)
-    for start in range(0, n_samples, _BATCH):
-        w = rng.dirichlet(weights, min(_BATCH, n_samples - start))
-        theta_right = np.einsum("si,ij,sj->s", w, right, w)
-        if rope > 0:
-            theta_left = np.einsum("si,ij,sj->s", w, left, w)
-            theta_rope = 1.0 - theta_left - theta_right
-        else:
-            theta_left, theta_rope = 1.0 - theta_right, np.zeros_like(theta_right)
-        theta = np.column_stack([theta_left, theta_rope, theta_right])
-        counts += _winner_counts(theta)
-        theta_sum += theta.sum(axis=0)
-    return _sampled_result(
-        counts,
-        theta_sum / n_samples,
-        rope=rope,
-        n_samples=n_samples,
-        method="bayesian-signed-rank",
-        diffs=diffs,
-        prior=prior,
-        seed=seed,
-        names=names,
-    )
+    return _dirichlet_test(_signed_rank_thetas, "bayesian-signed-rank", dict(locals()))
 
 
-def bayesian_sign_test(
-    x: Any,
-    y: Any,
-    *,
-    rope: float = 0.0,
-    prior: float = 1.0,
-    n_samples: int = 50000,
-    random_state: Any = None,
-    names: tuple[str, str] = ("model_1", "model_2"),
-) -> Result:
+def bayesian_sign_test(x: Any, y: Any, **kwargs: Any) -> Result:
     """Bayesian sign test of two models over several data sets.
 
-    Parameters and result as :func:`bayesian_signed_rank`.
+    Parameters and result as :func:`bayesian_signed_rank` (the same keywords: ``rope``,
+    ``prior``, ``n_samples``, ``random_state``, ``names``).
 
     Notes
     -----
@@ -467,26 +489,6 @@ def bayesian_sign_test(
     >>> round(r.estimate, 2), round(r.details["p_not_worse"], 2)
     (0.93, 0.99)
     """
-    diffs, rope, prior, n_samples = _validate_pair(x, y, rope, prior, n_samples)
-    names = _check_names(names)
-    seed = resolve_seed(random_state)
-    rng = np.random.default_rng(seed)
-    n_left = int(np.sum(diffs < -rope))
-    n_right = int(np.sum(diffs > rope))
-    alpha = np.array([n_left, diffs.size - n_left - n_right, n_right], dtype=float)
-    alpha += _SIGN_STABILITY
-    alpha[1] += prior
-    counts = np.zeros(3)
-    for start in range(0, n_samples, _BATCH):
-        counts += _winner_counts(rng.dirichlet(alpha, min(_BATCH, n_samples - start)))
-    return _sampled_result(
-        counts,
-        alpha / alpha.sum(),
-        rope=rope,
-        n_samples=n_samples,
-        method="bayesian-sign",
-        diffs=diffs,
-        prior=prior,
-        seed=seed,
-        names=names,
-    )
+    settings = inspect.signature(bayesian_signed_rank).bind(x, y, **kwargs)
+    settings.apply_defaults()
+    return _dirichlet_test(_sign_thetas, "bayesian-sign", settings.arguments)
