@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 from typing import Any
@@ -188,6 +189,12 @@ def test_multiple_all_differences_zero_is_equivalence() -> None:
                 assert probs(r) == [0.0, 1.0, 0.0]
 
 
+def test_sign_test_takes_the_keywords_of_the_signed_rank_test() -> None:
+    assert inspect.signature(bayesian_sign_test) == inspect.signature(bayesian_signed_rank)
+    with pytest.raises(TypeError, match="n_sample"):
+        bayesian_sign_test([0.5, 0.6], [0.4, 0.5], n_sample=100)
+
+
 def test_sign_test_posterior_mean_is_the_dirichlet_mean() -> None:
     r = bayesian_sign_test(
         [0.1, 0.2, 0.0, -0.1], [0.0] * 4, rope=0.05, prior=1.0, n_samples=40_000, random_state=0
@@ -260,14 +267,14 @@ def test_compare_scores_adds_the_bayesian_test_of_each_pair() -> None:
 def test_compare_scores_bayesian_test_share_without_sizes() -> None:
     log = score_log(sizes=False)  # 2 repeats of 5 folds: test share 1/5 (baycomp's rule)
     rs = compare_scores(log, bayesian=True)
-    (ab,) = [r for r in rs if r.method == "bayesian-correlated-t" and r.group["model_2"] == "b"][:1]
+    ab = next(r for r in rs if r.method == "bayesian-correlated-t")
     expected = bayesian_correlated_ttest(pair_differences(log, "a", "b"), runs=2)
     assert ab.details["test_fraction"] == pytest.approx(0.2)
     assert ab.stderr == pytest.approx(expected.stderr)
+    assert ab.group["comparison"] == "a-b"
     given = compare_scores(log, bayesian=True, test_fraction=0.5)
-    assert [r for r in given if r.method == "bayesian-correlated-t"][0].details[
-        "test_fraction"
-    ] == 0.5
+    first = next(r for r in given if r.method == "bayesian-correlated-t")
+    assert first.details["test_fraction"] == 0.5
 
 
 def test_compare_scores_bayesian_bad_options() -> None:

@@ -14,7 +14,13 @@ Orientation, as everywhere in varkit: the difference is model 1 minus model 2, a
 authors' library, orders its arguments the other way: its ``two_on_single(x, y)`` works
 on ``y - x`` and its ``p_left`` is the probability that ``x`` is better, so with ``x``
 model 1's scores varkit's ``(p_left, p_rope, p_right)`` is baycomp's
-``(p_right, p_rope, p_left)``. Every result also carries ``p_not_worse = p_rope +
+``(p_right, p_rope, p_left)``.
+
+The correlated t-test's result is the posterior mean of the difference with its credible
+interval (``metric='score_difference'``); the two tests across data sets estimate no
+difference on the score's scale, so theirs is ``p_right`` itself
+(``metric='probability_better'``, no interval, the Monte Carlo standard error as
+``stderr``). Every result also carries ``p_not_worse = p_rope +
 p_right`` in its ``details``, which a gate rule can read
 (``field = "p_not_worse"``, ``min = 0.95``; see :mod:`varkit.gates`).
 
@@ -37,6 +43,9 @@ Corani, G. & Benavoli, A. (2015). A Bayesian approach for comparing cross-valida
 algorithms on multiple data sets. Machine Learning 100, 285-304.
 Benavoli, A., Corani, G., Mangili, F., Zaffalon, M. & Ruggeri, F. (2014). A Bayesian
 Wilcoxon signed-rank test based on the Dirichlet process. ICML, PMLR 32(2), 1026-1034.
+Corani, G., Benavoli, A., Demsar, J., Mangili, F. & Zaffalon, M. (2017). Statistical
+comparison of classifiers through Bayesian hierarchical modelling. Machine Learning 106,
+1817-1837.
 """
 
 from __future__ import annotations
@@ -120,14 +129,6 @@ def _validate_correlated(
     return values, _check_rope(rope), runs, ratio, split, check_confidence(confidence)
 
 
-def _region_probabilities(
-    cdf: Callable[[float], float], sf: Callable[[float], float], rope: float
-) -> tuple[float, float, float]:
-    p_left = float(cdf(-rope))
-    p_right = float(sf(rope))
-    return p_left, max(0.0, 1.0 - p_left - p_right), p_right
-
-
 def _probabilities(p_left: float, p_rope: float, p_right: float, rope: float) -> dict[str, float]:
     return {
         "p_left": p_left,
@@ -179,7 +180,7 @@ def bayesian_correlated_ttest(
 
     Notes
     -----
-    Corani & Benavoli (2015), eq. (9)-(10): with the correlation ``rho = n_test / n`` of
+    Corani & Benavoli (2015); Benavoli et al. (2017): with the correlation ``rho = n_test / n`` of
     the folds (Nadeau & Bengio 2003) and a non-informative prior, the posterior of the
     mean difference is Student t with ``J - 1`` degrees of freedom, location the sample
     mean and scale ``sqrt((1/J + rho/(1 - rho)) s^2)``; ``rho/(1 - rho) = n_test/n_train``,
@@ -229,10 +230,12 @@ def bayesian_correlated_ttest(
             "the differences have zero variance: the posterior is a point at their mean"
         )
     else:
-        posterior = stats.t(df, loc=loc, scale=scale)
-        p = _region_probabilities(posterior.cdf, posterior.sf, rope)
-        low, high = (float(v) for v in posterior.interval(confidence))
-        low, high = min(low, loc), max(high, loc)
+        # the posterior is loc + scale * T(df)
+        p_left = float(stats.t.cdf((-rope - loc) / scale, df))
+        p_right = float(stats.t.sf((rope - loc) / scale, df))
+        p = (p_left, max(0.0, 1.0 - p_left - p_right), p_right)
+        half = float(stats.t.ppf(0.5 + confidence / 2, df)) * scale
+        low, high = loc - half, loc + half
     # Result(metric, estimate, ci_low, ci_high, confidence, method, ...)
     return Result(
         metric,
@@ -440,7 +443,7 @@ def bayesian_signed_rank(
 
     Notes
     -----
-    Benavoli et al. (2014), eq. (6)-(8); Benavoli et al. (2017), section 4.2. The
+    Benavoli et al. (2014); Benavoli et al. (2017). The
     posterior of the Dirichlet process is a Dirichlet on the weights ``w`` of the points
     ``(0, z_1, ..., z_n)`` with parameters ``(prior, 1, ..., 1)``. For each sample of
     ``w``, ``theta_right = sum_ij w_i w_j H(z_i + z_j - 2 rope)`` is the probability
@@ -470,7 +473,7 @@ def bayesian_sign_test(x: Any, y: Any, **kwargs: Any) -> Result:
 
     Notes
     -----
-    Benavoli et al. (2014), section 5; Benavoli et al. (2017), section 4.1. The counts of
+    Benavoli et al. (2017), as baycomp's ``SignTest``. The counts of
     differences below, inside and above the rope (``[-rope, rope]``, closed), plus
     ``prior`` on the rope (the pseudo-observation at 0) and 1e-4 on each (baycomp's guard
     against a zero parameter), are the parameters of a Dirichlet posterior of
@@ -492,3 +495,7 @@ def bayesian_sign_test(x: Any, y: Any, **kwargs: Any) -> Result:
     settings = inspect.signature(bayesian_signed_rank).bind(x, y, **kwargs)
     settings.apply_defaults()
     return _dirichlet_test(_sign_thetas, "bayesian-sign", settings.arguments)
+
+
+# the keywords of bayesian_sign_test are those of bayesian_signed_rank: show them in help()
+bayesian_sign_test.__signature__ = inspect.signature(bayesian_signed_rank)  # type: ignore[attr-defined]
