@@ -116,10 +116,19 @@ def _variance_ratio(test_fraction: Any, runs: int, n: int) -> tuple[float, dict[
     return share / (1.0 - share), {"test_fraction": share}
 
 
+def _float_array(name: str, values: Any) -> np.ndarray:
+    if isinstance(values, (str, bytes)) or values is None:
+        raise VarkitTypeError(f"`{name}` must be a 1-D array of numbers.")
+    try:
+        return np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise VarkitTypeError(f"`{name}` must be a 1-D array of numbers.") from None
+
+
 def _validate_correlated(
     diffs: Any, rope: Any, runs: Any, test_fraction: Any, confidence: Any
 ) -> tuple[np.ndarray, float, int, float, dict[str, Any], float]:
-    values = np.asarray(diffs, dtype=float)
+    values = _float_array("diffs", diffs)
     if values.ndim != 1 or values.size < 2:
         raise VarkitError("`diffs` must be a 1-D array of at least 2 per-fold differences.")
     if not np.all(np.isfinite(values)):
@@ -266,9 +275,7 @@ def _validate_pair(
 ) -> tuple[np.ndarray, float, float, int]:
     arrays = []
     for name, values in (("x", x), ("y", y)):
-        if isinstance(values, (str, bytes)) or values is None:
-            raise VarkitTypeError(f"`{name}` must be a 1-D array of scores, one per data set.")
-        array = np.asarray(values, dtype=float)
+        array = _float_array(name, values)
         if array.ndim != 1 or array.size < 2:
             raise VarkitError(
                 f"`{name}` must be a 1-D array of at least 2 scores (one per data set)."
