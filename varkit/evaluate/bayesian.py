@@ -363,9 +363,9 @@ def _signed_rank_thetas(
     left = (-sums > 2 * rope) + 0.5 * (-sums == 2 * rope)
     for start in range(0, n_samples, _BATCH):
         w = rng.dirichlet(weights, min(_BATCH, n_samples - start))
-        theta_right = np.einsum("si,ij,sj->s", w, right, w)
+        theta_right = np.sum((w @ right) * w, axis=1)
         if rope > 0:
-            theta_left = np.einsum("si,ij,sj->s", w, left, w)
+            theta_left = np.sum((w @ left) * w, axis=1)
             theta_rope = 1.0 - theta_left - theta_right
         else:
             theta_left, theta_rope = 1.0 - theta_right, np.zeros_like(theta_right)
