@@ -860,21 +860,22 @@ def check(results: ResultSet | Iterable[Result], rules: Sequence[Rule]) -> GateR
             matched = [r for r in matched if any(r.group.get(k) != v for k, v in base.items())]
         if not matched:
             decisions.append(
-                Decision(
-                    rule=rule.name,
-                    status=FAIL,
-                    label=rule.metric,
-                    bound=rule.bound_text,
-                    reason=(
-                        f"No {'candidate (non-baseline) ' if rule.relative else ''}result "
-                        f"has metric {rule.metric!r} and group {rule.group}"
-                        + (f" and method {rule.method!r}" if rule.method else "")
-                        + ", so the rule cannot pass."
-                    ),
+                _rule_fails(
+                    rule,
+                    f"No {'candidate (non-baseline) ' if rule.relative else ''}result "
+                    f"has metric {rule.metric!r} and group {rule.group}"
+                    + (f" and method {rule.method!r}" if rule.method else "")
+                    + ", so the rule cannot pass.",
                 )
             )
         elif rule.single and len(matched) > 1:
-            decisions.append(_too_many(rule, matched))
+            labels = ", ".join(result_label(r) for r in matched[:5])
+            more = f" and {len(matched) - 5} more" if len(matched) > 5 else ""
+            reason = (
+                f"The rule wants one result but {len(matched)} match: {labels}{more}; "
+                "add group labels, `method` or `final = true` to pick one."
+            )
+            decisions.append(_rule_fails(rule, reason))
             continue
         if rule.relative:
             decisions.extend(_decide_relative(rule, r, index) for r in matched)
@@ -883,19 +884,10 @@ def check(results: ResultSet | Iterable[Result], rules: Sequence[Rule]) -> GateR
     return GateReport(tuple(decisions))
 
 
-def _too_many(rule: Rule, matched: Sequence[Result]) -> Decision:
-    """The failed decision of a ``single`` rule that matches several results."""
-    labels = ", ".join(result_label(r) for r in matched[:5])
-    more = f" and {len(matched) - 5} more" if len(matched) > 5 else ""
+def _rule_fails(rule: Rule, reason: str) -> Decision:
+    """The failed decision of a rule that found no result to decide on, and why."""
     return Decision(
-        rule=rule.name,
-        status=FAIL,
-        label=rule.metric,
-        bound=rule.bound_text,
-        reason=(
-            f"The rule wants one result but {len(matched)} match: {labels}{more}; "
-            "add group labels, `method` or `final = true` to pick one."
-        ),
+        rule=rule.name, status=FAIL, label=rule.metric, bound=rule.bound_text, reason=reason
     )
 
 
