@@ -33,6 +33,7 @@ __all__ = [
     "scheduler_address",
 ]
 
+#: The scale-out engines of :func:`map_reduce`: one process piece by piece, or Dask.
 ENGINES = ("chunks", "dask")
 SPLIT_EVERY = 8
 LOCAL = "local"  # --scheduler local[:N]: a LocalCluster started for the run
@@ -331,6 +332,7 @@ def _local_client(spec: str) -> Any:
         )
 
 
+#: The engines a front door takes: ``memory`` besides :data:`ENGINES`.
 FRONT_ENGINES = ("memory", "chunks", "dask")
 
 
