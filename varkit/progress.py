@@ -67,16 +67,17 @@ def _ignore(steps: int) -> None:
 
 
 @contextlib.contextmanager
-def progress(total: int, label: str) -> Iterator[Callable[[int], None]]:
-    """A callback taking the number of steps just done, out of ``total``; it draws a bar
-    labelled ``label`` when :func:`bars_shown`, and does nothing otherwise.
+def progress(total: int | None, label: str) -> Iterator[Callable[[int], None]]:
+    """A callback taking the number of steps just done, out of ``total`` (None: not known
+    ahead, a counter is drawn); it draws a bar labelled ``label`` when
+    :func:`bars_shown`, and does nothing otherwise.
 
     Examples
     --------
     >>> with progress(10, "replicates") as step:
     ...     step(10)
     """
-    if not _SHOWN.get() or total < 2:
+    if not _SHOWN.get() or (total is not None and total < 2):
         yield _ignore
         return
     from tqdm import tqdm  # only where a bar is drawn

@@ -407,9 +407,10 @@ def run_options(
 ) -> Callable[[F], F]:
     """Add the shared options and hand them to the command as one ``run: RunOptions``.
 
-    Output (``--format``, ``--output``) and ``--quiet`` always; ``--confidence``, ``--seed``, ``--device``
-    and the scale-out options (:func:`engine_options`) as asked. The command's own
-    parameters stay its own; it receives the shared ones parsed, in ``run``.
+    Output (``--format``, ``--output``) and ``--quiet`` always; ``--confidence``,
+    ``--seed``, ``--device`` and the scale-out options (:func:`engine_options`) as asked.
+    The command's own parameters stay its own; it receives the shared ones parsed, in
+    ``run``, and runs inside :func:`varkit.progress.show_progress` unless ``--quiet``.
     """
 
     def decorate(func: F) -> F:
