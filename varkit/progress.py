@@ -88,7 +88,7 @@ def progress(total: int | None, label: str) -> Iterator[Callable[[int], None]]:
         yield bar.update
 
 
-def tracked(items: Iterable[T], total: int, label: str) -> Iterator[T]:
+def tracked(items: Iterable[T], total: int | None, label: str) -> Iterator[T]:
     """The ``items``, one step of a bar of ``total`` each (e.g. joblib's model fits as
     they finish: ``Parallel(return_as="generator")``).
 
