@@ -142,10 +142,15 @@ def test_all_scores_equal_gives_statistic_zero_and_p_one():
         for p_adjust in (None, "holm"):
             rs = test(scores, p_adjust=p_adjust)
             assert all((r.statistic, r.pvalue, r.estimate) == (0.0, 1.0, 0.0) for r in rs)
-    note = posthoc_conover_friedman(scores)[0].details["note"]
-    assert "ties" in note
+    for test in (posthoc_conover_friedman, posthoc_quade):
+        assert "ties all models" in test(scores)[0].details["note"]
     dunn = posthoc_dunn(DUNN_CASES["all_equal"]["samples"])
     assert all((r.statistic, r.pvalue) == (0.0, 1.0) for r in dunn)
+    assert "all values are equal" in dunn[0].details["note"]
+    # an ordinary input has no notes, also on a pair whose ranks happen to be equal
+    ordinary = posthoc_conover_friedman([[1, 2, 3], [2, 1, 3], [1, 2, 0], [2, 1, 0], [1, 1, 3]])
+    assert ordinary[0].statistic == 0.0 and ordinary[1].statistic > 0
+    assert all("note" not in r.details for r in ordinary)
 
 
 def test_the_same_ranking_everywhere_leaves_no_residual_variance():
@@ -154,6 +159,7 @@ def test_the_same_ranking_everywhere_leaves_no_residual_variance():
         rs = test(scores)
         tied = rs.select(comparison="model_2-model_3")[0]
         assert (tied.statistic, tied.pvalue) == (0.0, 1.0)
+        assert "equal rank sums" in tied.details["note"]
         others = [r for r in rs if r.group["comparison"] != "model_2-model_3"]
         assert all(r.statistic == np.inf and r.pvalue == 0.0 for r in others)
         assert "infinite" in others[0].details["note"]

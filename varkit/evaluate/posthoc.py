@@ -56,7 +56,8 @@ __all__ = [
     "plot_critical_difference",
 ]
 
-_TIED_NOTE = "every data set ties these two models' ranks: statistic 0 and p = 1"
+_TIED_NOTE = "every data set ties all models: statistic 0 and p = 1"
+_EQUAL_NOTE = "no residual variance and equal rank sums: statistic 0 and p = 1"
 _SAME_ORDER_NOTE = (
     "every data set ranks the models alike (no residual variance): the statistic is "
     "infinite and p = 0"
@@ -81,6 +82,16 @@ def _ratio(difference: np.ndarray, scale: Any) -> np.ndarray:
 
 # the metric of each test's pairs (the others: rank_difference)
 _METRICS = {"posthoc_quade": "weighted_rank_difference", "pairwise_wilcoxon": "median_difference"}
+
+
+def _notes(differences: np.ndarray, *, all_tied: bool, no_residual: bool) -> np.ndarray:
+    """Why a pair's statistic is 0 or infinite where its formula reads 0/0 or x/0."""
+    note = np.full(differences.shape, "", dtype=object)
+    if all_tied:
+        note[:] = _TIED_NOTE
+    elif no_residual:
+        note[:] = np.where(differences == 0, _EQUAL_NOTE, _SAME_ORDER_NOTE)
+    return note
 
 
 def _pairwise(
@@ -186,17 +197,15 @@ def posthoc_conover_friedman(
     differences = _pair_differences(ranks.sum(axis=0))
     s2 = (np.sum(ranks**2) - k * n * (k + 1.0) ** 2 / 4.0) / (k - 1.0)
     df = (n - 1.0) * (k - 1.0)
-    note = np.full(differences.shape, "", dtype=object)
-    if s2 == 0:
+    b = 1.0
+    if s2 == 0:  # every data set ties all models: T_2 would be 0/0
         t = np.zeros_like(differences)
-        note[:] = _TIED_NOTE
     else:
         t2 = np.sum((ranks.sum(axis=0) - n * (k + 1.0) / 2.0) ** 2) / s2
         a = s2 * 2.0 * n * (k - 1.0) / df
         b = max(1.0 - t2 / (n * (k - 1.0)), 0.0)
         t = _ratio(differences, math.sqrt(a) * math.sqrt(b))
-        note[differences == 0] = _TIED_NOTE
-        note[np.isinf(t)] = _SAME_ORDER_NOTE
+    note = _notes(differences, all_tied=s2 == 0, no_residual=b == 0)
     columns = {"estimate": differences / n, "statistic": t, "note": note}
     columns["pvalue"] = 2.0 * stats.t.sf(t, df)
     return _pairwise(
@@ -297,15 +306,14 @@ def posthoc_quade(
     s = centred.sum(axis=0)
     differences = _pair_differences(s)
     weight_sum = b * (b + 1.0) / 2.0
-    note = np.full(differences.shape, "", dtype=object)
-    note[differences == 0] = _TIED_NOTE
+    residual = max(np.sum(centred**2) - np.sum(s**2) / b, 0.0)
+    all_tied = not np.any(centred)
+    note = _notes(differences, all_tied=all_tied, no_residual=dist == "t" and residual == 0)
     common: dict[str, Any] = {}
     if dist == "t":
-        residual = max(np.sum(centred**2) - np.sum(s**2) / b, 0.0)
         statistic = _ratio(differences, math.sqrt(2.0 * b * residual / ((b - 1.0) * (k - 1.0))))
         df = (b - 1.0) * (k - 1.0)
         pvalue = 2.0 * stats.t.sf(statistic, df)
-        note[np.isinf(statistic)] = _SAME_ORDER_NOTE
         common["df"] = (df,)
     else:
         total = b * k
@@ -396,9 +404,9 @@ def posthoc_dunn(
     first, second = np.triu_indices(len(arrays), 1)
     differences = _pair_differences(mean_ranks)
     z = _ratio(differences, np.sqrt(variance * (1.0 / sizes[first] + 1.0 / sizes[second])))
-    note = np.where(differences == 0, "equal mean ranks: statistic 0 and p = 1", "")
     columns = {"estimate": differences, "statistic": z, "pvalue": 2.0 * stats.norm.sf(z)}
-    columns["note"] = note
+    if variance == 0:
+        columns["note"] = np.full(differences.shape, "all values are equal: z = 0 and p = 1")
     return _pairwise(labels, columns, p_adjust, "posthoc_dunn", n=total, method="dunn")
 
 
