@@ -88,6 +88,8 @@ def test_dunn_matches_scikit_posthocs(case, adjust):
         rs = posthoc_dunn(samples, p_adjust=None if adjust == "none" else adjust)
     assert_matches(pvalue_matrix(rs), reference, raw=adjust == "none")
     assert all(r.n == sum(len(s) for s in samples) for r in rs)
+    named = posthoc_dunn(dict(zip("abcd", samples, strict=False)), p_adjust=None)
+    assert list(pvalue_matrix(named).index) == list("abcd")[: len(samples)]
 
 
 @pytest.mark.parametrize("adjust", ADJUSTMENTS)
@@ -271,7 +273,8 @@ def test_bad_inputs_name_the_parameter():
         (lambda: posthoc_dunn([[1.0, 2.0], [np.inf]]), "item 2"),
         (lambda: posthoc_dunn([[1.0], [2.0]], names=["a"]), "`names`"),
         (lambda: posthoc_dunn("abc"), "`samples`"),
-        (lambda: plot_critical_difference(good, alpha=1.5), "confidence"),
+        (lambda: plot_critical_difference(good, alpha=1.5), "`alpha`"),
+        (lambda: plot_critical_difference(good, alpha="0.05"), "`alpha`"),
     ]
     for call, message in cases:
         with pytest.raises(VarkitError, match=message):

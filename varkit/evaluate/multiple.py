@@ -29,6 +29,24 @@ _CORRECTIONS = {
 }
 
 
+def holm(pvalues: np.ndarray) -> np.ndarray:
+    """Holm's (1979) step-down adjusted p-values, as statsmodels' ``multipletests`` gives.
+
+    Computed here because statsmodels' Holm branch calls ``gc.collect()``, which takes
+    about a quarter of a second in a process that has imported scipy and pandas.
+
+    Examples
+    --------
+    >>> holm(np.array([0.01, 0.04, 0.03])).round(2).tolist()
+    [0.03, 0.06, 0.06]
+    """
+    order = np.argsort(pvalues)
+    steps = np.maximum.accumulate(pvalues[order] * np.arange(pvalues.size, 0, -1))
+    adjusted = np.empty_like(steps)
+    adjusted[order] = np.minimum(steps, 1.0)
+    return adjusted
+
+
 def adjust_pvalues(results: Iterable[Result], *, method: str = "holm") -> ResultSet:
     """Adjust the p-values of a family of tests (statsmodels ``multipletests``).
 
@@ -62,7 +80,10 @@ def adjust_pvalues(results: Iterable[Result], *, method: str = "holm") -> Result
     tested = [i for i, r in enumerate(items) if r.pvalue is not None and not math.isnan(r.pvalue)]
     if tested:
         raw = np.array([items[i].pvalue for i in tested], dtype=float)
-        adjusted = multipletests(raw, method=_CORRECTIONS[method])[1]
+        if method == "holm":
+            adjusted = holm(raw)
+        else:
+            adjusted = multipletests(raw, method=_CORRECTIONS[method])[1]
         for i, p_raw, p_adj in zip(tested, raw, adjusted, strict=True):
             items[i] = items[i].replace(
                 pvalue=float(p_adj),

@@ -27,13 +27,13 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 from scipy import stats
 
-from varkit.checks import check_alternative, check_confidence
+from varkit.checks import check_alternative
 from varkit.errors import VarkitError, VarkitTypeError
 from varkit.evaluate.multiple import (
     _CORRECTIONS,
@@ -329,7 +329,10 @@ def posthoc_quade(
 
 
 def _samples(samples: Any, names: Sequence[str] | None) -> tuple[list[np.ndarray], list[str]]:
-    """Check a list of 1-D samples and name them."""
+    """Check a list of 1-D samples and name them (a mapping's keys name its samples)."""
+    if isinstance(samples, Mapping):
+        names = list(samples) if names is None else names
+        samples = list(samples.values())
     if isinstance(samples, (str, bytes)) or not isinstance(samples, Iterable):
         raise VarkitTypeError("`samples` must be a list of 1-D samples.")
     arrays = []
@@ -365,10 +368,10 @@ def posthoc_dunn(
 
     Parameters
     ----------
-    samples : list of 1-D array-like
-        Independent samples (of any sizes), one per group.
+    samples : list or dict of 1-D array-like
+        Independent samples (of any sizes), one per group; a dict's keys name them.
     names : sequence of str, optional
-        Group names (default ``sample_1``, ``sample_2`` ...).
+        Group names (default: the dict's keys, else ``sample_1``, ``sample_2`` ...).
     p_adjust : str or None
         None for raw p-values, or a method of :func:`~varkit.evaluate.adjust_pvalues`.
 
@@ -435,9 +438,11 @@ def pairwise_wilcoxon(
     -------
     ResultSet
         One ``median_difference`` per pair: ``estimate`` the median of model_1's minus
-        model_2's scores, ``statistic`` and ``pvalue`` from :func:`scipy.stats.wilcoxon`
-        (its default method: exact for small samples without ties or zeros). Two models
-        that score the same everywhere get ``p = 1``.
+        model_2's scores, ``statistic`` (the smaller signed-rank sum, or ``R+`` one-sided)
+        and ``pvalue`` from :func:`scipy.stats.wilcoxon` with its default method: exact
+        without ties or zeros, an exact permutation test with them up to 13 data sets
+        (a second or so per pair), else the normal approximation. Two models that score
+        the same everywhere get ``p = 1``.
 
     Examples
     --------
@@ -598,7 +603,8 @@ def plot_critical_difference(
     ['a', 'b', 'c']
     """
     table, labels = score_table(scores, names=names)
-    check_confidence(1 - alpha)
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 < alpha <= 0.5:
+        raise VarkitError(f"`alpha` must be a number in (0, 0.5], got {alpha!r}.")
     n, k = table.shape
     avg = friedman_ranks(table, higher_is_better=higher_is_better).mean(axis=0)
     cd = critical_difference(k, n, alpha=alpha)
