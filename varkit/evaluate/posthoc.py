@@ -15,9 +15,12 @@ Every test returns a :class:`~varkit.results.ResultSet` with one result per pair
 
 References
 ----------
+Benavoli, A., Corani, G. & Mangili, F. (2016). Should we really use post-hoc tests based
+on mean-ranks? JMLR 17.
 Conover, W. J. (1999). Practical Nonparametric Statistics, 3rd ed. Wiley.
 Demsar, J. (2006). Statistical comparisons of classifiers over multiple data sets. JMLR 7.
 Dunn, O. J. (1964). Multiple comparisons using rank sums. Technometrics 6, 241-252.
+Glantz, S. A. (2012). Primer of Biostatistics, 7th ed. McGraw-Hill.
 Quade, D. (1979). Using weighted rankings in the analysis of complete blocks with additive
 block effects. JASA 74, 680-683.
 Siegel, S. & Castellan, N. J. (1988). Nonparametric Statistics for the Behavioral Sciences.
