@@ -24,6 +24,7 @@ from varkit.evaluate.paired_ttests import (
 from varkit.evaluate.permutation import paired_permutation_test
 from varkit.evaluate.posthoc import (
     cd_cliques,
+    critical_difference_figure,
     pairwise_wilcoxon,
     plot_critical_difference,
     posthoc_conover_friedman,
@@ -42,6 +43,7 @@ __all__ = [
     "bootstrap_632_score",
     "bootstrap_metric",
     "cd_cliques",
+    "critical_difference_figure",
     "cochrans_q",
     "combined_ftest_5x2cv",
     "compare_models",

@@ -57,6 +57,7 @@ __all__ = [
     "pvalue_matrix",
     "cd_cliques",
     "plot_critical_difference",
+    "critical_difference_figure",
 ]
 
 _TIED_NOTE = "every data set ties all models: statistic 0 and p = 1"
@@ -611,6 +612,30 @@ def plot_critical_difference(
     n, k = table.shape
     avg = friedman_ranks(table, higher_is_better=higher_is_better).mean(axis=0)
     cd = critical_difference(k, n, alpha=alpha)
+    return critical_difference_figure(dict(zip(labels, avg, strict=True)), cd, alpha=alpha, ax=ax)
+
+
+def critical_difference_figure(
+    average_ranks: Mapping[str, float], cd: float, *, alpha: float = 0.05, ax: Any = None
+) -> Any:
+    """The critical-difference diagram of given average ranks and critical difference
+    (e.g. from :func:`friedman_nemenyi`'s ``average_rank`` and ``rank_difference``
+    results, as the HTML report draws it); :func:`plot_critical_difference` computes both
+    from the scores.
+
+    Examples
+    --------
+    >>> fig = critical_difference_figure({"a": 1.25, "b": 1.75, "c": 3.0}, 1.66)
+    >>> sorted(t.get_text() for t in fig.axes[0].texts if t.get_text() in "abc")
+    ['a', 'b', 'c']
+    """
+    labels = [str(name) for name in average_ranks]
+    if len(labels) < 2:
+        raise VarkitError("`average_ranks` must hold at least two models.")
+    avg = np.asarray(list(average_ranks.values()), dtype=float)
+    cd = float(cd)
+    if not (np.all(np.isfinite(avg)) and math.isfinite(cd) and cd > 0):
+        raise VarkitError("`average_ranks` and `cd` must be finite, `cd` positive.")
     cliques = cd_cliques(avg, cd)
     layout = _cd_layout(labels, len(cliques))
     if ax is None:
