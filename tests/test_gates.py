@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from varkit.errors import VarkitError
 from varkit.gates import Decision, GateReport, Rule, assert_gate, check, load_rules
 from varkit.results import Result, ResultSet
 
@@ -648,4 +649,70 @@ def test_field_rule_from_a_rules_file(tmp_path: Path) -> None:
         '[[rule]]\nname = "a"\nmetric = "m"\nfield = "p"\nmin = 0.9\nmode = "assured"\n'
     )
     with pytest.raises(ValueError, match="`mode` does not apply to a `field` rule"):
+        load_rules(path)
+
+
+# -- issue 17: rules that pick the result they are about ----------------------------------
+def _curve_and_final() -> list[Result]:
+    curve = [
+        Result(
+            "crash_rate",
+            2e-3,
+            0.0,
+            9e-3,
+            0.9,
+            n=n,
+            group={"tests": str(n)},
+            details={"checkpoint": True},
+        )
+        for n in (100, 1000, 2000)
+    ]
+    return [*curve, Result("crash_rate", 4e-4, 1e-4, 2e-3, 0.95, n=2000, method="is")]
+
+
+def test_final_rule_decides_on_the_final_result_only() -> None:
+    rule = Rule("rare", "crash_rate", max=1e-3, mode="assured", final=True)
+    (decision,) = check(_curve_and_final(), [rule]).decisions
+    assert decision.estimate == 4e-4 and decision.status == "fail"  # 2e-3 > 1e-3
+    # every checkpoint is decided on without `final`
+    assert len(check(_curve_and_final(), [Rule("rare", "crash_rate", max=1e-2)]).decisions) == 4
+
+
+def test_final_rule_on_a_running_evaluation_alone_takes_its_last_checkpoint() -> None:
+    rule = Rule("rare", "crash_rate", max=1e-2, final=True)
+    (decision,) = check(_curve_and_final()[:3], [rule]).decisions
+    assert decision.label == "crash_rate[tests=2000]"
+
+
+def test_single_rule_fails_naming_the_results_when_several_match() -> None:
+    rule = Rule("one", "crash_rate", max=1e-2, single=True)
+    (decision,) = check(_curve_and_final(), [rule]).decisions
+    assert decision.status == "fail"
+    assert "wants one result but 4 match" in decision.reason
+    assert "crash_rate[tests=100]" in decision.reason
+    # one match is decided as usual; none fails as before
+    (one,) = check(_curve_and_final()[-1:], [rule]).decisions
+    assert one.status == "pass"
+    (none,) = check([], [rule]).decisions
+    assert none.status == "fail" and "No result" in none.reason
+
+
+def test_method_selects_among_results_of_one_metric() -> None:
+    rule = Rule("is only", "crash_rate", max=1e-2, method="is")
+    (decision,) = check(_curve_and_final(), [rule]).decisions
+    assert decision.estimate == 4e-4
+    (missing,) = check(_curve_and_final(), [Rule("x", "crash_rate", max=1, method="scv")]).decisions
+    assert missing.status == "fail" and "method 'scv'" in missing.reason
+
+
+def test_selection_keys_load_from_toml_and_are_checked(tmp_path: Path) -> None:
+    path = tmp_path / "rules.toml"
+    path.write_text(
+        '[[rule]]\nname = "a"\nmetric = "crash_rate"\nfinal = true\nsingle = true\n'
+        'method = "is"\nmax = 1e-3\n'
+    )
+    (rule,) = load_rules(path)
+    assert rule.final and rule.single and rule.method == "is"
+    path.write_text('[[rule]]\nname = "a"\nmetric = "crash_rate"\nfinal = "yes"\nmax = 1\n')
+    with pytest.raises(VarkitError, match="`final` must be true or false"):
         load_rules(path)

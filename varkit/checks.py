@@ -30,13 +30,17 @@ __all__ = [
     "CONFIDENCE_MIN",
     "check_alternative",
     "check_confidence",
+    "one_sided",
     "resolve_seed",
+    "tail_levels",
 ]
 
 # Below 0.5 an "interval" no longer says where the parameter is likely to be, and a
 # resampling estimate can fall outside it; above 1 - 1e-9 the normal quantile is past 6
 # and tail quantiles lose their meaning in double precision (at 1 - 1e-16 they are inf).
+#: The lowest confidence level an interval may have.
 CONFIDENCE_MIN = 0.5
+#: The highest confidence level an interval may have.
 CONFIDENCE_MAX = 1.0 - 1e-9
 
 
@@ -119,3 +123,51 @@ def check_alternative(alternative: Any) -> str:
             f"`alternative` must be one of {', '.join(ALTERNATIVES)}, got {alternative!r}."
         )
     return str(alternative)
+
+
+def tail_levels(confidence: float, alternative: str) -> tuple[float, float]:
+    """The probability levels of an interval's two ends, for every interval in varkit.
+
+    A two-sided interval at ``confidence`` runs between the ``(1 - confidence) / 2`` and
+    ``(1 + confidence) / 2`` quantiles of its reference distribution; a one-sided one puts
+    all of ``1 - confidence`` in one tail. ``less`` (an upper bound: [bound, high]) gives
+    level 0 at the open low end, ``greater`` (a lower bound) level 1 at the open high end;
+    a method maps an open end to its parameter's own bound (0 or 1 for a proportion,
+    -1 or 1 for a difference of proportions, -inf or inf for a difference of scores),
+    never to a quantile.
+
+    Examples
+    --------
+    >>> tail_levels(0.8, "two-sided")
+    (0.09999999999999998, 0.9)
+    >>> tail_levels(0.8, "less"), tail_levels(0.8, "greater")
+    ((0.0, 0.8), (0.19999999999999996, 1.0))
+    """
+    if alternative == "less":
+        return 0.0, confidence
+    if alternative == "greater":
+        return 1.0 - confidence, 1.0
+    return (1.0 - confidence) / 2.0, (1.0 + confidence) / 2.0
+
+
+def one_sided(
+    low: float,
+    high: float,
+    alternative: str,
+    bounds: tuple[float, float] = (-math.inf, math.inf),
+) -> tuple[float, float]:
+    """The interval ``[low, high]`` with its open end (for a one-sided ``alternative``) at
+    the parameter's own bound.
+
+    Examples
+    --------
+    >>> one_sided(0.1, 0.3, "less", (0.0, 1.0)), one_sided(0.1, 0.3, "greater")
+    ((0.0, 0.3), (0.1, inf))
+    >>> one_sided(0.1, 0.3, "two-sided")
+    (0.1, 0.3)
+    """
+    if alternative == "less":
+        return bounds[0], high
+    if alternative == "greater":
+        return low, bounds[1]
+    return low, high

@@ -1,6 +1,8 @@
 """CI gates: pass / fail / inconclusive decisions on results, taken on their intervals.
 
-A rule names results by ``metric`` and ``group`` labels and gives a bound (``min``,
+A rule names results by ``metric`` and ``group`` labels (and, to pick one result,
+``method``, ``final`` for the final estimate rather than a running evaluation's
+checkpoints, and ``single`` to fail when several still match) and gives a bound (``min``,
 ``max``) with a decision mode, or a p-value level (``max_pvalue``):
 
 - ``credible`` (default): **fail** only when the whole interval is on the wrong side of the
@@ -118,6 +120,7 @@ __all__ = [
     "check",
     "format_number",
     "interval_text",
+    "is_checkpoint",
     "load_rules",
     "read_results",
     "result_label",
@@ -125,10 +128,12 @@ __all__ = [
 
 MODES = ("credible", "assured")
 RELATIVE = ("max_drop", "max_rise", "min_ratio", "max_ratio")
+_SELECT = ("method", "final", "single")
 _KEYS = (
     "name",
     "metric",
     "group",
+    *_SELECT,
     "min",
     "max",
     "mode",
@@ -166,6 +171,15 @@ class Rule:
         The ``metric`` of the results the rule applies to.
     group : dict of str to str
         Labels that must all match the result's ``group`` (other labels are ignored).
+    method : str or None
+        Only results of this ``method`` (e.g. ``mcnemar-exact``), when given.
+    final : bool
+        Only final results: not the checkpoints of a running evaluation (results whose
+        ``details["checkpoint"]`` is true, as :func:`varkit.cav.running_estimate` marks
+        them); when every matching result is a checkpoint, the last of them.
+    single : bool
+        The rule wants one result: when several match, it fails and names them, instead
+        of deciding on each (add labels, ``method`` or ``final`` to pick one).
     min, max : float or None
         The bound(s) on the interval; at least one, unless ``max_pvalue`` is given.
     mode : {'credible', 'assured'}
@@ -191,6 +205,16 @@ class Rule:
     'candidate - baseline >= -0.01'
     >>> Rule("not worse", "score_difference", field="p_not_worse", min=0.95).bound_text
     'p_not_worse >= 0.95'
+
+    Selecting the result a rule is about: the final estimate, not the running checkpoints.
+
+    >>> from varkit.results import Result
+    >>> curve = [Result("crash_rate", 2e-3, 0.0, 9e-3, 0.9, n=n, details={"checkpoint": True})
+    ...          for n in (100, 1000)]
+    >>> final = Result("crash_rate", 4e-4, 1e-4, 9e-4, 0.95, n=2000)
+    >>> rule = Rule("rare crashes", "crash_rate", max=1e-3, mode="assured", final=True)
+    >>> [(d.status, d.estimate) for d in check([*curve, final], [rule]).decisions]
+    [('pass', 0.0004)]
     """
 
     name: str
@@ -205,6 +229,9 @@ class Rule:
     max_rise: float | None = None
     min_ratio: float | None = None
     max_ratio: float | None = None
+    method: str | None = None
+    final: bool = False
+    single: bool = False
     field: str | None = None
 
     def __post_init__(self) -> None:
@@ -212,6 +239,11 @@ class Rule:
             value = getattr(self, key)
             if not isinstance(value, str) or not value.strip():
                 raise VarkitTypeError(f"`{key}` must be a non-empty string, got {value!r}.")
+        if self.method is not None and (not isinstance(self.method, str) or not self.method):
+            raise VarkitTypeError(f"`method` must be a non-empty string, got {self.method!r}.")
+        for key in ("final", "single"):
+            if not isinstance(getattr(self, key), bool):
+                raise VarkitTypeError(f"`{key}` must be true or false, got {getattr(self, key)!r}.")
         set_ = object.__setattr__
         set_(self, "group", _labels("group", self.group))
         if self.baseline is not None:
@@ -323,13 +355,38 @@ class Rule:
         return f"{self.field} {text}" if self.field is not None else text
 
     def matches(self, result: Result) -> bool:
-        """Whether the rule applies to ``result`` (same metric, all group labels equal
-        and, for a ``field`` rule, the field in its details)."""
+        """Whether the rule applies to ``result`` (same metric and method, all group labels
+        equal and, for a ``field`` rule, the field in its details); ``final`` is applied to
+        the matching results together (:meth:`select`)."""
         return (
             result.metric == self.metric
+            and (self.method is None or result.method == self.method)
             and all(result.group.get(k) == v for k, v in self.group.items())
             and (self.field is None or self.field in result.details)
         )
+
+    def select(self, results: Iterable[Result]) -> list[Result]:
+        """The results the rule decides on: those it matches, and with ``final`` only the
+        final ones (the last checkpoint when there are no others)."""
+        matched = [r for r in results if self.matches(r)]
+        if self.final:
+            final = [r for r in matched if not is_checkpoint(r)]
+            matched = final or matched[-1:]
+        return matched
+
+
+def is_checkpoint(result: Result) -> bool:
+    """Whether ``result`` is a checkpoint of a running evaluation, not a final result.
+
+    Examples
+    --------
+    >>> from varkit.results import Result
+    >>> is_checkpoint(Result("crash_rate", 0.01, details={"checkpoint": True}))
+    True
+    >>> is_checkpoint(Result("crash_rate", 0.01))
+    False
+    """
+    return result.details.get("checkpoint") is True
 
 
 @dataclass(frozen=True)
@@ -861,31 +918,43 @@ def check(results: ResultSet | Iterable[Result], rules: Sequence[Rule]) -> GateR
     index = _Index(items)
     decisions: list[Decision] = []
     for rule in rule_list:
-        matched = [r for r in index.by_metric.get(rule.metric, ()) if rule.matches(r)]
+        matched = rule.select(index.by_metric.get(rule.metric, ()))
         if rule.baseline is not None:
             base = rule.baseline
             # a result that is itself the baseline is no candidate
             matched = [r for r in matched if any(r.group.get(k) != v for k, v in base.items())]
         if not matched:
             decisions.append(
-                Decision(
-                    rule=rule.name,
-                    status=FAIL,
-                    label=rule.metric,
-                    bound=rule.bound_text,
-                    reason=(
-                        f"No {'candidate (non-baseline) ' if rule.relative else ''}result "
-                        f"has metric {rule.metric!r} and group {rule.group}"
-                        + (f" and a details entry {rule.field!r}" if rule.field else "")
-                        + ", so the rule cannot pass."
-                    ),
+                _rule_fails(
+                    rule,
+                    f"No {'candidate (non-baseline) ' if rule.relative else ''}result "
+                    f"has metric {rule.metric!r} and group {rule.group}"
+                    + (f" and method {rule.method!r}" if rule.method else "")
+                    + (f" and a details entry {rule.field!r}" if rule.field else "")
+                    + ", so the rule cannot pass.",
                 )
             )
+        elif rule.single and len(matched) > 1:
+            labels = ", ".join(result_label(r) for r in matched[:5])
+            more = f" and {len(matched) - 5} more" if len(matched) > 5 else ""
+            reason = (
+                f"The rule wants one result but {len(matched)} match: {labels}{more}; "
+                "add group labels, `method` or `final = true` to pick one."
+            )
+            decisions.append(_rule_fails(rule, reason))
+            continue
         if rule.relative:
             decisions.extend(_decide_relative(rule, r, index) for r in matched)
         else:
             decisions.extend(_decide(rule, r) for r in matched)
     return GateReport(tuple(decisions))
+
+
+def _rule_fails(rule: Rule, reason: str) -> Decision:
+    """The failed decision of a rule that found no result to decide on, and why."""
+    return Decision(
+        rule=rule.name, status=FAIL, label=rule.metric, bound=rule.bound_text, reason=reason
+    )
 
 
 def _rule_from_table(table: Any, where: str) -> Rule:

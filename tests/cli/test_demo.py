@@ -91,14 +91,19 @@ def test_demo_cav_gate_decides_on_the_whole_log_not_the_running_estimates() -> N
     results = ResultSet(
         tuple(r.replace(group={"module": "cav", **r.group}) for r in _cav_section(0, "cpu"))
     )
-    final = [r for r in results if r.group.get("stage") == "final"]
+    final = [r for r in results if not r.details.get("checkpoint")]
     running = [r for r in results if "tests" in r.group]
     assert [r.metric for r in final] == ["crash_rate", "tests_required"]
     assert len(final) + len(running) == len(results) and len(running) >= 20
+    assert all(r.details["checkpoint"] is True for r in running)
     rules = [r for r in demo_rules() if r.metric == "crash_rate"]
-    report = check(results, rules)
-    assert len(rules) == 1 and "1 passed" in report.to_table()
-    assert "stage=final" in report.to_table()  # the one result it matched
+    (decision,) = check(results, rules).decisions  # one decision: on the final estimate
+    assert len(rules) == 1 and decision.status == "pass"
+    assert decision.estimate == final[0].estimate and "tests=" not in decision.label
+    # without `final` the rule would match every checkpoint, and `single` fails it
+    loose = [type(rules[0])(**{**rules[0].__dict__, "final": False})]
+    (decision,) = check(results, loose).decisions
+    assert decision.status == "fail" and "wants one result" in decision.reason
 
 
 # -- issue 14: where the demo writes, and its seed --------------------------------------

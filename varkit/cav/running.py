@@ -32,6 +32,12 @@ from varkit.results import Result, ResultSet, make_provenance
 __all__ = ["running_estimate"]
 
 
+def _checkpoint(result: Result, n: int) -> Result:
+    """A result on the first ``n`` tests, labelled and marked as a checkpoint (gates with
+    ``final = true`` pass over it, :func:`varkit.gates.is_checkpoint`)."""
+    return result.replace(group={"tests": str(n)}, details={**result.details, "checkpoint": True})
+
+
 def _checkpoints(checkpoints: Any, n: int) -> np.ndarray:
     if checkpoints is None:
         checkpoints = 50
@@ -88,7 +94,7 @@ def _running_sums(
             r = nde_from_moments(m, level)
         else:
             r = is_from_moments(m, level, weight_bound=bound)
-        out.append(r.replace(group={"tests": str(n)}))
+        out.append(_checkpoint(r, n))
     return out
 
 
@@ -130,7 +136,8 @@ def running_estimate(
     Returns
     -------
     ResultSet
-        One ``crash_rate`` Result per checkpoint, ``group={"tests": "<n>"}``; the provenance
+        One ``crash_rate`` Result per checkpoint, ``group={"tests": "<n>"}`` and
+        ``details["checkpoint"] = True``; the provenance
         lists checkpoints skipped because the method cannot run on so few tests yet, and
         for ``cv``/``scv`` the fold seed (drawn once when ``random_state`` is None).
 
@@ -203,7 +210,7 @@ def running_estimate(
                     raise
                 skipped.append({"tests": int(n), "reason": str(exc)})
                 continue
-            results.append(r.replace(group={"tests": str(n)}))
+            results.append(_checkpoint(r, n))
         results.reverse()
         skipped.reverse()
     prov = make_provenance(function="varkit.cav.running_estimate", method=method, seed=seed)

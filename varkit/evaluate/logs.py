@@ -135,6 +135,7 @@ def compare_log(
     interval: str = "wilson",
     mcnemar_method: str = "exact",
     correction: str = "holm",
+    alternative: str = "two-sided",
     n_resamples: int = 9999,
     confidence: float = 0.95,
     random_state: Any = None,
@@ -156,7 +157,7 @@ def compare_log(
         Column of true labels.
     models : sequence of str
         Columns of predicted labels, one per model (at least two).
-    interval, mcnemar_method, correction, confidence
+    interval, mcnemar_method, correction, alternative, confidence
         As in :func:`~varkit.evaluate.compare_predictions`.
     n_resamples, random_state, device
         Poisson bootstrap of the accuracy differences (BCa), weights keyed on (seed, row
@@ -213,5 +214,6 @@ def compare_log(
         interval=interval,
         mcnemar_method=mcnemar_method,
         correction=correction,
+        alternative=alternative,
         confidence=confidence,
     )

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 from scipy import stats
 
+from varkit.checks import check_alternative
 from varkit.errors import VarkitError, VarkitTypeError
 from varkit.evaluate._inputs import check_predictions, correct_matrix
 from varkit.results import Result
@@ -88,7 +90,23 @@ def _validate_mcnemar(table: Any, method: Any) -> np.ndarray:
     return array.astype(np.int64)
 
 
-def mcnemar(table: Any, *, method: str = "exact") -> Result:
+def _one_sided_pvalue(b: int, c: int, method: str, alternative: str) -> float:
+    """P-value of ``b > c`` (``greater``: model 1 more accurate) or ``b < c`` (``less``)."""
+    n = b + c
+    if method in ("exact", "mid-p"):
+        # the upper tail P(X >= b) for `greater`, the lower P(X <= b) for `less`
+        tail = (
+            stats.binom.sf(b - 1, n, 0.5)
+            if alternative == "greater"
+            else stats.binom.cdf(b, n, 0.5)
+        )
+        return float(tail - (0.5 * stats.binom.pmf(b, n, 0.5) if method == "mid-p" else 0.0))
+    excess = abs(b - c) - (1 if method == "chi2-corrected" else 0)
+    z = math.copysign(max(excess, 0), b - c) / math.sqrt(n)
+    return float(stats.norm.sf(z) if alternative == "greater" else stats.norm.cdf(z))
+
+
+def mcnemar(table: Any, *, method: str = "exact", alternative: str = "two-sided") -> Result:
     """McNemar's test that two models have the same error rate on one test set.
 
     Parameters
@@ -104,6 +122,11 @@ def mcnemar(table: Any, *, method: str = "exact") -> Result:
         ``chi2-corrected``: Edwards' ``(|b - c| - 1)^2 / (b + c)`` with the correction
         clipped at zero, so ``b = c`` gives 0 and p = 1 (statsmodels and mlxtend give
         ``1 / (b + c)``).
+    alternative : {'two-sided', 'less', 'greater'}
+        ``greater``: model 1 is more accurate (``b > c``); ``less``: it is less accurate.
+        One-sided p-values are the binomial tail of ``b`` (mid-p: minus half the point
+        probability) or, for the chi-square methods, the normal tail of the signed
+        ``z = (b - c) / sqrt(b + c)`` (with the correction, ``|b - c| - 1`` for ``|b - c|``).
 
     Returns
     -------
@@ -128,8 +151,11 @@ def mcnemar(table: Any, *, method: str = "exact") -> Result:
     (2.025, 0.1547)
     >>> mcnemar([[10, 0], [0, 5]]).pvalue
     1.0
+    >>> round(mcnemar([[50, 9], [2, 39]], alternative="greater").pvalue, 4)  # P(X >= 9 | 11)
+    0.0327
     """
     counts = _validate_mcnemar(table, method)
+    alternative = check_alternative(alternative)
     b, c = int(counts[0, 1]), int(counts[1, 0])
     n = int(counts.sum())
     discordant = b + c
@@ -153,6 +179,8 @@ def mcnemar(table: Any, *, method: str = "exact") -> Result:
         statistic = excess**2 / discordant
         df = (1.0,)
         pvalue = float(stats.chi2.sf(statistic, 1))
+    if discordant and alternative != "two-sided":
+        pvalue = _one_sided_pvalue(b, c, method, alternative)
     return Result(
         metric="mcnemar",
         estimate=(b - c) / n if n else 0.0,
@@ -161,7 +189,7 @@ def mcnemar(table: Any, *, method: str = "exact") -> Result:
         statistic=statistic,
         pvalue=min(max(pvalue, 0.0), 1.0),
         df=df,
-        alternative="two-sided",
+        alternative=alternative,
         details={
             "b": b,
             "c": c,

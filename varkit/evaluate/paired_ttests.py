@@ -13,7 +13,7 @@ import numpy as np
 from scipy import stats
 from sklearn.base import is_classifier
 
-from varkit.checks import check_alternative, check_confidence
+from varkit.checks import check_alternative, check_confidence, tail_levels
 from varkit.errors import VarkitError, VarkitTypeError
 from varkit.evaluate._fitting import (
     check_folds,
@@ -133,7 +133,10 @@ def _t_on_differences(
     se = math.sqrt(variance_factor * variance)
     df = n_splits - 1
     t = _ratio(mean, se)
-    half = float(stats.t.ppf(0.5 + confidence / 2, df)) * se
+    # a one-sided interval runs to -inf or inf: a score difference has no bound of its own
+    lo_level, hi_level = tail_levels(confidence, alternative)
+    low = mean + float(stats.t.ppf(lo_level, df)) * se if lo_level > 0 else -math.inf
+    high = mean + float(stats.t.ppf(hi_level, df)) * se if hi_level < 1 else math.inf
     details = dict(details)
     if variance == 0:
         details["zero_variance"] = (
@@ -144,8 +147,8 @@ def _t_on_differences(
     return Result(
         metric=metric,
         estimate=mean,
-        ci_low=mean - half,
-        ci_high=mean + half,
+        ci_low=low,
+        ci_high=high,
         confidence=confidence,
         method=method,
         n=n_splits,

@@ -36,6 +36,7 @@ def compare_from_counts(
     mcnemar_method: str = "exact",
     correction: str = "holm",
     confidence: float = 0.95,
+    alternative: str = "two-sided",
 ) -> ResultSet:
     """The results of :func:`compare_predictions` from the counts of a test set.
 
@@ -44,7 +45,8 @@ def compare_from_counts(
     ``differences`` holds one paired-bootstrap result per pair of :func:`model_pairs`.
     Accuracies, McNemar tables and Cochran's Q are functions of these counts, which
     add over the parts of a partitioned test set (``varkit.engine``), so the in-memory
-    and partitioned comparisons share everything after the sums.
+    and partitioned comparisons share everything after the sums. ``alternative`` is that
+    of each pair's McNemar test (``greater``: the pair's first model is more accurate).
 
     Examples
     --------
@@ -66,7 +68,9 @@ def compare_from_counts(
             "model_2": labels[j],
         }
         tests.append(
-            mcnemar(pair_table(co_correct, i, j, n), method=mcnemar_method).replace(group=group)
+            mcnemar(
+                pair_table(co_correct, i, j, n), method=mcnemar_method, alternative=alternative
+            ).replace(group=group)
         )
     adjusted = list(adjust_pvalues(tests, method=correction))
     for k, test in enumerate(adjusted):

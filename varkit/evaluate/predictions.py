@@ -120,7 +120,9 @@ def _compare_arrays(
         y_true, list(predictions.values()), min_models=2, names=names
     )
     correct = correct_matrix(truth, preds)
-    counts = {k: settings.pop(k) for k in ("interval", "mcnemar_method", "correction")}
+    counts = {
+        k: settings.pop(k) for k in ("interval", "mcnemar_method", "correction", "alternative")
+    }
     differences = [
         paired_bootstrap_difference(
             truth,
@@ -152,6 +154,7 @@ def compare_predictions(
     interval: str = "wilson",
     mcnemar_method: str = "exact",
     correction: str = "holm",
+    alternative: str = "two-sided",
     n_resamples: int = 9999,
     confidence: float = 0.95,
     random_state: Any = None,
@@ -185,6 +188,10 @@ def compare_predictions(
     correction : str
         Multiple-comparison adjustment of the pairwise McNemar p-values
         (:func:`adjust_pvalues`).
+    alternative : {'two-sided', 'less', 'greater'}
+        Of each pair's McNemar test: ``greater`` asks whether the pair's first model
+        (in the order of ``models``) is more accurate than the second. The accuracy
+        differences keep their two-sided intervals.
     n_resamples, confidence, device
         Paired bootstrap of each accuracy difference (BCa on the engine).
     random_state : None, int or numpy.random.Generator
@@ -233,6 +240,7 @@ def compare_predictions(
         "interval": interval,
         "mcnemar_method": mcnemar_method,
         "correction": correction,
+        "alternative": alternative,
         "n_resamples": n_resamples,
         "confidence": confidence,
         "random_state": seed,

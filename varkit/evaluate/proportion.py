@@ -7,7 +7,7 @@ import math
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
-from varkit.checks import check_alternative, check_confidence
+from varkit.checks import check_alternative, check_confidence, one_sided
 from varkit.errors import VarkitError
 from varkit.evaluate._inputs import check_count, finite_float
 from varkit.results import Result
@@ -25,15 +25,21 @@ _METHODS = {
 
 
 def _validate_proportion_ci(
-    k: object, n: object, method: object, confidence: object
-) -> tuple[int, int, str, float]:
+    k: object, n: object, method: object, confidence: object, alternative: object
+) -> tuple[int, int, str, float, str]:
     n_ = check_count("n", n, minimum=1)
     k_ = check_count("k", k)
     if k_ > n_:
         raise VarkitError(f"`k` ({k_}) must not exceed `n` ({n_}).")
     if method not in _METHODS:
         raise VarkitError(f"`method` must be one of {', '.join(_METHODS)}, got {method!r}.")
-    return k_, n_, str(method), check_confidence(confidence)
+    return k_, n_, str(method), check_confidence(confidence), check_alternative(alternative)
+
+
+def _two_sided_level(confidence: float, alternative: str) -> float:
+    """The level of the equal-tailed interval whose one end is the bound at ``confidence``
+    (each method's intervals are equal-tailed, so that end is the one-sided bound)."""
+    return confidence if alternative == "two-sided" else 2.0 * confidence - 1.0
 
 
 def proportion_ci(
@@ -42,6 +48,7 @@ def proportion_ci(
     *,
     method: str = "wilson",
     confidence: float = 0.95,
+    alternative: str = "two-sided",
     metric: str = "accuracy",
 ) -> Result:
     """Confidence interval for a binomial proportion, e.g. accuracy = k correct of n.
@@ -56,6 +63,10 @@ def proportion_ci(
         Clopper-Pearson is exact (conservative).
     confidence : float
         Level of the interval.
+    alternative : {'two-sided', 'less', 'greater'}
+        ``less``: an upper bound, the interval [0, high]; ``greater``: a lower bound,
+        [low, 1] (scipy's convention). The bound is the end of the equal-tailed interval
+        at level ``2 * confidence - 1``, so its one tail holds ``1 - confidence``.
     metric : str
         Name written into the result.
 
@@ -88,9 +99,15 @@ def proportion_ci(
     ...          for x in counts]
     >>> bool(0.92 < np.mean(cover) <= 1.0)
     True
+    >>> upper = proportion_ci(0, 50, method="clopper-pearson", alternative="less")
+    >>> upper.ci_low, round(upper.ci_high, 4)
+    (0.0, 0.0582)
     """
-    k, n, method, confidence = _validate_proportion_ci(k, n, method, confidence)
-    low, high = proportion_confint(k, n, alpha=1.0 - confidence, method=_METHODS[method])
+    k, n, method, confidence, alternative = _validate_proportion_ci(
+        k, n, method, confidence, alternative
+    )
+    level = _two_sided_level(confidence, alternative)
+    low, high = proportion_confint(k, n, alpha=1.0 - level, method=_METHODS[method])
     low, high = float(low), float(high)
     details: dict[str, object] = {"successes": k, "trials": n}
     # at 0 (n) successes every method's bound on that side is exactly 0 (1); statsmodels'
@@ -100,7 +117,7 @@ def proportion_ci(
     if method == "normal" and k in (0, n):
         # The Wald interval collapses to a point at 0 or n successes: the open side gets
         # the exact (Clopper-Pearson) bound instead, never a zero-width interval.
-        exact_low, exact_high = proportion_confint(k, n, alpha=1.0 - confidence, method="beta")
+        exact_low, exact_high = proportion_confint(k, n, alpha=1.0 - level, method="beta")
         if k == 0:
             low, high = 0.0, float(exact_high)
         else:
@@ -110,7 +127,7 @@ def proportion_ci(
         )
     elif method == "normal":
         # statsmodels clips the Wald interval silently; compute the raw bounds to say so
-        half = float(stats.norm.ppf(0.5 + confidence / 2)) * math.sqrt(k * (n - k) / n**3)
+        half = float(stats.norm.ppf(0.5 + level / 2)) * math.sqrt(k * (n - k) / n**3)
         low, high = k / n - half, k / n + half
     clipped = []
     if low < 0.0:
@@ -120,6 +137,7 @@ def proportion_ci(
     if clipped:
         details["truncated"] = "; ".join(clipped)
     low, high = min(max(low, 0.0), 1.0), min(max(high, 0.0), 1.0)
+    low, high = one_sided(low, high, alternative, (0.0, 1.0))
     p = k / n
     return Result(
         metric=metric,
@@ -129,6 +147,7 @@ def proportion_ci(
         confidence=confidence,
         method=method,
         n=n,
+        alternative=alternative,
         stderr=math.sqrt(p * (1.0 - p) / n),
         details=details,
     )
@@ -176,7 +195,8 @@ def proportion_difference(
     alternative : {'two-sided', 'less', 'greater'}
         Alternative hypothesis about ``p1 - p2``.
     confidence : float
-        Level of the Wald interval of ``p1 - p2`` (always two-sided).
+        Level of the Wald interval of ``p1 - p2``; one-sided (to -1 or to 1) when
+        ``alternative`` is.
     pooled : bool
         Use the pooled variance under H0 for the test statistic (the interval always uses
         the unpooled variance).
@@ -221,7 +241,7 @@ def proportion_difference(
         pvalue = float(stats.norm.sf(z))
     else:
         pvalue = float(stats.norm.cdf(z))
-    zq = float(stats.norm.ppf(0.5 + confidence / 2))
+    zq = float(stats.norm.ppf(0.5 + _two_sided_level(confidence, alternative) / 2))
     details: dict[str, object] = {"p1": p1, "p2": p2, "n1": n1, "n2": n2}
     if se > 0:
         low, high = diff - zq * se, diff + zq * se
@@ -235,6 +255,7 @@ def proportion_difference(
         low, high = _newcombe(p1, n1, p2, n2, zq)
         details["interval"] = "newcombe-wilson"
         details["edge"] = "both proportions are 0 or 1: Wald is a point, Newcombe's is used"
+    low, high = one_sided(low, high, alternative, (-1.0, 1.0))
     return Result(
         metric="proportion_difference",
         estimate=diff,

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from varkit.checks import check_confidence, resolve_seed
+from varkit.checks import check_alternative, check_confidence, one_sided, resolve_seed
 from varkit.errors import VarkitError, VarkitTypeError, note
 from varkit.gpu import counter_rng as crng
 from varkit.gpu.backend import (
@@ -24,6 +24,8 @@ from varkit.gpu.intervals import INTERVAL_METHODS, clip_interval, interval
 from varkit.gpu.replicates import SCHEMES, default_batch, replicate_sums
 from varkit.gpu.statistics import NAMED_STATISTICS, LinearProblem, build_problem
 from varkit.io import check_array
+from varkit.progress import bars_shown
+from varkit.progress import progress as progress_bar
 from varkit.results import Result
 
 __all__ = ["BootstrapOptions", "bootstrap", "bootstrap_result", "check_bootstrap_options"]
@@ -54,6 +56,9 @@ class BootstrapOptions:
         Where the replicates run (:func:`~varkit.gpu.resolve_device`).
     seed : int
         Seed of the counter-based generator (``random_state`` resolved once).
+    alternative : str
+        ``two-sided``, or ``less`` / ``greater`` for a one-sided interval (an upper or a
+        lower bound).
 
     Examples
     --------
@@ -69,6 +74,7 @@ class BootstrapOptions:
     batch: int | None
     backend: Backend
     seed: int
+    alternative: str = "two-sided"
 
 
 def check_bootstrap_options(
@@ -83,6 +89,7 @@ def check_bootstrap_options(
     random_state: Any = None,
     strata: Any = None,
     clusters: Any = None,
+    alternative: Any = "two-sided",
 ) -> BootstrapOptions:
     """Check the settings of a bootstrap once; one precise error per problem.
 
@@ -144,6 +151,7 @@ def check_bootstrap_options(
         batch=None if batch is None else int(batch),
         backend=resolve_device(device),
         seed=resolve_seed(random_state),
+        alternative=check_alternative(alternative),
     )
 
 
@@ -163,6 +171,7 @@ def bootstrap(
     random_state: Any = None,
     progress: Callable[[int], None] | None = None,
     row_ids: Sequence[int] | np.ndarray | None = None,
+    alternative: str = "two-sided",
 ) -> Result:
     """Bootstrap confidence interval of a statistic.
 
@@ -205,6 +214,10 @@ def bootstrap(
         Stable non-negative row numbers that key the Poisson weights (default: positions
         0..n-1, the samples concatenated). Give the ids a partitioned log uses (see
         :mod:`varkit.io.partitions`) to get the interval of the Dask engine.
+    alternative : {'two-sided', 'less', 'greater'}
+        ``less``: an upper bound, the interval running down to the statistic's own bound
+        (0 for a proportion, -inf otherwise); ``greater``: a lower bound. All of
+        ``1 - confidence`` is then in the one tail.
 
     Returns
     -------
@@ -254,15 +267,40 @@ def bootstrap(
         random_state=random_state,
         strata=strata,
         clusters=clusters,
+        alternative=alternative,
     )
-    if callable(statistic):
-        if row_ids is not None:
-            raise VarkitError("`row_ids` needs a named statistic, not a callable.")
-        return _bootstrap_callable(data, statistic, paired, opts, progress)
-    problem = build_problem(
-        str(statistic), data, paired=paired, strata=strata, clusters=clusters, row_ids=row_ids
+    if callable(statistic) and row_ids is not None:
+        raise VarkitError("`row_ids` needs a named statistic, not a callable.")
+    problem = (
+        None
+        if callable(statistic)
+        else build_problem(
+            str(statistic), data, paired=paired, strata=strata, clusters=clusters, row_ids=row_ids
+        )
     )
-    return _bootstrap_sums(problem, opts, progress, clustered=clusters is not None)
+    with progress_bar(opts.n_resamples, "bootstrap") as bar:
+        step = _listeners(progress, bar)
+        if problem is None:
+            assert callable(statistic)
+            return _bootstrap_callable(data, statistic, paired, opts, step)
+        return _bootstrap_sums(problem, opts, step, clustered=clusters is not None)
+
+
+def _listeners(
+    callback: Callable[[int], None] | None, bar: Callable[[int], None]
+) -> Callable[[int], None] | None:
+    """Who is told of replicates done: the caller's ``progress``, the terminal's bar when
+    one is drawn (:mod:`varkit.progress`), both, or nobody (then the replicates run in
+    one step)."""
+    told = [f for f in (callback, bar if bars_shown() else None) if f is not None]
+    if len(told) < 2:
+        return told[0] if told else None
+
+    def both(steps: int) -> None:
+        for f in told:
+            f(steps)
+
+    return both
 
 
 def _bootstrap_sums(
@@ -475,8 +513,10 @@ def bootstrap_result(
                 "reported as infinite"
             )
     if support is not None:
-        # percentile and BCa ends are replicate values, in range already; the basic
-        # interval ``2 * estimate - q`` of a proportion can leave [0, 1]
+        # a one-sided interval's open end is the statistic's bound; percentile and BCa ends
+        # are replicate values, in range already; the basic interval ``2 * estimate - q``
+        # of a proportion can leave [0, 1]
+        lo, hi = one_sided(lo, hi, opts.alternative, support)
         lo, hi = clip_interval(lo, hi, support, details, reason="the range of the statistic")
     lo, hi = _hold_estimate(float(estimate), lo, hi, details)
     return Result(
@@ -488,6 +528,7 @@ def bootstrap_result(
         method=f"bootstrap-{opts.method}",
         n=n_units,
         stderr=stderr,
+        alternative=opts.alternative,
         details=details,
     )
 
@@ -519,7 +560,7 @@ def _interval_ends(
     ):
         # zero or all events: every resample repeats the sample, and a point interval
         # would claim certainty; the exact (Clopper-Pearson) bound on n units is honest
-        lo, hi = _exact_edge(float(estimate), n_units, opts.confidence)
+        lo, hi = _exact_edge(float(estimate), n_units, opts.confidence, opts.alternative)
         details["edge"] = (
             f"{'no' if estimate == 0.0 else 'every'} unit is an event: the bootstrap is a "
             f"point, so the interval is Clopper-Pearson's on {n_units} units"
@@ -537,24 +578,32 @@ def _interval_ends(
                 confidence=opts.confidence,
                 jackknife=jackknife,
                 acceleration=acceleration,
+                alternative=opts.alternative,
             )
         details.update(extra)
-        if np.isinf(lo) or np.isinf(hi):
+        # the open end of a one-sided interval is infinite by design, not by overflow
+        closed = [v for v, side in ((lo, "less"), (hi, "greater")) if opts.alternative != side]
+        if any(np.isinf(v) for v in closed):
             details["overflow"] = (
                 "an interval end lies beyond the floating-point range (1.8e308) and is "
                 "reported as infinite"
             )
-        if not (np.isfinite(lo) and np.isfinite(hi)):
+        if any(np.isnan(v) for v in closed):
             details["warning"] = (
                 "the BCa interval is undefined: the estimate lies outside the replicates"
             )
     return lo, hi
 
 
-def _exact_edge(estimate: float, n_units: int, confidence: float) -> tuple[float, float]:
-    """Two-sided Clopper-Pearson interval at 0 of n (``[0, 1 - (a/2)^(1/n)]``) or n of n."""
-    bound = float(-np.expm1(np.log((1.0 - confidence) / 2.0) / n_units))
-    return (0.0, bound) if estimate == 0.0 else (1.0 - bound, 1.0)
+def _exact_edge(
+    estimate: float, n_units: int, confidence: float, alternative: str
+) -> tuple[float, float]:
+    """Clopper-Pearson interval at 0 of n (``[0, 1 - (a/2)^(1/n)]``, ``a`` for one side)
+    or n of n; the side with no bound to find (``greater`` at 0) is [0, 1]."""
+    tail = (1.0 - confidence) / (2.0 if alternative == "two-sided" else 1.0)
+    bound = float(-np.expm1(np.log(tail) / n_units))
+    low, high = (0.0, bound) if estimate == 0.0 else (1.0 - bound, 1.0)
+    return one_sided(low, high, alternative, (0.0, 1.0))
 
 
 def _hold_estimate(

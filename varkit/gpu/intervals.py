@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from scipy.special import ndtr, ndtri
 
+from varkit.checks import one_sided
 from varkit.errors import VarkitError
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "jackknife_moments",
 ]
 
+#: The bootstrap interval methods: percentile, basic (reverse percentile) and BCa.
 INTERVAL_METHODS = ("percentile", "basic", "bca")
 
 
@@ -132,8 +134,13 @@ def interval(
     confidence: float,
     jackknife: Sequence[np.ndarray] | None = None,
     acceleration: float | None = None,
+    alternative: str = "two-sided",
 ) -> tuple[float, float, dict[str, float]]:
-    """The two-sided interval at ``confidence`` and BCa's diagnostics.
+    """The interval at ``confidence`` and BCa's diagnostics.
+
+    A one-sided ``alternative`` puts all of ``1 - confidence`` in one tail and returns the
+    open end as -inf (``less``) or inf (``greater``); the caller moves it to the
+    statistic's own bound where it has one.
 
     Examples
     --------
@@ -142,8 +149,12 @@ def interval(
     [0.05, 0.95]
     >>> [round(v, 12) for v in interval(reps, 0.6, method="basic", confidence=0.9)[:2]]
     [0.25, 1.15]
+    >>> [round(v, 12) for v in interval(reps, 0.5, method="percentile", confidence=0.9,
+    ...                                 alternative="less")[:2]]
+    [-inf, 0.9]
     """
-    alpha = (1.0 - confidence) / 2.0
+    # each end's tail: half of 1 - confidence, or all of it at the one closed end
+    alpha = (1.0 - confidence) / (2.0 if alternative == "two-sided" else 1.0)
     extra: dict[str, float] = {}
     if method == "bca":
         if jackknife is None and acceleration is None:
@@ -160,7 +171,8 @@ def interval(
     lo, hi = np.percentile(replicates, [100.0 * v for v in levels])
     if method == "basic":
         lo, hi = 2.0 * estimate - hi, 2.0 * estimate - lo
-    return float(lo), float(hi), extra
+    lo, hi = one_sided(float(lo), float(hi), alternative)
+    return lo, hi, extra
 
 
 def clip_interval(
