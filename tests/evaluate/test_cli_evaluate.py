@@ -295,3 +295,30 @@ def test_scores_bayesian_then_gate_on_p_not_worse(tmp_path):
 def test_scores_rope_needs_bayesian(tmp_path):
     path, _ = _score_log(tmp_path)
     _check_error(_run("scores", str(path), "--rope", "0.01"), "--rope")
+
+
+def test_compare_one_sided_mcnemar_asks_whether_the_first_model_is_more_accurate():
+    args = [
+        predictions_example_path(),
+        "--models",
+        "forest,baseline",
+        "--resamples",
+        "200",
+        "--seed",
+        "0",
+        "--format",
+        "json",
+    ]
+    tests = {}
+    for alternative in ("two-sided", "greater", "less"):
+        out = _run("compare", *args, "--alternative", alternative)
+        assert out.exit_code == 0, out.output
+        rs = ResultSet.from_json(out.output)
+        (test,) = rs.select("mcnemar")
+        assert test.alternative == alternative
+        tests[alternative] = test
+    table = mcnemar_table(
+        *(load_predictions_example()[c] for c in ("y_true", "forest", "baseline"))
+    )
+    assert tests["greater"].pvalue == pytest.approx(mcnemar(table, alternative="greater").pvalue)
+    assert tests["greater"].pvalue < tests["two-sided"].pvalue and tests["less"].pvalue > 0.99

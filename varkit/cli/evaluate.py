@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from varkit.checks import ALTERNATIVES
 from varkit.cli.options import (
     RunOptions,
     choice_option,
@@ -56,6 +57,13 @@ def evaluate() -> None:
     default="exact",
     help="McNemar test variant for each pair.",
 )
+@choice_option(
+    "--alternative",
+    choices=ALTERNATIVES,
+    default="two-sided",
+    help="Of each pair's McNemar test: 'greater' asks whether the pair's first model "
+    "(in --models order) is more accurate, as a gate 'A beats B' needs.",
+)
 @_correction_option
 @count_option(
     "--resamples",
@@ -76,6 +84,7 @@ def compare(
     models: str | None,
     interval: str,
     mcnemar_method: str,
+    alternative: str,
     correction: str,
     n_resamples: int,
     scheme: str,
@@ -100,6 +109,7 @@ def compare(
         models=models,
         interval=interval,
         mcnemar_method=mcnemar_method,
+        alternative=alternative,
         correction=correction,
         n_resamples=n_resamples,
         scheme=if_typed("scheme", scheme),  # --engine dask implies poisson
