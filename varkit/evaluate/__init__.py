@@ -9,6 +9,7 @@ from varkit.evaluate.bayesian import (
     bayesian_correlated_ttest,
     bayesian_sign_test,
     bayesian_signed_rank,
+    plot_posterior,
 )
 from varkit.evaluate.bootstrap632 import bootstrap_632_score, no_information_rate
 from varkit.evaluate.bootstrap_metrics import bootstrap_metric, paired_bootstrap_difference
@@ -74,6 +75,7 @@ __all__ = [
     "paired_ttest_kfold_cv",
     "paired_ttest_resampled",
     "pairwise_wilcoxon",
+    "plot_posterior",
     "plot_critical_difference",
     "posthoc_conover_friedman",
     "posthoc_dunn",

@@ -63,7 +63,12 @@ from varkit.errors import VarkitError, VarkitTypeError
 from varkit.evaluate._inputs import check_count, check_fraction, finite_float
 from varkit.results import Result
 
-__all__ = ["bayesian_correlated_ttest", "bayesian_sign_test", "bayesian_signed_rank"]
+__all__ = [
+    "bayesian_correlated_ttest",
+    "bayesian_sign_test",
+    "bayesian_signed_rank",
+    "plot_posterior",
+]
 
 # baycomp adds this to each count of the sign test so that no Dirichlet parameter is 0
 _SIGN_STABILITY = 1e-4
@@ -506,3 +511,73 @@ def bayesian_sign_test(x: Any, y: Any, **kwargs: Any) -> Result:
 
 # the keywords of bayesian_sign_test are those of bayesian_signed_rank: show them in help()
 bayesian_sign_test.__signature__ = inspect.signature(bayesian_signed_rank)  # type: ignore[attr-defined]
+
+
+_REGIONS = ("model 1 worse", "equivalent (rope)", "model 1 better")
+
+
+def plot_posterior(result: Result, *, ax: Any = None) -> Any:
+    """The posterior of a Bayesian comparison, as the HTML report draws it.
+
+    For :func:`bayesian_correlated_ttest`, the Student posterior density of the difference
+    with the rope shaded and the credible interval marked; for the tests across data sets
+    (and a point posterior), the three posterior probabilities as bars.
+
+    Parameters
+    ----------
+    result : Result
+        A result of one of this module's tests.
+    ax : matplotlib Axes, optional
+        Where to draw; by default a new figure (built without pyplot).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> r = bayesian_correlated_ttest([0.02, 0.01, 0.03, 0.0, 0.02, 0.01, 0.02, 0.03, 0.01,
+    ...                                0.02], rope=0.01, runs=1)
+    >>> fig = plot_posterior(r)
+    >>> fig.axes[0].get_xlabel()
+    'score_difference (model 1 - model 2)'
+    """
+    if (
+        not isinstance(result, Result)
+        or not {"p_left", "p_rope", "p_right"} <= result.details.keys()
+    ):
+        raise VarkitTypeError(
+            "`result` must be a result of a Bayesian comparison of varkit.evaluate."
+        )
+    if ax is None:
+        from matplotlib.figure import Figure
+
+        ax = Figure(figsize=(6.0, 2.6), layout="constrained").add_subplot()
+    d = result.details
+    probs = [float(d["p_left"]), float(d["p_rope"]), float(d["p_right"])]
+    title = ", ".join(f"P({name}) = {p:.3f}" for name, p in zip(_REGIONS, probs, strict=True))
+    scale = float(d.get("posterior_scale", 0.0))
+    if result.method == "bayesian-correlated-t" and scale > 0:
+        loc, df, rope = float(d["posterior_loc"]), float(d["posterior_df"]), float(d["rope"])
+        grid = np.linspace(loc - 4.5 * scale, loc + 4.5 * scale, 400)
+        ax.plot(grid, stats.t.pdf((grid - loc) / scale, df) / scale, color="#0969da")
+        if rope > 0:
+            ax.axvspan(-rope, rope, color="#bf8700", alpha=0.2, label="rope")
+        ax.axvline(0.0, color="#57606a", lw=0.8)
+        if result.ci_low is not None and result.ci_high is not None:
+            ax.axvspan(
+                result.ci_low,
+                result.ci_high,
+                color="#0969da",
+                alpha=0.08,
+                label=f"{100 * (result.confidence or 0):g}% credible interval",
+            )
+        ax.set_xlabel(f"{result.metric} (model 1 - model 2)")
+        ax.set_ylabel("posterior density")
+        ax.legend(loc="upper right", fontsize=8, frameon=False)
+    else:
+        ax.barh(list(_REGIONS), probs, color=["#cf222e", "#bf8700", "#1a7f37"])
+        ax.set_xlim(0.0, 1.0)
+        ax.set_xlabel("posterior probability")
+    ax.set_title(title, fontsize=9)
+    return ax.figure
