@@ -78,7 +78,14 @@ def _noise_scale_option(*decls: str, help: str) -> Callable[[F], F]:
 )
 @_noise_scale_option(
     "--delivered-noise-scale",
-    help="Laplace scale of DP noise in the delivered counts (allows negative impressions).",
+    help="Scale of DP noise in the delivered counts (allows negative impressions).",
+)
+@choice_option(
+    "--noise",
+    choices=("laplace", "gaussian"),
+    default="laplace",
+    help="DP mechanism of the noise scales (delivered and the eligible noise_scale column): "
+    "Laplace b or Gaussian sigma.",
 )
 @run_options(engine=True)
 def vrs(
@@ -93,6 +100,7 @@ def vrs(
     estimate: str,
     scheme: str,
     delivered_noise_scale: float,
+    noise: str,
     run: RunOptions,
 ) -> None:
     """Shuffle distance of every ad in IMPRESSIONS with intervals, then compliance coverage.
@@ -117,6 +125,7 @@ def vrs(
         scheme=if_typed("scheme", scheme),  # --engine dask implies poisson
         interval=interval,
         delivered_noise_scale=delivered_noise_scale,
+        noise=noise,
         estimate=estimate,
         **run.front_door(),
     )

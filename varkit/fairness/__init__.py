@@ -30,7 +30,7 @@ from varkit.fairness.simulate import (
     simulate_ad_logs,
     simulate_delivery,
 )
-from varkit.fairness.uncertainty import replicate_counts, summarise_replicates
+from varkit.fairness.uncertainty import dp_noise_scale, replicate_counts, summarise_replicates
 
 __all__ = [
     "DeliveryCounts",
@@ -41,6 +41,7 @@ __all__ = [
     "count_delivery",
     "count_delivery_chunks",
     "count_eligible",
+    "dp_noise_scale",
     "js_distance",
     "kl_divergence",
     "max_gap",

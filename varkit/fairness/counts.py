@@ -500,16 +500,7 @@ def _soft_members(
         )
     found = [c[len(PROB_PREFIX) :] for c in columns]
     probs = np.column_stack([_numeric(rows.frame, c, "impressions") for c in columns])
-    if ((probs < 0) | (probs > 1)).any():
-        row = int(np.flatnonzero(((probs < 0) | (probs > 1)).any(axis=1))[0])
-        raise VarkitError(f"`impressions` has a probability outside [0, 1] at row {row + 1}.")
-    total = probs.sum(axis=1)
-    off = np.abs(total - 1.0) > prob_tolerance
-    if off.any():
-        row = int(np.flatnonzero(off)[0])
-        raise VarkitError(
-            f"`impressions` probabilities p_* sum to {total[row]:.4g}, not 1, at row {row + 1}."
-        )
+    total = probability_sums(probs, "impressions", prob_tolerance)
     info["renormalised_rows"] = int((np.abs(total - 1.0) > ROUNDING_TOLERANCE).sum())
     probs = probs / np.where(total > 0, total, 1.0)[:, None]
     keep_cols = [i for i, g in enumerate(found) if g not in rows.drop]
@@ -529,6 +520,23 @@ def _soft_members(
             cell, weights=rows.impressions * probs[:, i], minlength=n_cells
         )
     return names, members, np.bincount(cell, weights=rows.impressions, minlength=n_cells)
+
+
+def probability_sums(probs: np.ndarray, name: str, tolerance: float) -> np.ndarray:
+    """Row sums of (n, K) membership probabilities, refusing a value outside [0, 1] and a
+    row summing further than ``tolerance`` from 1 (errors name ``name`` and the row)."""
+    outside = ((probs < 0) | (probs > 1)).any(axis=1)
+    if outside.any():
+        row = int(np.flatnonzero(outside)[0])
+        raise VarkitError(f"`{name}` has a probability outside [0, 1] at row {row + 1}.")
+    total = probs.sum(axis=1)
+    off = np.abs(total - 1.0) > tolerance
+    if off.any():
+        row = int(np.flatnonzero(off)[0])
+        raise VarkitError(
+            f"`{name}` probabilities p_* sum to {total[row]:.4g}, not 1, at row {row + 1}."
+        )
+    return total
 
 
 def _factorize(values: pd.Series, what: str, column: str) -> tuple[np.ndarray, Any]:

@@ -69,6 +69,7 @@ def vrs(
     tolerance: float = DEFAULT_TOLERANCE,
     random_state: int | np.random.Generator | None = None,
     device: str = "cpu",
+    noise: str = "laplace",
 ) -> ResultSet:
     """Shuffle distance of every ad with its interval, then the compliance coverage.
 
@@ -96,8 +97,9 @@ def vrs(
     min_impressions : float, default 0
         Ads with fewer impressions do not qualify for the coverage (counted as excluded).
     unit, threshold, confidence, n_resamples, interval, eligible_sampling, \
-redraw_membership, delivered_noise_scale, drop_groups, estimate, tolerance, device
-        As for :func:`~varkit.fairness.metrics.vrs_metrics`.
+redraw_membership, delivered_noise_scale, drop_groups, estimate, tolerance, device, noise
+        As for :func:`~varkit.fairness.metrics.vrs_metrics` (``noise``: the DP mechanism,
+        ``'laplace'`` or ``'gaussian'``, of the noise scales), on every engine.
     scheme : {'multinomial', 'poisson'}, optional
         Bootstrap weights; default ``'multinomial'``, and ``'poisson'`` (the only one) on
         Dask.
@@ -150,6 +152,7 @@ redraw_membership, delivered_noise_scale, drop_groups, estimate, tolerance, devi
         estimate=estimate,
         tolerance=tolerance,
         device=device,
+        noise=noise,
     ).check()
     if engine == "dask":
         _check_log_options(options)  # before a cluster is started

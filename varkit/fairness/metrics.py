@@ -61,6 +61,7 @@ from varkit.fairness.distances import (
 )
 from varkit.fairness.uncertainty import (
     INTERVALS,
+    NOISES,
     SCHEMES,
     replicate_counts,
     summarise_replicates,
@@ -135,6 +136,7 @@ class VrsOptions:
     estimate: str = "plug-in"
     tolerance: float = DEFAULT_TOLERANCE
     device: str = "cpu"
+    noise: str = "laplace"
 
     @classmethod
     def from_keywords(cls, attribute: str, keywords: Mapping[str, Any]) -> VrsOptions:
@@ -205,6 +207,8 @@ def _validate_vrs(options: VrsOptions) -> None:
         raise VarkitError(f"`device` must be 'cpu', 'gpu' or 'auto', got {options.device!r}.")
     if options.estimate not in _ESTIMATES:
         raise VarkitError(f"`estimate` must be 'plug-in' or 'debiased', got {options.estimate!r}.")
+    if options.noise not in NOISES:
+        raise VarkitError(f"`noise` must be 'laplace' or 'gaussian', got {options.noise!r}.")
 
 
 def checked_eligible(
@@ -427,7 +431,7 @@ class PointMetrics:
 
     def details(self, i: int, options: VrsOptions) -> dict[str, Any]:
         """The ``details`` every ad's result has, delivered or not."""
-        return {
+        out = {
             "unit": options.unit,
             "membership": self.membership,
             "threshold": options.threshold,
@@ -436,6 +440,9 @@ class PointMetrics:
             "eligible_noise_scale": self.per_ad["eligible_noise_scale"][i],
             "eligible_clipped_groups": self.e_clipped[i],
         }
+        if options.noise != "laplace":  # (Laplace, the default, is not written)
+            out.update(noise=options.noise, noise_scale_is="standard deviation sigma")
+        return out
 
     def delivered_details(self, i: int, options: VrsOptions) -> dict[str, Any]:
         """The point metrics in the ``details`` of a delivered ad."""
@@ -531,6 +538,7 @@ class RowBootstrap:
             scheme=options.scheme,
             random_state=self.rng,
             device=options.device,
+            noise=options.noise,
         )
         return AdReplicates(d_star, e_star, clustered, options.scheme, redraw)
 
@@ -665,6 +673,7 @@ def vrs_metrics(
     tolerance: float = DEFAULT_TOLERANCE,
     random_state: int | np.random.Generator | None = None,
     device: str = "cpu",
+    noise: str = "laplace",
 ) -> ResultSet:
     """Shuffle distance of every ad for one attribute, with its per-ad bootstrap interval.
 
@@ -701,8 +710,8 @@ def vrs_metrics(
     redraw_membership : bool, optional
         Redraw soft group memberships in each replicate (default: when they are soft).
     delivered_noise_scale : float, default 0
-        Laplace scale of DP noise in the delivered counts; allows negative impressions,
-        which are clipped per group, and re-adds the noise in each replicate.
+        Scale of DP noise in the delivered counts (see ``noise``); allows negative
+        impressions, which are clipped per group, and re-adds the noise in each replicate.
     drop_groups : sequence of str, default ("unknown",)
     estimate : {'plug-in', 'debiased'}, default 'plug-in'
         Which value is the result's ``estimate`` (the other is in ``details``).
@@ -711,6 +720,12 @@ def vrs_metrics(
     random_state : None, int or numpy.random.Generator
     device : {'cpu', 'gpu', 'auto'}, default 'cpu'
         Where the shared resampling engine sums the resampled users' counts.
+    noise : {'laplace', 'gaussian'}, default 'laplace'
+        The DP mechanism of ``delivered_noise_scale`` and the eligible ``noise_scale``:
+        each scale is the Laplace ``b`` or the Gaussian standard deviation sigma, and
+        noise of that law is re-added in each replicate. ``'gaussian'`` is written to
+        the results' ``details["noise"]``; to get a scale from a privacy budget (and the
+        sensitivity it assumes) see :func:`~varkit.fairness.uncertainty.dp_noise_scale`.
 
     Returns
     -------
@@ -753,6 +768,7 @@ def vrs_metrics(
         estimate=estimate,
         tolerance=tolerance,
         device=device,
+        noise=noise,
     )
     elig = checked_eligible(eligible, options)
     return vrs_of_counts(impressions, elig, options, random_state)

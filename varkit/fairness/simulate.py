@@ -170,6 +170,7 @@ def simulate_ad_logs(
     groups: Sequence[str] | None = None,
     attribute: str = "race",
     random_state: int | np.random.Generator | None = None,
+    noise: str = "laplace",
 ) -> tuple[pd.DataFrame, pd.DataFrame, float]:
     """Logs of ads with known population delivered and eligible shares.
 
@@ -178,7 +179,8 @@ def simulate_ad_logs(
     impressions cluster within users), independent of the class. With ``soft=True`` the
     log holds calibrated memberships ``(1 - blur) onehot + blur Dirichlet(1)`` instead of
     labels, and the population shares become ``(1 - blur) s + blur / K``. Eligible counts
-    are drawn the same way from ``n_eligible`` users, plus Laplace(``noise_scale``).
+    are drawn the same way from ``n_eligible`` users, plus Laplace(``noise_scale``), or
+    with ``noise="gaussian"`` Normal(0, ``noise_scale``^2).
 
     Returns
     -------
@@ -194,6 +196,8 @@ def simulate_ad_logs(
     (0.1, ['ad_id', 'impressions', 'race', 'user_id'])
     """
     check_noise_scale(noise_scale, "`noise_scale`")
+    if noise not in ("laplace", "gaussian"):
+        raise VarkitError(f"`noise` must be 'laplace' or 'gaussian', got {noise!r}.")
     rng = np.random.default_rng(random_state)
     d = np.asarray(delivered_shares, dtype=float)
     e = np.asarray(eligible_shares, dtype=float)
@@ -224,7 +228,9 @@ def simulate_ad_logs(
             counts = _memberships(latent_e, k, blur, rng).sum(axis=0)
         else:
             counts = rng.multinomial(n_eligible, e).astype(float)
-        counts = counts + (rng.laplace(0, noise_scale, size=k) if noise_scale > 0 else 0.0)
+        if noise_scale > 0:
+            draw = rng.normal if noise == "gaussian" else rng.laplace
+            counts = counts + draw(0, noise_scale, size=k)
         elig_parts.append(
             pd.DataFrame(
                 {
