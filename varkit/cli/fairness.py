@@ -87,6 +87,14 @@ def _noise_scale_option(*decls: str, help: str) -> Callable[[F], F]:
     help="DP mechanism of the noise scales (delivered and the eligible noise_scale column): "
     "Laplace b or Gaussian sigma.",
 )
+@click.option(
+    "--calibration",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Calibration sample of an estimated attribute: its true group in a column named "
+    "as --attribute, and p_<group> columns. Corrects each ad's distance for "
+    "misclassification (the uncorrected one stays in details); memory engine only.",
+)
 @run_options(engine=True)
 def vrs(
     impressions: str,
@@ -101,6 +109,7 @@ def vrs(
     scheme: str,
     delivered_noise_scale: float,
     noise: str,
+    calibration: str | None,
     run: RunOptions,
 ) -> None:
     """Shuffle distance of every ad in IMPRESSIONS with intervals, then compliance coverage.
@@ -126,6 +135,7 @@ def vrs(
         interval=interval,
         delivered_noise_scale=delivered_noise_scale,
         noise=noise,
+        calibration=calibration,
         estimate=estimate,
         **run.front_door(),
     )
@@ -137,7 +147,8 @@ def vrs(
     "--out-dir",
     required=True,
     type=click.Path(file_okay=False),
-    help="Folder for impressions.csv, eligible.csv, truth.csv and trajectory.csv.",
+    help="Folder for impressions.csv, eligible.csv, truth.csv and trajectory.csv "
+    "(and calibration.csv).",
 )
 @count_option("--users", low=10, default=5000)
 @count_option("--ads", low=1, default=30)
@@ -155,6 +166,11 @@ def vrs(
     "--eligible-noise-scale", help="Laplace scale of DP noise added to the eligible counts."
 )
 @float_option("--threshold", default=0.10, help="Bar for the true coverage.")
+@count_option(
+    "--calibration-users",
+    default=0,
+    help="Also write calibration.csv: this many new users' true race and BISG p_<group>.",
+)
 @run_options(confidence=False, device=False)
 def simulate(
     out_dir: str,
@@ -165,6 +181,7 @@ def simulate(
     controller: bool,
     eligible_noise_scale: float,
     threshold: float,
+    calibration_users: int,
     run: RunOptions,
 ) -> None:
     """Simulate ad delivery, write the logs, and print the true coverage per attribute."""
@@ -182,6 +199,7 @@ def simulate(
         controller=controller,
         eligible_noise_scale=eligible_noise_scale,
         random_state=seed,
+        n_calibration=calibration_users,
     )
     paths = {}
     for name, frame in sim.tables().items():

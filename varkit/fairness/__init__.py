@@ -24,6 +24,7 @@ from varkit.fairness.distances import (
 )
 from varkit.fairness.front_door import vrs
 from varkit.fairness.metrics import vrs_coverage, vrs_metrics
+from varkit.fairness.misclassification import misclassification_matrix
 from varkit.fairness.simulate import (
     SimulatedDelivery,
     plot_trajectory,
@@ -45,6 +46,7 @@ __all__ = [
     "js_distance",
     "kl_divergence",
     "max_gap",
+    "misclassification_matrix",
     "passes_threshold",
     "plot_trajectory",
     "replicate_counts",
