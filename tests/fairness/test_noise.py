@@ -90,3 +90,16 @@ def test_gaussian_noise_intervals_cover_at_nominal_and_ignoring_the_noise_does_n
     floor = 0.95 - 3 * math.sqrt(0.95 * 0.05 / 200)
     assert coverage(elig, noise="gaussian") >= floor
     assert coverage(elig.assign(noise_scale=0.0)) < floor
+
+
+def test_gaussian_noise_gives_the_same_results_in_chunks_as_in_memory():
+    from varkit.fairness import vrs
+
+    imp, elig, _ = simulate_ad_logs(
+        [0.6, 0.4], [0.5, 0.5], n_ads=3, noise_scale=5.0, noise="gaussian", random_state=4
+    )
+    kwargs = dict(n_resamples=40, random_state=3, noise="gaussian")
+    memory = vrs(imp, elig, "race", **kwargs)
+    chunks = vrs(imp, elig, "race", engine="chunks", rows_per_partition=150, **kwargs)
+    assert chunks.results == memory.results
+    assert memory[0].details["noise"] == "gaussian"

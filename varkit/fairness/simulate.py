@@ -190,7 +190,7 @@ def simulate_ad_logs(
     log holds calibrated memberships ``(1 - blur) onehot + blur Dirichlet(1)`` instead of
     labels, and the population shares become ``(1 - blur) s + blur / K``. Eligible counts
     are drawn the same way from ``n_eligible`` users, plus Laplace(``noise_scale``), or
-    with ``noise="gaussian"`` Normal(0, ``noise_scale``^2).
+    with ``noise="gaussian"`` normal noise of standard deviation ``noise_scale``.
 
     Returns
     -------
