@@ -3,8 +3,10 @@ correction, the front door with a calibration sample, and bias and coverage in s
 
 from __future__ import annotations
 
+import json
 import math
 
+import jsonschema
 import numpy as np
 import pandas as pd
 import pytest
@@ -20,7 +22,7 @@ from varkit.fairness import (
     vrs_metrics,
 )
 from varkit.fairness.misclassification import Calibration, corrected_shares
-from varkit.results import ResultSet
+from varkit.results import ResultSet, load_json_schema
 
 RACE = ["asian_pi", "black", "hispanic", "white"]  # the eligible table's (sorted) order
 
@@ -248,6 +250,7 @@ def test_cli_calibration_corrects_and_names_the_file(sim, tmp_path):
     ]
     result = CliRunner().invoke(cli, [*args, "--calibration", paths["cal"]])
     assert result.exit_code == 0, result.output
+    jsonschema.validate(json.loads(result.output), load_json_schema())
     rs = ResultSet.from_json(result.output)
     assert rs[0].details["correction"] == "misclassification"
     assert [i["path"] for i in rs.provenance["inputs"]] == [
