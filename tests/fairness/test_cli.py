@@ -221,3 +221,17 @@ def test_vrs_scheduler_needs_dask():
     )
     assert result.exit_code == 2
     assert "--scheduler needs --engine dask" in result.output
+
+
+def test_vrs_noise_gaussian_is_passed_and_recorded(tmp_path):
+    imp, elig = _good(tmp_path)
+    elig = elig.assign(noise_scale=3.0)
+    args = ["vrs", _write(tmp_path, "imp.csv", imp), "--eligible", _write(tmp_path, "e.csv", elig)]
+    args += ["--attribute", "sex", "--resamples", "50", "--seed", "1", "--format", "json"]
+    gauss = _run(*args, "--noise", "gaussian")
+    laplace = _run(*args)
+    assert gauss.exit_code == 0 and laplace.exit_code == 0, gauss.output
+    g, lp = ResultSet.from_json(gauss.output)[0], ResultSet.from_json(laplace.output)[0]
+    assert g.details["noise"] == "gaussian" and "noise" not in lp.details
+    assert g.estimate == lp.estimate and g.ci_high != lp.ci_high
+    assert _run(*args, "--noise", "cauchy").exit_code == 2

@@ -66,6 +66,39 @@ def test_probabilities_within_tolerance_are_renormalised_and_counted():
     np.testing.assert_allclose(counts.totals().loc["a"].sum(), 15.0)
 
 
+def test_rows_merely_rounded_to_six_decimals_are_not_counted_as_renormalised():
+    # 0.7 + 0.2 + 0.1 sums to 1 - 1.1e-16 in floating point
+    three = pd.DataFrame(
+        {"ad_id": ["a"], "impressions": [3], "p_x": [0.7], "p_y": [0.2], "p_z": [0.1]}
+    )
+    assert three[["p_x", "p_y", "p_z"]].to_numpy().sum() != 1.0
+    assert count_delivery(three, "race").info["renormalised_rows"] == 0
+    # four groups printed to 6 decimals: each off by up to 5e-7, the row by up to 2e-6
+    four = pd.DataFrame(
+        {
+            "ad_id": ["a"],
+            "impressions": [3],
+            "p_w": [0.2500005],
+            "p_x": [0.2500005],
+            "p_y": [0.2500005],
+            "p_z": [0.2500005],
+        }
+    )
+    assert count_delivery(four, "race").info["renormalised_rows"] == 0
+    # off by 2e-5 (rounded to 4 decimals, or not normalised): counted
+    four["p_z"] = 0.25002
+    assert count_delivery(four, "race").info["renormalised_rows"] == 1
+
+
+def test_the_bundled_example_has_no_renormalised_rows():
+    from varkit.datasets.fairness import load_impressions_example
+
+    log = load_impressions_example()
+    probs = log[[c for c in log.columns if c.startswith("p_")]].to_numpy()
+    assert (probs.sum(axis=1) != 1.0).sum() > 1000  # rounding: 1,683 of 3,679 rows
+    assert count_delivery(log, "race").info["renormalised_rows"] == 0
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [

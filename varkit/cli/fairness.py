@@ -78,7 +78,22 @@ def _noise_scale_option(*decls: str, help: str) -> Callable[[F], F]:
 )
 @_noise_scale_option(
     "--delivered-noise-scale",
-    help="Laplace scale of DP noise in the delivered counts (allows negative impressions).",
+    help="Scale of DP noise in the delivered counts (allows negative impressions).",
+)
+@choice_option(
+    "--noise",
+    choices=("laplace", "gaussian"),
+    default="laplace",
+    help="DP mechanism of the noise scales (delivered and the eligible noise_scale column): "
+    "Laplace b or Gaussian sigma.",
+)
+@click.option(
+    "--calibration",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Calibration sample of an estimated attribute: its true group in a column named "
+    "as --attribute, and p_<group> columns. Corrects each ad's distance for "
+    "misclassification (the uncorrected one stays in details); memory engine only.",
 )
 @run_options(engine=True)
 def vrs(
@@ -93,6 +108,8 @@ def vrs(
     estimate: str,
     scheme: str,
     delivered_noise_scale: float,
+    noise: str,
+    calibration: str | None,
     run: RunOptions,
 ) -> None:
     """Shuffle distance of every ad in IMPRESSIONS with intervals, then compliance coverage.
@@ -117,6 +134,8 @@ def vrs(
         scheme=if_typed("scheme", scheme),  # --engine dask implies poisson
         interval=interval,
         delivered_noise_scale=delivered_noise_scale,
+        noise=noise,
+        calibration=calibration,
         estimate=estimate,
         **run.front_door(),
     )
@@ -128,7 +147,8 @@ def vrs(
     "--out-dir",
     required=True,
     type=click.Path(file_okay=False),
-    help="Folder for impressions.csv, eligible.csv, truth.csv and trajectory.csv.",
+    help="Folder for impressions.csv, eligible.csv, truth.csv and trajectory.csv "
+    "(and calibration.csv).",
 )
 @count_option("--users", low=10, default=5000)
 @count_option("--ads", low=1, default=30)
@@ -146,6 +166,11 @@ def vrs(
     "--eligible-noise-scale", help="Laplace scale of DP noise added to the eligible counts."
 )
 @float_option("--threshold", default=0.10, help="Bar for the true coverage.")
+@count_option(
+    "--calibration-users",
+    default=0,
+    help="Also write calibration.csv: this many new users' true race and BISG p_<group>.",
+)
 @run_options(confidence=False, device=False)
 def simulate(
     out_dir: str,
@@ -156,6 +181,7 @@ def simulate(
     controller: bool,
     eligible_noise_scale: float,
     threshold: float,
+    calibration_users: int,
     run: RunOptions,
 ) -> None:
     """Simulate ad delivery, write the logs, and print the true coverage per attribute."""
@@ -173,6 +199,7 @@ def simulate(
         controller=controller,
         eligible_noise_scale=eligible_noise_scale,
         random_state=seed,
+        n_calibration=calibration_users,
     )
     paths = {}
     for name, frame in sim.tables().items():

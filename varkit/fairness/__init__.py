@@ -24,13 +24,14 @@ from varkit.fairness.distances import (
 )
 from varkit.fairness.front_door import vrs
 from varkit.fairness.metrics import vrs_coverage, vrs_metrics
+from varkit.fairness.misclassification import misclassification_matrix
 from varkit.fairness.simulate import (
     SimulatedDelivery,
     plot_trajectory,
     simulate_ad_logs,
     simulate_delivery,
 )
-from varkit.fairness.uncertainty import replicate_counts, summarise_replicates
+from varkit.fairness.uncertainty import dp_noise_scale, replicate_counts, summarise_replicates
 
 __all__ = [
     "DeliveryCounts",
@@ -41,9 +42,11 @@ __all__ = [
     "count_delivery",
     "count_delivery_chunks",
     "count_eligible",
+    "dp_noise_scale",
     "js_distance",
     "kl_divergence",
     "max_gap",
+    "misclassification_matrix",
     "passes_threshold",
     "plot_trajectory",
     "replicate_counts",

@@ -121,8 +121,9 @@ def vrs_metrics_chunks(
     **options
         ``unit``, ``threshold``, ``confidence``, ``n_resamples``, ``scheme``,
         ``interval``, ``eligible_sampling``, ``redraw_membership``,
-        ``delivered_noise_scale``, ``drop_groups``, ``estimate``, ``tolerance`` and
-        ``device``, as for :func:`~varkit.fairness.metrics.vrs_metrics`.
+        ``delivered_noise_scale``, ``drop_groups``, ``estimate``, ``tolerance``,
+        ``device`` and ``noise``, as for :func:`~varkit.fairness.metrics.vrs_metrics`
+        (not ``calibration``: the memory engine only).
 
     Returns
     -------

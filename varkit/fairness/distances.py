@@ -26,9 +26,13 @@ inf
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from scipy.spatial.distance import jensenshannon
 from scipy.special import rel_entr
+
+from varkit.fairness.misclassification import check_misclassification, corrected_shares
 
 __all__ = [
     "clip_and_renormalise",
@@ -89,7 +93,9 @@ def clip_and_renormalise(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.where(mask, 0.0, counts), mask
 
 
-def shuffle_distance(delivered: np.ndarray, eligible: np.ndarray) -> np.ndarray | float:
+def shuffle_distance(
+    delivered: np.ndarray, eligible: np.ndarray, *, misclassification: Any = None
+) -> np.ndarray | float:
     """Total variation distance between delivered and eligible shares, from counts.
 
     Computed by cross-multiplication, ``1/2 sum_k |D_k E - E_k D| / (D E)`` with
@@ -104,6 +110,15 @@ def shuffle_distance(delivered: np.ndarray, eligible: np.ndarray) -> np.ndarray 
         Non-negative counts per group (impressions or reach; eligible users). Shares are
         taken along the last axis. Negative counts must be clipped first
         (:func:`clip_and_renormalise`).
+    misclassification : array_like of shape (K, K), optional
+        For counts of an *estimated* attribute (soft BISG sums, ``p_<group>``): the
+        misclassification matrix ``M[k, j] = E[p_j | true group k]``, rows the true
+        groups, columns the estimated ones, rows summing to 1 (from a calibration
+        sample: :func:`~varkit.fairness.misclassification.misclassification_matrix`).
+        Soft shares measure ``M^T s_true``, which pulls every distance towards 0; both
+        sides' shares are first corrected by non-negative least squares
+        (:func:`~varkit.fairness.misclassification.corrected_shares`), and the distance
+        is that of the corrected shares. Default: no correction.
 
     Returns
     -------
@@ -112,13 +127,32 @@ def shuffle_distance(delivered: np.ndarray, eligible: np.ndarray) -> np.ndarray 
         first scaled by a power of two (exact), so counts up to 1e308 neither overflow
         nor change the result.
 
+    Raises
+    ------
+    VarkitError
+        For a ``misclassification`` matrix that is not K x K, has negative entries or
+        rows not summing to 1, or is singular (condition number above 1e8).
+
     Examples
     --------
     >>> shuffle_distance([60, 40], [50, 50])          # A: 10 points off, exactly 0.1
     0.1
     >>> shuffle_distance([[60, 40], [50, 50]], [50, 50]).tolist()
     [0.1, 0.0]
+
+    Soft counts through memberships that put 20% of each group's mass on the other
+    group see 60/40 against 50/50; the true audiences are 66.7/33.3 and 50/50:
+
+    >>> M = [[0.8, 0.2], [0.2, 0.8]]
+    >>> round(shuffle_distance([60, 40], [50, 50], misclassification=M), 12)
+    0.166666666667
     """
+    if misclassification is not None:
+        n_groups = np.shape(delivered)[-1]
+        matrix = check_misclassification(misclassification, n_groups)
+        return shuffle_distance(
+            corrected_shares(delivered, matrix), corrected_shares(eligible, matrix)
+        )
     d = _rescaled(delivered)
     e = _rescaled(eligible)
     d_total = d.sum(axis=-1, keepdims=True)

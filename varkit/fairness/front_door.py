@@ -69,6 +69,8 @@ def vrs(
     tolerance: float = DEFAULT_TOLERANCE,
     random_state: int | np.random.Generator | None = None,
     device: str = "cpu",
+    noise: str = "laplace",
+    calibration: Table | None = None,
 ) -> ResultSet:
     """Shuffle distance of every ad with its interval, then the compliance coverage.
 
@@ -96,8 +98,15 @@ def vrs(
     min_impressions : float, default 0
         Ads with fewer impressions do not qualify for the coverage (counted as excluded).
     unit, threshold, confidence, n_resamples, interval, eligible_sampling, \
-redraw_membership, delivered_noise_scale, drop_groups, estimate, tolerance, device
-        As for :func:`~varkit.fairness.metrics.vrs_metrics`.
+redraw_membership, delivered_noise_scale, drop_groups, estimate, tolerance, device, noise
+        As for :func:`~varkit.fairness.metrics.vrs_metrics` (``noise``: the DP mechanism,
+        ``'laplace'`` or ``'gaussian'``, of the noise scales), on every engine.
+    calibration : pandas.DataFrame or path, optional
+        A calibration sample of the estimated attribute (true group in a column named
+        ``attribute``, ``p_<group>`` memberships): each ad's distance is corrected for
+        misclassification, its interval carries the calibration's error (see
+        :func:`~varkit.fairness.metrics.vrs_metrics`), the uncorrected values are in
+        ``details["uncorrected"]``. Memory engine only.
     scheme : {'multinomial', 'poisson'}, optional
         Bootstrap weights; default ``'multinomial'``, and ``'poisson'`` (the only one) on
         Dask.
@@ -150,7 +159,9 @@ redraw_membership, delivered_noise_scale, drop_groups, estimate, tolerance, devi
         estimate=estimate,
         tolerance=tolerance,
         device=device,
+        noise=noise,
     ).check()
+    _check_calibration_engine(calibration, engine)
     if engine == "dask":
         _check_log_options(options)  # before a cluster is started
     seed = resolve_seed(random_state)  # drawn when not given; written to the provenance
@@ -171,17 +182,26 @@ redraw_membership, delivered_noise_scale, drop_groups, estimate, tolerance, devi
         )
     else:
         log = _read_log(impressions, log_columns(attribute, delivered_noise_scale))
-        per_ad = vrs_of_counts(log, checked_eligible(table, options), options, seed)
+        sample = None if calibration is None else _read_calibration(calibration, attribute)
+        per_ad = vrs_of_counts(log, checked_eligible(table, options), options, seed, sample)
     coverage = vrs_coverage(
         per_ad, min_impressions=min_impressions, confidence=confidence, random_state=seed
     )
     provenance = make_provenance(
         function="varkit.fairness.vrs",
-        inputs=_inputs(impressions, eligible),
+        inputs=_inputs(impressions, eligible, calibration),
         seed=seed,
         device=resolve_device(device).device,
     )
     return ResultSet(per_ad.results + coverage.results, provenance)
+
+
+def _check_calibration_engine(calibration: Any, engine: str) -> None:
+    if calibration is not None and engine != "memory":
+        raise VarkitError(
+            f"`calibration` needs the memory engine (read whole, no `rows_per_partition`), "
+            f"not {engine!r}."
+        )
 
 
 def _scheme(engine: str, scheme: str | None) -> str:
@@ -201,6 +221,13 @@ def _read_eligible(eligible: Table) -> pd.DataFrame:
     if isinstance(eligible, pd.DataFrame):
         return eligible
     return read_table(eligible, ELIGIBLE_COLUMNS, what="eligible table")
+
+
+def _read_calibration(calibration: Table, attribute: str) -> pd.DataFrame:
+    if isinstance(calibration, pd.DataFrame):
+        return calibration
+    columns = [Column(attribute, "label"), Column("p_", "probability", prefix=True)]
+    return read_table(calibration, columns, what="calibration sample")
 
 
 def _read_log(impressions: Table | Sequence[str], columns: list[Column]) -> pd.DataFrame:
@@ -250,7 +277,7 @@ def _on_dask(
         )
 
 
-def _inputs(impressions: Any, eligible: Any) -> list[str]:
+def _inputs(impressions: Any, eligible: Any, calibration: Any = None) -> list[str]:
     """The files read, for the provenance (none for a DataFrame)."""
     files = [] if isinstance(impressions, pd.DataFrame) else expand_paths(_files(impressions))
-    return files + ([os.fspath(eligible)] if _is_file_name(eligible) else [])
+    return files + [os.fspath(table) for table in (eligible, calibration) if _is_file_name(table)]

@@ -46,7 +46,7 @@ from varkit.fairness.metrics import (
     check_delivered_ads,
     checked_eligible,
 )
-from varkit.fairness.uncertainty import _laplace, replicate_counts
+from varkit.fairness.uncertainty import _dp_noise, replicate_counts
 from varkit.gpu.segments import segment_poisson_sums
 from varkit.results import ResultSet
 
@@ -308,6 +308,7 @@ class SumsBootstrap:
             n_resamples=int(options.n_resamples),
             scheme="poisson",
             random_state=rng,
+            noise=options.noise,
         )
         if sums is None:  # no user ids: resample impressions from the totals
             d_star, e_star = replicate_counts(
@@ -317,7 +318,7 @@ class SumsBootstrap:
             _, e_star = replicate_counts(np.zeros((1, d_clip.size)), points.e_clip[i], **common)
             d_star = sums.copy()
             if noise > 0:
-                d_star += _laplace(np.asarray(noise), d_star.shape, rng)
+                d_star += _dp_noise(options.noise, np.asarray(noise), d_star.shape, rng)
             d_star = np.maximum(d_star, 0.0)
         clustered = sums is not None
         details: dict[str, Any] = {"n_log_rows": int(self.merged.rows[j])}

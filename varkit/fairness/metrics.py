@@ -59,8 +59,14 @@ from varkit.fairness.distances import (
     shuffle_distance,
     signed_gaps,
 )
+from varkit.fairness.misclassification import (
+    Calibration,
+    check_misclassification,
+    corrected_shares,
+)
 from varkit.fairness.uncertainty import (
     INTERVALS,
+    NOISES,
     SCHEMES,
     replicate_counts,
     summarise_replicates,
@@ -70,6 +76,7 @@ from varkit.results import Result, ResultSet
 __all__ = [
     "AdReplicates",
     "AdRows",
+    "Correction",
     "PointMetrics",
     "RowBootstrap",
     "VrsOptions",
@@ -135,6 +142,7 @@ class VrsOptions:
     estimate: str = "plug-in"
     tolerance: float = DEFAULT_TOLERANCE
     device: str = "cpu"
+    noise: str = "laplace"
 
     @classmethod
     def from_keywords(cls, attribute: str, keywords: Mapping[str, Any]) -> VrsOptions:
@@ -205,6 +213,8 @@ def _validate_vrs(options: VrsOptions) -> None:
         raise VarkitError(f"`device` must be 'cpu', 'gpu' or 'auto', got {options.device!r}.")
     if options.estimate not in _ESTIMATES:
         raise VarkitError(f"`estimate` must be 'plug-in' or 'debiased', got {options.estimate!r}.")
+    if options.noise not in NOISES:
+        raise VarkitError(f"`noise` must be 'laplace' or 'gaussian', got {options.noise!r}.")
 
 
 def checked_eligible(
@@ -427,7 +437,7 @@ class PointMetrics:
 
     def details(self, i: int, options: VrsOptions) -> dict[str, Any]:
         """The ``details`` every ad's result has, delivered or not."""
-        return {
+        out = {
             "unit": options.unit,
             "membership": self.membership,
             "threshold": options.threshold,
@@ -436,6 +446,9 @@ class PointMetrics:
             "eligible_noise_scale": self.per_ad["eligible_noise_scale"][i],
             "eligible_clipped_groups": self.e_clipped[i],
         }
+        if options.noise != "laplace":  # (Laplace, the default, is not written)
+            out.update(noise=options.noise, noise_scale_is="standard deviation sigma")
+        return out
 
     def delivered_details(self, i: int, options: VrsOptions) -> dict[str, Any]:
         """The point metrics in the ``details`` of a delivered ad."""
@@ -531,14 +544,21 @@ class RowBootstrap:
             scheme=options.scheme,
             random_state=self.rng,
             device=options.device,
+            noise=options.noise,
         )
         return AdReplicates(d_star, e_star, clustered, options.scheme, redraw)
 
 
-def ad_results(points: PointMetrics, options: VrsOptions, draw: Draw | None) -> ResultSet:
+def ad_results(
+    points: PointMetrics,
+    options: VrsOptions,
+    draw: Draw | None,
+    correction: Correction | None = None,
+) -> ResultSet:
     """One ``shuffle_distance`` result per eligible ad: its point metrics, and its interval.
 
-    ``draw`` gives an ad's replicates (None: point metrics only). Every engine finishes
+    ``draw`` gives an ad's replicates (None: point metrics only); ``correction`` corrects
+    estimated memberships (:class:`Correction`, in memory only). Every engine finishes
     here, so the results' fields are written in one place.
 
     Examples
@@ -553,11 +573,17 @@ def ad_results(points: PointMetrics, options: VrsOptions, draw: Draw | None) -> 
     True
     """
     return ResultSet(
-        tuple(_ad_result(points, i, options, draw) for i in range(len(points.ad_names)))
+        tuple(_ad_result(points, i, options, draw, correction) for i in range(len(points.ad_names)))
     )
 
 
-def _ad_result(points: PointMetrics, i: int, options: VrsOptions, draw: Draw | None) -> Result:
+def _ad_result(
+    points: PointMetrics,
+    i: int,
+    options: VrsOptions,
+    draw: Draw | None,
+    correction: Correction | None,
+) -> Result:
     label = {"ad_id": points.ad_names[i], "attribute": options.attribute}
     details = points.details(i, options)
     if not points.seen[i]:
@@ -576,27 +602,15 @@ def _ad_result(points: PointMetrics, i: int, options: VrsOptions, draw: Draw | N
         )
     if draw is None:
         details["pass"] = points.passes[i]
-        return Result(
+        result = Result(
             "shuffle_distance", sd, method="plug-in", n=n_units, group=label, details=details
         )
+        return result if correction is None else correction.result(result, points, i, None, options)
     reps = draw(points, i)
-    summary = summarise_replicates(
-        points.d_clip[i],
-        points.e_clip[i],
-        reps.delivered,
-        reps.eligible,
-        confidence=options.confidence,
-        threshold=options.threshold,
-        tolerance=options.tolerance,
-        interval=options.interval,
-    )
-    chosen = summary["debiased"] if options.estimate == "debiased" else sd
+    summary = _summary(points.d_clip[i], points.e_clip[i], reps.delivered, reps.eligible, options)
+    chosen, estimates = _estimates(summary, sd, options)
     details.update(
-        plug_in=sd,
-        debiased=summary["debiased"],
-        bias_corrected=summary["bias_corrected"],
-        noise_floor=summary["noise_floor"],
-        p_under=summary["p_under"],
+        **estimates,
         n_resamples=int(options.n_resamples),
         n_valid_resamples=summary["n_valid"],
         scheme=reps.scheme,
@@ -606,18 +620,170 @@ def _ad_result(points: PointMetrics, i: int, options: VrsOptions, draw: Draw | N
         **reps.details,
     )
     details["pass"] = bool(passes_threshold(chosen, options.threshold, options.tolerance))
+    method = f"bootstrap-{'users' if reps.clustered else 'impressions'}-{options.interval}"
+    result = _interval_result(label, chosen, summary, method, n_units, details, options)
+    return result if correction is None else correction.result(result, points, i, reps, options)
+
+
+def _summary(
+    delivered: np.ndarray,
+    eligible: np.ndarray,
+    delivered_star: np.ndarray,
+    eligible_star: np.ndarray,
+    options: VrsOptions,
+) -> dict[str, Any]:
+    """:func:`~varkit.fairness.uncertainty.summarise_replicates` with the options'."""
+    return summarise_replicates(
+        delivered,
+        eligible,
+        delivered_star,
+        eligible_star,
+        confidence=options.confidence,
+        threshold=options.threshold,
+        tolerance=options.tolerance,
+        interval=options.interval,
+    )
+
+
+def _estimates(summary: dict[str, Any], sd: float, options: VrsOptions) -> tuple[float, dict]:
+    """The reported estimate (plug-in or debiased) and the estimates' details."""
+    chosen = summary["debiased"] if options.estimate == "debiased" else sd
+    return chosen, {
+        "plug_in": sd,
+        "debiased": summary["debiased"],
+        "bias_corrected": summary["bias_corrected"],
+        "noise_floor": summary["noise_floor"],
+        "p_under": summary["p_under"],
+    }
+
+
+def _interval_result(
+    label: dict[str, str],
+    chosen: float,
+    summary: dict[str, Any],
+    method: str,
+    n_units: int | None,
+    details: dict[str, Any],
+    options: VrsOptions,
+) -> Result:
     return Result(
         "shuffle_distance",
         chosen,
         min(summary["ci_low"], chosen),
         max(summary["ci_high"], chosen),
         options.confidence,
-        f"bootstrap-{'users' if reps.clustered else 'impressions'}-{options.interval}",
+        method,
         n=n_units,
         stderr=summary["stderr"],
         group=label,
         details=details,
     )
+
+
+@dataclass(frozen=True)
+class Correction:
+    """Misclassification correction of estimated memberships, with its calibration error.
+
+    ``matrix`` is the calibration sample's ``M`` (rows true groups, columns estimated
+    ones); ``replicates`` holds one bootstrap ``M`` per replicate (the calibration rows
+    redrawn within each true group), so replicate ``b`` of every ad is corrected with
+    ``replicates[b]``: the interval carries the calibration's sampling error beside the
+    users', labels' and eligible counts'. Only :func:`vrs_of_counts` (the memory engine)
+    builds one.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> frame = pd.DataFrame({"race": ["a", "a", "b", "b"], "p_a": [0.9, 0.7, 0.2, 0.3],
+    ...                       "p_b": [0.1, 0.3, 0.8, 0.7]})
+    >>> correction = Correction.of(frame, VrsOptions("race", n_resamples=10), ("a", "b"),
+    ...                            np.random.default_rng(0))
+    >>> correction.matrix.round(2).tolist(), correction.replicates.shape
+    ([[0.8, 0.2], [0.25, 0.75]], (10, 2, 2))
+    """
+
+    matrix: np.ndarray
+    replicates: np.ndarray | None
+    n_rows: int
+
+    @classmethod
+    def of(
+        cls,
+        calibration: pd.DataFrame | Calibration,
+        options: VrsOptions,
+        groups: Sequence[str],
+        rng: np.random.Generator,
+    ) -> Correction:
+        """The correction of ``options.attribute`` from a calibration sample."""
+        sample = (
+            calibration
+            if isinstance(calibration, Calibration)
+            else Calibration.of(calibration, options.attribute, groups)
+        )
+        if tuple(sample.groups) != tuple(groups):
+            raise VarkitError(
+                f"`calibration` has groups {', '.join(sample.groups)}, not the eligible "
+                f"table's {', '.join(groups)}."
+            )
+        matrix = check_misclassification(sample.matrix, len(groups), "`calibration`")
+        replicates = (
+            sample.replicates(int(options.n_resamples), rng) if options.n_resamples else None
+        )
+        return cls(matrix, replicates, len(sample.labels))
+
+    def result(
+        self,
+        uncorrected: Result,
+        points: PointMetrics,
+        i: int,
+        reps: AdReplicates | None,
+        options: VrsOptions,
+    ) -> Result:
+        """Ad ``i``'s corrected result, the uncorrected one kept in ``details``."""
+        groups = points.groups
+        d_hat = corrected_shares(points.d_clip[i], self.matrix)
+        e_hat = corrected_shares(points.e_clip[i], self.matrix)
+        sd = float(shuffle_distance(d_hat, e_hat))
+        before = uncorrected.details
+        kept = ("delivered_shares", "eligible_shares", "gaps", "max_gap", "p_under")
+        details = dict(before)
+        details["uncorrected"] = {
+            "estimate": uncorrected.estimate,
+            "ci_low": uncorrected.ci_low,
+            "ci_high": uncorrected.ci_high,
+            "method": uncorrected.method,
+            **{name: before[name] for name in kept if name in before},
+        }
+        gaps = d_hat - e_hat
+        details.update(
+            correction="misclassification",
+            calibration_rows=self.n_rows,
+            delivered_shares=dict(zip(groups, d_hat.tolist(), strict=True)),
+            eligible_shares=dict(zip(groups, e_hat.tolist(), strict=True)),
+            gaps=dict(zip(groups, gaps.tolist(), strict=True)),
+            max_gap=float(np.abs(gaps).max()),
+            kl_eligible_delivered=float(kl_divergence(d_hat, e_hat)),
+            js_distance=float(js_distance(d_hat, e_hat)),
+        )
+        method = f"{uncorrected.method}-misclassification-corrected"
+        if reps is None or self.replicates is None:
+            details["pass"] = bool(passes_threshold(sd, options.threshold, options.tolerance))
+            return Result(
+                "shuffle_distance",
+                sd,
+                method=method,
+                n=uncorrected.n,
+                group=dict(uncorrected.group),
+                details=details,
+            )
+        d_star = corrected_shares(reps.delivered, self.replicates)
+        e_star = corrected_shares(reps.eligible, self.replicates)
+        summary = _summary(d_hat, e_hat, d_star, e_star, options)
+        chosen, estimates = _estimates(summary, sd, options)
+        details.update(**estimates, n_valid_resamples=summary["n_valid"])
+        details["pass"] = bool(passes_threshold(chosen, options.threshold, options.tolerance))
+        group = dict(uncorrected.group)
+        return _interval_result(group, chosen, summary, method, uncorrected.n, details, options)
 
 
 def check_delivered_ads(rows: AdRows, elig: EligibleCounts) -> None:
@@ -635,15 +801,32 @@ def vrs_of_counts(
     elig: EligibleCounts,
     options: VrsOptions,
     random_state: int | np.random.Generator | None,
+    calibration: pd.DataFrame | Calibration | None = None,
 ) -> ResultSet:
     """:func:`vrs_metrics` with its options checked and the eligible table counted."""
     counts = _delivery_counts(impressions, elig, options)
+    if calibration is not None and not counts.soft:
+        raise VarkitError(
+            f"`calibration` corrects estimated memberships (p_<group> columns), but "
+            f"`impressions` holds hard labels in its {options.attribute!r} column."
+        )
     rows = AdRows.of(counts, elig.groups, options.unit)
     check_delivered_ads(rows, elig)
     rng = np.random.default_rng(random_state)
+    # The calibration's replicates come from a child stream: the uncorrected results
+    # (kept in the details) are those of the same seed without calibration.
+    correction = None
+    if calibration is not None:
+        correction = Correction.of(calibration, options, elig.groups, rng.spawn(1)[0])
+        if options.redraw_membership is None:
+            # Memberships are not posteriors within an audience selected on the true
+            # group, so a label redrawn from them is not a draw of its true group; the
+            # corrected shares vary with the users drawn (and M), which the user
+            # bootstrap resamples. (Redrawing doubled the intervals' width in simulation.)
+            options = dataclasses.replace(options, redraw_membership=False)
     points = PointMetrics.of(rows, elig, threshold=options.threshold, tolerance=options.tolerance)
     draw = RowBootstrap(rows, options, rng) if options.n_resamples else None
-    return ad_results(points, options, draw)
+    return ad_results(points, options, draw, correction)
 
 
 def vrs_metrics(
@@ -665,6 +848,8 @@ def vrs_metrics(
     tolerance: float = DEFAULT_TOLERANCE,
     random_state: int | np.random.Generator | None = None,
     device: str = "cpu",
+    noise: str = "laplace",
+    calibration: pd.DataFrame | None = None,
 ) -> ResultSet:
     """Shuffle distance of every ad for one attribute, with its per-ad bootstrap interval.
 
@@ -701,8 +886,8 @@ def vrs_metrics(
     redraw_membership : bool, optional
         Redraw soft group memberships in each replicate (default: when they are soft).
     delivered_noise_scale : float, default 0
-        Laplace scale of DP noise in the delivered counts; allows negative impressions,
-        which are clipped per group, and re-adds the noise in each replicate.
+        Scale of DP noise in the delivered counts (see ``noise``); allows negative
+        impressions, which are clipped per group, and re-adds the noise in each replicate.
     drop_groups : sequence of str, default ("unknown",)
     estimate : {'plug-in', 'debiased'}, default 'plug-in'
         Which value is the result's ``estimate`` (the other is in ``details``).
@@ -711,6 +896,27 @@ def vrs_metrics(
     random_state : None, int or numpy.random.Generator
     device : {'cpu', 'gpu', 'auto'}, default 'cpu'
         Where the shared resampling engine sums the resampled users' counts.
+    noise : {'laplace', 'gaussian'}, default 'laplace'
+        The DP mechanism of ``delivered_noise_scale`` and the eligible ``noise_scale``:
+        each scale is the Laplace ``b`` or the Gaussian standard deviation sigma, and
+        noise of that law is re-added in each replicate. ``'gaussian'`` is written to
+        the results' ``details["noise"]``; to get a scale from a privacy budget (and the
+        sensitivity it assumes) see :func:`~varkit.fairness.uncertainty.dp_noise_scale`.
+    calibration : pandas.DataFrame, optional
+        For an estimated attribute (``p_<group>`` memberships, e.g. BISG race): a
+        calibration sample, one row per person with the true group in a column named
+        ``attribute`` and the ``p_<group>`` memberships the log would give them. Soft
+        counts measure ``M^T s_true`` (:mod:`varkit.fairness.misclassification`), which
+        pulls every distance towards 0; with a calibration each ad's delivered and
+        eligible shares are corrected by ``M`` (NNLS) before the distance is taken, each
+        bootstrap replicate with the ``M`` of a resample of the calibration rows (within
+        each true group), so the interval carries the calibration's error too; soft
+        memberships are then not redrawn unless ``redraw_membership=True``. The
+        result is the corrected one (method ``...-misclassification-corrected``); the
+        uncorrected estimate, interval, method and shares are kept in
+        ``details["uncorrected"]``. It assumes the memberships depend on delivery and
+        eligibility only through the true group (non-differential misclassification);
+        a controller that steers on the memberships themselves breaks that.
 
     Returns
     -------
@@ -753,9 +959,10 @@ def vrs_metrics(
         estimate=estimate,
         tolerance=tolerance,
         device=device,
+        noise=noise,
     )
     elig = checked_eligible(eligible, options)
-    return vrs_of_counts(impressions, elig, options, random_state)
+    return vrs_of_counts(impressions, elig, options, random_state, calibration)
 
 
 def vrs_coverage(

@@ -25,6 +25,7 @@ True
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import numbers
 from collections.abc import Sequence
@@ -76,6 +77,10 @@ class SimulatedDelivery:
         distance after every round.
     controller : bool
         Whether the VRS-like controller ran.
+    calibration : pandas.DataFrame or None
+        With ``n_calibration > 0``: a calibration sample of that many new users from the
+        same population, ``race`` (true) and ``p_<race group>`` (their BISG
+        memberships), for :func:`~varkit.fairness.misclassification.misclassification_matrix`.
 
     Examples
     --------
@@ -94,15 +99,20 @@ class SimulatedDelivery:
     truth: pd.DataFrame
     trajectory: pd.DataFrame
     controller: bool = False
+    calibration: pd.DataFrame | None = None
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        """The four tables by name, in the order the CLI writes them."""
-        return {
+        """The four tables (and the calibration sample, if any) by name, as the CLI
+        writes them."""
+        tables = {
             "impressions": self.impressions,
             "eligible": self.eligible,
             "truth": self.truth,
             "trajectory": self.trajectory,
         }
+        if self.calibration is not None:
+            tables["calibration"] = self.calibration
+        return tables
 
     def true_coverage(
         self,
@@ -170,6 +180,7 @@ def simulate_ad_logs(
     groups: Sequence[str] | None = None,
     attribute: str = "race",
     random_state: int | np.random.Generator | None = None,
+    noise: str = "laplace",
 ) -> tuple[pd.DataFrame, pd.DataFrame, float]:
     """Logs of ads with known population delivered and eligible shares.
 
@@ -178,7 +189,8 @@ def simulate_ad_logs(
     impressions cluster within users), independent of the class. With ``soft=True`` the
     log holds calibrated memberships ``(1 - blur) onehot + blur Dirichlet(1)`` instead of
     labels, and the population shares become ``(1 - blur) s + blur / K``. Eligible counts
-    are drawn the same way from ``n_eligible`` users, plus Laplace(``noise_scale``).
+    are drawn the same way from ``n_eligible`` users, plus Laplace(``noise_scale``), or
+    with ``noise="gaussian"`` normal noise of standard deviation ``noise_scale``.
 
     Returns
     -------
@@ -194,6 +206,8 @@ def simulate_ad_logs(
     (0.1, ['ad_id', 'impressions', 'race', 'user_id'])
     """
     check_noise_scale(noise_scale, "`noise_scale`")
+    if noise not in ("laplace", "gaussian"):
+        raise VarkitError(f"`noise` must be 'laplace' or 'gaussian', got {noise!r}.")
     rng = np.random.default_rng(random_state)
     d = np.asarray(delivered_shares, dtype=float)
     e = np.asarray(eligible_shares, dtype=float)
@@ -224,7 +238,9 @@ def simulate_ad_logs(
             counts = _memberships(latent_e, k, blur, rng).sum(axis=0)
         else:
             counts = rng.multinomial(n_eligible, e).astype(float)
-        counts = counts + (rng.laplace(0, noise_scale, size=k) if noise_scale > 0 else 0.0)
+        if noise_scale > 0:
+            draw = rng.normal if noise == "gaussian" else rng.laplace
+            counts = counts + draw(0, noise_scale, size=k)
         elig_parts.append(
             pd.DataFrame(
                 {
@@ -353,6 +369,7 @@ def simulate_delivery(
     eligible_noise_scale: float = 0.0,
     blur: float = 0.3,
     random_state: int | np.random.Generator | None = None,
+    n_calibration: int = 0,
 ) -> SimulatedDelivery:
     """Run a synthetic auction for a set of ads over ``n_rounds`` rounds (days).
 
@@ -378,6 +395,9 @@ def simulate_delivery(
     blur : float, default 0.3
         How uncertain the BISG memberships are (see :func:`simulate_ad_logs`).
     random_state : None, int or numpy.random.Generator
+    n_calibration : int, default 0
+        Also draw a calibration sample of this many new users (true race beside BISG
+        memberships), after the auction, so the logs are those of ``n_calibration=0``.
 
     Returns
     -------
@@ -412,6 +432,7 @@ def simulate_delivery(
         eligible_noise_scale=eligible_noise_scale,
         blur=blur,
     )
+    n_calibration = _positive_int(n_calibration, "n_calibration", minimum=0)
     rng = np.random.default_rng(random_state)
     users = _draw_users(n_users, blur, rng)
     ads = _draw_ads(users, n_ads, n_rounds, budget, skew, rng)
@@ -446,7 +467,14 @@ def simulate_delivery(
             ) + rng.laplace(0, measurement_noise_scale, size=(n_ads, 2))
             _steer(meas_race, e_race_meas, theta_race, gain, max_boost)
             _steer(meas_sex, e_sex_meas, theta_sex, gain, max_boost)
-    return _simulated(log_rows, eligible_table, trajectory, n_rounds, controller)
+    sim = _simulated(log_rows, eligible_table, trajectory, n_rounds, controller)
+    if not n_calibration:
+        return sim
+    race, bisg = _draw_race(n_calibration, blur, rng)
+    calibration = pd.DataFrame({"race": np.asarray(RACE_GROUPS)[race]})
+    for j, g in enumerate(RACE_GROUPS):
+        calibration[f"p_{g}"] = np.round(bisg[:, j], 6)  # as the log prints them
+    return dataclasses.replace(sim, calibration=calibration)
 
 
 @dataclass(frozen=True)
@@ -461,11 +489,18 @@ class _Users:
     sex_summary: np.ndarray  # the controller's noisy view of sex
 
 
-def _draw_users(n_users: int, blur: float, rng: np.random.Generator) -> _Users:
+def _draw_race(
+    n_users: int, blur: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """True race codes and BISG memberships of ``n_users`` people of the population."""
     k = len(RACE_GROUPS)
     latent = rng.choice(k, size=n_users, p=RACE_SHARES)
     bisg = _memberships(latent, k, blur, rng)
-    race = _draw_labels(bisg, rng)  # true race, drawn from calibrated BISG
+    return _draw_labels(bisg, rng), bisg  # true race, drawn from calibrated BISG
+
+
+def _draw_users(n_users: int, blur: float, rng: np.random.Generator) -> _Users:
+    race, bisg = _draw_race(n_users, blur, rng)
     female = rng.random(n_users) < 0.5
     activity = rng.lognormal(0.0, 0.7, size=n_users)
     interest = rng.normal(0.4 * (race - 1.0), 1.0)  # targeting feature, correlated with race
