@@ -173,10 +173,16 @@ def cycles(src, imp: Imports, local: bool = True) -> list[list[str]]:
             if len(comp) > 1:
                 comps.append(sorted(comp))
 
+    # Tarjan's recursion is as deep as the longest import chain; the old limit is put back,
+    # since tests that run after this one rely on it (a JSON nested 3,000 deep must raise)
+    limit = sys.getrecursionlimit()
     sys.setrecursionlimit(10000)
-    for v in list(graph):
-        if v not in index:
-            visit(v)
+    try:
+        for v in list(graph):
+            if v not in index:
+                visit(v)
+    finally:
+        sys.setrecursionlimit(limit)
     return comps
 
 
