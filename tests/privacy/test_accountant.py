@@ -143,3 +143,21 @@ def test_bad_parameters_raise_one_varkit_error_naming_them(changes, needle) -> N
     kw = {"noise_multiplier": 1.0, "sample_rate": 0.01, "steps": 10, "delta": 1e-5, **changes}
     with pytest.raises(VarkitError, match=needle):
         theoretical_epsilon(**kw)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # dp-accounting's own, on the way
+def test_parameters_beyond_the_accountant_raise_one_error_not_a_traceback() -> None:
+    with pytest.raises(VarkitError, match="'pld' accountant .* try another `accountant`"):
+        theoretical_epsilon(noise_multiplier=1e-300, sample_rate=0.5, steps=10, delta=1e-5)
+
+
+def test_the_accountants_logged_warnings_become_one_varkit_warning() -> None:
+    from varkit.errors import VarkitWarning
+
+    # dp-accounting logs (through absl) one line per Rényi order it finds unstable here
+    with pytest.warns(VarkitWarning, match=r"dp-accounting warned: .* more like it\)") as caught:
+        r = theoretical_epsilon(
+            noise_multiplier=1.0, sample_rate=1e-300, steps=10, delta=1e-5, accountant="rdp"
+        )
+    assert len([w for w in caught if issubclass(w.category, VarkitWarning)]) == 1
+    assert r.estimate == 0.0

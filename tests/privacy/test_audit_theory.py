@@ -77,3 +77,12 @@ def test_a_zero_delta_has_no_theoretical_epsilon() -> None:
         audit_epsilon(member, score, delta=[0.0, 1e-5], random_state=0, **DP_SGD)
     # without DP-SGD parameters delta = 0 stays admitted
     assert audit_epsilon(member, score, delta=0.0, random_state=0)[0].details["delta"] == 0.0
+
+
+def test_a_zero_theoretical_epsilon_puts_any_audited_epsilon_infinitely_above() -> None:
+    member, score = _data()
+    with pytest.warns(UserWarning, match="dp-accounting warned"):
+        rs = audit_epsilon(member, score, delta=1e-5, random_state=0, accountant="rdp",
+                           noise_multiplier=1.0, sample_rate=1e-300, steps=10)  # fmt: skip
+    ratio = next(r for r in rs if r.metric == "epsilon_ratio")
+    assert rs[0].ci_low > 0 and ratio.ci_low == ratio.estimate == ratio.ci_high == float("inf")

@@ -12,14 +12,17 @@ Microsoft's ``prv-accountant`` (``'prv'``).
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
 import numbers
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from importlib.metadata import version
 from typing import Any
 
-from varkit.errors import VarkitError, VarkitTypeError
+from varkit.errors import VarkitError, VarkitTypeError, VarkitWarning
 from varkit.results import Result
 
 __all__ = ["ACCOUNTANTS", "DpSgd", "theoretical_epsilon"]
@@ -124,6 +127,46 @@ def _prv(run: DpSgd, deltas: Sequence[float]) -> list[tuple[float, float, float]
 _LIBRARY = {"pld": "dp-accounting", "rdp": "dp-accounting", "prv": "prv-accountant"}
 
 
+class _Collect(logging.Handler):
+    """Keeps the messages that dp-accounting logs (through absl) instead of printing them."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = record.getMessage()
+        if text not in self.messages:
+            self.messages.append(text)
+
+
+@contextlib.contextmanager
+def _library_call(run: DpSgd, accountant: str) -> Iterator[None]:
+    """Run an accountant: its logged warnings become varkit warnings, and its numerical
+    failures on extreme parameters one error naming them (not a traceback)."""
+    logger = logging.getLogger("absl")
+    collect, propagate = _Collect(), logger.propagate
+    logger.addHandler(collect)
+    logger.propagate = False
+    try:
+        yield
+    except (ArithmeticError, MemoryError, ValueError) as exc:
+        raise VarkitError(
+            f"The {accountant!r} accountant ({_LIBRARY[accountant]}) failed for "
+            f"noise_multiplier={run.noise_multiplier:g}, sample_rate={run.sample_rate:g}, "
+            f"steps={run.steps} ({type(exc).__name__}: {exc}); these parameters are beyond "
+            "what it computes: try another `accountant`."
+        ) from None
+    finally:
+        logger.removeHandler(collect)
+        logger.propagate = propagate
+    if collect.messages:
+        more = len(collect.messages) - 1
+        extra = f" (and {more} more like it)" if more else ""
+        text = f"{_LIBRARY[accountant]} warned: {collect.messages[0]}{extra}"
+        warnings.warn(text, VarkitWarning, stacklevel=4)
+
+
 def accountant_results(run: DpSgd, deltas: Sequence[float], accountant: str) -> list[Result]:
     """One ``theoretical_epsilon`` result per delta, composing the mechanism once."""
     library = _LIBRARY[accountant]
@@ -134,16 +177,18 @@ def accountant_results(run: DpSgd, deltas: Sequence[float], accountant: str) -> 
         "mechanism": "Poisson-subsampled Gaussian, composed `steps` times (DP-SGD)",
         "bound": "upper: the mechanism is (epsilon, delta)-DP",
     }
+    with _library_call(run, accountant):
+        if accountant == "prv":
+            bounds = _prv(run, deltas)
+        else:
+            bounds = [(math.nan, math.nan, e) for e in _dp_accounting(run, deltas, accountant)]
+    epsilons = [high for _, _, high in bounds]
+    extra: list[dict[str, Any]] = [{} for _ in deltas]
     if accountant == "prv":
-        bounds = _prv(run, deltas)
-        epsilons = [high for _, _, high in bounds]
         extra = [
             {"prv_eps_lower": low, "prv_eps_estimate": mid, "prv_eps_error": _PRV_EPS_ERROR}
             for low, mid, _ in bounds
         ]
-    else:
-        epsilons = _dp_accounting(run, deltas, accountant)
-        extra = [{} for _ in deltas]
     return [
         Result(
             metric="theoretical_epsilon",
@@ -202,8 +247,13 @@ def theoretical_epsilon(
     -----
     The DP-SGD parameters describe add-or-remove-one adjacency with one example per
     clipped gradient; microbatching or sampling without replacement changes the
-    analysis, and is not covered. PLD accounting costs about a second for small
-    noise multipliers (< 1) over tens of thousands of steps; RDP costs milliseconds.
+    analysis, and is not covered. Costs (one core): RDP takes milliseconds; PLD about
+    0.4 s for the classic MNIST setting (noise 1.1, rate 256/60000, 14,062 steps) and
+    seconds for 10^6 steps; PRV 1.7 s there but 100 s for 10^5 steps. An accountant's
+    warnings (orders it dropped, numerical trouble) are re-raised as
+    :class:`~varkit.errors.VarkitWarning`; parameters beyond what it can compute (a
+    noise multiplier of 1e-300, 10^9 steps for PLD) raise one
+    :class:`~varkit.errors.VarkitError`.
 
     References
     ----------

@@ -263,12 +263,20 @@ def _attack_summary(args: _Audit) -> list[Result]:
 def _ratio(audited: Result, theory: Result) -> Result:
     """The audited epsilon (estimate and interval) over the theoretical one."""
     eps = theory.estimate
+
+    def over(x: float) -> float:
+        # an accountant may give 0 (no privacy loss at all): any audited epsilon is then
+        # infinitely above it
+        if eps > 0:
+            return x / eps
+        return math.inf if x > 0 else math.nan
+
     low, high = audited.ci_low, audited.ci_high
     return Result(
         metric="epsilon_ratio",
-        estimate=audited.estimate / eps,
-        ci_low=None if low is None else low / eps,
-        ci_high=None if high is None else high / eps,
+        estimate=over(audited.estimate),
+        ci_low=None if low is None else over(low),
+        ci_high=None if high is None else over(high),
         confidence=audited.confidence,
         method=f"{audited.method} / {theory.method}",
         n=audited.n,
