@@ -29,7 +29,7 @@ def _bound(m, r, v, delta=0.0, confidence=0.95):
 
 @pytest.mark.parametrize(("r", "confidence"), [(10, 0.95), (100, 0.95), (1000, 0.99)])
 def test_all_right_without_delta_is_the_logit_of_the_rth_root(r, confidence) -> None:
-    # Theorem 3.1: P[W >= r] = q^r = 1 - confidence, q = e^eps / (1 + e^eps)
+    # the main theorem (delta = 0): P[W >= r] = q^r = 1 - confidence, q = e^eps/(1 + e^eps)
     q = (1 - confidence) ** (1 / r)
     assert _bound(1000, r, r, confidence=confidence) == pytest.approx(
         math.log(q / (1 - q)), abs=1e-8

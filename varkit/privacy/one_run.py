@@ -102,11 +102,11 @@ def one_run_audit(
 
     ``P[W >= v] + 2 m delta max_{1 <= i <= v} P[v - i <= W < v] / i <= 1 - confidence``.
 
-    For delta = 0 this is the paper's main theorem (Theorem 3.1: under epsilon-DP the
-    number of right guesses is stochastically dominated by ``W``); the delta term is
-    their extension to (epsilon, delta)-DP, computed as their Appendix D procedure
-    (``p_value_DP_audit`` and the search for the largest rejected epsilon in
-    ``get_eps_audit``) computes it. Theorem numbers are those of arXiv 2305.08846.
+    For delta = 0 this is the paper's main theorem (Section 3: under epsilon-DP the
+    number of right guesses, given the number of guesses, is stochastically dominated
+    by ``W``); the delta term is their bound for (epsilon, delta)-DP as their Appendix D
+    procedure computes it (``p_value_DP_audit``, and ``get_eps_audit``'s search for the
+    largest rejected epsilon, here by Brent's method to 1e-9 instead of bisection).
 
     Parameters
     ----------
@@ -204,7 +204,7 @@ def audit_one_run(
     """One-run audit of a canary log: guess on the extreme scores, bound epsilon.
 
     The attack guesses "included" for the ``ceil(k/2)`` highest scores and "excluded"
-    for the ``floor(k/2)`` lowest, abstains on the rest (Steinke et al. 2023, Sec. 6),
+    for the ``floor(k/2)`` lowest, abstains on the rest (as Steinke et al. 2023 do),
     counts the right guesses and calls :func:`one_run_audit` with every row of the log
     as a canary.
 
