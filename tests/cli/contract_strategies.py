@@ -536,6 +536,11 @@ def privacy_cases(heavy: bool = False) -> st.SearchStrategy[Case]:
         "--score-col": ("score", "member", "nope"),
         "--model-col": ("model_id", "nope", "member"),
         "--plot": ("{tmp}/eps.png", "{tmp}/no/such/eps.png", "{tmp}/plain.txt/eps.png"),
+        # DP-SGD's parameters: all three or none (small step counts: PRV grows fast)
+        "--noise-multiplier": ("1", "0", "1e-300", "1e308", "nan", "-1"),
+        "--sample-rate": ("0.01", "1", "0", "1e-300", "2"),
+        "--steps": ("10", "0", "-1", "1000" if heavy else "100"),
+        "--accountant": ("pld", "rdp", "prv", "moments"),
     }
 
     @st.composite
@@ -545,6 +550,36 @@ def privacy_cases(heavy: bool = False) -> st.SearchStrategy[Case]:
         extra, fmt, written, files = draw(common())
         files = (("mia.csv", data), ("plain.txt", b"x\n"), *files)
         return _case("privacy epsilon", argv + extra, files, fmt, written)
+
+    return draw_case()
+
+
+@cache
+def canary_table() -> Table:
+    rng = np.random.default_rng(7)
+    included = rng.integers(0, 2, 200)
+    score = np.round(rng.normal(2.0 * included), 4)
+    return _table(pd.DataFrame({"canary_id": np.arange(200), "included": included, "score": score}))
+
+
+def one_run_cases(heavy: bool = False) -> st.SearchStrategy[Case]:
+    choices = {
+        "--guesses": ("20", "1", "0", "-3", "200", "201", "abc"),
+        "--delta": ("0", "1e-5", "1", "-1", "nan", "1e-300"),
+        "--score-col": ("score", "included", "nope"),
+        "--included-col": ("included", "score", "nope"),
+        "--id-col": ("canary_id", "included", "nope"),
+    }
+
+    @st.composite
+    def draw_case(draw: st.DrawFn) -> Case:
+        data = draw(malformed_csv(canary_table()))
+        argv = ["privacy", "one-run", "{tmp}/canaries.csv", *draw(options(choices))]
+        if "--guesses" not in argv:
+            argv += ["--guesses", "20"]
+        extra, fmt, written, files = draw(common(seed=False))
+        files = (("canaries.csv", data), *files)
+        return _case("privacy one-run", argv + extra, files, fmt, written)
 
     return draw_case()
 
@@ -979,6 +1014,7 @@ STRATEGIES = {
     "evaluate scores": scores_cases,
     "evaluate cv": cv_cases,
     "privacy epsilon": privacy_cases,
+    "privacy one-run": one_run_cases,
     "cav crash-rate": crash_rate_cases,
     "cav simulate": cav_simulate_cases,
     "fairness vrs": vrs_cases,

@@ -189,6 +189,10 @@ def command_line(ctx: click.Context) -> str:
             parts.append(str(value))
             continue
         flag = max(param.opts, key=len)
+        if isinstance(param, click.Option) and param.multiple:
+            # a repeatable option is typed once per value (`--delta=0 --delta=1e-05`)
+            parts.extend(f"{flag}={item}" for item in value)
+            continue
         parts.append(flag if value is True else f"{flag}={value}")
     return " ".join(parts)
 

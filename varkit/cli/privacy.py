@@ -1,14 +1,17 @@
-"""``varkit privacy``: epsilon from a membership-inference log (Bayesian and Clopper-Pearson)."""
+"""``varkit privacy``: epsilon from a membership-inference log (Bayesian and Clopper-Pearson),
+beside DP-SGD's theoretical epsilon, and the one-run audit of a canary log."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
 from varkit.cli.options import (
     RunOptions,
     choice_option,
+    count_option,
     float_option,
     run_options,
 )
@@ -102,7 +105,29 @@ def privacy() -> None:
     help="Write a PNG: posterior density of epsilon (pooled, first delta) with the "
     "credible interval and the Clopper-Pearson interval. Needs the plot extra.",
 )
-@run_options()
+@float_option(
+    "--noise-multiplier",
+    low=0.0,
+    default=None,
+    help="DP-SGD's noise multiplier: with --sample-rate and --steps, also report the "
+    "theoretical epsilon and the audited one over it.",
+)
+@float_option(
+    "--sample-rate",
+    low=0.0,
+    high=1.0,
+    default=None,
+    help="DP-SGD's Poisson sampling rate (batch size / dataset size).",
+)
+@count_option("--steps", low=1, default=None, help="DP-SGD's number of noisy steps.")
+@choice_option(
+    "--accountant",
+    choices=("pld", "rdp", "prv"),
+    default="pld",
+    help="Privacy accountant of the theoretical epsilon: privacy loss distributions, "
+    "Rényi DP or privacy random variables.",
+)
+@run_options(device=False)
 def epsilon(
     path: str,
     member_col: str,
@@ -117,11 +142,18 @@ def epsilon(
     split_fraction: float,
     tpr_fprs: tuple[float, ...],
     plot: str | None,
+    noise_multiplier: float | None,
+    sample_rate: float | None,
+    steps: int | None,
+    accountant: str,
     run: RunOptions,
 ) -> None:
     """Estimate epsilon from PATH, a CSV with one row per challenge point (or a glob).
 
     Columns: member (0/1) and score (higher = member) or a 0/1 guess; optional model_id.
+    With --noise-multiplier, --sample-rate and --steps (all three), DP-SGD's theoretical
+    epsilon follows, and the audited epsilon over it (epsilon_ratio: a lower end above 1
+    contradicts the claimed guarantee).
     """
     from varkit.privacy import audit_epsilon  # here, so that --help stays fast
 
@@ -138,10 +170,51 @@ def epsilon(
         n_thresholds=n_thresholds,
         split_fraction=split_fraction,
         tpr_at_fpr=tpr_fprs,
+        noise_multiplier=noise_multiplier,
+        sample_rate=sample_rate,
+        steps=steps,
+        accountant=accountant,
         **run.front_door(device=False, engine=False),
     )
     if plot is not None:
         _plot(results, plot)
+    run.emit(results)
+
+
+@privacy.command("one-run")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option(
+    "--guesses",
+    "n_guesses",
+    type=click.IntRange(1),
+    required=True,
+    help="Number of guesses k: 'included' for the k/2 highest scores, 'excluded' for the "
+    "k/2 lowest, abstaining on the rest.",
+)
+@click.option(
+    "--included-col", default="included", show_default=True, help="0/1 column: canary trained on."
+)
+@click.option(
+    "--score-col", default="score", show_default=True, help="Attack score, higher = included."
+)
+@click.option(
+    "--id-col",
+    default="canary_id",
+    show_default=True,
+    help="Optional canary id column (each id once).",
+)
+@float_option("--delta", default=0.0, help="The delta of (epsilon, delta)-DP.")
+@run_options(seed=False, device=False)
+def one_run(path: str, run: RunOptions, **options: Any) -> None:
+    """Lower bound on epsilon from PATH, the canaries of one training run (Steinke et al.).
+
+    One row per canary, each included in training by a fair coin: included (0/1), the
+    attack's score and optionally canary_id.
+    """
+    from varkit.privacy import audit_one_run  # here, so that --help stays fast
+
+    # the options are audit_one_run's keywords, under its names
+    results = audit_one_run(path, **options, **run.front_door(device=False, engine=False))
     run.emit(results)
 
 

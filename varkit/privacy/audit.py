@@ -28,6 +28,13 @@ from numpy.typing import ArrayLike
 from varkit.checks import resolve_seed
 from varkit.errors import VarkitError, VarkitTypeError
 from varkit.io import check_array
+from varkit.privacy.accountant import (
+    DpSgd,
+    accountant_results,
+    validate_accountant,
+    validate_accounting_delta,
+    validate_dp_sgd,
+)
 from varkit.privacy.attack import _validate_member_score, attack_roc, tpr_at_fpr
 from varkit.privacy.bayes import bayesian_epsilon
 from varkit.privacy.clopper_pearson import clopper_pearson_epsilon
@@ -61,6 +68,8 @@ class _Audit:
     confidence: float
     choice: ThresholdChoice
     tpr_fprs: tuple[float, ...]
+    dp_sgd: DpSgd | None = None
+    accountant: str = "pld"
 
 
 def _names(from_log: bool) -> dict[str, str]:
@@ -104,6 +113,23 @@ def _validate_settings(
     return int(n_thresholds), float(split_fraction), fprs
 
 
+def _validate_theory(dp_sgd: dict[str, Any] | None, deltas: tuple[float, ...]) -> DpSgd | None:
+    """The DP-SGD parameters, given all three or none, with a delta > 0 for each result."""
+    missing = [name for name, value in (dp_sgd or {}).items() if value is None]
+    if dp_sgd is None or len(missing) == len(dp_sgd):
+        return None
+    if missing:
+        listed = " and ".join(f"`{name}`" for name in missing)
+        raise VarkitError(
+            f"{listed} {'is' if len(missing) == 1 else 'are'} missing: the theoretical "
+            "epsilon needs `noise_multiplier`, `sample_rate` and `steps` together."
+        )
+    run = validate_dp_sgd(**dp_sgd)
+    for delta in deltas:
+        validate_accounting_delta(delta)
+    return run
+
+
 def _validate_audit(
     data: AttackLog,
     *,
@@ -115,6 +141,8 @@ def _validate_audit(
     n_thresholds: Any,
     split_fraction: Any,
     tpr_at_fpr: Any = (),
+    dp_sgd: dict[str, Any] | None = None,
+    accountant: Any = "pld",
 ) -> _Audit:
     member, score, guess, model_id = data.member, data.score, data.guess, data.model_id
     names = _names(data.from_log)
@@ -147,6 +175,8 @@ def _validate_audit(
     )
     if fprs and guess is not None:
         raise VarkitError(f"`tpr_at_fpr` needs {names['score']}, not {names['guess']}.")
+    accountant = validate_accountant(accountant)
+    run = _validate_theory(dp_sgd, deltas)
     return _Audit(
         members=members,
         values=values,
@@ -159,6 +189,8 @@ def _validate_audit(
             threshold, deltas[0], confidence, bound, n_thresholds, split_fraction
         ),
         tpr_fprs=fprs,
+        dp_sgd=run,
+        accountant=accountant,
     )
 
 
@@ -228,6 +260,50 @@ def _attack_summary(args: _Audit) -> list[Result]:
     return [*summary, attack_roc(args.members, args.values, confidence=conf)]
 
 
+def _ratio(audited: Result, theory: Result) -> Result:
+    """The audited epsilon (estimate and interval) over the theoretical one."""
+    eps = theory.estimate
+
+    def over(x: float) -> float:
+        # an accountant may give 0 (no privacy loss at all): any audited epsilon is then
+        # infinitely above it
+        if eps > 0:
+            return x / eps
+        return math.inf if x > 0 else math.nan
+
+    low, high = audited.ci_low, audited.ci_high
+    return Result(
+        metric="epsilon_ratio",
+        estimate=over(audited.estimate),
+        ci_low=None if low is None else over(low),
+        ci_high=None if high is None else over(high),
+        confidence=audited.confidence,
+        method=f"{audited.method} / {theory.method}",
+        n=audited.n,
+        alternative=audited.alternative,
+        group=audited.group,
+        details={"audited": audited.method, "theoretical_epsilon": eps},
+    )
+
+
+def _beside_theory(args: _Audit, results: list[Result]) -> list[Result]:
+    """The results, the theoretical epsilon at each delta and, for each pooled result,
+    the audited over the theoretical epsilon (``ci_low`` over it: ``audit_ratio``)."""
+    if args.dp_sgd is None:
+        return results
+    theory = accountant_results(args.dp_sgd, args.deltas, args.accountant)
+    by_delta = {r.group["delta"]: r for r in theory}
+    marked, ratios = [], []
+    for r in results:
+        if "model_id" not in r.group:
+            ratio = _ratio(r, by_delta[r.group["delta"]])
+            extra = {"theoretical_epsilon": ratio.details["theoretical_epsilon"]}
+            r = r.replace(details={**r.details, **extra, "audit_ratio": ratio.ci_low})
+            ratios.append(ratio)
+        marked.append(r)
+    return marked + theory + ratios
+
+
 def audit_epsilon(
     log: pd.DataFrame | str | os.PathLike[str] | ArrayLike,
     score: ArrayLike | None = None,
@@ -247,6 +323,10 @@ def audit_epsilon(
     split_fraction: float = 0.5,
     tpr_at_fpr: float | Sequence[float] = (),
     random_state: Any = None,
+    noise_multiplier: float | None = None,
+    sample_rate: float | None = None,
+    steps: int | None = None,
+    accountant: str = "pld",
 ) -> ResultSet:
     """Estimate the epsilon a membership-inference attack demonstrates, from its raw log.
 
@@ -291,6 +371,10 @@ def audit_epsilon(
     random_state : None, int or numpy.random.Generator
         Seeds the split; turned into one integer seed (drawn fresh when None) that is
         written in the provenance, so the same seed gives the same results.
+    noise_multiplier, sample_rate, steps : optional
+        DP-SGD's parameters, all three or none: then the theoretical epsilon at each
+        delta (> 0) is computed too (:func:`theoretical_epsilon`, with ``accountant``).
+    accountant : {'pld', 'rdp', 'prv'}, default 'pld'
 
     Returns
     -------
@@ -300,6 +384,11 @@ def audit_epsilon(
         a model whose estimation rows hold only one class is listed in the pooled
         results' ``details['models_without_both_classes']`` instead.
         ``details`` say how the threshold was chosen and how many rows went into it.
+        With DP-SGD parameters, one ``metric='theoretical_epsilon'`` result per delta
+        follows, then for each pooled result its ``metric='epsilon_ratio'``: estimate
+        and interval over the theoretical epsilon (``ci_low`` above 1 contradicts the
+        claimed guarantee); the pooled results' ``details`` add ``theoretical_epsilon``
+        and ``audit_ratio`` (their ``ci_low`` over it).
         The provenance names the function, the files read, the seed and the device.
 
     Examples
@@ -341,6 +430,8 @@ def audit_epsilon(
         n_thresholds=n_thresholds,
         split_fraction=split_fraction,
         tpr_at_fpr=tpr_at_fpr,
+        dp_sgd={"noise_multiplier": noise_multiplier, "sample_rate": sample_rate, "steps": steps},
+        accountant=accountant,
     )
     # One seed, drawn here when none is given, drives the split and goes in the provenance.
     seed = resolve_seed(random_state)
@@ -355,4 +446,5 @@ def audit_epsilon(
     provenance = make_provenance(
         function="varkit.privacy.audit_epsilon", inputs=data.inputs, seed=seed, device="cpu"
     )
+    results = _beside_theory(args, results)
     return ResultSet(tuple(results + _attack_summary(args)), provenance=provenance)
