@@ -12,7 +12,8 @@ Naturalistic distribution p (the NDE)
     otherwise; ``e_t ~ N(0, 1)``; all steps independent.
 
 Surrogate model (what the test designer knows, not the AV under test)
-    ``P_SM(crash | s, u) = expit((d_u - s) / scale)`` with ``d`` = ``surrogate_distance``
+    ``P_SM(crash | s, u) = expit((d_u - s) / scale)`` (probit in the papers regime, below)
+    with ``d`` = ``surrogate_distance``
     for cut in and hard brake and 0 for keep lane. Step t is **critical** when its
     maneuver challenge ``crit(s) = sum_u p(u|s) P_SM(crash|s,u)`` exceeds ``gamma``;
     ``n_critical`` counts the critical steps of a test (Feng et al., Nat. Commun. 12:748,
@@ -139,6 +140,68 @@ Exact variances (``importance_sampling_variance``, ``control_variance_bound``)
     one-critical comes from crashes the proposal does not target (at non-critical steps,
     or with the lane kept), which keep weight up to ``1/eps`` and probability ~1e-6.
 
+Regimes (``regime=``, ``REGIMES``; ``varkit cav simulate --regime``)
+    ``"default"``: the simulator above, draw for draw and value for value as before regimes
+    existed (same seed, same log columns; its quadratures unchanged). Its vehicles' own
+    disturbance (sd 1-1.5 m) makes a crash close to a coin flip once a critical maneuver
+    happens, and crashes at non-critical steps carry 51% (surrogate) and 72% (aggressive)
+    of the importance-sampling variance (``control_variance_bound(disturbances=True)`` over
+    ``importance_sampling_variance``); no vehicle matches the logistic surrogate.
+
+    ``"papers"`` (the regime the SCV papers describe): the vehicle under test is close to
+    deterministic given the scenario and the surrogate is close to it. Every vehicle's
+    disturbance sd is 0.1 m (``PAPERS_VEHICLES``); the surrogate is probit,
+    ``P_SM = Phi((d_u - s) / 0.1)`` with ``d = (10, 6)``, so the ``surrogate`` vehicle IS
+    the surrogate model; ``cautious`` (7, 4) and ``distracted`` (keep lane at 2.5 m) as in
+    the default; ``aggressive`` misjudges hard braking by 2 m (8 m instead of 6; the
+    default's 12 m lies outside any critical range of this surrogate). The threshold is
+    ``gamma = 1e-6`` (critical when the surrogate gives a cut in at least a 0.1% crash
+    chance: gaps below 10.31 m): at the default's 1.25e-4 (10.12 m) crashes just beyond the
+    critical range carried 68% of the surrogate vehicle's importance-sampling variance, at
+    1e-6 they carry 1.0% (0, 0 and 0.3% for the other vehicles; 0.1% at 1e-7). A step
+    is critical with probability 0.0088: 0.35 critical steps in 40 on average (sparse),
+    and ``E_q[W^2] = 1.30``.
+
+    ``"nade"`` (the NADE proposal of Feng et al. 2021): every critical maneuver twisted
+    (``proposal='all-critical'``) with defensive weight ``eps = 0.1``, on the default's
+    vehicles and surrogate. The threshold is ``gamma = 5e-4`` (critical gap 10.40 m,
+    P(critical) = 0.0093), the round value of the grid 1.25e-4, 2e-4, ..., 5e-4 whose
+    exact ``E_q[W^2]`` (``weight_second_moment``) is below 100 at 40 steps: 1.03e6 at
+    1.25e-4 (importance sampling would need ~2e8 tests and any ratio against it would be
+    meaningless), 1.9e4 at 2e-4, 803 at 3e-4, 103 at 4e-4 and 24.6 at 5e-4. Chosen on the
+    weights alone, not on any estimator's variance; with these vehicles importance
+    sampling still needs more tests than the NDE for three of the four (crashes the
+    surrogate does not target keep weights up to ``10^k``).
+
+    Any parameter set explicitly overrides the regime's (e.g. ``regime='papers',
+    proposal='all-critical', epsilon=0.1``: the NADE proposal on the papers' vehicles,
+    ``E_q[W^2] = 21.1``). In
+    every regime gaps are never twisted and steps are i.i.d. under p, so the exact crash
+    rate, ``P(n_critical = k)`` and the exact variances keep the formulas above; outside
+    the default, the quadratures split the gap range at the crash distances (the probit
+    surrogate and the 0.1 m vehicles jump within centimetres).
+
+Log columns (``simulate``; ``EXTRA_LOG_COLUMNS``, ``CRITICAL_TABLE_COLUMNS``)
+    One row per test: ``crash``, ``weight``, ``n_critical`` and the ``cv_*`` controls as
+    before, then two appended columns (the readers of ``varkit cav crash-rate`` ignore
+    them and still read logs without them):
+
+    ``crash_step``: the first step (1..T) at which the AV crashed; empty (NaN) when the test
+    did not crash. ``p_k``: ``P(n_critical = k)`` for the row's own ``k``, Binomial(T,
+    ``critical_probability``); the same under the naturalistic and the testing
+    distribution, since gaps are never twisted.
+
+    The critical variables, one row per critical step, come as a side table
+    (``simulate_with_critical``, ``simulate_pieces_with_critical``; ``varkit cav simulate
+    --critical-output FILE``), in test then step order: ``test`` (the row of the log, from
+    0: the row id ``varkit.io`` gives a single file's rows), ``step`` (1..T), ``gap`` (m),
+    ``maneuver`` (0 keep lane, 1 cut in, 2 hard brake), ``disturbance`` (the AV's ``e_t``,
+    standard normal), ``twisted`` (1 when the maneuver was drawn from ``q~``: the step J
+    of the one-critical proposal, every critical step of the all-critical one, none for
+    NDE testing) and ``crash`` (1 when the AV crashed at that step). A test has
+    ``n_critical`` rows. Long, because the number of critical steps varies from test to
+    test (up to T); nothing is lost and the per-test log keeps one row per test.
+
 Assumptions (simplifications of a real overtaking NDE): steps are independent (no state
 dynamics), gaps are not twisted by q, at most one maneuver is twisted per test (default),
 maneuvers are three discrete choices, and the crash rule is a threshold on the gap with
@@ -169,7 +232,7 @@ from numpy.typing import NDArray
 from scipy import integrate, optimize, special, stats
 
 from varkit.cav._checks import is_integer
-from varkit.errors import VarkitError
+from varkit.errors import VarkitError, VarkitTypeError
 from varkit.gpu.backend import available_memory
 
 __all__ = [
@@ -179,6 +242,7 @@ __all__ = [
     "CRITICAL_TABLE_COLUMNS",
     "EXTRA_LOG_COLUMNS",
     "MIXTURE_CONTROL_COLUMNS",
+    "PAPERS_VEHICLES",
     "PROPOSALS",
     "REGIMES",
     "TESTING",
@@ -190,6 +254,7 @@ __all__ = [
 ]
 
 FloatArray = NDArray[np.float64]
+_Pair = tuple[pd.DataFrame, pd.DataFrame]  # a log and its critical table
 MANEUVERS = ("keep", "cut_in", "brake")
 PROPOSALS = ("one-critical", "all-critical")
 TESTING = ("is", "nde")  # draw from the testing distribution q, or from p
@@ -354,6 +419,13 @@ class Regime:
     (``expit((d_u - s) / scale)``) or ``'probit'`` (``Phi((d_u - s) / scale)``, the
     vehicles' own form, so a vehicle with crash distances ``d`` and sd ``scale`` IS the
     surrogate model).
+
+    Examples
+    --------
+    >>> REGIMES["nade"].proposal, REGIMES["nade"].epsilon, REGIMES["nade"].gamma
+    ('all-critical', 0.1, 0.0005)
+    >>> REGIMES["papers"].surrogate_link, REGIMES["papers"].vehicles["surrogate"].noise_sd
+    ('probit', 0.1)
     """
 
     vehicles: dict[str, Vehicle]
@@ -601,8 +673,18 @@ class OvertakingScenario:
 
         Quartiles of the gap of the twisted step, whose density is proportional to
         ``crit(s) f(s)`` on the critical range (f the naturalistic gap density): each bin
-        receives the twisted step equally often.
+        receives the twisted step equally often. Outside the default regime, from the
+        cumulative sums of that density on the quadrature nodes of the exact moments (the
+        controls have mean 0 whatever the edges; quantiles to the nodes' spacing suffice).
         """
+        if "gap_bins" not in self._cache and self.regime != "default":
+            mu, sigma = math.log(self.gap_median), self.gap_sigma
+            xc = math.log(self.critical_gap())
+            x, wx = self._gap_nodes(None, mu - 12 * sigma, xc, _QUAD_PANELS, _QUAD_NODES)
+            cdf = np.cumsum(wx * self.criticality(np.exp(x)) * stats.norm.pdf(x, mu, sigma))
+            levels = np.arange(1, GAP_BINS) / GAP_BINS
+            quantiles = np.exp(np.interp(levels, cdf / cdf[-1], x))
+            self._cache["gap_bins"] = np.array([0.0, *quantiles, self.critical_gap()])
         if "gap_bins" not in self._cache:
             mu, sigma = math.log(self.gap_median), self.gap_sigma
             xc = math.log(self.critical_gap())
@@ -668,13 +750,14 @@ class OvertakingScenario:
         """Exact crash rate per test, ``1 - (1 - r_v)^T``."""
         return float(-math.expm1(self.n_steps * math.log1p(-self.step_crash_rate(vehicle))))
 
-    def _features(self, v: Vehicle) -> list[tuple[float, float]]:
-        """Log-gaps where the vehicle's or a probit surrogate's crash probability jumps, and
-        the log-width of each jump (none in the default regime: its quadrature stays as it
-        was, so its exact values do too)."""
+    def _features(self, v: Vehicle | None) -> list[tuple[float, float]]:
+        """Log-gaps where the vehicle's (if any) or a probit surrogate's crash probability
+        jumps, and the log-width of each jump (none in the default regime: its quadrature
+        stays as it was, so its exact values do too)."""
         if self.regime == "default":
             return []
-        out = [(d, v.noise_sd) for d in v.crash_distance if math.isfinite(d) and d > 0]
+        distances = () if v is None else v.crash_distance
+        out = [(d, v.noise_sd) for d in distances if v is not None and math.isfinite(d) and d > 0]
         if self.settings.surrogate_link == "probit":
             out += [(d, self.sm_scale) for d in self.surrogate_distance if d > 0]
         return [(math.log(d), sd / d) for d, sd in out]
@@ -686,7 +769,7 @@ class OvertakingScenario:
         return sorted({*edges, *inner})
 
     def _gap_nodes(
-        self, v: Vehicle, lo: float, hi: float, panels: int, nodes: int
+        self, v: Vehicle | None, lo: float, hi: float, panels: int, nodes: int
     ) -> tuple[FloatArray, FloatArray]:
         """Composite Gauss-Legendre nodes over log-gap on [lo, hi], with panels 1/4 of a
         jump's width over +-6 widths of every jump (``_features``)."""
@@ -904,26 +987,19 @@ class OvertakingScenario:
             ``crash_step`` and ``p_k`` (``EXTRA_LOG_COLUMNS``, module docstring "Log
             columns").
         """
-        return self.simulate_with_critical(
-            n_tests, vehicle, testing=testing, random_state=random_state, batch=batch, table=False
-        )[0]
+        options = {"testing": testing, "random_state": random_state, "batch": batch}
+        return self._simulate(n_tests, vehicle, table=False, **options)[0]
 
     def simulate_with_critical(
-        self,
-        n_tests: int,
-        vehicle: str | Vehicle = "surrogate",
-        *,
-        testing: str = "is",
-        random_state: Any = None,
-        batch: int = 50_000,
-        table: bool = True,
+        self, n_tests: int, vehicle: str | Vehicle = "surrogate", **options: Any
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The log of :meth:`simulate` and the critical variables of its tests.
 
-        Same arguments and the same draws as :meth:`simulate` (the log is the one it
-        returns for the same ``random_state``). The second frame has one row per critical
-        step (``CRITICAL_TABLE_COLUMNS``, module docstring "Log columns"), its ``test`` the
-        row of the log (from 0); with ``table=False`` it is empty.
+        Same arguments (``options``: ``testing``, ``random_state``, ``batch``) and the same
+        draws as :meth:`simulate` (the log is the one it returns for the same
+        ``random_state``). The second frame has one row per critical step
+        (``CRITICAL_TABLE_COLUMNS``, module docstring "Log columns"), its ``test`` the row
+        of the log (from 0); ``table=False`` leaves it empty.
 
         Examples
         --------
@@ -934,6 +1010,18 @@ class OvertakingScenario:
         >>> bool((crit.groupby("test").size() == log["n_critical"][log["n_critical"] > 0]).all())
         True
         """
+        return self._simulate(n_tests, vehicle, **{"table": True, **options})
+
+    def _simulate(
+        self,
+        n_tests: int,
+        vehicle: str | Vehicle,
+        *,
+        table: bool,
+        testing: str = "is",
+        random_state: Any = None,
+        batch: int = 50_000,
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
         _check_count(n_tests, "n_tests")
         _check_count(batch, "batch")
         family = self.control_family  # raises on an unknown proposal or control family
@@ -998,19 +1086,16 @@ class OvertakingScenario:
         >>> len(pieces), pd.concat(pieces, ignore_index=True).equals(whole)
         (1, True)
         """
-        for log, _ in self._pieces(n_tests, vehicle, testing, random_state, table=False):
+        options = {"testing": testing, "random_state": random_state}
+        for log, _ in self._pieces(n_tests, vehicle, False, **options):
             yield log
 
     def simulate_pieces_with_critical(
-        self,
-        n_tests: int,
-        vehicle: str | Vehicle = "surrogate",
-        *,
-        testing: str = "is",
-        random_state: Any = None,
+        self, n_tests: int, vehicle: str | Vehicle = "surrogate", **options: Any
     ) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
         """:meth:`simulate_with_critical` in the pieces of :meth:`simulate_pieces`.
 
+        ``options``: ``testing`` and ``random_state``, as for :meth:`simulate_pieces`.
         Each piece's critical table numbers its tests by their row in the whole log.
 
         Examples
@@ -1020,12 +1105,14 @@ class OvertakingScenario:
         ...  scenario.simulate_pieces_with_critical(50, random_state=3)]
         [(50, True)]
         """
-        yield from self._pieces(n_tests, vehicle, testing, random_state, table=True)
+        yield from self._pieces(n_tests, vehicle, True, **options)
 
-    def _pieces(
-        self, n_tests: int, vehicle: str | Vehicle, testing: str, random_state: Any, table: bool
-    ) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
+    def _pieces(self, n_tests: int, vehicle: Any, table: bool, **options: Any) -> Iterator[_Pair]:
         _check_count(n_tests, "n_tests")
+        testing = options.pop("testing", "is")
+        random_state = options.pop("random_state", None)
+        if options:
+            raise VarkitTypeError(f"unexpected keyword arguments: {', '.join(options)}.")
         rng = (
             random_state
             if isinstance(random_state, np.random.Generator)
@@ -1034,8 +1121,8 @@ class OvertakingScenario:
         done = 0
         while done < n_tests:
             size = min(self.piece_tests, n_tests - done)
-            log, crit = self.simulate_with_critical(
-                size, vehicle, testing=testing, random_state=rng, table=table
+            log, crit = self._simulate(
+                size, vehicle, table=table, testing=testing, random_state=rng
             )
             crit["test"] += done
             yield log, crit
@@ -1143,7 +1230,7 @@ class OvertakingScenario:
         dist = p.copy()
         dist[rows, chosen[rows]] = q_step[rows, chosen[rows]]
         u, noise, hit = _drive(gap, dist, v, rng)
-        crash = hit.any(axis=1)
+        crash = np.any(hit, axis=1)
         twisted = np.zeros(gap.shape, dtype=bool)
         twisted[rows, chosen[rows]] = True
         draws = _Draws(gap, critical, u, noise, hit, twisted)
@@ -1225,7 +1312,7 @@ class OvertakingScenario:
         gap, critical, p = self._draw_gaps(n, rng)
         q = np.where(critical[..., None] & twist, self.step_proposal(gap), p)
         u, noise, hit = _drive(gap, q, v, rng)
-        crash = hit.any(axis=1)
+        crash = np.any(hit, axis=1)
         draws = _Draws(gap, critical, u, noise, hit, critical & twist)
         # p/q of each step; 1 off the critical set
         step_w = np.where(critical, _at_maneuver(p, u) / _at_maneuver(q, u), 1.0)
