@@ -261,3 +261,38 @@ def test_crash_rate_reads_new_logs_and_old_ones(tmp_path):
         ).results[0]
         assert new_r.estimate == old_r.estimate
         assert chunks.estimate == pytest.approx(new_r.estimate, rel=1e-9)
+
+
+@pytest.mark.parametrize("vehicle", ["surrogate", "cautious"])
+def test_critical_table_carries_a_zero_variance_control_in_the_papers_regime(vehicle):
+    # What a learned control would learn: the vehicle's own crash rule at the critical
+    # steps. h = W sum_{j critical} 1{s_j + sd e_j < D(u_j)} - T E_p[c(s) 1{s critical}]
+    # has mean 0 under q (E_q[W g] = E_p[g]), and Z - h is almost constant here: the
+    # papers regime's vehicles are near-deterministic given the critical variables.
+    # (Vehicles whose crashes q rarely draws, aggressive braking at 6-8 m, make h
+    # heavy-tailed: 10,000 tests cannot check its mean by its sample standard error.)
+    scenario = OvertakingScenario(regime="papers")
+    log, table = scenario.simulate_with_critical(10_000, vehicle, random_state=8)
+    v = scenario.vehicle(vehicle)
+    distance = np.asarray(v.crash_distance)
+    probs = scenario.maneuver_probabilities(np.zeros(()))
+
+    def step_crash(gap):
+        return sum(
+            probs[m] * stats.norm.cdf((distance[m] - gap) / v.noise_sd)
+            for m in range(3)
+            if math.isfinite(distance[m])
+        )
+
+    dist = stats.lognorm(s=scenario.gap_sigma, scale=scenario.gap_median)
+    gap_c = scenario.critical_gap()
+    points = [d for d in distance if math.isfinite(d) and d < gap_c]
+    known = scenario.n_steps * dist.expect(step_crash, lb=0, ub=gap_c, points=points, limit=200)
+    rule = table["gap"] + v.noise_sd * table["disturbance"] < distance[table["maneuver"]]
+    assert (rule.astype(int) == table["crash"]).all()
+    w = log["weight"].to_numpy()
+    h = w * np.bincount(table["test"], weights=rule, minlength=len(log)) - known
+    z = log["crash"].to_numpy() * w
+    assert abs(h.mean()) < 4 * h.std() / math.sqrt(h.size)
+    assert np.var(z - h) < 1e-6 * np.var(z)
+    assert np.mean(z - h) == pytest.approx(scenario.crash_rate(vehicle), rel=0.01)
