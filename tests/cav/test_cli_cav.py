@@ -247,3 +247,28 @@ def test_running_needs_the_memory_engine(log_path):
     )
     assert out.exit_code == 2 and out.stderr.startswith("error:") and "--running" in out.stderr
     assert "--engine memory" in out.stderr
+
+
+def test_simulate_regime_writes_the_log_and_its_critical_steps(tmp_path):
+    import pandas as pd
+
+    from varkit.cav import OvertakingScenario
+    from varkit.cav.scenarios import CRITICAL_TABLE_COLUMNS
+
+    table = tmp_path / "critical.csv"
+    out, path = _simulate(tmp_path, "--regime", "papers", "--critical-output", str(table))
+    assert out.exit_code == 0, out.output
+    assert "of surrogate (papers regime): " in out.stderr
+    assert "(one-critical proposal, twist controls), seed 1" in out.stderr
+    log, crit = pd.read_csv(path), pd.read_csv(table)
+    expected, expected_crit = OvertakingScenario(regime="papers").simulate_with_critical(
+        40, random_state=1
+    )
+    assert list(log.columns) == list(expected.columns)
+    assert list(crit.columns) == list(CRITICAL_TABLE_COLUMNS)
+    pd.testing.assert_frame_equal(log, expected, rtol=1e-9, check_dtype=False)
+    pd.testing.assert_frame_equal(crit, expected_crit, rtol=1e-9, check_dtype=False)
+    out, _ = _simulate(tmp_path, "--regime", "nade")
+    assert out.exit_code == 0 and "(all-critical proposal, product controls)" in out.stderr
+    out, _ = _simulate(tmp_path, "--regime", "fast")
+    assert out.exit_code == 2 and "--regime" in out.stderr

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from varkit.cav import sparse_control_variates
-from varkit.cav.scenarios import MIXTURE_CONTROL_COLUMNS, OvertakingScenario
+from varkit.cav.scenarios import EXTRA_LOG_COLUMNS, MIXTURE_CONTROL_COLUMNS, OvertakingScenario
 
 
 def _all_maneuvers(scenario, gap):
@@ -56,7 +56,7 @@ def test_mixture_controls_mean_zero_by_simulation_where_tails_are_light():
     # (4 Monte Carlo standard errors; 15 columns, so a false alarm has probability ~1e-3).
     scenario = OvertakingScenario(n_steps=4, epsilon=0.5, gap_median=14.0, controls="mixture")
     log = scenario.simulate(100_000, "surrogate", random_state=12)
-    assert list(log.columns[3:]) == list(MIXTURE_CONTROL_COLUMNS)
+    assert list(log.columns[3:]) == [*MIXTURE_CONTROL_COLUMNS, *EXTRA_LOG_COLUMNS]
     for col in MIXTURE_CONTROL_COLUMNS:
         x = log[col].to_numpy()
         if x.std() > 0:

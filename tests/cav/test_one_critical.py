@@ -10,6 +10,7 @@ import pytest
 from varkit.cav.scenarios import (
     BINNED_CONTROL_COLUMNS,
     CONTROL_COLUMNS,
+    EXTRA_LOG_COLUMNS,
     TWIST_CONTROL_COLUMNS,
     OvertakingScenario,
 )
@@ -114,14 +115,20 @@ def test_default_family_is_twist_the_binned_draws_without_weighted_columns():
     binned = OvertakingScenario(n_steps=10, controls="binned").simulate(
         5000, "distracted", random_state=12
     )
-    assert list(twist.columns) == ["crash", "weight", "n_critical", *TWIST_CONTROL_COLUMNS]
+    assert list(twist.columns) == [
+        "crash",
+        "weight",
+        "n_critical",
+        *TWIST_CONTROL_COLUMNS,
+        *EXTRA_LOG_COLUMNS,
+    ]
     assert all(c.startswith("cv_twist_") for c in TWIST_CONTROL_COLUMNS)
     assert len(TWIST_CONTROL_COLUMNS) == 15  # 3 gap bins + 4 x (cut in, brake, verdict)
     pd.testing.assert_frame_equal(twist, binned[list(twist.columns)])
     for name in ("cv_weight", "cv_surrogate", "cv_gap_1"):
         assert name in binned and name not in twist
     product = OvertakingScenario(n_steps=10, controls="product").simulate(10, random_state=0)
-    assert list(product.columns[3:]) == list(CONTROL_COLUMNS)
+    assert list(product.columns[3:]) == [*CONTROL_COLUMNS, *EXTRA_LOG_COLUMNS]
 
 
 @pytest.mark.slow

@@ -624,6 +624,7 @@ def cav_simulate_cases(heavy: bool = False) -> st.SearchStrategy[Case]:
         "--steps": steps,
         "--proposal": ("one-critical", "all-critical"),
         "--controls": ("twist", "binned", "product", "local", "mixture"),
+        "--regime": ("default", "papers", "nade", "fast"),
     }
 
     @st.composite

@@ -13,6 +13,7 @@ from varkit.cav.running import running_estimate
 from varkit.cav.scenarios import (
     CONTROL_FAMILIES,
     PROPOSALS,
+    REGIMES,
     TESTING,
     VEHICLES,
     OvertakingScenario,
@@ -26,6 +27,7 @@ __all__ = [
     "FITS",
     "METHODS",
     "PROPOSALS",
+    "REGIMES",
     "TESTING",
     "VEHICLES",
     "OvertakingScenario",

@@ -12,7 +12,8 @@ Naturalistic distribution p (the NDE)
     otherwise; ``e_t ~ N(0, 1)``; all steps independent.
 
 Surrogate model (what the test designer knows, not the AV under test)
-    ``P_SM(crash | s, u) = expit((d_u - s) / scale)`` with ``d`` = ``surrogate_distance``
+    ``P_SM(crash | s, u) = expit((d_u - s) / scale)`` (probit in the papers regime, below)
+    with ``d`` = ``surrogate_distance``
     for cut in and hard brake and 0 for keep lane. Step t is **critical** when its
     maneuver challenge ``crit(s) = sum_u p(u|s) P_SM(crash|s,u)`` exceeds ``gamma``;
     ``n_critical`` counts the critical steps of a test (Feng et al., Nat. Commun. 12:748,
@@ -139,6 +140,68 @@ Exact variances (``importance_sampling_variance``, ``control_variance_bound``)
     one-critical comes from crashes the proposal does not target (at non-critical steps,
     or with the lane kept), which keep weight up to ``1/eps`` and probability ~1e-6.
 
+Regimes (``regime=``, ``REGIMES``; ``varkit cav simulate --regime``)
+    ``"default"``: the simulator above, draw for draw and value for value as before regimes
+    existed (same seed, same log columns; its quadratures unchanged). Its vehicles' own
+    disturbance (sd 1-1.5 m) makes a crash close to a coin flip once a critical maneuver
+    happens, and crashes at non-critical steps carry 51% (surrogate) and 72% (aggressive)
+    of the importance-sampling variance (``control_variance_bound(disturbances=True)`` over
+    ``importance_sampling_variance``); no vehicle matches the logistic surrogate.
+
+    ``"papers"`` (the regime the SCV papers describe): the vehicle under test is close to
+    deterministic given the scenario and the surrogate is close to it. Every vehicle's
+    disturbance sd is 0.1 m (``PAPERS_VEHICLES``); the surrogate is probit,
+    ``P_SM = Phi((d_u - s) / 0.1)`` with ``d = (10, 6)``, so the ``surrogate`` vehicle IS
+    the surrogate model; ``cautious`` (7, 4) and ``distracted`` (keep lane at 2.5 m) as in
+    the default; ``aggressive`` misjudges hard braking by 2 m (8 m instead of 6; the
+    default's 12 m lies outside any critical range of this surrogate). The threshold is
+    ``gamma = 1e-6`` (critical when the surrogate gives a cut in at least a 0.1% crash
+    chance: gaps below 10.31 m): at the default's 1.25e-4 (10.12 m) crashes just beyond the
+    critical range carried 68% of the surrogate vehicle's importance-sampling variance, at
+    1e-6 they carry 1.0% (0, 0 and 0.3% for the other vehicles; 0.1% at 1e-7). A step
+    is critical with probability 0.0088: 0.35 critical steps in 40 on average (sparse),
+    and ``E_q[W^2] = 1.30``.
+
+    ``"nade"`` (the NADE proposal of Feng et al. 2021): every critical maneuver twisted
+    (``proposal='all-critical'``) with defensive weight ``eps = 0.1``, on the default's
+    vehicles and surrogate. The threshold is ``gamma = 5e-4`` (critical gap 10.40 m,
+    P(critical) = 0.0093), the round value of the grid 1.25e-4, 2e-4, ..., 5e-4 whose
+    exact ``E_q[W^2]`` (``weight_second_moment``) is below 100 at 40 steps: 1.03e6 at
+    1.25e-4 (importance sampling would need ~2e8 tests and any ratio against it would be
+    meaningless), 1.9e4 at 2e-4, 803 at 3e-4, 103 at 4e-4 and 24.6 at 5e-4. Chosen on the
+    weights alone, not on any estimator's variance; with these vehicles importance
+    sampling still needs more tests than the NDE for three of the four (crashes the
+    surrogate does not target keep weights up to ``10^k``).
+
+    Any parameter set explicitly overrides the regime's (e.g. ``regime='papers',
+    proposal='all-critical', epsilon=0.1``: the NADE proposal on the papers' vehicles,
+    ``E_q[W^2] = 21.1``). In
+    every regime gaps are never twisted and steps are i.i.d. under p, so the exact crash
+    rate, ``P(n_critical = k)`` and the exact variances keep the formulas above; outside
+    the default, the quadratures split the gap range at the crash distances (the probit
+    surrogate and the 0.1 m vehicles jump within centimetres).
+
+Log columns (``simulate``; ``EXTRA_LOG_COLUMNS``, ``CRITICAL_TABLE_COLUMNS``)
+    One row per test: ``crash``, ``weight``, ``n_critical`` and the ``cv_*`` controls as
+    before, then two appended columns (the readers of ``varkit cav crash-rate`` ignore
+    them and still read logs without them):
+
+    ``crash_step``: the first step (1..T) at which the AV crashed; empty (NaN) when the test
+    did not crash. ``p_k``: ``P(n_critical = k)`` for the row's own ``k``, Binomial(T,
+    ``critical_probability``); the same under the naturalistic and the testing
+    distribution, since gaps are never twisted.
+
+    The critical variables, one row per critical step, come as a side table
+    (``simulate_with_critical``, ``simulate_pieces_with_critical``; ``varkit cav simulate
+    --critical-output FILE``), in test then step order: ``test`` (the row of the log, from
+    0: the row id ``varkit.io`` gives a single file's rows), ``step`` (1..T), ``gap`` (m),
+    ``maneuver`` (0 keep lane, 1 cut in, 2 hard brake), ``disturbance`` (the AV's ``e_t``,
+    standard normal), ``twisted`` (1 when the maneuver was drawn from ``q~``: the step J
+    of the one-critical proposal, every critical step of the all-critical one, none for
+    NDE testing) and ``crash`` (1 when the AV crashed at that step). A test has
+    ``n_critical`` rows. Long, because the number of critical steps varies from test to
+    test (up to T); nothing is lost and the per-test log keeps one row per test.
+
 Assumptions (simplifications of a real overtaking NDE): steps are independent (no state
 dynamics), gaps are not twisted by q, at most one maneuver is twisted per test (default),
 maneuvers are three discrete choices, and the crash rule is a threshold on the gap with
@@ -169,23 +232,29 @@ from numpy.typing import NDArray
 from scipy import integrate, optimize, special, stats
 
 from varkit.cav._checks import is_integer
-from varkit.errors import VarkitError
+from varkit.errors import VarkitError, VarkitTypeError
 from varkit.gpu.backend import available_memory
 
 __all__ = [
     "BINNED_CONTROL_COLUMNS",
     "CONTROL_COLUMNS",
     "CONTROL_FAMILIES",
+    "CRITICAL_TABLE_COLUMNS",
+    "EXTRA_LOG_COLUMNS",
     "MIXTURE_CONTROL_COLUMNS",
+    "PAPERS_VEHICLES",
     "PROPOSALS",
+    "REGIMES",
     "TESTING",
     "TWIST_CONTROL_COLUMNS",
     "VEHICLES",
     "OvertakingScenario",
+    "Regime",
     "Vehicle",
 ]
 
 FloatArray = NDArray[np.float64]
+_Pair = tuple[pd.DataFrame, pd.DataFrame]  # a log and its critical table
 MANEUVERS = ("keep", "cut_in", "brake")
 PROPOSALS = ("one-critical", "all-critical")
 TESTING = ("is", "nde")  # draw from the testing distribution q, or from p
@@ -222,6 +291,18 @@ CONTROL_SETS = {
     "all-critical": ("product", "local", "mixture"),
 }
 CONTROL_FAMILIES = tuple(dict.fromkeys(f for fams in CONTROL_SETS.values() for f in fams))
+# appended to every simulated log, after the controls (module docstring, "Log columns")
+EXTRA_LOG_COLUMNS = ("crash_step", "p_k")
+# the side table of critical steps: column -> dtype
+CRITICAL_TABLE_COLUMNS: dict[str, type] = {
+    "test": np.int64,
+    "step": np.int64,
+    "gap": np.float64,
+    "maneuver": np.int64,
+    "disturbance": np.float64,
+    "twisted": np.int64,
+    "crash": np.int64,
+}
 _QUAD_PANELS = 160  # composite Gauss-Legendre for the one-critical exact moments
 _QUAD_NODES = 12
 
@@ -245,15 +326,50 @@ def _at_maneuver(table: FloatArray, u: NDArray[np.int64]) -> FloatArray:
     return np.take_along_axis(table, u[..., None], axis=-1)[..., 0]
 
 
+@dataclass(frozen=True)
+class _Draws:
+    """What a batch drew, step by step (shape (tests, steps)): for the new log columns."""
+
+    gap: FloatArray
+    critical: NDArray[np.bool_]
+    maneuver: NDArray[np.int64]
+    noise: FloatArray
+    hit: NDArray[np.bool_]  # the AV crashed at this step
+    twisted: NDArray[np.bool_]  # the maneuver was drawn from the twisted q~
+
+
 def _drive(
     gap: FloatArray, dist: FloatArray, v: Vehicle, rng: np.random.Generator
 ) -> tuple[NDArray[np.int64], FloatArray, NDArray[np.bool_]]:
     """Each step's maneuver drawn from ``dist`` (inverse CDF), its disturbance, and
-    whether the test crashed."""
+    whether the AV crashed at that step."""
     u = (rng.random(gap.shape)[..., None] > np.cumsum(dist, axis=-1)[..., :2]).sum(axis=-1)
     noise = rng.standard_normal(gap.shape)
-    crash = np.any(gap + v.noise_sd * noise < np.asarray(v.crash_distance)[u], axis=1)
-    return u, noise, crash
+    hit = gap + v.noise_sd * noise < np.asarray(v.crash_distance)[u]
+    return u, noise, hit
+
+
+def _crash_step(hit: NDArray[np.bool_]) -> FloatArray:
+    """The first step (1-based) at which each test crashed; NaN (empty in a CSV) if none."""
+    first = np.argmax(hit, axis=1) + 1.0
+    return np.where(hit.any(axis=1), first, np.nan)
+
+
+def _critical_table(draws: _Draws, offset: int) -> pd.DataFrame:
+    """One row per critical step of the batch (``CRITICAL_TABLE_COLUMNS``), tests numbered
+    from ``offset``, in test then step order."""
+    test, step = np.nonzero(draws.critical)
+    return pd.DataFrame(
+        {
+            "test": (test + offset).astype(np.int64),
+            "step": (step + 1).astype(np.int64),
+            "gap": draws.gap[test, step],
+            "maneuver": draws.maneuver[test, step].astype(np.int64),
+            "disturbance": draws.noise[test, step],
+            "twisted": draws.twisted[test, step].astype(np.int64),
+            "crash": draws.hit[test, step].astype(np.int64),
+        }
+    )
 
 
 def _test_frame(
@@ -283,6 +399,54 @@ VEHICLES: dict[str, Vehicle] = {
     "aggressive": Vehicle((-math.inf, 10.0, 12.0), 1.5),
     "distracted": Vehicle((2.5, 10.0, 6.0), 1.0),
 }
+# The papers-like regime: near-deterministic vehicles (disturbance sd 0.1 m) whose crash
+# regions lie inside the surrogate's critical range (gaps below ~10.1 m); ``surrogate`` IS
+# the surrogate model. Chosen before any estimator was run on them, not tuned to one.
+PAPERS_VEHICLES: dict[str, Vehicle] = {
+    "surrogate": Vehicle((-math.inf, 10.0, 6.0), 0.1),
+    "cautious": Vehicle((-math.inf, 7.0, 4.0), 0.1),
+    # misjudges hard braking by 2 m (8 m, still critical; the default's 12 m is not)
+    "aggressive": Vehicle((-math.inf, 10.0, 8.0), 0.1),
+    "distracted": Vehicle((2.5, 10.0, 6.0), 0.1),
+}
+
+
+@dataclass(frozen=True)
+class Regime:
+    """The settings a regime gives the parameters of :class:`OvertakingScenario` left None.
+
+    ``surrogate_link`` is the form of ``P_SM(crash | s, u)``: ``'logistic'``
+    (``expit((d_u - s) / scale)``) or ``'probit'`` (``Phi((d_u - s) / scale)``, the
+    vehicles' own form, so a vehicle with crash distances ``d`` and sd ``scale`` IS the
+    surrogate model).
+
+    Examples
+    --------
+    >>> REGIMES["nade"].proposal, REGIMES["nade"].epsilon, REGIMES["nade"].gamma
+    ('all-critical', 0.1, 0.0005)
+    >>> REGIMES["papers"].surrogate_link, REGIMES["papers"].vehicles["surrogate"].noise_sd
+    ('probit', 0.1)
+    """
+
+    vehicles: dict[str, Vehicle]
+    surrogate_link: str
+    surrogate_scale: float
+    gamma: float
+    proposal: str | None  # None: one-critical unless the controls need all-critical
+    epsilon: float | None  # None: the proposal's default
+
+
+REGIMES: dict[str, Regime] = {
+    # today's simulator, bit for bit
+    "default": Regime(VEHICLES, "logistic", 2.0, 1.25e-4, None, None),
+    # near-deterministic vehicles, the surrogate vehicle = the surrogate model, sparse
+    # critical steps (P(critical) = 0.0078 a step: 0.31 of 40 on average)
+    "papers": Regime(PAPERS_VEHICLES, "probit", 0.1, 1e-6, None, None),
+    # every critical step twisted (eps 0.1) on today's vehicles and surrogate, with the
+    # round threshold 5e-4 that keeps E_q[W^2] moderate (24.6 at 40 steps; 1.03e6 at the
+    # default's 1.25e-4, 803 at 3e-4, 103 at 4e-4)
+    "nade": Regime(VEHICLES, "logistic", 2.0, 5e-4, "all-critical", 0.1),
+}
 
 
 def _check_count(value: Any, name: str) -> None:
@@ -290,18 +454,22 @@ def _check_count(value: Any, name: str) -> None:
         raise VarkitError(f"`{name}` must be a positive integer, got {value!r}.")
 
 
-def _check_vehicle(vehicle: str | Vehicle) -> Vehicle:
+def _check_vehicle(vehicle: str | Vehicle, vehicles: dict[str, Vehicle]) -> Vehicle:
     if isinstance(vehicle, Vehicle):
         return vehicle
-    if vehicle not in VEHICLES:
-        raise VarkitError(f"`vehicle` must be one of {', '.join(VEHICLES)}, got {vehicle!r}.")
-    return VEHICLES[vehicle]
+    if vehicle not in vehicles:
+        raise VarkitError(f"`vehicle` must be one of {', '.join(vehicles)}, got {vehicle!r}.")
+    return vehicles[vehicle]
 
 
 def _gauss_legendre(lo: float, hi: float, panels: int, nodes: int) -> tuple[FloatArray, FloatArray]:
     """Nodes and weights of composite Gauss-Legendre quadrature on [lo, hi]."""
+    return _gauss_legendre_panels(np.linspace(lo, hi, panels + 1), nodes)
+
+
+def _gauss_legendre_panels(edges: FloatArray, nodes: int) -> tuple[FloatArray, FloatArray]:
+    """Nodes and weights of Gauss-Legendre quadrature on each panel between ``edges``."""
     x, w = np.polynomial.legendre.leggauss(nodes)
-    edges = np.linspace(lo, hi, panels + 1)
     half = np.diff(edges)[:, None] / 2.0
     mid = (edges[:-1] + edges[1:])[:, None] / 2.0
     return (mid + half * x).ravel(), (half * w).ravel()
@@ -321,25 +489,32 @@ class OvertakingScenario:
         Naturalistic probabilities of the two dangerous maneuvers at each step.
     surrogate_distance : tuple of float
         Surrogate crash distance for cut in and hard brake.
-    surrogate_scale : float
-        Logistic scale of the surrogate crash probability.
-    gamma : float
-        Criticality threshold on the maneuver challenge.
+    surrogate_scale : float or None
+        Scale of the surrogate crash probability (logistic scale, or probit sd in the
+        papers regime). ``None``: the regime's (2.0; papers 0.1).
+    gamma : float or None
+        Criticality threshold on the maneuver challenge. ``None``: the regime's
+        (1.25e-4; nade 5e-4).
     epsilon : float or None
         Defensive weight of p in the twisted maneuver distribution of a critical step;
         for the one-critical proposal this makes ``q = eps p + (1 - eps) q_twist`` for the
         whole test, so ``W <= 1/eps``. ``None``: 0.5 for one-critical (the value with the
         least exact importance-sampling variance over the four vehicles, among
         0.1/0.2/0.3/0.5/0.7) and 0.1 for all-critical (the previous default).
+        The nade regime sets 0.1.
     proposal : {'one-critical', 'all-critical'} or None
         Testing distribution: twist the maneuver of ONE critical step per test, chosen in
         proportion to its criticality (the default), or of every critical step (the
         previous proposal, kept so that its results stay reproducible). ``None`` picks
         'one-critical', or 'all-critical' when ``controls`` is a family only that proposal
-        has ('local', 'mixture').
+        has ('local', 'mixture'); the nade regime sets 'all-critical'.
     controls : {'twist', 'binned', 'product', 'local', 'mixture'} or None
         Family of ``cv_*`` columns (module docstring). ``None``: 'twist' for the
         one-critical proposal, 'product' for the all-critical one.
+    regime : {'default', 'papers', 'nade'}, default 'default'
+        Which simulator (module docstring, "Regimes"; ``REGIMES``): the vehicles, the
+        surrogate model and the defaults of the parameters left None. 'default' is the
+        simulator as before regimes existed, draw for draw.
 
     Examples
     --------
@@ -363,30 +538,67 @@ class OvertakingScenario:
     p_cut_in: float = 1e-3
     p_brake: float = 5e-4
     surrogate_distance: tuple[float, float] = (10.0, 6.0)
-    surrogate_scale: float = 2.0
-    gamma: float = 1.25e-4
+    surrogate_scale: float | None = None
+    gamma: float | None = None
     epsilon: float | None = None
     proposal: str | None = None
     controls: str | None = None
+    regime: str = "default"
     _cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     # -- configuration -----------------------------------------------------------------
     @property
+    def settings(self) -> Regime:
+        """The :class:`Regime` of ``regime`` (checked)."""
+        if not isinstance(self.regime, str) or self.regime not in REGIMES:
+            raise VarkitError(f"`regime` must be one of {', '.join(REGIMES)}, got {self.regime!r}.")
+        return REGIMES[self.regime]
+
+    @property
+    def vehicles(self) -> dict[str, Vehicle]:
+        """The vehicles under test of the regime, by name (the names of ``VEHICLES``)."""
+        return self.settings.vehicles
+
+    def vehicle(self, vehicle: str | Vehicle) -> Vehicle:
+        """The regime's vehicle of that name (a :class:`Vehicle` is returned as it is).
+
+        Examples
+        --------
+        >>> OvertakingScenario(regime="papers").vehicle("surrogate").noise_sd
+        0.1
+        """
+        return _check_vehicle(vehicle, self.vehicles)
+
+    @property
+    def threshold(self) -> float:
+        """The criticality threshold in use (``gamma`` or the regime's)."""
+        return float(self.settings.gamma if self.gamma is None else self.gamma)
+
+    @property
+    def sm_scale(self) -> float:
+        """The surrogate's scale in use (``surrogate_scale`` or the regime's)."""
+        scale = self.surrogate_scale
+        return float(self.settings.surrogate_scale if scale is None else scale)
+
+    @property
     def testing_proposal(self) -> str:
         """The proposal in use ('one-critical' or 'all-critical')."""
-        if self.proposal is None:
+        proposal = self.settings.proposal if self.proposal is None else self.proposal
+        if proposal is None:
             return "all-critical" if self.controls in ("local", "mixture") else "one-critical"
-        if self.proposal not in PROPOSALS:
+        if proposal not in PROPOSALS:
             raise VarkitError(
-                f"`proposal` must be one of {', '.join(PROPOSALS)}, got {self.proposal!r}."
+                f"`proposal` must be one of {', '.join(PROPOSALS)}, got {proposal!r}."
             )
-        return self.proposal
+        return proposal
 
     @property
     def eps(self) -> float:
-        """The defensive weight in use (``epsilon`` or the proposal's default)."""
+        """The defensive weight in use (``epsilon``, the regime's or the proposal's default)."""
         if self.epsilon is not None:
             return float(self.epsilon)
+        if self.settings.epsilon is not None:
+            return float(self.settings.epsilon)
         return 0.5 if self.testing_proposal == "one-critical" else 0.1
 
     @property
@@ -416,8 +628,9 @@ class OvertakingScenario:
         """P_SM(crash | s, u): shape (..., 3); keep lane is never a surrogate crash."""
         gap = np.asarray(gap, dtype=np.float64)
         out = np.zeros((*gap.shape, 3))
+        link = special.expit if self.settings.surrogate_link == "logistic" else special.ndtr
         for m, d in zip((1, 2), self.surrogate_distance, strict=True):
-            out[..., m] = special.expit((d - gap) / self.surrogate_scale)
+            out[..., m] = link((d - gap) / self.sm_scale)
         return out
 
     def criticality(self, gap: FloatArray) -> FloatArray:
@@ -427,7 +640,7 @@ class OvertakingScenario:
     def critical_gap(self) -> float:
         """Steps with a gap below this are critical (crit(s) decreases in s)."""
         if "critical_gap" not in self._cache:
-            f = lambda s: float(self.criticality(np.array(s))) - self.gamma  # noqa: E731
+            f = lambda s: float(self.criticality(np.array(s))) - self.threshold  # noqa: E731
             self._cache["critical_gap"] = float(optimize.brentq(f, 1e-6, 1e4, xtol=1e-12))
         return float(self._cache["critical_gap"])
 
@@ -449,7 +662,10 @@ class OvertakingScenario:
         """
         p = self.maneuver_probabilities(gap)
         tilted = p * self.surrogate_crash(gap)
-        tilted /= tilted.sum(axis=-1, keepdims=True)
+        total = tilted.sum(axis=-1, keepdims=True)
+        # p where the surrogate sees no danger at all (a probit surrogate underflows to 0
+        # far from its crash distances; such steps are never critical)
+        tilted = np.divide(tilted, total, out=p.copy(), where=total > 0)
         return self.eps * p + (1.0 - self.eps) * tilted
 
     def gap_bin_edges(self) -> FloatArray:
@@ -457,8 +673,18 @@ class OvertakingScenario:
 
         Quartiles of the gap of the twisted step, whose density is proportional to
         ``crit(s) f(s)`` on the critical range (f the naturalistic gap density): each bin
-        receives the twisted step equally often.
+        receives the twisted step equally often. Outside the default regime, from the
+        cumulative sums of that density on the quadrature nodes of the exact moments (the
+        controls have mean 0 whatever the edges; quantiles to the nodes' spacing suffice).
         """
+        if "gap_bins" not in self._cache and self.regime != "default":
+            mu, sigma = math.log(self.gap_median), self.gap_sigma
+            xc = math.log(self.critical_gap())
+            x, wx = self._gap_nodes(None, mu - 12 * sigma, xc, _QUAD_PANELS, _QUAD_NODES)
+            cdf = np.cumsum(wx * self.criticality(np.exp(x)) * stats.norm.pdf(x, mu, sigma))
+            levels = np.arange(1, GAP_BINS) / GAP_BINS
+            quantiles = np.exp(np.interp(levels, cdf / cdf[-1], x))
+            self._cache["gap_bins"] = np.array([0.0, *quantiles, self.critical_gap()])
         if "gap_bins" not in self._cache:
             mu, sigma = math.log(self.gap_median), self.gap_sigma
             xc = math.log(self.critical_gap())
@@ -499,7 +725,7 @@ class OvertakingScenario:
     # -- the exact answer ----------------------------------------------------------------
     def step_crash_rate(self, vehicle: str | Vehicle) -> float:
         """r_v = P_p(crash at one step), by quadrature over log-gap."""
-        v = _check_vehicle(vehicle)
+        v = self.vehicle(vehicle)
         probs = self.maneuver_probabilities(np.zeros(()))
         mu, sigma = math.log(self.gap_median), self.gap_sigma
 
@@ -512,7 +738,9 @@ class OvertakingScenario:
             )
             return float(cond * stats.norm.pdf(x, mu, sigma))
 
-        edges = sorted({mu - 12 * sigma, math.log(self.critical_gap()), mu, mu + 12 * sigma})
+        edges = self._breaks(
+            v, [mu - 12 * sigma, math.log(self.critical_gap()), mu, mu + 12 * sigma]
+        )
         total = 0.0
         for lo, hi in zip(edges[:-1], edges[1:], strict=True):
             total += integrate.quad(integrand, lo, hi, epsabs=0.0, epsrel=1e-11, limit=200)[0]
@@ -521,6 +749,36 @@ class OvertakingScenario:
     def crash_rate(self, vehicle: str | Vehicle) -> float:
         """Exact crash rate per test, ``1 - (1 - r_v)^T``."""
         return float(-math.expm1(self.n_steps * math.log1p(-self.step_crash_rate(vehicle))))
+
+    def _features(self, v: Vehicle | None) -> list[tuple[float, float]]:
+        """Log-gaps where the vehicle's (if any) or a probit surrogate's crash probability
+        jumps, and the log-width of each jump (none in the default regime: its quadrature
+        stays as it was, so its exact values do too)."""
+        if self.regime == "default":
+            return []
+        distances = () if v is None else v.crash_distance
+        out = [(d, v.noise_sd) for d in distances if v is not None and math.isfinite(d) and d > 0]
+        if self.settings.surrogate_link == "probit":
+            out += [(d, self.sm_scale) for d in self.surrogate_distance if d > 0]
+        return [(math.log(d), sd / d) for d, sd in out]
+
+    def _breaks(self, v: Vehicle, edges: list[float]) -> list[float]:
+        """``edges`` (sorted, the first and last the range) with the jumps inside added."""
+        lo, hi = min(edges), max(edges)
+        inner = [c for c, _ in self._features(v) if lo < c < hi]
+        return sorted({*edges, *inner})
+
+    def _gap_nodes(
+        self, v: Vehicle | None, lo: float, hi: float, panels: int, nodes: int
+    ) -> tuple[FloatArray, FloatArray]:
+        """Composite Gauss-Legendre nodes over log-gap on [lo, hi], with panels 1/4 of a
+        jump's width over +-6 widths of every jump (``_features``)."""
+        edges = np.linspace(lo, hi, panels + 1)
+        fine = [c + width * np.arange(-24, 25) / 4 for c, width in self._features(v)]
+        if fine:
+            extra = np.concatenate(fine)
+            edges = np.unique(np.concatenate([edges, extra[(extra > lo) & (extra < hi)]]))
+        return _gauss_legendre_panels(edges, nodes)
 
     def _step_crash(self, gap: FloatArray, v: Vehicle) -> FloatArray:
         """c(s, u) = Phi((D_v(u) - s)/sigma_v): the step's crash probability, shape (..., 3)."""
@@ -549,9 +807,13 @@ class OvertakingScenario:
             )[which]
             return g * float(stats.norm.pdf(x, mu, sigma))
 
+        edges = self._breaks(v, [xc, mu + 12 * sigma])
         return np.array(
             [
-                integrate.quad(part, xc, mu + 12 * sigma, args=(k,), epsabs=0, epsrel=1e-12)[0]
+                sum(
+                    integrate.quad(part, lo, hi, args=(k,), epsabs=0, epsrel=1e-12)[0]
+                    for lo, hi in zip(edges[:-1], edges[1:], strict=True)
+                )
                 for k in range(4)
             ]
         )
@@ -563,7 +825,7 @@ class OvertakingScenario:
         probability given gap and maneuver; ``w = p/q`` (1 off the critical set). Adaptive
         quadrature over log-gap, split at the critical gap where q changes.
         """
-        v = _check_vehicle(vehicle)
+        v = self.vehicle(vehicle)
         mu, sigma = math.log(self.gap_median), self.gap_sigma
         gap_c = self.critical_gap()
 
@@ -586,7 +848,7 @@ class OvertakingScenario:
                 )
             )
 
-        edges = (mu - 12 * sigma, math.log(gap_c), mu + 12 * sigma)
+        edges = self._breaks(v, [mu - 12 * sigma, math.log(gap_c), mu + 12 * sigma])
         out = np.zeros(4)
         for i in range(4):
             for lo, hi in zip(edges[:-1], edges[1:], strict=True):
@@ -610,13 +872,13 @@ class OvertakingScenario:
         ``B`` and ``A`` are Gauss-Legendre quadratures over log-gap on the critical range,
         the t-integral one over log t.
         """
-        v = _check_vehicle(vehicle)
+        v = self.vehicle(vehicle)
         key = ("one-critical", v, panels, nodes)
         if key in self._cache:
             return np.asarray(self._cache[key])
         mu, sigma = math.log(self.gap_median), self.gap_sigma
         xc = math.log(self.critical_gap())
-        x, wx = _gauss_legendre(mu - 12 * sigma, xc, panels, nodes)
+        x, wx = self._gap_nodes(v, mu - 12 * sigma, xc, panels, nodes)
         gap = np.exp(x)
         dens = wx * stats.norm.pdf(x, mu, sigma)  # quadrature weight of each gap node
         p = self.maneuver_probabilities(gap)
@@ -709,7 +971,7 @@ class OvertakingScenario:
         n_tests : int
             Number of tests.
         vehicle : str or Vehicle, default 'surrogate'
-            The AV under test (a key of ``VEHICLES``).
+            The AV under test (a key of ``VEHICLES``; the regime's vehicle of that name).
         testing : {'is', 'nde'}, default 'is'
             Draw maneuvers from the testing distribution q (importance sampling) or from p.
         random_state : None, int or numpy Generator
@@ -721,30 +983,80 @@ class OvertakingScenario:
         Returns
         -------
         pandas.DataFrame
-            ``crash`` (0/1), ``weight`` (p/q), ``n_critical`` and the ``cv_*`` controls.
+            ``crash`` (0/1), ``weight`` (p/q), ``n_critical``, the ``cv_*`` controls, then
+            ``crash_step`` and ``p_k`` (``EXTRA_LOG_COLUMNS``, module docstring "Log
+            columns").
         """
+        options = {"testing": testing, "random_state": random_state, "batch": batch}
+        return self._simulate(n_tests, vehicle, table=False, **options)[0]
+
+    def simulate_with_critical(
+        self, n_tests: int, vehicle: str | Vehicle = "surrogate", **options: Any
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The log of :meth:`simulate` and the critical variables of its tests.
+
+        Same arguments (``options``: ``testing``, ``random_state``, ``batch``) and the same
+        draws as :meth:`simulate` (the log is the one it returns for the same
+        ``random_state``). The second frame has one row per critical step
+        (``CRITICAL_TABLE_COLUMNS``, module docstring "Log columns"), its ``test`` the row
+        of the log (from 0); ``table=False`` leaves it empty.
+
+        Examples
+        --------
+        >>> scenario = OvertakingScenario(n_steps=10)
+        >>> log, crit = scenario.simulate_with_critical(200, random_state=2)
+        >>> log.equals(scenario.simulate(200, random_state=2))
+        True
+        >>> bool((crit.groupby("test").size() == log["n_critical"][log["n_critical"] > 0]).all())
+        True
+        """
+        return self._simulate(n_tests, vehicle, **{"table": True, **options})
+
+    def _simulate(
+        self,
+        n_tests: int,
+        vehicle: str | Vehicle,
+        *,
+        table: bool,
+        testing: str = "is",
+        random_state: Any = None,
+        batch: int = 50_000,
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
         _check_count(n_tests, "n_tests")
         _check_count(batch, "batch")
         family = self.control_family  # raises on an unknown proposal or control family
         if testing not in TESTING:
             raise VarkitError(f"`testing` must be 'is' or 'nde', got {testing!r}.")
-        v = _check_vehicle(vehicle)
-        batch = self._fit_memory(int(n_tests), int(batch), family)
+        v = self.vehicle(vehicle)
+        batch = self._fit_memory(int(n_tests), int(batch), family, table=table)
         rng = (
             random_state
             if isinstance(random_state, np.random.Generator)
             else np.random.default_rng(random_state)
         )
-        parts = []
+        p_k = self.n_critical_distribution()
+        parts, tables = [], []
         done = 0
         while done < n_tests:
             size = min(batch, n_tests - done)
-            if self.testing_proposal == "one-critical":
-                parts.append(self._simulate_one_critical(size, v, testing == "is", family, rng))
-            else:
-                parts.append(self._simulate_batch(size, v, testing == "is", family, rng))
+            run = (
+                self._simulate_one_critical
+                if self.testing_proposal == "one-critical"
+                else self._simulate_batch
+            )
+            frame, draws = run(size, v, testing == "is", family, rng)
+            frame["crash_step"] = _crash_step(draws.hit)
+            frame["p_k"] = p_k[frame["n_critical"].to_numpy()]
+            parts.append(frame)
+            if table:
+                tables.append(_critical_table(draws, done))
             done += size
-        return pd.concat(parts, ignore_index=True)
+        critical = (
+            pd.concat(tables, ignore_index=True)
+            if tables
+            else pd.DataFrame({c: np.zeros(0, dtype=t) for c, t in CRITICAL_TABLE_COLUMNS.items()})
+        )
+        return pd.concat(parts, ignore_index=True), critical
 
     @property
     def piece_tests(self) -> int:
@@ -774,7 +1086,33 @@ class OvertakingScenario:
         >>> len(pieces), pd.concat(pieces, ignore_index=True).equals(whole)
         (1, True)
         """
+        options = {"testing": testing, "random_state": random_state}
+        for log, _ in self._pieces(n_tests, vehicle, False, **options):
+            yield log
+
+    def simulate_pieces_with_critical(
+        self, n_tests: int, vehicle: str | Vehicle = "surrogate", **options: Any
+    ) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
+        """:meth:`simulate_with_critical` in the pieces of :meth:`simulate_pieces`.
+
+        ``options``: ``testing`` and ``random_state``, as for :meth:`simulate_pieces`.
+        Each piece's critical table numbers its tests by their row in the whole log.
+
+        Examples
+        --------
+        >>> scenario = OvertakingScenario(n_steps=10)
+        >>> [(len(log), bool(crit["test"].max() < 50)) for log, crit in
+        ...  scenario.simulate_pieces_with_critical(50, random_state=3)]
+        [(50, True)]
+        """
+        yield from self._pieces(n_tests, vehicle, True, **options)
+
+    def _pieces(self, n_tests: int, vehicle: Any, table: bool, **options: Any) -> Iterator[_Pair]:
         _check_count(n_tests, "n_tests")
+        testing = options.pop("testing", "is")
+        random_state = options.pop("random_state", None)
+        if options:
+            raise VarkitTypeError(f"unexpected keyword arguments: {', '.join(options)}.")
         rng = (
             random_state
             if isinstance(random_state, np.random.Generator)
@@ -783,23 +1121,32 @@ class OvertakingScenario:
         done = 0
         while done < n_tests:
             size = min(self.piece_tests, n_tests - done)
-            yield self.simulate(size, vehicle, testing=testing, random_state=rng)
+            log, crit = self._simulate(
+                size, vehicle, table=table, testing=testing, random_state=rng
+            )
+            crit["test"] += done
+            yield log, crit
             done += size
 
     def log_columns(self) -> int:
-        """Columns of a simulated log: crash, weight, n_critical and the controls."""
+        """Columns of a simulated log: crash, weight, n_critical, the controls, crash_step
+        and p_k."""
         family = self.control_family
-        return 3 + len(
-            {
-                "twist": TWIST_CONTROL_COLUMNS,
-                "binned": BINNED_CONTROL_COLUMNS,
-                "product": CONTROL_COLUMNS,
-                "local": CONTROL_COLUMNS,
-                "mixture": MIXTURE_CONTROL_COLUMNS,
-            }[family]
+        return (
+            3
+            + len(EXTRA_LOG_COLUMNS)
+            + len(
+                {
+                    "twist": TWIST_CONTROL_COLUMNS,
+                    "binned": BINNED_CONTROL_COLUMNS,
+                    "product": CONTROL_COLUMNS,
+                    "local": CONTROL_COLUMNS,
+                    "mixture": MIXTURE_CONTROL_COLUMNS,
+                }[family]
+            )
         )
 
-    def _fit_memory(self, n_tests: int, batch: int, family: str) -> int:
+    def _fit_memory(self, n_tests: int, batch: int, family: str, *, table: bool = False) -> int:
         """The batch size to use, after checking that the log fits in memory.
 
         The log takes 8 bytes per value and is built from its batches (twice its size at
@@ -809,6 +1156,11 @@ class OvertakingScenario:
         """
         available = available_memory()
         per_test = 8 * self.log_columns()
+        if table:  # the critical table: its columns for each critical step, on average
+            per_test += (
+                int(8 * len(CRITICAL_TABLE_COLUMNS) * self.n_steps * self.critical_probability())
+                + 1
+            )
         log_bytes = 2 * n_tests * per_test
         per_batch_test = WORK_BYTES * self.n_steps
         # Capped by the number of (test, step) cells, not by the memory of this machine,
@@ -865,7 +1217,7 @@ class OvertakingScenario:
 
     def _simulate_one_critical(
         self, n: int, v: Vehicle, twist: bool, family: str, rng: np.random.Generator
-    ) -> pd.DataFrame:
+    ) -> tuple[pd.DataFrame, _Draws]:
         gap, critical, p = self._draw_gaps(n, rng)
         q_step = self.step_proposal(gap)
         kappa = np.where(critical, self.criticality(gap), 0.0)
@@ -877,7 +1229,11 @@ class OvertakingScenario:
         rows = np.flatnonzero(has_twist)
         dist = p.copy()
         dist[rows, chosen[rows]] = q_step[rows, chosen[rows]]
-        u, noise, crash = _drive(gap, dist, v, rng)
+        u, noise, hit = _drive(gap, dist, v, rng)
+        crash = np.any(hit, axis=1)
+        twisted = np.zeros(gap.shape, dtype=bool)
+        twisted[rows, chosen[rows]] = True
+        draws = _Draws(gap, critical, u, noise, hit, twisted)
         rho = _at_maneuver(q_step, u) / _at_maneuver(p, u)
         mix = np.sum(kappa * rho, axis=1)
         w = np.ones(n)
@@ -898,7 +1254,7 @@ class OvertakingScenario:
             cols.update(self._twisted_controls(gap, u, noise, kappa, chosen, has_twist))
         for name in names:
             frame[name] = cols[name]
-        return frame
+        return frame, draws
 
     def _gap_bin_controls(
         self, gap: FloatArray, critical: NDArray[np.bool_]
@@ -951,11 +1307,13 @@ class OvertakingScenario:
 
     def _simulate_batch(
         self, n: int, v: Vehicle, twist: bool, family: str, rng: np.random.Generator
-    ) -> pd.DataFrame:
+    ) -> tuple[pd.DataFrame, _Draws]:
         """All-critical proposal (the previous default): every critical step twisted."""
         gap, critical, p = self._draw_gaps(n, rng)
         q = np.where(critical[..., None] & twist, self.step_proposal(gap), p)
-        u, _, crash = _drive(gap, q, v, rng)
+        u, noise, hit = _drive(gap, q, v, rng)
+        crash = np.any(hit, axis=1)
+        draws = _Draws(gap, critical, u, noise, hit, critical & twist)
         # p/q of each step; 1 off the critical set
         step_w = np.where(critical, _at_maneuver(p, u) / _at_maneuver(q, u), 1.0)
         w = np.prod(step_w, axis=1)
@@ -964,14 +1322,14 @@ class OvertakingScenario:
             mixture = self._mixture_controls(gap, critical, step_w)
             for name in MIXTURE_CONTROL_COLUMNS:
                 frame[name] = mixture[name]
-            return frame
+            return frame, draws
         cols = {"cv_weight": np.where(critical, step_w - 1.0, 0.0).sum(axis=1)}
         # "local" controls use the step's own likelihood ratio; "product" ones the test's W
         factor = step_w if family == "local" else w[:, None]
         cols.update(self._maneuver_controls(gap, critical, u, factor, p))
         for name in CONTROL_COLUMNS:
             frame[name] = cols[name]
-        return frame
+        return frame, draws
 
     def _mixture_controls(
         self, gap: FloatArray, critical: NDArray[np.bool_], step_w: FloatArray
@@ -986,7 +1344,7 @@ class OvertakingScenario:
         before = np.cumprod(np.hstack([ones, step_w[:, :-1]]), axis=1)
         after = np.cumprod(np.hstack([ones, step_w[:, :0:-1]]), axis=1)[:, ::-1]
         single = r * before * after  # g_i = q_{i}/q for the component twisting step i only
-        crit = self.criticality(gap) / self.gamma
+        crit = self.criticality(gap) / self.threshold
         # critical steps ordered by gap; non-critical steps sort last
         order = np.argsort(np.where(critical, gap, np.inf), axis=1, kind="stable")
         rank_of = np.take_along_axis

@@ -14,6 +14,7 @@ from varkit.cav import (
     FITS,
     METHODS,
     PROPOSALS,
+    REGIMES,
     TESTING,
     VEHICLES,
     OvertakingScenario,
@@ -221,6 +222,14 @@ def crash_rate_command(
     "with which scv has more variance than importance sampling.  [default: the "
     "proposal's own: twist for one-critical, product for all-critical]",
 )
+@choice_option(
+    "--regime",
+    choices=tuple(REGIMES),
+    default="default",
+    help="Simulator regime (see varkit.cav.scenarios): default (as before regimes, draw "
+    "for draw); papers (near-deterministic vehicles, the surrogate vehicle = the surrogate "
+    "model, sparse critical steps); nade (every critical maneuver twisted, eps 0.1).",
+)
 @seed_option
 @click.option(
     "--output",
@@ -229,6 +238,13 @@ def crash_rate_command(
     default=None,
     help="CSV file to write; standard output when omitted.",
 )
+@click.option(
+    "--critical-output",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Also write the critical variables, one row per critical step (test, step, gap, "
+    "maneuver, disturbance, twisted, crash; test = the row of the log from 0), to this CSV.",
+)
 def simulate(
     vehicle: str,
     n_tests: int,
@@ -236,34 +252,49 @@ def simulate(
     steps: int,
     proposal: str | None,
     controls: str | None,
+    regime: str,
     seed: int | None,
     output: str | None,
+    critical_output: str | None,
 ) -> None:
     """Write a test log CSV from the overtaking simulator (its exact crash rate on stderr).
 
     The log is simulated and written in pieces (memory of one piece, whatever --tests);
     the seed (drawn when --seed is not given) is printed on stderr with the crash rate.
+    Each row ends with crash_step (the first step that crashed, empty if none) and p_k
+    (P(n_critical = k) for its k, the same under p and q).
     """
-    scenario = OvertakingScenario(n_steps=steps, proposal=proposal, controls=controls)
+    scenario = OvertakingScenario(
+        n_steps=steps, proposal=proposal, controls=controls, regime=regime
+    )
     family = scenario.control_family  # one sentence when the pair does not go together
     seed_value = resolve_seed(seed)
     if output is not None:
         _check_free_space(output, n_tests, n_tests * scenario.log_columns() * CSV_CHARS)
-    pieces = scenario.simulate_pieces(n_tests, vehicle, testing=testing, random_state=seed_value)
+    if critical_output is not None:  # 7 values per critical step, n_steps * P(critical) a test
+        steps_critical = n_tests * scenario.n_steps * scenario.critical_probability()
+        _check_free_space(critical_output, n_tests, int(steps_critical * 7 * CSV_CHARS))
+    pieces = scenario.simulate_pieces_with_critical(
+        n_tests, vehicle, testing=testing, random_state=seed_value
+    )
     with (
         click.progressbar(length=n_tests, label="simulating", file=sys.stderr)
         if n_tests > scenario.piece_tests and sys.stderr.isatty()
         else _no_bar() as bar
     ):
-        for i, log in enumerate(pieces):
+        for i, (log, critical) in enumerate(pieces):
+            mode = "w" if i == 0 else "a"
             text = log.to_csv(index=False, header=i == 0, float_format="%.10g")
             if output is None:
                 sys.stdout.write(text)
             else:
-                write_text(output, text, option="--output", mode="w" if i == 0 else "a")
+                write_text(output, text, option="--output", mode=mode)
+            if critical_output is not None:
+                table = critical.to_csv(index=False, header=i == 0, float_format="%.10g")
+                write_text(critical_output, table, option="--critical-output", mode=mode)
             bar.update(len(log))
     click.echo(
-        f"exact crash rate of {vehicle}: {scenario.crash_rate(vehicle):.6g} "
+        f"exact crash rate of {vehicle} ({regime} regime): {scenario.crash_rate(vehicle):.6g} "
         f"({scenario.testing_proposal} proposal, {family} controls), seed {seed_value}",
         err=True,
     )

@@ -4,7 +4,9 @@ Made by :func:`make_cav_example` (``OvertakingScenario()``: the one-critical pro
 its default twist controls, the 15 ``cv_twist_*`` columns, seed 20221), whose exact crash
 rate is ``OvertakingScenario().crash_rate("surrogate")``. The draws (``crash``, ``weight``,
 ``n_critical``) are those of the earlier binned log; only the W-weighted and gap-count
-controls are gone.
+controls are gone. It keeps the columns of the logs before ``crash_step`` and ``p_k`` were
+appended (``varkit.cav.scenarios.EXTRA_LOG_COLUMNS``): an old log, which the readers still
+take.
 
 Examples
 --------
@@ -29,6 +31,9 @@ _FILE = "cav_example.csv"
 def make_cav_example(n_tests: int = 2000, seed: int = CAV_EXAMPLE_SEED) -> pd.DataFrame:
     """Regenerate the bundled log from the simulator (``n_tests`` tests, seed ``seed``).
 
+    The simulator's log without the columns appended since the file was made
+    (``crash_step``, ``p_k``).
+
     Examples
     --------
     >>> from varkit.datasets.cav import load_cav_example, make_cav_example
@@ -36,9 +41,10 @@ def make_cav_example(n_tests: int = 2000, seed: int = CAV_EXAMPLE_SEED) -> pd.Da
     >>> log.shape, log.columns.equals(load_cav_example().columns)
     ((100, 18), True)
     """
-    from varkit.cav.scenarios import OvertakingScenario
+    from varkit.cav.scenarios import EXTRA_LOG_COLUMNS, OvertakingScenario
 
-    return OvertakingScenario().simulate(n_tests, "surrogate", random_state=seed)
+    log = OvertakingScenario().simulate(n_tests, "surrogate", random_state=seed)
+    return log.drop(columns=list(EXTRA_LOG_COLUMNS))
 
 
 def load_cav_example() -> pd.DataFrame:
