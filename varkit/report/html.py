@@ -314,7 +314,8 @@ def render_report(
     # the running checkpoints are drawn as curves only: the forest and table show the rest
     keep = [i for i, r in enumerate(everything) if id(r) not in drawn]
     results = [everything[i] for i in keep]
-    statuses = [_statuses(everything, gate_report)[i] for i in keep]
+    every_status = _statuses(everything, gate_report)
+    statuses = [every_status[i] for i in keep]
     prov = resultset.provenance
     with figures.quiet():
         forest = _forest(results, statuses, rule_list, len(drawn))
