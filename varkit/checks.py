@@ -38,7 +38,9 @@ __all__ = [
 # Below 0.5 an "interval" no longer says where the parameter is likely to be, and a
 # resampling estimate can fall outside it; above 1 - 1e-9 the normal quantile is past 6
 # and tail quantiles lose their meaning in double precision (at 1 - 1e-16 they are inf).
+#: The lowest confidence level an interval may have.
 CONFIDENCE_MIN = 0.5
+#: The highest confidence level an interval may have.
 CONFIDENCE_MAX = 1.0 - 1e-9
 
 

@@ -151,6 +151,7 @@ def _cav_section(seed: int, device: str) -> list[Result]:
     return [*final, *(r.replace(group={**label, **r.group}) for r in running)]
 
 
+#: The demo's sections, by name, in the order they run (``demo_results(sections=)``).
 SECTIONS: dict[str, Section] = {
     "engine": _engine_section,
     "evaluate": _evaluate_section,

@@ -48,6 +48,7 @@ __all__ = [
     "make_provenance",
 ]
 
+#: The schema a results document declares (``results.schema.json``).
 SCHEMA_ID = "varkit.results/1"
 
 

@@ -152,21 +152,6 @@ def test_seed_makes_results_reproducible() -> None:
     assert np.isfinite(float(runs[0][1].split("[")[2].split(",")[0]))
 
 
-def test_progress_bar_only_for_long_runs_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    import sys
-
-    from varkit.cli.bootstrap import progress_bar
-
-    with progress_bar(10, "x", work=10**12) as progress:  # stderr is not a terminal here
-        assert progress is None
-    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
-    with progress_bar(10, "x", work=10) as progress:
-        assert progress is None
-    with progress_bar(10, "x", work=10**12) as progress:
-        assert progress is not None
-        progress(10)
-
-
 # -- issue 14 -----------------------------------------------------------------------------
 def _one_error_line(code: int, err: str, fragment: str) -> None:
     assert code == 2, err

@@ -18,6 +18,17 @@ def test_holm_and_bonferroni_by_hand():
     assert bh == pytest.approx([0.04, 0.05333333, 0.05333333, 0.20])
 
 
+def test_holm_is_statsmodels_holm_without_its_garbage_collection():
+    from statsmodels.stats.multitest import multipletests
+
+    from varkit.evaluate.multiple import holm
+
+    rng = np.random.default_rng(3)
+    for m in (1, 2, 7, 40):
+        raw = np.round(rng.random(m) ** 3, 2)  # ties and values near 0
+        assert holm(raw).tolist() == multipletests(raw, method="holm")[1].tolist()
+
+
 def test_results_without_pvalues_pass_through():
     rs = adjust_pvalues([Result("accuracy", 0.9), Result("t", 0.0, pvalue=0.02)])
     assert rs[0].pvalue is None and rs[1].details["pvalue_raw"] == 0.02

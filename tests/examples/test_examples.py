@@ -140,3 +140,17 @@ def test_workflow_writes_the_html_report(workflow_run: Path) -> None:
     html = (workflow_run / "report.html").read_text(encoding="utf-8")
     assert html.lstrip().lower().startswith("<!doctype html")
     assert "candidate" in html
+
+
+GITLAB = EXAMPLES / "gitlab-ci" / ".gitlab-ci.yml"
+
+
+def test_gitlab_example_runs_the_workflow_commands_and_keeps_the_junit_report() -> None:
+    document = yaml.safe_load(GITLAB.read_text(encoding="utf-8"))
+    (job,) = document.values()
+    assert job["image"] == "python:3.11"
+    # the same commands as the GitHub workflow, which the test above runs for real
+    assert [*job["script"], *job["after_script"]] == _run_lines()
+    artifacts = job["artifacts"]
+    assert artifacts["when"] == "always" and artifacts["reports"]["junit"] == "gate.xml"
+    assert "report.html" in artifacts["paths"]

@@ -43,6 +43,7 @@ from varkit.results import Result
 
 __all__ = ["FITS", "control_variate_estimate"]
 
+#: How control-variate coefficients are fitted: least squares, ridge or lasso.
 FITS = ("ols", "ridge", "lasso")
 
 

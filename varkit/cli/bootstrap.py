@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import sys
-from collections.abc import Callable, Iterator
-
 import click
 
 from varkit.cli.options import (
@@ -18,27 +14,7 @@ from varkit.cli.options import (
 )
 from varkit.gpu import INTERVAL_METHODS, NAMED_STATISTICS, bootstrap_log
 
-__all__ = ["bootstrap", "progress_bar"]
-
-
-# below this many resampled elements (rows x replicates) a run takes about a second
-_LONG_RUN = 10**9
-
-
-@contextlib.contextmanager
-def progress_bar(
-    total: int, label: str, *, work: int | None = None
-) -> Iterator[Callable[[int], None] | None]:
-    """A progress callback drawing a bar on a terminal for long runs; None otherwise.
-
-    ``total`` is the number of steps (replicates); ``work`` the size of the run (rows x
-    replicates) that decides whether it is long enough to deserve a bar.
-    """
-    if (work if work is not None else total) < _LONG_RUN or not sys.stderr.isatty():
-        yield None
-        return
-    with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
-        yield bar.update
+__all__ = ["bootstrap"]
 
 
 @click.command()
@@ -103,6 +79,5 @@ def bootstrap(
         method=method,
         scheme=if_typed("scheme", scheme),  # --engine dask implies poisson
         **run.front_door(),
-        progress=lambda total, work: progress_bar(total, "bootstrap", work=work),
     )
     run.emit(results)

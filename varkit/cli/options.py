@@ -17,6 +17,7 @@ import click
 
 from varkit.checks import CONFIDENCE_MAX, CONFIDENCE_MIN
 from varkit.errors import VarkitError, VarkitWarning
+from varkit.progress import show_progress
 from varkit.results import ResultSet
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -24,6 +25,17 @@ F = TypeVar("F", bound=Callable[..., Any])
 SEED_MAX = 2**63 - 1  # the counter-based generator keys on 63 bits
 
 FORMATS = ("table", "json", "csv", "markdown")
+
+
+def quiet_option(func: F) -> F:
+    """``--quiet``: no progress bars (:mod:`varkit.progress`)."""
+    return click.option(
+        "--quiet",
+        "-q",
+        is_flag=True,
+        default=False,
+        help="No progress bars (drawn only on a terminal, for jobs over 2 s).",
+    )(func)
 
 
 def output_options(func: F) -> F:
@@ -358,6 +370,7 @@ class RunOptions:
     scheduler: str | None = None
     row_id: str | None = None
     partition_rows: int | None = None
+    quiet: bool = False
 
     def engine_kwargs(self) -> dict[str, Any]:
         """``engine``, ``scheduler``, ``row_id``, ``rows_per_partition`` for a front door."""
@@ -394,18 +407,21 @@ def run_options(
 ) -> Callable[[F], F]:
     """Add the shared options and hand them to the command as one ``run: RunOptions``.
 
-    Output (``--format``, ``--output``) always; ``--confidence``, ``--seed``, ``--device``
-    and the scale-out options (:func:`engine_options`) as asked. The command's own
-    parameters stay its own; it receives the shared ones parsed, in ``run``.
+    Output (``--format``, ``--output``) and ``--quiet`` always; ``--confidence``,
+    ``--seed``, ``--device`` and the scale-out options (:func:`engine_options`) as asked.
+    The command's own parameters stay its own; it receives the shared ones parsed, in
+    ``run``, and runs inside :func:`varkit.progress.show_progress` unless ``--quiet``.
     """
 
     def decorate(func: F) -> F:
         @functools.wraps(func)
         def command(*args: Any, **kwargs: Any) -> Any:
             shared = {name: kwargs.pop(name) for name in _RUN_FIELDS if name in kwargs}
-            return func(*args, run=RunOptions(**shared), **kwargs)
+            run = RunOptions(**shared)
+            with show_progress(not run.quiet):  # bars on a terminal only
+                return func(*args, run=run, **kwargs)
 
-        chosen = [output_options]
+        chosen = [output_options, quiet_option]
         chosen += [device_option] if device else []
         chosen += [seed_option] if seed else []
         chosen += [confidence_option] if confidence else []

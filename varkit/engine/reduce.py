@@ -21,6 +21,7 @@ from varkit.errors import VarkitError
 from varkit.io import Column
 from varkit.io.logs import LogSource
 from varkit.io.partitions import Piece, iter_frames, log_pieces, read_piece
+from varkit.progress import progress, tracked
 
 __all__ = [
     "ENGINES",
@@ -33,6 +34,7 @@ __all__ = [
     "scheduler_address",
 ]
 
+#: The scale-out engines of :func:`map_reduce`: one process piece by piece, or Dask.
 ENGINES = ("chunks", "dask")
 SPLIT_EVERY = 8
 LOCAL = "local"  # --scheduler local[:N]: a LocalCluster started for the run
@@ -131,13 +133,14 @@ def map_reduce(
     if engine == "chunks":
         total = None
         count = 0
-        for frame in iter_frames(
+        frames = iter_frames(
             source.pattern,
             columns,
             row_id=source.row_id,
             npartitions=source.npartitions,
             rows_per_partition=source.rows_per_partition,
-        ):
+        )
+        for frame in tracked(frames, None, "pieces"):
             part = func(frame, *args)
             total = part if total is None else merge(total, part)
             count += 1
@@ -156,6 +159,7 @@ def map_reduce(
     ]
     merge_many = dask.delayed(_merge_many)
     depth = 0
+    n_tasks = len(level)
     while len(level) > 1:
         depth += 1
         level = [
@@ -164,10 +168,15 @@ def map_reduce(
             )
             for i in range(0, len(level), SPLIT_EVERY)
         ]
+        n_tasks += len(level)
     if client is not None:
+        # a cluster's progress is on its dashboard (client.dashboard_link), not drawn here
         (total,) = client.compute(level, sync=True)
     else:
-        (total,) = dask.compute(*level, scheduler="threads")
+        from dask.callbacks import Callback
+
+        with progress(n_tasks, "dask tasks") as step, Callback(posttask=lambda *task: step(1)):
+            (total,) = dask.compute(*level, scheduler="threads")
     return total, len(pieces)
 
 
@@ -331,6 +340,7 @@ def _local_client(spec: str) -> Any:
         )
 
 
+#: The engines a front door takes: ``memory`` besides :data:`ENGINES`.
 FRONT_ENGINES = ("memory", "chunks", "dask")
 
 

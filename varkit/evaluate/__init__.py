@@ -22,6 +22,17 @@ from varkit.evaluate.paired_ttests import (
     paired_ttest_resampled,
 )
 from varkit.evaluate.permutation import paired_permutation_test
+from varkit.evaluate.posthoc import (
+    cd_cliques,
+    critical_difference_figure,
+    pairwise_wilcoxon,
+    plot_critical_difference,
+    posthoc_conover_friedman,
+    posthoc_dunn,
+    posthoc_quade,
+    posthoc_siegel_friedman,
+    pvalue_matrix,
+)
 from varkit.evaluate.predictions import compare_predictions
 from varkit.evaluate.proportion import proportion_ci, proportion_difference
 from varkit.evaluate.scores import compare_scores
@@ -31,6 +42,8 @@ __all__ = [
     "adjust_pvalues",
     "bootstrap_632_score",
     "bootstrap_metric",
+    "cd_cliques",
+    "critical_difference_figure",
     "cochrans_q",
     "combined_ftest_5x2cv",
     "compare_models",
@@ -52,6 +65,13 @@ __all__ = [
     "paired_ttest_5x2cv",
     "paired_ttest_kfold_cv",
     "paired_ttest_resampled",
+    "pairwise_wilcoxon",
+    "plot_critical_difference",
+    "posthoc_conover_friedman",
+    "posthoc_dunn",
+    "posthoc_quade",
+    "posthoc_siegel_friedman",
     "proportion_ci",
     "proportion_difference",
+    "pvalue_matrix",
 ]

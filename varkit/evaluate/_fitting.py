@@ -15,6 +15,7 @@ from sklearn.utils import _safe_indexing, indexable
 from varkit.errors import VarkitError, VarkitTypeError
 from varkit.evaluate._inputs import check_labels
 from varkit.gpu.splits import Split, seeds
+from varkit.progress import tracked
 
 
 def default_scoring(estimator: Any, scoring: Any) -> Any:
@@ -153,7 +154,10 @@ def score_splits(
         for train, test in splits
         for j, (est, scorer) in enumerate(zip(estimators, scorers, strict=True))
     ]
-    values = Parallel(n_jobs=n_jobs)(tasks)
+    # fits reported as they finish, for the progress bar of a long comparison
+    values = list(
+        tracked(Parallel(n_jobs=n_jobs, return_as="generator")(tasks), len(tasks), "model fits")
+    )
     counts: dict[tuple[int, type[Warning], str], int] = {}
     for k, (_, caught) in enumerate(values):
         for category, message in dict.fromkeys(caught):

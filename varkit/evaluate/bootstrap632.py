@@ -16,6 +16,7 @@ from varkit.evaluate._bounded import bounded_mean_interval
 from varkit.evaluate._fitting import check_xy, seed_estimators
 from varkit.evaluate._inputs import check_count
 from varkit.gpu.splits import seeds
+from varkit.progress import tracked
 from varkit.results import Result
 
 __all__ = ["bootstrap_632_score", "combine_632", "no_information_rate"]
@@ -226,7 +227,8 @@ def bootstrap_632_score(
     ]
     loss_sum = np.zeros(n)
     count = np.zeros(n)
-    for oob, losses in Parallel(n_jobs=n_jobs)(tasks):
+    fits = Parallel(n_jobs=n_jobs, return_as="generator")(tasks)
+    for oob, losses in tracked(fits, len(tasks), "bootstrap fits"):
         np.add.at(loss_sum, oob, losses)
         count[oob] += 1
     used = count > 0

@@ -26,6 +26,7 @@ __all__ = [
     "to_numpy",
 ]
 
+#: Where resampling runs: ``auto`` (CuPy when a GPU is visible), ``cpu`` or ``gpu``.
 DEVICES = ("auto", "cpu", "gpu")
 
 

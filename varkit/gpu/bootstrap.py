@@ -24,6 +24,8 @@ from varkit.gpu.intervals import INTERVAL_METHODS, clip_interval, interval
 from varkit.gpu.replicates import SCHEMES, default_batch, replicate_sums
 from varkit.gpu.statistics import NAMED_STATISTICS, LinearProblem, build_problem
 from varkit.io import check_array
+from varkit.progress import bars_shown
+from varkit.progress import progress as progress_bar
 from varkit.results import Result
 
 __all__ = ["BootstrapOptions", "bootstrap", "bootstrap_result", "check_bootstrap_options"]
@@ -267,14 +269,38 @@ def bootstrap(
         clusters=clusters,
         alternative=alternative,
     )
-    if callable(statistic):
-        if row_ids is not None:
-            raise VarkitError("`row_ids` needs a named statistic, not a callable.")
-        return _bootstrap_callable(data, statistic, paired, opts, progress)
-    problem = build_problem(
-        str(statistic), data, paired=paired, strata=strata, clusters=clusters, row_ids=row_ids
+    if callable(statistic) and row_ids is not None:
+        raise VarkitError("`row_ids` needs a named statistic, not a callable.")
+    problem = (
+        None
+        if callable(statistic)
+        else build_problem(
+            str(statistic), data, paired=paired, strata=strata, clusters=clusters, row_ids=row_ids
+        )
     )
-    return _bootstrap_sums(problem, opts, progress, clustered=clusters is not None)
+    with progress_bar(opts.n_resamples, "bootstrap") as bar:
+        step = _listeners(progress, bar)
+        if problem is None:
+            assert callable(statistic)
+            return _bootstrap_callable(data, statistic, paired, opts, step)
+        return _bootstrap_sums(problem, opts, step, clustered=clusters is not None)
+
+
+def _listeners(
+    callback: Callable[[int], None] | None, bar: Callable[[int], None]
+) -> Callable[[int], None] | None:
+    """Who is told of replicates done: the caller's ``progress``, the terminal's bar when
+    one is drawn (:mod:`varkit.progress`), both, or nobody (then the replicates run in
+    one step)."""
+    told = [f for f in (callback, bar if bars_shown() else None) if f is not None]
+    if len(told) < 2:
+        return told[0] if told else None
+
+    def both(steps: int) -> None:
+        for f in told:
+            f(steps)
+
+    return both
 
 
 def _bootstrap_sums(

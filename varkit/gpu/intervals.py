@@ -32,6 +32,7 @@ __all__ = [
     "jackknife_moments",
 ]
 
+#: The bootstrap interval methods: percentile, basic (reverse percentile) and BCa.
 INTERVAL_METHODS = ("percentile", "basic", "bca")
 
 

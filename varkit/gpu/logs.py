@@ -41,9 +41,8 @@ True
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from typing import Any, TypeAlias
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -401,8 +400,6 @@ def log_scheme(scheme: str | None, engine: str) -> str:
 
 # -- the front door --------------------------------------------------------------------
 
-Progress: TypeAlias = Callable[[int, int], AbstractContextManager[Callable[[int], None] | None]]
-
 
 @dataclass(frozen=True)
 class _LogRequest:
@@ -465,7 +462,6 @@ def _in_memory(
     *,
     row_id: str | None,
     scheme: str,
-    progress: Progress | None,
     **settings: Any,
 ) -> Result:
     """:func:`varkit.gpu.bootstrap` of the log read whole, rows keyed by their ids."""
@@ -485,20 +481,16 @@ def _in_memory(
         frame = pd.concat([frame[frame[spec.by] == level] for level in levels])
         data = tuple(frame.loc[frame[spec.by] == level, spec.column] for level in levels)
         labels = {"by": spec.by, "difference": f"{levels[0]}-{levels[1]}"}
-    n_resamples = settings["n_resamples"]
-    bar = progress(n_resamples, n_resamples * len(frame)) if progress else nullcontext(None)
-    with bar as step:
-        result = bootstrap(
-            data,
-            spec.statistic,
-            paired=spec.paired,
-            strata=None if request.strata is None else frame[request.strata].to_numpy(),
-            clusters=None if request.cluster is None else frame[request.cluster].to_numpy(),
-            scheme=scheme,
-            progress=step,
-            row_ids=None if request.cluster is not None else frame[ROW_ID].to_numpy(),
-            **settings,
-        )
+    result = bootstrap(
+        data,
+        spec.statistic,
+        paired=spec.paired,
+        strata=None if request.strata is None else frame[request.strata].to_numpy(),
+        clusters=None if request.cluster is None else frame[request.cluster].to_numpy(),
+        scheme=scheme,
+        row_ids=None if request.cluster is not None else frame[ROW_ID].to_numpy(),
+        **settings,
+    )
     return result.replace(group=labels)
 
 
@@ -523,7 +515,6 @@ def bootstrap_log(
     scheduler: str | None = None,
     row_id: str | None = None,
     rows_per_partition: int | None = None,
-    progress: Progress | None = None,
 ) -> ResultSet:
     """Bootstrap interval of a statistic of a column of a log (``varkit bootstrap``).
 
@@ -559,10 +550,6 @@ def bootstrap_log(
         index and row offset; a DataFrame's positions).
     rows_per_partition : int, optional
         Rows per piece for the partitioned engines.
-    progress : callable, optional
-        ``progress(n_resamples, work)`` returning a context manager that yields a
-        callback of replicates done, or None (``varkit.cli.bootstrap.progress_bar``);
-        ``work`` is rows times replicates (memory engine only).
 
     Returns
     -------
@@ -614,9 +601,7 @@ def bootstrap_log(
         "device": device,
     }
     if engine == "memory":
-        result = _in_memory(
-            log, request, row_id=row_id, scheme=chosen, progress=progress, **settings
-        )
+        result = _in_memory(log, request, row_id=row_id, scheme=chosen, **settings)
     else:
         result = _partitioned(
             log_source(log, engine, row_id=row_id, rows_per_partition=rows_per_partition),

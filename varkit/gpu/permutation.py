@@ -20,6 +20,7 @@ from varkit.gpu.backend import (
     to_numpy,
 )
 from varkit.io import check_array
+from varkit.progress import progress
 from varkit.results import Result
 
 __all__ = ["permutation_test"]
@@ -227,21 +228,23 @@ def _sign_flip(
     values = xp.asarray(d)
     # a GPU takes all sign-flip replicates in one launch (no per-replicate buffers)
     step = n_resamples if backend.is_gpu and not callable(statistic) else _KERNEL_BATCH
-    for start in range(0, n_resamples, step):
-        stop = min(n_resamples, start + step)
-        keys = crng.replicate_keys(seed, start, stop, xp)
-        if callable(statistic):
-            signs = _sign_matrix(keys, n, xp)
-            null[start:stop] = to_numpy(statistic(signs * values, axis=-1))
-        elif backend.is_gpu:
-            from varkit.gpu import _cupy_kernels
+    with progress(n_resamples, "permutations") as done:
+        for start in range(0, n_resamples, step):
+            stop = min(n_resamples, start + step)
+            keys = crng.replicate_keys(seed, start, stop, xp)
+            if callable(statistic):
+                signs = _sign_matrix(keys, n, xp)
+                null[start:stop] = to_numpy(statistic(signs * values, axis=-1))
+            elif backend.is_gpu:
+                from varkit.gpu import _cupy_kernels
 
-            null[start:stop] = to_numpy(_cupy_kernels.sign_flip(values, keys)) / n
-        else:
-            from varkit.gpu import _numba_kernels
+                null[start:stop] = to_numpy(_cupy_kernels.sign_flip(values, keys)) / n
+            else:
+                from varkit.gpu import _numba_kernels
 
-            out = np.zeros(stop - start)
-            null[start:stop] = _numba_kernels.sign_flip_sums(d, keys, out) / n
+                out = np.zeros(stop - start)
+                null[start:stop] = _numba_kernels.sign_flip_sums(d, keys, out) / n
+            done(stop - start)
     return observed, null, False, total
 
 
@@ -279,26 +282,28 @@ def _relabel(
             null = sums / n_x - (grand - sums) / (n_total - n_x)
         return observed, null, True, total
     null = np.empty(n_resamples)
-    for start in range(0, n_resamples, _KERNEL_BATCH):
-        stop = min(n_resamples, start + _KERNEL_BATCH)
-        if callable(statistic):
-            keys = crng.replicate_keys(seed, start, stop, np)
-            perm = _shuffled(pooled, n_x, keys)
-            null[start:stop] = to_numpy(
-                statistic(perm[:, n_total - n_x :], perm[:, : n_total - n_x], axis=-1)
-            )
-            continue
-        xp = backend.xp
-        keys = crng.replicate_keys(seed, start, stop, xp)
-        if backend.is_gpu:
-            from varkit.gpu import _cupy_kernels
+    with progress(n_resamples, "permutations") as done:
+        for start in range(0, n_resamples, _KERNEL_BATCH):
+            stop = min(n_resamples, start + _KERNEL_BATCH)
+            done(stop - start)  # reported as the block starts: one branch ends in `continue`
+            if callable(statistic):
+                keys = crng.replicate_keys(seed, start, stop, np)
+                perm = _shuffled(pooled, n_x, keys)
+                null[start:stop] = to_numpy(
+                    statistic(perm[:, n_total - n_x :], perm[:, : n_total - n_x], axis=-1)
+                )
+                continue
+            xp = backend.xp
+            keys = crng.replicate_keys(seed, start, stop, xp)
+            if backend.is_gpu:
+                from varkit.gpu import _cupy_kernels
 
-            sums = to_numpy(_cupy_kernels.shuffle_subset(xp.asarray(pooled), n_x, keys))
-        else:
-            from varkit.gpu import _numba_kernels
+                sums = to_numpy(_cupy_kernels.shuffle_subset(xp.asarray(pooled), n_x, keys))
+            else:
+                from varkit.gpu import _numba_kernels
 
-            sums = _numba_kernels.shuffle_subset_sums(pooled, n_x, keys, np.zeros(stop - start))
-        null[start:stop] = sums / n_x - (grand - sums) / (n_total - n_x)
+                sums = _numba_kernels.shuffle_subset_sums(pooled, n_x, keys, np.zeros(stop - start))
+            null[start:stop] = sums / n_x - (grand - sums) / (n_total - n_x)
     return observed, null, False, total
 
 

@@ -21,6 +21,7 @@ from varkit.gpu.statistics import LinearProblem
 
 __all__ = ["SCHEMES", "default_batch", "replicate_sums"]
 
+#: Bootstrap weights: multinomial counts (classical) or Poisson(1) per unit (mergeable).
 SCHEMES = ("multinomial", "poisson")
 # elements of a (replicates x units) block in the array code: 2^22 x (8 B words + temps)
 # stays near 100 MB on the CPU; GPUs take larger blocks.

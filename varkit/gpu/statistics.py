@@ -25,6 +25,7 @@ from varkit.io import check_array
 
 __all__ = ["NAMED_STATISTICS", "LinearProblem", "build_problem", "combine_for", "unit_columns"]
 
+#: The statistics the engine computes from weighted sums (its fast path, O(n) BCa).
 NAMED_STATISTICS = ("mean", "sum", "proportion", "ratio", "weighted_mean", "mean_difference")
 
 Combine = Callable[[Any], Any]

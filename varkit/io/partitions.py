@@ -64,6 +64,7 @@ __all__ = [
     "read_piece",
 ]
 
+#: The column of stable row numbers a partitioned read adds (it keys Poisson weights).
 ROW_ID = "__row_id__"
 # 2^40 rows per file (10^12) and 2^23 files fit in the 63 bits the counter hash takes.
 FILE_SHIFT = 40

@@ -66,6 +66,7 @@ from varkit.errors import VarkitError, VarkitTypeError
 
 __all__ = ["KINDS", "Column", "check_array", "csv_header", "read_table", "validate_frame"]
 
+#: The kinds of column :class:`Column` checks a table against.
 KINDS = ("float", "int", "binary", "count", "probability", "label")
 _INTEGER_KINDS = ("int", "binary", "count")
 _PARQUET_SUFFIXES = (".parquet", ".pq")
