@@ -6,6 +6,7 @@ import math
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -578,6 +579,77 @@ def test_paired_result_by_comparison_label_and_reversed() -> None:
     (decision,) = check([cand, base, other, paired], [rule]).decisions
     assert decision.basis == "paired: accuracy_difference[comparison=base-cand, data=x] (reversed)"
     assert (decision.ci_low, decision.ci_high) == (-0.02, -0.0)
+
+
+def bayes(p_not_worse: Any, **group: str) -> Result:
+    return Result(
+        "score_difference",
+        0.01,
+        -0.01,
+        0.03,
+        0.95,
+        "bayesian-correlated-t",
+        group=group,
+        details={"p_not_worse": p_not_worse},
+    )
+
+
+def test_field_rule_holds_a_details_number_against_the_bound() -> None:
+    rule = Rule("not worse", "score_difference", field="p_not_worse", min=0.95)
+    assert rule.bound_text == "p_not_worse >= 0.95"
+    assert status(rule, bayes(0.97)) == "pass"
+    assert status(rule, bayes(0.95)) == "pass"  # on the bound is on the right side
+    assert status(rule, bayes(0.94)) == "fail"  # a point: never inconclusive
+    assert status(Rule("r", "score_difference", field="p_not_worse", max=0.5), bayes(0.6)) == (
+        "fail"
+    )
+    (decision,) = check([bayes(0.97)], [rule]).decisions
+    assert decision.estimate == 0.97 and decision.ci_low is None
+    assert decision.reason == "details['p_not_worse'] = 0.97 meets the bound p_not_worse >= 0.95."
+
+
+@pytest.mark.parametrize("value", [math.nan, "high", None, True])
+def test_field_rule_fails_on_a_value_that_is_not_a_number(value: Any) -> None:
+    rule = Rule("not worse", "score_difference", field="p_not_worse", min=0.95)
+    assert status(rule, bayes(value)) == "fail"
+
+
+def test_field_rule_applies_only_to_results_holding_the_field() -> None:
+    plain = interval(-0.01, 0.03, "score_difference", comparison="a-b")
+    rule = Rule(
+        "not worse", "score_difference", {"comparison": "a-b"}, field="p_not_worse", min=0.9
+    )
+    report = check([plain, bayes(0.99, comparison="a-b")], [rule])
+    assert [d.status for d in report.decisions] == ["pass"]
+    (none,) = check([plain], [rule]).decisions
+    assert none.status == "fail" and "details entry 'p_not_worse'" in none.reason
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"field": ""},
+        {"field": 3},
+        {"field": "p", "max_pvalue": 0.05},
+        {"field": "p", "baseline": {"model": "b"}, "max_drop": 0.01},
+        {"field": "p"},  # no bound
+    ],
+)
+def test_field_rule_bad_definitions_raise(kwargs: dict[str, Any]) -> None:
+    with pytest.raises((ValueError, TypeError)):
+        Rule("r", "m", **kwargs)
+
+
+def test_field_rule_from_a_rules_file(tmp_path: Path) -> None:
+    path = tmp_path / "gates.toml"
+    path.write_text('[[rule]]\nname = "a"\nmetric = "m"\nfield = "p_not_worse"\nmin = 0.95\n')
+    (rule,) = load_rules(path)
+    assert rule.field == "p_not_worse" and rule.limits == (0.95, math.inf)
+    path.write_text(
+        '[[rule]]\nname = "a"\nmetric = "m"\nfield = "p"\nmin = 0.9\nmode = "assured"\n'
+    )
+    with pytest.raises(ValueError, match="`mode` does not apply to a `field` rule"):
+        load_rules(path)
 
 
 # -- issue 17: rules that pick the result they are about ----------------------------------

@@ -10,11 +10,31 @@ checkpoints, and ``single`` to fail when several still match) and gives a bound 
 - ``assured``: **pass** only when the whole interval is on the right side; anything else
   fails.
 - ``max_pvalue``: pass when the result's p-value is below the level.
+- ``field``: hold a number from the result's ``details`` (a point, not an interval)
+  against ``min``/``max``: pass when it is within them, fail otherwise (see below).
 
 An interval endpoint equal to the bound counts as on the right side. A NaN estimate, a NaN
 interval bound or p-value, a missing interval (where the mode needs one) or a rule that
 matches no result never passes. MLflow, TFMA, Deepchecks and Evidently gate on point
 values only (see ``methods/engine.md`` section C); deciding on the interval is the point.
+
+A number from the details
+-------------------------
+Some results decide in a number that is not an interval: the posterior probability that
+model 1 is not worse than model 2 (``p_not_worse = p_rope + p_right``, in ``details`` of
+:func:`varkit.evaluate.bayesian_correlated_ttest`) is itself the statement of
+uncertainty. ``field`` names such a ``details`` entry; the rule then applies only to the
+results of its metric and group whose ``details`` hold that entry, and passes when the
+number lies within ``min``/``max`` (``mode`` does not apply)::
+
+    [[rule]]
+    name = "candidate not worse than the baseline, with posterior probability 0.95"
+    metric = "score_difference"
+    group = { model_1 = "candidate", model_2 = "baseline" }
+    field = "p_not_worse"
+    min = 0.95
+
+A value that is not a number, or NaN, never passes.
 
 Bounds relative to a baseline
 -----------------------------
@@ -80,7 +100,7 @@ import os
 import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -120,6 +140,7 @@ _KEYS = (
     "max_pvalue",
     "baseline",
     *RELATIVE,
+    "field",
 )
 PASS, FAIL, INCONCLUSIVE = "pass", "fail", "inconclusive"
 
@@ -172,6 +193,9 @@ class Rule:
         Non-negative bounds on candidate - baseline: ``>= -max_drop``, ``<= max_rise``.
     min_ratio, max_ratio : float or None
         Positive bounds on candidate / baseline.
+    field : str or None
+        A ``details`` entry to hold against ``min``/``max`` instead of the interval; the
+        rule then applies only to results whose ``details`` hold it.
 
     Examples
     --------
@@ -179,6 +203,8 @@ class Rule:
     '<= 8'
     >>> Rule("no drop", "accuracy", baseline={"model": "base"}, max_drop=0.01).bound_text
     'candidate - baseline >= -0.01'
+    >>> Rule("not worse", "score_difference", field="p_not_worse", min=0.95).bound_text
+    'p_not_worse >= 0.95'
 
     Selecting the result a rule is about: the final estimate, not the running checkpoints.
 
@@ -206,6 +232,7 @@ class Rule:
     method: str | None = None
     final: bool = False
     single: bool = False
+    field: str | None = None
 
     def __post_init__(self) -> None:
         for key in ("name", "metric"):
@@ -229,6 +256,8 @@ class Rule:
             value = getattr(self, key)
             if value is not None:
                 set_(self, key, _number(key, value))
+        if self.field is not None:
+            self._check_field()
         if self.relative:
             self._check_relative()
         elif self.baseline is not None:
@@ -245,6 +274,14 @@ class Rule:
             raise VarkitError("a rule needs a bound: `min`, `max` or `max_pvalue`.")
         if self.min is not None and self.max is not None and self.min > self.max:
             raise VarkitError(f"`min` ({self.min:g}) is above `max` ({self.max:g}).")
+
+    def _check_field(self) -> None:
+        if not isinstance(self.field, str) or not self.field.strip():
+            raise VarkitTypeError(f"`field` must be a non-empty string, got {self.field!r}.")
+        if self.relative or self.baseline is not None or self.max_pvalue is not None:
+            raise VarkitError(
+                "`field` takes `min`/`max` only, not `max_pvalue`, `baseline` or a relative bound."
+            )
 
     def _check_relative(self) -> None:
         if self.baseline is None:
@@ -315,15 +352,17 @@ class Rule:
             text = f"<= {high:g}"
         if self.relative:
             return f"candidate {'/' if self.ratio else '-'} baseline {text}"
-        return text
+        return f"{self.field} {text}" if self.field is not None else text
 
     def matches(self, result: Result) -> bool:
         """Whether the rule applies to ``result`` (same metric and method, all group labels
-        equal); ``final`` is applied to the matching results together (:meth:`select`)."""
+        equal and, for a ``field`` rule, the field in its details); ``final`` is applied to
+        the matching results together (:meth:`select`)."""
         return (
             result.metric == self.metric
             and (self.method is None or result.method == self.method)
             and all(result.group.get(k) == v for k, v in self.group.items())
+            and (self.field is None or self.field in result.details)
         )
 
     def select(self, results: Iterable[Result]) -> list[Result]:
@@ -474,6 +513,12 @@ def _decide(rule: Rule, result: Result) -> Decision:
             pvalue=result.pvalue,
         )
 
+    if rule.field is not None:
+        status, reason, number = _hold_field(rule, result)
+        # the number decided, not the result's interval
+        return replace(
+            decision(status, reason), estimate=number, ci_low=None, ci_high=None, pvalue=None
+        )
     if math.isnan(result.estimate):
         return decision(FAIL, "The estimate is NaN, so the rule cannot pass.")
     if rule.max_pvalue is not None:
@@ -487,6 +532,26 @@ def _decide(rule: Rule, result: Result) -> Decision:
             FAIL, f"p = {format_number(result.pvalue)} is not below {rule.max_pvalue:g}."
         )
     return decision(*_hold(rule, result.ci_low, result.ci_high))
+
+
+def _hold_field(rule: Rule, result: Result) -> tuple[str, str, float | None]:
+    """Status, reason and value of the number ``result.details[rule.field]``."""
+    assert rule.field is not None
+    value = result.details[rule.field]
+    name = f"details[{rule.field!r}]"
+    number = None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        number = float(value)
+    if number is None or math.isnan(number):
+        return FAIL, f"{name} is {value!r}, not a number, so the rule cannot pass.", number
+    lower, upper = rule.limits
+    status = PASS if lower <= number <= upper else FAIL
+    verdict = "meets" if status == PASS else "does not meet"
+    return (
+        status,
+        f"{name} = {format_number(number)} {verdict} the bound {rule.bound_text}.",
+        number,
+    )
 
 
 def _group_text(group: Mapping[str, str]) -> str:
@@ -865,6 +930,7 @@ def check(results: ResultSet | Iterable[Result], rules: Sequence[Rule]) -> GateR
                     f"No {'candidate (non-baseline) ' if rule.relative else ''}result "
                     f"has metric {rule.metric!r} and group {rule.group}"
                     + (f" and method {rule.method!r}" if rule.method else "")
+                    + (f" and a details entry {rule.field!r}" if rule.field else "")
                     + ", so the rule cannot pass.",
                 )
             )
@@ -903,8 +969,9 @@ def _rule_from_table(table: Any, where: str) -> Rule:
     for key in ("name", "metric"):
         if key not in table:
             raise VarkitError(f"{where}: `{key}` is missing.")
-    if "max_pvalue" in table and "mode" in table:
-        raise VarkitError(f"{where}: `mode` does not apply to a `max_pvalue` rule.")
+    for key in ("max_pvalue", "field"):
+        if key in table and "mode" in table:
+            raise VarkitError(f"{where}: `mode` does not apply to a `{key}` rule.")
     try:
         return Rule(**dict(table))
     except (TypeError, ValueError) as exc:

@@ -267,3 +267,58 @@ def test_compare_row_id_needs_poisson_and_scheduler_needs_dask():
     path = predictions_example_path()
     _check_error(_run("compare", path, "--row-id", "id"), "--scheme poisson")
     _check_error(_run("compare", path, "--scheduler", "tcp://x:1"), "--engine dask")
+
+
+def test_scores_bayesian_then_gate_on_p_not_worse(tmp_path):
+    path, _ = _score_log(tmp_path)
+    out = tmp_path / "results.json"
+    args = ["--bayesian", "--rope", "0.01", "--format", "json", "--output", str(out)]
+    result = _run("scores", str(path), *args)
+    assert result.exit_code == 0, result.output
+    jsonschema.validate(json.loads(out.read_text()), load_json_schema())
+    rs = ResultSet.from_json(out.read_text())
+    bayes = [r for r in rs if r.method == "bayesian-correlated-t"]
+    assert [r.group["comparison"] for r in bayes] == ["a-b", "a-c", "b-c"]
+    assert bayes[0].details["p_right"] > 0.95 and bayes[0].details["rope"] == 0.01
+    rules = tmp_path / "gates.toml"
+    # a is 0.03 above b: not worse (pass); a worse than b (p_left) fails
+    for field, code in (("p_not_worse", 0), ("p_left", 1)):
+        rules.write_text(
+            '[[rule]]\nname = "a vs b"\nmetric = "score_difference"\n'
+            'group = { model_1 = "a", model_2 = "b" }\n'
+            f'field = "{field}"\nmin = 0.95\n'
+        )
+        gate = CliRunner().invoke(cli, ["gate", str(out), "--rules", str(rules)])
+        assert gate.exit_code == code, gate.output
+
+
+def test_scores_rope_needs_bayesian(tmp_path):
+    path, _ = _score_log(tmp_path)
+    _check_error(_run("scores", str(path), "--rope", "0.01"), "--rope")
+
+
+def test_compare_one_sided_mcnemar_asks_whether_the_first_model_is_more_accurate():
+    args = [
+        predictions_example_path(),
+        "--models",
+        "forest,baseline",
+        "--resamples",
+        "200",
+        "--seed",
+        "0",
+        "--format",
+        "json",
+    ]
+    tests = {}
+    for alternative in ("two-sided", "greater", "less"):
+        out = _run("compare", *args, "--alternative", alternative)
+        assert out.exit_code == 0, out.output
+        rs = ResultSet.from_json(out.output)
+        (test,) = rs.select("mcnemar")
+        assert test.alternative == alternative
+        tests[alternative] = test
+    table = mcnemar_table(
+        *(load_predictions_example()[c] for c in ("y_true", "forest", "baseline"))
+    )
+    assert tests["greater"].pvalue == pytest.approx(mcnemar(table, alternative="greater").pvalue)
+    assert tests["greater"].pvalue < tests["two-sided"].pvalue and tests["less"].pvalue > 0.99

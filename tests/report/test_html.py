@@ -273,3 +273,22 @@ def test_empty_result_set_renders() -> None:
     parsed = Page(render_report(ResultSet()))
     assert "No result has an interval." in " ".join(parsed.text)
     assert not parsed.find("img")
+
+
+def test_a_details_field_rule_draws_no_bound_on_the_interval() -> None:
+    diff = Result(
+        "score_difference",
+        0.01,
+        -0.01,
+        0.03,
+        0.95,
+        "bayesian-correlated-t",
+        group={"comparison": "a-b"},
+        details={"p_not_worse": 0.97},
+    )
+    rules = [Rule("not worse", "score_difference", field="p_not_worse", min=0.95)]
+    results = ResultSet((diff,), {"command": "pytest"})
+    page = Page(render_report(results, check(results, rules), rules=rules, title="t"))
+    forest = svg_of(page.find("img", alt="forest plot of score_difference")[0])
+    assert "not worse" not in forest  # 0.95 is a probability, not a score difference
+    assert "not worse" in " ".join(page.text)  # the gate table shows the rule

@@ -8,10 +8,12 @@ from typing import Any
 
 import click
 
+from varkit.checks import ALTERNATIVES
 from varkit.cli.options import (
     RunOptions,
     choice_option,
     count_option,
+    float_option,
     if_typed,
     run_options,
     scheme_option,
@@ -55,6 +57,13 @@ def evaluate() -> None:
     default="exact",
     help="McNemar test variant for each pair.",
 )
+@choice_option(
+    "--alternative",
+    choices=ALTERNATIVES,
+    default="two-sided",
+    help="Of each pair's McNemar test: 'greater' asks whether the pair's first model "
+    "(in --models order) is more accurate, as a gate 'A beats B' needs.",
+)
 @_correction_option
 @count_option(
     "--resamples",
@@ -75,6 +84,7 @@ def compare(
     models: str | None,
     interval: str,
     mcnemar_method: str,
+    alternative: str,
     correction: str,
     n_resamples: int,
     scheme: str,
@@ -99,6 +109,7 @@ def compare(
         models=models,
         interval=interval,
         mcnemar_method=mcnemar_method,
+        alternative=alternative,
         correction=correction,
         n_resamples=n_resamples,
         scheme=if_typed("scheme", scheme),  # --engine dask implies poisson
@@ -123,12 +134,34 @@ def compare(
     help="Range of the score, e.g. 0,1 for accuracy: intervals stay inside it.  "
     "[default: unbounded]",
 )
+@click.option(
+    "--bayesian",
+    is_flag=True,
+    default=False,
+    help="Also give each pair's Bayesian correlated t-test (p_left, p_rope, p_right, "
+    "p_not_worse in details).",
+)
+@float_option(
+    "--rope",
+    low=0.0,
+    default=0.0,
+    help="Half-width of the region of practical equivalence of --bayesian, in score units.",
+)
+@float_option(
+    "--test-fraction",
+    default=None,
+    help="Test share of one split for --bayesian, e.g. 0.3.  [default: n_test/(n_train+"
+    "n_test) from the log, else 1/k of k-fold CV with k = splits / repeats]",
+)
 @run_options(seed=False, device=False)
 def scores(
     path: str,
     correction: str,
     lower_is_better: bool,
     score_range: str | None,
+    bayesian: bool,
+    rope: float,
+    test_fraction: float | None,
     run: RunOptions,
 ) -> None:
     """Compare models from PATH, a CSV of per-split scores (one row per model and split).
@@ -136,6 +169,8 @@ def scores(
     Columns: model, score; optional dataset, repeat, fold, n_train, n_test. Gives each
     model's mean score, corrected resampled t-tests per pair (Nadeau & Bengio; needs
     n_train and n_test) and, with a dataset column, Friedman/Nemenyi across data sets.
+    --bayesian adds the Bayesian correlated t-test of each pair (model 1 minus model 2;
+    p_right: model 1 better), which a gate can hold to p_not_worse >= 0.95.
     """
     from varkit.evaluate import compare_scores
 
@@ -156,6 +191,9 @@ def scores(
         correction=correction,
         higher_is_better=not lower_is_better,
         score_range=bounds,
+        bayesian=bayesian,
+        rope=rope,
+        test_fraction=test_fraction,
     )
     run.emit(results)
 

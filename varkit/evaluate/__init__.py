@@ -5,6 +5,11 @@ predictions: a log, a file or a glob, in memory or over partitions), :func:`comp
 (a log of per-split scores) and :func:`compare_models` (refit models on repeated splits).
 """
 
+from varkit.evaluate.bayesian import (
+    bayesian_correlated_ttest,
+    bayesian_sign_test,
+    bayesian_signed_rank,
+)
 from varkit.evaluate.bootstrap632 import bootstrap_632_score, no_information_rate
 from varkit.evaluate.bootstrap_metrics import bootstrap_metric, paired_bootstrap_difference
 from varkit.evaluate.cochran import cochrans_q
@@ -40,6 +45,9 @@ from varkit.evaluate.scores import compare_scores
 __all__ = [
     "ModelComparison",
     "adjust_pvalues",
+    "bayesian_correlated_ttest",
+    "bayesian_sign_test",
+    "bayesian_signed_rank",
     "bootstrap_632_score",
     "bootstrap_metric",
     "cd_cliques",

@@ -636,7 +636,7 @@ def critical_difference_figure(
     cd = float(cd)
     if not (np.all(np.isfinite(avg)) and math.isfinite(cd) and cd > 0):
         raise VarkitError("`average_ranks` and `cd` must be finite, `cd` positive.")
-    cliques = cd_cliques(avg, cd)
+    cliques = cd_cliques(avg.tolist(), cd)
     layout = _cd_layout(labels, len(cliques))
     if ax is None:
         from matplotlib.figure import Figure

@@ -13,6 +13,7 @@ from scipy import stats
 from varkit.checks import check_confidence
 from varkit.errors import VarkitError, VarkitTypeError
 from varkit.evaluate._bounded import bounded_t_result
+from varkit.evaluate.bayesian import _check_rope, bayesian_correlated_ttest
 from varkit.evaluate.multiple import adjust_pvalues, friedman_nemenyi
 from varkit.evaluate.paired_ttests import _t_on_differences
 from varkit.io import ROW_ID, Column, expand_paths, read_all
@@ -145,6 +146,77 @@ def _split_keys(frame: pd.DataFrame) -> list[str]:
     return keys
 
 
+def _bayesian_pairs(
+    complete: pd.DataFrame,
+    models: list[str],
+    label: dict[str, str],
+    *,
+    rope: float,
+    test_fraction: Any,
+    sizes: tuple[float, float] | None,
+    confidence: float,
+) -> list[Result]:
+    """The Bayesian correlated t-test of each pair on one data set's complete splits.
+
+    The test share is, in this order: ``test_fraction``; the mean ``n_test / (n_train +
+    n_test)`` of the log; else k-fold CV with ``k = splits / repeats`` (baycomp's rule).
+    """
+    runs = 1
+    if test_fraction is None and sizes is not None:
+        test_fraction = sizes[1] / (sizes[0] + sizes[1])
+    elif test_fraction is None and "repeat" in complete.index.names:
+        runs = int(complete.index.get_level_values("repeat").nunique())
+    if test_fraction is None and len(complete) % runs:
+        raise VarkitError(
+            f"data set {label.get('dataset', '(all)')}: {len(complete)} splits scored for "
+            f"every model are not {runs} repeats of the same folds; give `test_fraction`."
+        )
+    out = []
+    for i, a in enumerate(models):
+        for b in models[i + 1 :]:
+            result = bayesian_correlated_ttest(
+                complete[a].to_numpy() - complete[b].to_numpy(),
+                rope=rope,
+                runs=runs,
+                test_fraction=test_fraction,
+                confidence=confidence,
+            )
+            group = {**label, "comparison": f"{a}-{b}", "model_1": a, "model_2": b}
+            out.append(result.replace(group=group))
+    return out
+
+
+def _across_datasets(frame: pd.DataFrame, *, higher_is_better: bool) -> list[Result]:
+    """Friedman/Nemenyi (3+ models) or Wilcoxon (2 models) on per-data-set mean scores."""
+    results: list[Result] = []
+    if frame["dataset"].nunique() < 2:
+        return results
+    means = frame.pivot_table(index="dataset", columns="model", values="score", aggfunc="mean")
+    means = means.dropna()
+    models = list(means.columns)
+    if len(models) >= 3 and len(means) >= 2:
+        results.extend(
+            friedman_nemenyi(means.to_numpy(), models=models, higher_is_better=higher_is_better)
+        )
+    elif len(models) == 2 and len(means) >= 2:
+        diff = means[models[0]] - means[models[1]]
+        test = stats.wilcoxon(diff.to_numpy()) if np.any(diff != 0) else None
+        results.append(
+            Result(
+                metric="score_difference",
+                estimate=float(diff.median()),
+                method="wilcoxon-signed-rank",
+                n=int(len(diff)),
+                statistic=float(test.statistic) if test else 0.0,
+                pvalue=float(test.pvalue) if test else 1.0,
+                alternative="two-sided",
+                group={"comparison": f"{models[0]}-{models[1]}", "dataset": "(across)"},
+                details={"estimate": "median of per-data-set mean differences"},
+            )
+        )
+    return results
+
+
 def compare_scores(
     scores: Any,
     *,
@@ -152,6 +224,9 @@ def compare_scores(
     correction: str = "holm",
     higher_is_better: bool = True,
     score_range: tuple[float, float] | None = None,
+    bayesian: bool = False,
+    rope: float = 0.0,
+    test_fraction: float | tuple[int, int] | None = None,
 ) -> ResultSet:
     """Corrected resampled t-tests from per-split scores; Friedman/Nemenyi across data sets.
 
@@ -173,6 +248,13 @@ def compare_scores(
         The range of the score, e.g. ``(0, 1)`` for accuracy: each model's interval is
         then kept inside it (logit scale for [0, 1], clipping stated otherwise; see
         ``varkit.evaluate.cross_val_ci``) and every score must lie in it. Default: unbounded.
+    bayesian : bool
+        Also give each pair's Bayesian correlated t-test (:func:`bayesian_correlated_ttest`).
+    rope : float
+        Its region of practical equivalence, in score units (only with ``bayesian``).
+    test_fraction : float, (int, int) or None
+        Its test share of a split (only with ``bayesian``). Default: from the
+        ``n_train``/``n_test`` columns, else k-fold CV with ``k = splits / repeats``.
 
     Returns
     -------
@@ -182,7 +264,9 @@ def compare_scores(
         ``n_train``/``n_test`` are absent the plain t-test is used and ``details`` say so.
         With two or more data sets and three or more models: Friedman and Nemenyi on the
         per-data-set mean scores (Demsar 2006); with two models: the Wilcoxon signed-rank
-        test across data sets.
+        test across data sets. With ``bayesian``, after each data set's pairs: their
+        ``method='bayesian-correlated-t'`` results (``details``: ``p_left``, ``p_rope``,
+        ``p_right`` that model 1 is better, ``p_not_worse``).
 
     Examples
     --------
@@ -193,10 +277,16 @@ def compare_scores(
     >>> rs = compare_scores(log)
     >>> [r.metric for r in rs], rs[2].method
     (['score', 'score', 'score_difference'], 'corrected-resampled-t')
+    >>> b = compare_scores(log, bayesian=True, rope=0.01)[3]
+    >>> b.method, round(b.details["p_right"], 3)
+    ('bayesian-correlated-t', 0.996)
     """
     table, inputs = _read_scores(scores)
     frame = _validate_scores(table)
     confidence = check_confidence(confidence)
+    rope = _check_rope(rope)
+    if not bayesian and (rope != 0 or test_fraction is not None):
+        raise VarkitError("`rope` and `test_fraction` apply only with `bayesian`.")
     bounds = _check_range(score_range, frame["score"].to_numpy())
     keys = _split_keys(frame)
     has_sizes = {"n_train", "n_test"} <= set(frame.columns)
@@ -211,12 +301,13 @@ def compare_scores(
             raise VarkitError(
                 f"data set {dataset or '(all)'} has fewer than 2 splits scored for every model."
             )
+        sizes = None
         if has_sizes:
-            n_train = float(pd.to_numeric(rows["n_train"]).mean())
-            n_test = float(pd.to_numeric(rows["n_test"]).mean())
-            ratio = n_test / n_train
-        else:
-            ratio = 0.0
+            sizes = (
+                float(pd.to_numeric(rows["n_train"]).mean()),
+                float(pd.to_numeric(rows["n_test"]).mean()),
+            )
+        ratio = sizes[1] / sizes[0] if sizes else 0.0
         method = "corrected-resampled-t" if has_sizes else "resampled-t"
         extra = {
             "n_splits": int(len(complete)),
@@ -257,31 +348,19 @@ def compare_scores(
                     )
                 )
         results.extend(adjust_pvalues(pairs, method=correction) if len(pairs) > 1 else pairs)
-    datasets = frame["dataset"].unique()
-    if len(datasets) >= 2:
-        means = frame.pivot_table(index="dataset", columns="model", values="score", aggfunc="mean")
-        means = means.dropna()
-        models = list(means.columns)
-        if len(models) >= 3 and len(means) >= 2:
+        if bayesian:
             results.extend(
-                friedman_nemenyi(means.to_numpy(), models=models, higher_is_better=higher_is_better)
-            )
-        elif len(models) == 2 and len(means) >= 2:
-            diff = means[models[0]] - means[models[1]]
-            test = stats.wilcoxon(diff.to_numpy()) if np.any(diff != 0) else None
-            results.append(
-                Result(
-                    metric="score_difference",
-                    estimate=float(diff.median()),
-                    method="wilcoxon-signed-rank",
-                    n=int(len(diff)),
-                    statistic=float(test.statistic) if test else 0.0,
-                    pvalue=float(test.pvalue) if test else 1.0,
-                    alternative="two-sided",
-                    group={"comparison": f"{models[0]}-{models[1]}", "dataset": "(across)"},
-                    details={"estimate": "median of per-data-set mean differences"},
+                _bayesian_pairs(
+                    complete,
+                    models,
+                    label,
+                    rope=rope,
+                    test_fraction=test_fraction,
+                    sizes=sizes,
+                    confidence=confidence,
                 )
             )
+    results.extend(_across_datasets(frame, higher_is_better=higher_is_better))
     provenance = make_provenance(
         function="varkit.evaluate.compare_scores", inputs=inputs, seed=None, device="cpu"
     )

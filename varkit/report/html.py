@@ -133,7 +133,7 @@ def _rule_bounds(
     each applies to."""
     bounds = []
     for rule in rules:
-        if rule.relative or rule.max_pvalue is not None:
+        if rule.relative or rule.max_pvalue is not None or rule.field is not None:
             continue
         rows = [pos for pos, i in enumerate(indices) if rule.matches(results[i])]
         if not rows:
