@@ -215,7 +215,7 @@ def forest_figure(
     """Forest plot: point and interval of each result of one metric, one row each.
 
     An infinite end is an arrow to the edge of the panel; rows are labelled by what tells
-    the results apart (:func:`row_labels`), the title by what they share.
+    the results apart, the title by what they share.
 
     Parameters
     ----------
@@ -402,10 +402,10 @@ def cav_curves(results: Sequence[Result]) -> dict[str, list[Result]]:
 def cav_figure(results: Sequence[Result]) -> Figure | None:
     """Running estimate with its band, and its relative half-width, against tests run.
 
-    Top: each series of running checkpoints (:func:`cav_curves`) as its estimate with the
-    interval as a band; bottom: the relative half-width on log scales, with the target
-    (from a ``tests_required`` result when there is one, else 0.3: Feng et al., Nat.
-    Commun. 12:748, 2021, Fig. 3, at 90%) and the number of tests it needs.
+    Top: each series of running checkpoints as its estimate with the interval as a band;
+    bottom: the relative half-width on log scales, with the target (from a
+    ``tests_required`` result when there is one, else 0.3: Feng et al., Nat. Commun.
+    12:748, 2021, Fig. 3, at 90%) and the number of tests it needs.
 
     Parameters
     ----------
