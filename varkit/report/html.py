@@ -1,9 +1,12 @@
 """One self-contained HTML page of a result set: provenance, gate decisions, a forest plot
 of every interval, per-module figures and a table of all results.
 
-The page has inline CSS and its figures as SVG ``data:`` URIs: no script, no font, no
-stylesheet or image is fetched, so it can be attached to a CI run and opened offline. All
-text from the results (labels, methods, details, provenance) is HTML-escaped.
+The page is rendered from the Jinja2 templates in ``varkit/report/templates`` (one macro
+per section) with autoescaping on, so all text from the results (labels, methods, details,
+provenance) is HTML-escaped. It has inline CSS and its figures as SVG ``data:`` URIs: no
+script, no font, no stylesheet or image is fetched, so it can be attached to a CI run and
+opened offline. The running checkpoints of a sequential estimate are drawn as its curve
+only; the forest plot and the table show the final results.
 
 Examples
 --------
@@ -295,7 +298,9 @@ def render_report(
     Returns
     -------
     str
-        A complete HTML5 document, self-contained.
+        A complete HTML5 document, self-contained. The provenance shows each input file
+        with its SHA-256; running checkpoints (:func:`varkit.gates.is_checkpoint`) are
+        drawn as the running-estimate curve, not listed in the forest plot or the table.
 
     Examples
     --------
