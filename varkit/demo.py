@@ -18,7 +18,7 @@ import pandas as pd
 from varkit.datasets import load_sessions_example
 from varkit.errors import VarkitError
 from varkit.gates import GateReport, Rule, check, load_rules
-from varkit.gpu import bootstrap, permutation_test
+from varkit.gpu import bootstrap, permutation_test, resolve_device
 from varkit.report import render_report
 from varkit.results import Result, ResultSet, make_provenance
 
@@ -160,6 +160,21 @@ SECTIONS: dict[str, Section] = {
     "fairness": _fairness_section,
 }
 
+# The bundled files each section reads (varkit/datasets/data): the provenance records them
+# with their SHA-256, so a report says which data its results came from.
+_INPUTS: dict[str, tuple[str, ...]] = {
+    "engine": ("sessions_example.csv",),
+    "evaluate": ("predictions_example.csv",),
+    "privacy": ("mia_example.csv",),
+    "cav": ("cav_example.csv",),
+    "fairness": ("impressions_example.csv", "eligible_example.csv"),
+}
+
+
+def _input_files(sections: Sequence[str]) -> list[str]:
+    data = resources.files("varkit.datasets").joinpath("data")
+    return [str(data.joinpath(name)) for section in sections for name in _INPUTS[section]]
+
 
 Writer = Callable[[Path, str], None]
 
@@ -192,7 +207,8 @@ def run_demo(output: str | os.PathLike[str], *, seed: int = 0, device: str = "au
 def demo_results(
     *, seed: int = 0, device: str = "auto", sections: Sequence[str] | None = None
 ) -> ResultSet:
-    """The demo sections' results, with the provenance (seed, device, timings).
+    """The demo sections' results, with the provenance: the bundled input files with their
+    SHA-256, the seed, the device that ran (``auto`` resolved) and the timings.
 
     Parameters
     ----------
@@ -206,8 +222,10 @@ def demo_results(
     Examples
     --------
     >>> rs = demo_results(sections=["cav"], device="cpu")
-    >>> {r.group["module"] for r in rs}, rs.provenance["seed"]
-    ({'cav'}, 0)
+    >>> {r.group["module"] for r in rs}, rs.provenance["seed"], rs.provenance["device"]
+    ({'cav'}, 0, 'cpu')
+    >>> [os.path.basename(item["path"]) for item in rs.provenance["inputs"]]
+    ['cav_example.csv']
     """
     chosen = list(SECTIONS) if sections is None else list(sections)
     unknown = [name for name in chosen if name not in SECTIONS]
@@ -215,16 +233,22 @@ def demo_results(
         raise VarkitError(
             f"`sections` must name demo sections ({', '.join(SECTIONS)}); got {unknown[0]!r}."
         )
+    # the device that runs, recorded as such: 'auto' resolves to 'cpu' or 'gpu' here
+    ran_on = resolve_device(device).device
     results: list[Result] = []
     timings = {}
     for name in chosen:
         section = SECTIONS[name]
         start = time.perf_counter()
-        for result in section(seed, device):
+        for result in section(seed, ran_on):
             results.append(result.replace(group={"module": name, **result.group}))
         timings[name] = round(time.perf_counter() - start, 3)
     provenance = make_provenance(
-        command="varkit demo", seed=seed, device=device, seconds_per_section=timings
+        command="varkit demo",
+        inputs=_input_files(chosen),
+        seed=seed,
+        device=ran_on,
+        seconds_per_section=timings,
     )
     return ResultSet(tuple(results), provenance)
 

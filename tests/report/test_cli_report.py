@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
@@ -28,7 +29,7 @@ class Ids(HTMLParser):
 def results_file(write_file: Write, name: str = "results.json", high: float = 7.9) -> str:
     results = ResultSet(
         (Result("epsilon", 6.0, 4.1, high, 0.95, "bayes-jeffreys"),),
-        {"command": f"varkit privacy epsilon {name}", "seed": 3},
+        {"command": f"varkit privacy epsilon {name}", "seed": 3, "device": "cpu"},
     )
     return str(write_file(name, results.to_json()))
 
@@ -73,6 +74,11 @@ def test_several_files_are_pooled_with_their_provenance(write_file: Write, tmp_p
     page = out.read_text(encoding="utf-8")
     assert "varkit privacy epsilon a.json" in page and "varkit privacy epsilon b.json" in page
     assert "All results (2)" in page
+    # the pooled page records each file with its hash, and the device they ran on
+    for path in (first, second):
+        digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        assert f"<code>{path}</code> sha256 <code>{digest}</code>" in page
+    assert "<th>device</th><td>cpu</td>" in page
 
 
 def assert_input_error(code: int, err: str, fragment: str) -> None:

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from varkit.cav import running_estimate
-from varkit.gates import Rule, check
+from varkit.gates import Rule, check, is_checkpoint
 from varkit.privacy import bayesian_epsilon
 from varkit.report import figures, render_report, write_report
 from varkit.report.figures import MAX_ROWS, row_labels
@@ -166,8 +166,10 @@ def test_gate_table_and_results_table(page: Page) -> None:
     # three decisions in the gates table, and the same three in the results table
     assert len(badges) == 6
     assert text.count("forest holds up") == 1
-    n_results = len(module_results())
-    assert f"All results ({n_results})" in text
+    # the table lists the final results; the 12 running checkpoints are the CAV curve
+    n_final = len([r for r in module_results() if not is_checkpoint(r)])
+    assert f"All results ({n_final})" in text
+    assert "Not listed: 12 running checkpoint(s)" in " ".join(text.split())
 
 
 def test_malicious_text_is_escaped_everywhere() -> None:
@@ -182,12 +184,16 @@ def test_malicious_text_is_escaped_everywhere() -> None:
         details={"note": EVIL},
     )
     rules = [Rule(EVIL, EVIL, min=0.0)]
-    results = ResultSet((result,), {EVIL: EVIL, "command": EVIL})
+    inputs = [{"path": EVIL, "sha256": EVIL}, EVIL]
+    results = ResultSet((result,), {EVIL: EVIL, "command": EVIL, "inputs": inputs})
     text = render_report(results, check(results, rules), rules=rules, title=EVIL)
     assert "<script" not in text.lower()
     parsed = Page(text)
     assert not parsed.find("script")
     assert EVIL in " ".join(parsed.text)  # shown as text, not run
+    # title, command, provenance key and value, two inputs, metric, method, label, details,
+    # rule, decision label (twice in the gates table), ...: every one comes out as text
+    assert " ".join(parsed.text).count(EVIL) >= 10
     svg = svg_of(parsed.find("img")[0])
     assert "<script" not in svg  # matplotlib escaped it inside the SVG too
 

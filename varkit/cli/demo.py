@@ -11,6 +11,7 @@ import numpy as np
 from varkit.cli.options import device_option, write_text
 from varkit.demo import demo_results, gate_demo, write_demo
 from varkit.errors import VarkitError
+from varkit.gates import is_checkpoint
 
 __all__ = ["demo"]
 
@@ -50,7 +51,7 @@ def demo(output: str, seed: int, device: str) -> None:
     _check_folder(output)
     result_set = demo_results(seed=seed, device=device)
     write_demo(result_set, output, lambda path, text: write_text(path, text, option="--output"))
-    running = [r for r in result_set if r.metric == "crash_rate" and "tests" in r.group]
+    running = [r for r in result_set if is_checkpoint(r)]
     for result in result_set:
         if not any(result is r for r in running):
             click.echo(str(result))

@@ -46,7 +46,12 @@ def report(results: tuple[str, ...], output: str, rules: str | None, title: str)
         provenance.pop("results")
         provenance.pop("path")
     else:
-        provenance = make_provenance(command="varkit report", inputs=results, sources=sources)
+        # the device that ran the results, when they all ran on one (the page runs nothing)
+        devices = {source.get("device") for source in sources}
+        device = devices.pop() if len(devices) == 1 else None
+        provenance = make_provenance(
+            command="varkit report", inputs=results, device=device, sources=sources
+        )
     result_set = ResultSet(tuple(items), provenance)
     gate_report = check(result_set, rule_list) if rule_list else None
     page = render_report(result_set, gate_report, rules=rule_list, title=title)

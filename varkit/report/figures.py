@@ -36,7 +36,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from varkit.errors import VarkitWarning
-from varkit.gates import format_number
+from varkit.gates import format_number, is_checkpoint
 from varkit.results import Result
 
 __all__ = [
@@ -102,8 +102,29 @@ def safe_text(text: str) -> str:
 
 
 def to_data_uri(fig: Figure) -> str:
-    """The figure as a base64 SVG ``data:`` URI (each image its own document, so the ids
-    inside one SVG cannot clash with another's)."""
+    """The figure as a base64 SVG ``data:`` URI, for an ``<img>`` tag.
+
+    Each image is its own SVG document, so the ids inside one cannot clash with another's;
+    text stays text and the ids are deterministic.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        Any figure, e.g. from :func:`forest_figure`.
+
+    Returns
+    -------
+    str
+        ``data:image/svg+xml;base64,...``.
+
+    Examples
+    --------
+    >>> from matplotlib.figure import Figure
+    >>> fig = Figure()
+    >>> _ = fig.subplots().plot([0, 1], [1, 0])
+    >>> to_data_uri(fig)[:26]
+    'data:image/svg+xml;base64,'
+    """
     buffer = io.BytesIO()
     with _style():
         fig.savefig(buffer, format="svg", metadata={"Date": None})
@@ -191,12 +212,42 @@ def forest_figure(
     bounds: Sequence[tuple[float, Sequence[int], str]] = (),
     max_rows: int = MAX_ROWS,
 ) -> Figure | None:
-    """Point and interval of each result of one metric, one row each, top to bottom.
+    """Forest plot: point and interval of each result of one metric, one row each.
 
-    ``statuses`` colours a row by its gate decision (``pass``/``fail``/``inconclusive``);
-    ``bounds`` are ``(value, rows, rule name)`` drawn as dashed marks across those rows. An
-    infinite end is an arrow to the edge of the panel. Results without an interval are not
-    drawn (the caller counts them); at most ``max_rows`` rows are drawn.
+    An infinite end is an arrow to the edge of the panel; rows are labelled by what tells
+    the results apart, the title by what they share.
+
+    Parameters
+    ----------
+    metric : str
+        The metric, for the title and the axis label.
+    results : sequence of Result
+        Its results, drawn top to bottom; those without an interval are not drawn (the
+        caller counts them).
+    statuses : sequence of {'pass', 'fail', 'inconclusive', None}, optional
+        Each result's gate decision, colouring its row (green, red, amber; black: none).
+    bounds : sequence of (float, sequence of int, str)
+        ``(value, rows, rule name)``: a rule's bound, drawn as a dashed mark across those
+        rows (positions in ``results``).
+    max_rows : int
+        Most rows drawn (the first ones).
+
+    Returns
+    -------
+    matplotlib.figure.Figure or None
+        ``None`` when no result has an interval.
+
+    Examples
+    --------
+    >>> from varkit.results import Result
+    >>> models = [Result("accuracy", 0.86, 0.83, 0.88, 0.95, group={"model": "forest"}),
+    ...           Result("accuracy", 0.60, 0.56, 0.64, 0.95, group={"model": "baseline"})]
+    >>> fig = forest_figure("accuracy", models, statuses=["pass", "fail"],
+    ...                     bounds=[(0.8, [0, 1], "at least 0.8")])
+    >>> [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    ['model=forest', 'model=baseline']
+    >>> forest_figure("mcnemar", [Result("mcnemar", 3.1, pvalue=0.04)]) is None
+    True
     """
     rows = [i for i, r in enumerate(results) if r.ci_low is not None and r.ci_high is not None]
     rows = rows[:max_rows]
@@ -291,7 +342,32 @@ def privacy_results(results: Sequence[Result]) -> list[Result]:
 def privacy_figures(
     results: Sequence[Result], limit: int = MAX_PRIVACY
 ) -> list[tuple[Result, Figure]]:
-    """Posterior density of epsilon with its interval and Clopper-Pearson's, per audit."""
+    """Posterior densities of epsilon, one figure per privacy audit.
+
+    Each draws the posterior density of epsilon with its interval and the Clopper-Pearson
+    interval at the same level from the same attack counts
+    (:func:`varkit.privacy.plot_epsilon`).
+
+    Parameters
+    ----------
+    results : sequence of Result
+        Any results; the ``epsilon`` ones that carry their attack counts are drawn, one per
+        audit (the Bayesian result when both methods are present).
+    limit : int
+        Most audits drawn.
+
+    Returns
+    -------
+    list of (Result, matplotlib.figure.Figure)
+        Each audit's result and its figure; empty when there is none.
+
+    Examples
+    --------
+    >>> from varkit.privacy import bayesian_epsilon
+    >>> audit = bayesian_epsilon(fp=10, fn=400, tn=990, tp=600, delta=1e-5)
+    >>> [(r.metric, len(fig.axes)) for r, fig in privacy_figures([audit])]
+    [('epsilon', 1)]
+    """
     from varkit.privacy import plot_epsilon
 
     figures = []
@@ -308,10 +384,14 @@ def privacy_figures(
 
 # -- CAV -------------------------------------------------------------------------------
 def cav_curves(results: Sequence[Result]) -> dict[str, list[Result]]:
-    """Running crash-rate estimates (``group`` has ``tests``), per series, by test count."""
+    """The running checkpoints (:func:`varkit.gates.is_checkpoint`) that draw a curve, per
+    series (their labels less ``tests``, and the method), by test count.
+
+    A series of one checkpoint draws no curve and is left out (the table lists it).
+    """
     curves: dict[str, list[Result]] = {}
     for r in results:
-        if r.metric != "crash_rate" or "tests" not in r.group or r.n is None:
+        if not is_checkpoint(r) or r.n is None:
             continue
         others = ", ".join(f"{k}={v}" for k, v in r.group.items() if k != "tests")
         name = ", ".join(bit for bit in (others, r.method) if bit)
@@ -320,10 +400,33 @@ def cav_curves(results: Sequence[Result]) -> dict[str, list[Result]]:
 
 
 def cav_figure(results: Sequence[Result]) -> Figure | None:
-    """Running estimate with its interval, and relative half-width, against tests run.
+    """Running estimate with its band, and its relative half-width, against tests run.
 
-    The target relative half-width is taken from a ``tests_required`` result when there is
-    one, else 0.3 (Feng et al., Nat. Commun. 12:748, 2021, Fig. 3, at 90%).
+    Top: each series of running checkpoints as its estimate with the interval as a band;
+    bottom: the relative half-width on log scales, with the target (from a
+    ``tests_required`` result when there is one, else 0.3: Feng et al., Nat. Commun.
+    12:748, 2021, Fig. 3, at 90%) and the number of tests it needs.
+
+    Parameters
+    ----------
+    results : sequence of Result
+        Any results; the running checkpoints (``details["checkpoint"]``, as
+        :func:`varkit.cav.running_estimate` returns) are drawn.
+
+    Returns
+    -------
+    matplotlib.figure.Figure or None
+        Two panels sharing the axis of tests run; ``None`` when no series has two
+        checkpoints.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from varkit.cav import running_estimate
+    >>> crash = np.random.default_rng(1).random(400) < 0.05
+    >>> fig = cav_figure(running_estimate(crash, np.ones(400), checkpoints=12))
+    >>> [ax.get_ylabel() for ax in fig.axes]
+    ['crash rate (running)', 'relative half-width']
     """
     curves = cav_curves(results)
     if not curves:
@@ -390,8 +493,34 @@ def _coverage(results: Sequence[Result], attribute: str) -> Result | None:
 
 
 def fairness_figure(results: Sequence[Result]) -> Figure | None:
-    """Histogram of per-ad shuffle distances per attribute, with the threshold and the
-    compliance coverage; ads are split by where their interval lies against the threshold."""
+    """Histogram of the per-ad shuffle distances, with the threshold as a bar.
+
+    One panel per attribute; the ads are stacked by where their interval lies against the
+    threshold (wholly below, straddling, wholly above), and the title gives the compliance
+    coverage with its interval when a ``compliance_coverage`` result is present.
+
+    Parameters
+    ----------
+    results : sequence of Result
+        Any results; the ``shuffle_distance`` ones labelled ``ad_id`` are drawn, the
+        threshold taken from their ``details["threshold"]`` (default 0.10, the VRS
+        settlement's bar).
+
+    Returns
+    -------
+    matplotlib.figure.Figure or None
+        ``None`` when no result is a per-ad shuffle distance.
+
+    Examples
+    --------
+    >>> from varkit.results import Result
+    >>> ads = [Result("shuffle_distance", d, d - 0.03, d + 0.03, 0.95,
+    ...               group={"ad_id": str(i), "attribute": "sex"}, details={"threshold": 0.1})
+    ...        for i, d in enumerate([0.03, 0.05, 0.09, 0.2])]
+    >>> fig = fairness_figure(ads)
+    >>> fig.axes[0].get_title(loc="left").splitlines()[1]
+    'intervals below / straddling / above 0.1: 2 / 1 / 1'
+    """
     per_ad = fairness_per_ad(results)
     if not per_ad:
         return None
