@@ -292,3 +292,21 @@ def test_a_details_field_rule_draws_no_bound_on_the_interval() -> None:
     forest = svg_of(page.find("img", alt="forest plot of score_difference")[0])
     assert "not worse" not in forest  # 0.95 is a probability, not a score difference
     assert "not worse" in " ".join(page.text)  # the gate table shows the rule
+
+
+def test_model_comparisons_get_the_critical_difference_diagram_and_posteriors() -> None:
+    from varkit.evaluate import bayesian_correlated_ttest, bayesian_signed_rank, friedman_nemenyi
+
+    scores = [[0.9, 0.8, 0.7], [0.85, 0.8, 0.6], [0.95, 0.9, 0.8], [0.7, 0.75, 0.5]]
+    results = ResultSet(
+        (
+            *friedman_nemenyi(scores, models=["a", "b", "c"]),
+            bayesian_correlated_ttest([0.02, 0.01, 0.03, 0.0, 0.02], rope=0.01),
+            bayesian_signed_rank([0.9, 0.8, 0.7, 0.6], [0.8, 0.8, 0.6, 0.5], random_state=0),
+        )
+    )
+    page = render_report(results)
+    assert 'id="module-evaluate"' in page and page.count('data-module="evaluate"') == 3
+    assert "Critical-difference diagram" in page and "Nemenyi, CD = " in page
+    # nothing to compare: no section
+    assert 'id="module-evaluate"' not in render_report(ResultSet((Result("m", 1.0),)))

@@ -21,6 +21,7 @@ from varkit.evaluate._inputs import check_predictions, co_correct, correct_matri
 from varkit.evaluate.bootstrap_metrics import paired_bootstrap_difference
 from varkit.evaluate.logs import compare_log
 from varkit.evaluate.pairwise import compare_from_counts, model_pairs
+from varkit.gpu import resolve_device
 from varkit.gpu.logs import LOG_ENGINES, log_scheme
 from varkit.io import (
     ROW_ID,
@@ -265,7 +266,10 @@ def compare_predictions(
                 )
         inputs = log_inputs(log)
     provenance = make_provenance(
-        function="varkit.evaluate.compare_predictions", inputs=inputs, seed=seed, device=device
+        function="varkit.evaluate.compare_predictions",
+        inputs=inputs,
+        seed=seed,
+        device=resolve_device(device).device,  # what ran, not what was asked ("auto")
     )
     return ResultSet(results.results, provenance)
 

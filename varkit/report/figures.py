@@ -45,6 +45,7 @@ __all__ = [
     "MAX_ROWS",
     "quiet",
     "cav_figure",
+    "evaluate_figures",
     "fairness_figure",
     "forest_figure",
     "privacy_figures",
@@ -380,6 +381,78 @@ def privacy_figures(
             ax.set_title(safe_text(f"{shared}\n{ax.get_title()}"), fontsize=9)
         figures.append((r, fig))
     return figures
+
+
+# -- evaluate --------------------------------------------------------------------------
+def _critical_difference(results: Sequence[Result]) -> tuple[dict[str, float], float, float] | None:
+    """Average ranks, critical difference and level of a Friedman-Nemenyi comparison."""
+    ranks = {
+        r.group["model"]: r.estimate
+        for r in results
+        if r.metric == "average_rank" and r.method == "friedman-ranks" and "model" in r.group
+    }
+    nemenyi = [r for r in results if r.metric == "rank_difference" and r.method == "nemenyi"]
+    if len(ranks) < 2 or not nemenyi:
+        return None
+    details = nemenyi[0].details
+    return ranks, float(details["critical_difference"]), float(details.get("alpha", 0.05))
+
+
+def evaluate_figures(
+    results: Sequence[Result], limit: int = MAX_PRIVACY
+) -> list[tuple[str, Figure]]:
+    """The model comparisons people would rather look at: the critical-difference diagram
+    of a Friedman-Nemenyi comparison (Demsar 2006) and the posterior of each Bayesian
+    comparison (:func:`varkit.evaluate.critical_difference_figure`,
+    :func:`varkit.evaluate.plot_posterior`).
+
+    Parameters
+    ----------
+    results : sequence of Result
+        Any results; ``average_rank`` with ``rank_difference`` results draw the diagram,
+        results of the Bayesian tests their posteriors (at most ``limit``).
+    limit : int
+        Most posteriors drawn.
+
+    Returns
+    -------
+    list of (str, matplotlib.figure.Figure)
+        A caption and the figure; empty when there is nothing to draw.
+
+    Examples
+    --------
+    >>> from varkit.evaluate import bayesian_correlated_ttest, friedman_nemenyi
+    >>> scores = [[0.9, 0.8, 0.7], [0.85, 0.8, 0.6], [0.95, 0.9, 0.8], [0.7, 0.75, 0.5]]
+    >>> rs = [*friedman_nemenyi(scores, models=["a", "b", "c"]),
+    ...       bayesian_correlated_ttest([0.02, 0.01, 0.03, 0.0, 0.02], rope=0.01)]
+    >>> [caption.split(":")[0] for caption, fig in evaluate_figures(rs)]
+    ['Critical-difference diagram', 'score_difference']
+    """
+    from varkit.evaluate import critical_difference_figure, plot_posterior
+
+    drawn: list[tuple[str, Figure]] = []
+    found = _critical_difference(results)
+    if found is not None:
+        ranks, cd, alpha = found
+        with _style():
+            fig = critical_difference_figure(ranks, cd, alpha=alpha)
+        caption = (
+            "Critical-difference diagram: average ranks over the data sets (1 = best); models "
+            f"joined by a thick line do not differ at {alpha:g} (Nemenyi, CD = {cd:.3g}; "
+            "Demsar 2006)."
+        )
+        drawn.append((caption, fig))
+    bayesian = [r for r in results if r.method.startswith("bayesian-") and "p_rope" in r.details]
+    for r in bayesian[:limit]:
+        with _style():
+            fig = plot_posterior(r)
+        labels = ", ".join(f"{k}={v}" for k, v in r.group.items())
+        caption = (
+            f"{r.metric}{f'[{labels}]' if labels else ''}: posterior of the comparison "
+            f"({r.method}, rope {r.details['rope']:g}); model 1 minus model 2."
+        )
+        drawn.append((safe_text(caption), fig))
+    return drawn
 
 
 # -- CAV -------------------------------------------------------------------------------

@@ -36,11 +36,17 @@ from varkit.results import Result, ResultSet
 __all__ = ["render_report", "write_report"]
 
 _MODULE_TITLES = {
+    "evaluate": "Evaluation: critical differences and Bayesian comparisons",
     "privacy": "Privacy: posterior of epsilon",
     "cav": "CAV: convergence of the crash-rate estimate",
     "fairness": "Fairness: per-ad shuffle distances",
 }
-_NAV_LABELS = {"privacy": "Privacy", "cav": "CAV", "fairness": "Fairness"}
+_NAV_LABELS = {
+    "evaluate": "Evaluation",
+    "privacy": "Privacy",
+    "cav": "CAV",
+    "fairness": "Fairness",
+}
 
 
 _ENVIRONMENT = jinja2.Environment(
@@ -212,6 +218,10 @@ def _forest(
 def _modules(results: Sequence[Result], curves: dict[str, list[Result]]) -> list[dict[str, Any]]:
     """The per-module sections that the results call for, in page order."""
     modules: list[dict[str, Any]] = []
+    comparisons = figures.evaluate_figures(results)
+    if comparisons:
+        drawn = [{"uri": figures.to_data_uri(fig), "caption": text} for text, fig in comparisons]
+        modules.append({"name": "evaluate", "figures": drawn})
     privacy = figures.privacy_figures(results)
     if privacy:
         audits = [
