@@ -26,11 +26,13 @@ from varkit.cli.options import (
     RunOptions,
     choice_option,
     count_option,
+    quiet_option,
     run_options,
     seed_option,
     write_text,
 )
 from varkit.errors import VarkitError
+from varkit.progress import progress, show_progress
 
 
 def _control_means(text: str | None) -> float | list[float]:
@@ -245,6 +247,7 @@ def crash_rate_command(
     help="Also write the critical variables, one row per critical step (test, step, gap, "
     "maneuver, disturbance, twisted, crash; test = the row of the log from 0), to this CSV.",
 )
+@quiet_option
 def simulate(
     vehicle: str,
     n_tests: int,
@@ -256,6 +259,7 @@ def simulate(
     seed: int | None,
     output: str | None,
     critical_output: str | None,
+    quiet: bool,
 ) -> None:
     """Write a test log CSV from the overtaking simulator (its exact crash rate on stderr).
 
@@ -277,11 +281,7 @@ def simulate(
     pieces = scenario.simulate_pieces_with_critical(
         n_tests, vehicle, testing=testing, random_state=seed_value
     )
-    with (
-        click.progressbar(length=n_tests, label="simulating", file=sys.stderr)
-        if n_tests > scenario.piece_tests and sys.stderr.isatty()
-        else _no_bar() as bar
-    ):
+    with show_progress(not quiet), progress(n_tests, "simulating") as done:
         for i, (log, critical) in enumerate(pieces):
             mode = "w" if i == 0 else "a"
             text = log.to_csv(index=False, header=i == 0, float_format="%.10g")
@@ -292,7 +292,7 @@ def simulate(
             if critical_output is not None:
                 table = critical.to_csv(index=False, header=i == 0, float_format="%.10g")
                 write_text(critical_output, table, option="--critical-output", mode=mode)
-            bar.update(len(log))
+            done(len(log))
     click.echo(
         f"exact crash rate of {vehicle} ({regime} regime): {scenario.crash_rate(vehicle):.6g} "
         f"({scenario.testing_proposal} proposal, {family} controls), seed {seed_value}",
@@ -311,16 +311,3 @@ def _check_free_space(output: str, n_tests: int, need: int) -> None:
             f"--output: {n_tests:,} tests make a CSV of about {need / 1e9:.3g} GB, more "
             f"than the {free / 1e9:.3g} GB free under '{folder}'; simulate fewer tests."
         )
-
-
-class _no_bar:
-    """A stand-in for click's progress bar when none is shown."""
-
-    def __enter__(self) -> _no_bar:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-    def update(self, n: int) -> None:
-        return None
