@@ -769,7 +769,8 @@ class GateReport:
             return 1
         return 0
 
-    def _rows(self) -> list[list[str]]:
+    def rows(self) -> list[list[str]]:
+        """One row of :attr:`HEAD` cells per decision (the tables and terminal print)."""
         return [
             [
                 d.status.upper(),
@@ -783,19 +784,21 @@ class GateReport:
             for d in self.decisions
         ]
 
-    _HEAD = ("status", "rule", "result", "estimate", "interval", "bound", "reason")
+    #: The columns of the decision table.
+    HEAD = ("status", "rule", "result", "estimate", "interval", "bound", "reason")
 
     def to_table(self) -> str:
         """A plain-text table, one line per decision, and a summary line."""
-        rows = [list(self._HEAD), *self._rows()]
-        widths = [max(len(row[i]) for row in rows) for i in range(len(self._HEAD) - 1)]
+        rows = [list(self.HEAD), *self.rows()]
+        widths = [max(len(row[i]) for row in rows) for i in range(len(self.HEAD) - 1)]
         lines = [
             "  ".join([*(c.ljust(w) for c, w in zip(row, widths, strict=False)), row[-1]])
             for row in rows
         ]
-        return "\n".join([*lines, self._summary()]) + "\n"
+        return "\n".join([*lines, self.summary()]) + "\n"
 
-    def _summary(self) -> str:
+    def summary(self) -> str:
+        """``'N passed, N failed, N inconclusive'``."""
         n_fail, n_inc = len(self.failed), len(self.inconclusive)
         n_pass = len(self.decisions) - n_fail - n_inc
         return f"{n_pass} passed, {n_fail} failed, {n_inc} inconclusive"
@@ -806,12 +809,12 @@ class GateReport:
         lines = [
             "### varkit gate",
             "",
-            f"**{self._summary()}**",
+            f"**{self.summary()}**",
             "",
-            "| " + " | ".join(self._HEAD) + " |",
-            "|" + "---|" * len(self._HEAD),
+            "| " + " | ".join(self.HEAD) + " |",
+            "|" + "---|" * len(self.HEAD),
         ]
-        for d, row in zip(self.decisions, self._rows(), strict=True):
+        for d, row in zip(self.decisions, self.rows(), strict=True):
             row[0] = f"{icon[d.status]} {d.status}"
             cells = [" ".join(c.replace("|", "\\|").split()) for c in row]
             lines.append("| " + " | ".join(cells) + " |")

@@ -2,10 +2,10 @@
 
 The commands of the CLI run inside :func:`show_progress`; a library call outside it draws
 nothing, so importing varkit never writes to a user's terminal unasked. Inside, a job's
-loop reports its steps to :func:`progress`, which draws a tqdm bar on standard error once
-the job has run for two seconds (short jobs show none) and only when standard error is a
-terminal. Bars are drawn by tqdm rather than by hand: it handles terminal width, rates,
-time estimates and non-terminal streams.
+loop reports its steps to :func:`progress`, which draws a bar on standard error once the
+job has run for two seconds (short jobs show none) and only when standard error is a
+terminal. Bars are drawn by rich rather than by hand (it handles terminal width, rates and
+time estimates), the one library the CLI also draws its terminal tables with.
 
 Examples
 --------
@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
-from typing import TypeVar
+from typing import Any, TypeVar
 
 __all__ = ["bars_shown", "progress", "show_progress", "tracked"]
 
@@ -66,6 +67,50 @@ def _ignore(steps: int) -> None:
     return None
 
 
+class _DelayedBar:
+    """A rich progress bar that appears only once its job has run ``_DELAY_SECONDS``."""
+
+    def __init__(self, total: int | None, label: str) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        # show_progress checked that standard error is a terminal
+        console = Console(file=sys.stderr, force_terminal=True)
+        self.display = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=True,
+        )
+        self.total, self.label = total, label
+        self.start = time.monotonic()
+        self.done = 0
+        self.task: Any = None
+
+    def step(self, steps: int) -> None:
+        self.done += steps
+        if self.task is None:
+            if time.monotonic() - self.start < _DELAY_SECONDS:
+                return
+            self.display.start()
+            self.task = self.display.add_task(self.label, total=self.total)
+        self.display.update(self.task, completed=self.done)
+
+    def close(self) -> None:
+        if self.task is not None:
+            self.display.stop()
+
+
 @contextlib.contextmanager
 def progress(total: int | None, label: str) -> Iterator[Callable[[int], None]]:
     """A callback taking the number of steps just done, out of ``total`` (None: not known
@@ -80,12 +125,11 @@ def progress(total: int | None, label: str) -> Iterator[Callable[[int], None]]:
     if not _SHOWN.get() or (total is not None and total < 2):
         yield _ignore
         return
-    from tqdm import tqdm  # only where a bar is drawn
-
-    with tqdm(
-        total=total, desc=label, file=sys.stderr, delay=_DELAY_SECONDS, leave=False, unit="step"
-    ) as bar:
-        yield bar.update
+    bar = _DelayedBar(total, label)
+    try:
+        yield bar.step
+    finally:
+        bar.close()
 
 
 def tracked(items: Iterable[T], total: int | None, label: str) -> Iterator[T]:

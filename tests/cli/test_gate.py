@@ -398,3 +398,33 @@ def test_gate_with_relative_rules_on_20000_results_finishes(write_file: Write) -
     )
     code, out, _ = invoke("gate", path, "--rules", rules)
     assert code == 0 and out.strip().endswith("20000 passed, 0 failed, 0 inconclusive")
+
+
+def test_the_decision_table_is_drawn_by_rich_on_a_terminal_and_plain_when_piped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import io
+    import sys
+
+    from varkit.cli.options import echo_decisions
+    from varkit.gates import Rule, check
+
+    report = check(
+        [Result("epsilon", 6.1, 5.2, 7.9, 0.95)], [Rule("epsilon audit", "epsilon", max=8.0)]
+    )
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    for stream, drawn in ((Terminal(), True), (io.StringIO(), False)):
+        with monkeypatch.context() as patch:
+            patch.setattr(sys, "stdout", stream)
+            echo_decisions(report)
+        text = stream.getvalue()
+        assert "epsilon" in text and "1 passed, 0 failed, 0 inconclusive" in text
+        assert ("┃" in text) is drawn  # rich's box on a terminal only
+        if not drawn:
+            assert text == report.to_table()
+        else:
+            assert "[5.2, 7.9]" in text  # an interval is text, not rich markup

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from varkit.cli.options import device_option, write_text
+from varkit.cli.options import device_option, echo_decisions, write_text
 from varkit.demo import demo_results, gate_demo, write_demo
 from varkit.errors import VarkitError
 from varkit.gates import is_checkpoint
@@ -61,7 +61,8 @@ def demo(output: str, seed: int, device: str) -> None:
             "curve in report.html)"
         )
     click.echo("\nGates (bundled rules; a gate decides on the interval):")
-    click.echo(gate_demo(result_set).to_table())
+    echo_decisions(gate_demo(result_set))
+    click.echo()
     seconds = sum(np.asarray(list(result_set.provenance["seconds_per_section"].values())))
     click.echo(f"{len(result_set)} results in {seconds:.1f} s. Written to {output}/:")
     for name, what in (

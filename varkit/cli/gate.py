@@ -6,7 +6,7 @@ import os
 
 import click
 
-from varkit.cli.options import write_text
+from varkit.cli.options import echo_decisions, write_text
 from varkit.gates import check, load_rules, read_results
 from varkit.results import Result
 
@@ -54,7 +54,7 @@ def gate(
     for path in results:
         items.extend(read_results(path))
     report = check(items, rule_list)
-    click.echo(report.to_table(), nl=False)
+    echo_decisions(report)
     if junit is not None:
         write_text(junit, report.to_junit_xml(), option="--junit")
     text = report.to_markdown()

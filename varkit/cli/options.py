@@ -17,6 +17,7 @@ import click
 
 from varkit.checks import CONFIDENCE_MAX, CONFIDENCE_MIN
 from varkit.errors import VarkitError, VarkitWarning
+from varkit.gates import GateReport
 from varkit.progress import show_progress
 from varkit.results import ResultSet
 
@@ -218,6 +219,29 @@ def with_command(results: ResultSet) -> ResultSet:
     if ctx is None or results.provenance.get("command"):
         return results
     return ResultSet(results.results, {**results.provenance, "command": command_line(ctx)})
+
+
+_STATUS_STYLES = {"PASS": "bold green", "FAIL": "bold red", "INCONCLUSIVE": "bold yellow"}
+
+
+def echo_decisions(report: GateReport) -> None:
+    """Print a gate report: a rich table on a terminal, the plain text table when piped
+    (what scripts, logs and the README's examples read)."""
+    if not sys.stdout.isatty():
+        click.echo(report.to_table(), nl=False)
+        return
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(*report.HEAD, show_lines=False, header_style="bold")
+    for row in report.rows():
+        # cells as Text: an interval such as [0.1, 0.2] is not rich markup
+        status = Text(row[0], style=_STATUS_STYLES.get(row[0], ""))
+        table.add_row(status, *(Text(cell) for cell in row[1:]))
+    console = Console(highlight=False)
+    console.print(table)
+    console.print(report.summary())
 
 
 def emit(results: ResultSet, fmt: str, output: str | None) -> None:
