@@ -13,6 +13,13 @@ from varkit.fairness.counts import (
     count_delivery_chunks,
     count_eligible,
 )
+from varkit.fairness.compliance import (
+    DEFAULT_TARGETS,
+    compliance_report,
+    plot_compliance,
+    poisson_binomial_pmf,
+    share_interval,
+)
 from varkit.fairness.coverage import compliance_coverage, passes_threshold
 from varkit.fairness.distances import (
     clip_and_renormalise,
@@ -34,11 +41,13 @@ from varkit.fairness.simulate import (
 from varkit.fairness.uncertainty import dp_noise_scale, replicate_counts, summarise_replicates
 
 __all__ = [
+    "DEFAULT_TARGETS",
     "DeliveryCounts",
     "EligibleCounts",
     "SimulatedDelivery",
     "clip_and_renormalise",
     "compliance_coverage",
+    "compliance_report",
     "count_delivery",
     "count_delivery_chunks",
     "count_eligible",
@@ -48,8 +57,11 @@ __all__ = [
     "max_gap",
     "misclassification_matrix",
     "passes_threshold",
+    "plot_compliance",
+    "poisson_binomial_pmf",
     "plot_trajectory",
     "replicate_counts",
+    "share_interval",
     "shuffle_distance",
     "signed_gaps",
     "simulate_ad_logs",
