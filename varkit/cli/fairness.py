@@ -300,3 +300,27 @@ def compliance(
         except OSError as exc:
             raise VarkitError(f"--plot could not write {plot}: {exc.strerror or exc}.") from None
     run.emit(results)
+
+
+@fairness.command("compare")
+@click.argument("on")
+@click.argument("off")
+@_eligible_option
+@click.option(
+    "--attribute", required=True, help="Protected attribute, as named in the eligible table."
+)
+@count_option(
+    "--resamples", "n_resamples", low=10, default=1000, help="Paired bootstrap replicates."
+)
+@run_options(device=False)
+def compare(on: str, off: str, eligible: str, run: RunOptions, **given: Any) -> None:
+    """VRS on vs off: ON and OFF are delivery logs of the same ads and users with and
+    without the controller (user_id needed; an optional cost column gives cost per
+    unique user). Reports the change in shuffle distance per ad and pooled, and whether
+    the gap closed by the under-served group gaining or the over-served group losing."""
+    from varkit.fairness import compare_delivery
+
+    results = compare_delivery(
+        on, off, eligible, **given, **run.front_door(device=False, engine=False)
+    )
+    run.emit(results)

@@ -6,19 +6,20 @@ in memory, in chunks or on Dask.
 """
 
 from varkit.fairness.chunked import vrs_metrics_chunks
-from varkit.fairness.counts import (
-    DeliveryCounts,
-    EligibleCounts,
-    count_delivery,
-    count_delivery_chunks,
-    count_eligible,
-)
+from varkit.fairness.compare import compare_delivery
 from varkit.fairness.compliance import (
     DEFAULT_TARGETS,
     compliance_report,
     plot_compliance,
     poisson_binomial_pmf,
     share_interval,
+)
+from varkit.fairness.counts import (
+    DeliveryCounts,
+    EligibleCounts,
+    count_delivery,
+    count_delivery_chunks,
+    count_eligible,
 )
 from varkit.fairness.coverage import compliance_coverage, passes_threshold
 from varkit.fairness.distances import (
@@ -37,6 +38,7 @@ from varkit.fairness.simulate import (
     plot_trajectory,
     simulate_ad_logs,
     simulate_delivery,
+    simulate_paired,
 )
 from varkit.fairness.uncertainty import dp_noise_scale, replicate_counts, summarise_replicates
 
@@ -46,6 +48,7 @@ __all__ = [
     "EligibleCounts",
     "SimulatedDelivery",
     "clip_and_renormalise",
+    "compare_delivery",
     "compliance_coverage",
     "compliance_report",
     "count_delivery",
@@ -66,6 +69,7 @@ __all__ = [
     "signed_gaps",
     "simulate_ad_logs",
     "simulate_delivery",
+    "simulate_paired",
     "summarise_replicates",
     "vrs",
     "vrs_coverage",
