@@ -8,7 +8,6 @@ in memory, in chunks or on Dask.
 from varkit.fairness.chunked import vrs_metrics_chunks
 from varkit.fairness.compare import compare_delivery
 from varkit.fairness.compliance import (
-    DEFAULT_TARGETS,
     compliance_report,
     plot_compliance,
     poisson_binomial_pmf,
@@ -43,7 +42,6 @@ from varkit.fairness.simulate import (
 from varkit.fairness.uncertainty import dp_noise_scale, replicate_counts, summarise_replicates
 
 __all__ = [
-    "DEFAULT_TARGETS",
     "DeliveryCounts",
     "EligibleCounts",
     "SimulatedDelivery",

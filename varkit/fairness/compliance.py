@@ -390,7 +390,9 @@ def compliance_report(
         Target shares by attribute (91.7% sex, 81.0% race: the figures for 31 Dec 2023),
         judged at ``target_bar``.
     target_bar : float, default 0.10
-        The bar the targets refer to; no stage rows when it is not among ``bars``.
+        The bar the targets refer to; no stage rows when it is not among ``bars``. Each
+        bar's per-ad probabilities come from one run of the per-ad bootstrap with the
+        same seed (the same replicates), so the cost grows with the number of bars.
     confidence : float, default 0.95
     n_resamples : int, default 1000
         Bootstrap replicates per ad (at least 10): each ad's probability of passing.
@@ -401,7 +403,8 @@ def compliance_report(
         attribute's distances are corrected for misclassification.
     calibrated_attribute : str, default 'race'
     monthly : bool, default True
-        With a ``date`` column, also the shares of each calendar month's delivery.
+        With a ``date`` column, also the shares of each calendar month's delivery (each
+        ad's distance and tier from that month's impressions alone).
     random_state : None, int or numpy.random.Generator
         The seed drawn from it is in the provenance; every run uses it.
 
