@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from typing import Any
 
 import click
 
@@ -34,14 +35,23 @@ def _noise_scale_option(*decls: str, help: str) -> Callable[[F], F]:
     return click.option(*decls, type=float, default=0.0, show_default=True, help=help)
 
 
-@fairness.command("vrs")
-@click.argument("impressions")
-@click.option(
+#: ``--eligible ELIG``: the eligible table every fairness command reads.
+_eligible_option = click.option(
     "--eligible",
     required=True,
     type=click.Path(dir_okay=False),
     help="Eligible table: ad_id, attribute, group, eligible[, noise_scale].",
 )
+
+
+def _file_option(decl: str, *, help: str) -> Callable[[F], F]:
+    """An optional file name (``--calibration``, ``--plot``)."""
+    return click.option(decl, default=None, type=click.Path(dir_okay=False), help=help)
+
+
+@fairness.command("vrs")
+@click.argument("impressions")
+@_eligible_option
 @click.option(
     "--attribute", required=True, help="Protected attribute, as named in the eligible table."
 )
@@ -87,10 +97,8 @@ def _noise_scale_option(*decls: str, help: str) -> Callable[[F], F]:
     help="DP mechanism of the noise scales (delivered and the eligible noise_scale column): "
     "Laplace b or Gaussian sigma.",
 )
-@click.option(
+@_file_option(
     "--calibration",
-    default=None,
-    type=click.Path(dir_okay=False),
     help="Calibration sample of an estimated attribute: its true group in a column named "
     "as --attribute, and p_<group> columns. Corrects each ad's distance for "
     "misclassification (the uncorrected one stays in details); memory engine only.",
@@ -208,3 +216,112 @@ def simulate(
         write_text(paths[name], frame.to_csv(index=False), option="--out-dir")
     coverage = sim.true_coverage(threshold=threshold, random_state=seed)
     run.emit(ResultSet(coverage.results, {**coverage.provenance, "outputs": paths}))
+
+
+def _targets(specs: tuple[str, ...]) -> dict[str, float] | None:
+    """``--target sex=0.917`` (repeatable) as a mapping; None keeps the defaults."""
+    if not specs:
+        return None
+    targets = {}
+    for spec in specs:
+        name, sep, value = spec.partition("=")
+        try:
+            targets[name.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep or not name.strip():
+            raise VarkitError(f"--target must be ATTRIBUTE=SHARE, e.g. sex=0.917, got {spec!r}.")
+    return targets
+
+
+@fairness.command("compliance")
+@click.argument("impressions")
+@_eligible_option
+@click.option(
+    "--attribute",
+    "attributes",
+    multiple=True,
+    default=("sex", "race"),
+    show_default=True,
+    help="Protected attribute (repeatable).",
+)
+@float_option(
+    "--tier",
+    "tiers",
+    low=0,
+    multiple=True,
+    default=(300.0, 1000.0),
+    help="Impression tier: the ads with at least this many impressions (repeatable; "
+    "the settlement's volume rule is not public, so the default is varkit's).",
+)
+@float_option(
+    "--bar", "bars", low=0, high=1, multiple=True, default=(0.10,), help="Per-ad bar (repeatable)."
+)
+@click.option(
+    "--target",
+    "target_specs",
+    multiple=True,
+    help="ATTRIBUTE=SHARE target at the 0.10 bar (repeatable); default sex=0.917 race=0.810.",
+)
+@count_option(
+    "--resamples", "n_resamples", low=10, default=1000, help="Bootstrap replicates per ad."
+)
+@_file_option(
+    "--calibration",
+    help="Calibration sample of race (true race and p_<group> columns): its distances "
+    "are corrected for misclassification.",
+)
+@_file_option(
+    "--plot", help="Write a PNG of the shares (per month with their band when the log has dates)."
+)
+@run_options(device=False)
+def compliance(
+    impressions: str, eligible: str, plot: str | None, run: RunOptions, **given: Any
+) -> None:
+    """Settlement-style report: the share of the log's ads at or under the bar, per
+    attribute and tier, with Poisson-binomial intervals and pass / fail / inconclusive
+    verdicts against the targets (and per month when IMPRESSIONS has a date column)."""
+    from varkit.fairness import compliance_report, plot_compliance
+
+    targets = _targets(given.pop("target_specs"))
+    if targets is not None:  # else the report's defaults, the 31 Dec 2023 figures
+        given["targets"] = targets
+    results = compliance_report(
+        impressions,
+        eligible,
+        **given,
+        **run.front_door(device=False, engine=False),
+    )
+    if plot is not None:
+        figure = plot_compliance(results)
+        try:
+            figure.tight_layout()
+            os.makedirs(os.path.dirname(os.path.abspath(plot)), exist_ok=True)
+            figure.savefig(plot, dpi=120)
+        except OSError as exc:
+            raise VarkitError(f"--plot could not write {plot}: {exc.strerror or exc}.") from None
+    run.emit(results)
+
+
+@fairness.command("compare")
+@click.argument("on")
+@click.argument("off")
+@_eligible_option
+@click.option(
+    "--attribute", required=True, help="Protected attribute, as named in the eligible table."
+)
+@count_option(
+    "--resamples", "n_resamples", low=10, default=1000, help="Paired bootstrap replicates."
+)
+@run_options(device=False)
+def compare(on: str, off: str, eligible: str, run: RunOptions, **given: Any) -> None:
+    """VRS on vs off: ON and OFF are delivery logs of the same ads and users with and
+    without the controller (user_id needed; an optional cost column gives cost per
+    unique user). Reports the change in shuffle distance per ad and pooled, and whether
+    the gap closed by the under-served group gaining or the over-served group losing."""
+    from varkit.fairness import compare_delivery
+
+    results = compare_delivery(
+        on, off, eligible, **given, **run.front_door(device=False, engine=False)
+    )
+    run.emit(results)

@@ -6,6 +6,13 @@ in memory, in chunks or on Dask.
 """
 
 from varkit.fairness.chunked import vrs_metrics_chunks
+from varkit.fairness.compare import compare_delivery
+from varkit.fairness.compliance import (
+    compliance_report,
+    plot_compliance,
+    poisson_binomial_pmf,
+    share_interval,
+)
 from varkit.fairness.counts import (
     DeliveryCounts,
     EligibleCounts,
@@ -30,6 +37,7 @@ from varkit.fairness.simulate import (
     plot_trajectory,
     simulate_ad_logs,
     simulate_delivery,
+    simulate_paired,
 )
 from varkit.fairness.uncertainty import dp_noise_scale, replicate_counts, summarise_replicates
 
@@ -38,7 +46,9 @@ __all__ = [
     "EligibleCounts",
     "SimulatedDelivery",
     "clip_and_renormalise",
+    "compare_delivery",
     "compliance_coverage",
+    "compliance_report",
     "count_delivery",
     "count_delivery_chunks",
     "count_eligible",
@@ -48,12 +58,16 @@ __all__ = [
     "max_gap",
     "misclassification_matrix",
     "passes_threshold",
+    "plot_compliance",
+    "poisson_binomial_pmf",
     "plot_trajectory",
     "replicate_counts",
+    "share_interval",
     "shuffle_distance",
     "signed_gaps",
     "simulate_ad_logs",
     "simulate_delivery",
+    "simulate_paired",
     "summarise_replicates",
     "vrs",
     "vrs_coverage",

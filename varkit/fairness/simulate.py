@@ -48,6 +48,7 @@ __all__ = [
     "plot_trajectory",
     "simulate_ad_logs",
     "simulate_delivery",
+    "simulate_paired",
     "simulation_cost",
 ]
 
@@ -370,6 +371,7 @@ def simulate_delivery(
     blur: float = 0.3,
     random_state: int | np.random.Generator | None = None,
     n_calibration: int = 0,
+    cost: bool = False,
 ) -> SimulatedDelivery:
     """Run a synthetic auction for a set of ads over ``n_rounds`` rounds (days).
 
@@ -398,6 +400,13 @@ def simulate_delivery(
     n_calibration : int, default 0
         Also draw a calibration sample of this many new users (true race beside BISG
         memberships), after the auction, so the logs are those of ``n_calibration=0``.
+    cost : bool, default False
+        Also write a ``cost`` column: each row's spend at second prices (the winner
+        pays the least bid that would still have won: its bid times the next best score
+        over its own), in bid units. In this proxy the controller's boost raises the
+        winner's own score, so a boosted win costs less, not more: the platform, not
+        the advertiser, pays for the boost. It draws nothing, so the other columns are
+        those of ``cost=False``.
 
     Returns
     -------
@@ -449,9 +458,11 @@ def simulate_delivery(
     log_rows: list[pd.DataFrame] = []
     trajectory: list[tuple[Any, ...]] = []
     for round_ in range(n_rounds):
-        this_round = _auction_round(users, ads, delivered, theta_race, theta_sex, max_boost, rng)
+        this_round, spend = _auction_round(
+            users, ads, delivered, theta_race, theta_sex, max_boost, rng
+        )
         delivered += this_round
-        part = _round_log(round_, this_round, users)
+        part = _round_log(round_, this_round, users, spend if cost else None)
         if part is not None:
             log_rows.append(part)
         trajectory.extend(
@@ -516,6 +527,7 @@ class _Ads:
     budgets: np.ndarray
     per_round: np.ndarray
     base_score: np.ndarray  # (ads, users)
+    bid: np.ndarray
 
 
 def _draw_ads(
@@ -538,7 +550,7 @@ def _draw_ads(
     base_score = bid[:, None] * np.exp(
         log_prop[:, users.race] + log_prop_female[:, None] * users.female[None, :]
     )
-    return _Ads(eligible, budgets, per_round, base_score)
+    return _Ads(eligible, budgets, per_round, base_score, bid)
 
 
 def _eligible_counts(
@@ -574,8 +586,9 @@ def _auction_round(
     theta_sex: np.ndarray,
     max_boost: float,
     rng: np.random.Generator,
-) -> np.ndarray:
-    """One round's impressions per ad and user: opportunities, boosted scores, pacing."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """One round's impressions and spend per ad and user: opportunities, boosted scores,
+    second prices, pacing."""
     n_ads, n_users = delivered.shape
     # About four ad opportunities per impression the ads could buy this round.
     opportunities = rng.poisson(users.activity / users.activity.sum() * 4.0 * ads.per_round.sum())
@@ -590,15 +603,25 @@ def _auction_round(
     score = score * np.exp(rng.gumbel(size=score.shape) * 0.5)
     outside = np.exp(rng.gumbel(size=len(seen_by)) * 0.5) * 0.5  # competing advertisers
     winner = np.where(score.max(axis=0) > outside, score.argmax(axis=0), -1)
+    # Second price: the winner pays the least bid that would still have won, its bid
+    # times the next best score (competing ads, outside advertisers) over its own.
+    top = score.max(axis=0)
+    second = np.partition(score, -2, axis=0)[-2] if n_ads > 1 else np.zeros_like(outside)
+    bids = ads.bid[np.maximum(winner, 0)]
+    price = bids * np.maximum(second, outside) / np.where(top > 0, top, 1.0)
     # Pacing: each ad keeps its first `remaining` wins of the round.
     this_round = np.zeros((n_ads, n_users))
+    spend = np.zeros((n_ads, n_users))
     for a in np.unique(winner[winner >= 0]):
-        won = seen_by[winner == a][: int(remaining[a])]
-        np.add.at(this_round[a], won, 1.0)
-    return this_round
+        kept = np.flatnonzero(winner == a)[: int(remaining[a])]
+        np.add.at(this_round[a], seen_by[kept], 1.0)
+        np.add.at(spend[a], seen_by[kept], price[kept])
+    return this_round, spend
 
 
-def _round_log(round_: int, this_round: np.ndarray, users: _Users) -> pd.DataFrame | None:
+def _round_log(
+    round_: int, this_round: np.ndarray, users: _Users, spend: np.ndarray | None = None
+) -> pd.DataFrame | None:
     """The round's rows of the impressions log (None when nothing was delivered)."""
     ad_idx, user_idx = np.nonzero(this_round)
     if not ad_idx.size:
@@ -614,6 +637,8 @@ def _round_log(round_: int, this_round: np.ndarray, users: _Users) -> pd.DataFra
     )
     for j, g in enumerate(RACE_GROUPS):
         part[f"p_{g}"] = np.round(users.bisg[user_idx, j], 6)
+    if spend is not None:
+        part["cost"] = np.round(spend[ad_idx, user_idx], 6)
     return part
 
 
@@ -726,3 +751,41 @@ def plot_trajectory(trajectory: pd.DataFrame, ax: Any = None, threshold: float =
     ax.set_ylabel("impression-weighted shuffle distance (true labels)")
     ax.legend()
     return ax
+
+
+def simulate_paired(
+    *, random_state: int | np.random.Generator | None = None, **options: Any
+) -> tuple[SimulatedDelivery, SimulatedDelivery]:
+    """Paired logs: the same users, ads and audiences with the controller on and off.
+
+    Both runs of :func:`simulate_delivery` start from the same seed, so they draw the
+    same users, ads, budgets and eligible counts; only the delivery differs (the
+    controller is **our proxy** of VRS, see the module docstring). The logs carry a
+    ``cost`` column (second prices), for :func:`~varkit.fairness.compare.compare_delivery`.
+
+    Parameters
+    ----------
+    random_state : None, int or numpy.random.Generator
+        A seed drawn from it is used for both runs.
+    **options
+        Other keyword arguments of :func:`simulate_delivery` (not ``controller``).
+
+    Returns
+    -------
+    (on, off) : tuple of SimulatedDelivery
+
+    Examples
+    --------
+    >>> on, off = simulate_paired(n_users=300, n_ads=3, n_rounds=4, random_state=1)
+    >>> on.controller, off.controller, on.eligible.equals(off.eligible)
+    (True, False, True)
+    >>> "cost" in on.impressions.columns
+    True
+    """
+    if "controller" in options:
+        raise VarkitTypeError("`controller` is set by simulate_paired: one run with, one without.")
+    seed = resolve_seed(random_state)
+    options.setdefault("cost", True)
+    on = simulate_delivery(controller=True, random_state=seed, **options)
+    off = simulate_delivery(controller=False, random_state=seed, **options)
+    return on, off
