@@ -98,7 +98,7 @@ def test_controls_mean_zero_by_simulation_and_default_is_one_critical():
     # holds every twist column, so this covers the default (twist) family too.
     scenario = OvertakingScenario(n_steps=10, controls="binned")
     log = scenario.simulate(100_000, "distracted", random_state=11)
-    assert list(log.columns[3:]) == list(BINNED_CONTROL_COLUMNS)
+    assert list(log.columns[3:]) == [*BINNED_CONTROL_COLUMNS, *EXTRA_LOG_COLUMNS]
     assert log["weight"].max() <= 2.0 + 1e-12
     assert set(TWIST_CONTROL_COLUMNS) < set(BINNED_CONTROL_COLUMNS)
     for col in BINNED_CONTROL_COLUMNS:
