@@ -40,6 +40,7 @@ from varkit.errors import VarkitError, VarkitTypeError
 from varkit.fairness.counts import check_noise_scale
 from varkit.fairness.coverage import compliance_coverage
 from varkit.fairness.distances import shuffle_distance
+from varkit.progress import tracked
 from varkit.results import Result, ResultSet, make_provenance
 
 __all__ = [
@@ -457,7 +458,7 @@ def simulate_delivery(
     delivered = np.zeros((n_ads, n_users))  # impressions per ad and user
     log_rows: list[pd.DataFrame] = []
     trajectory: list[tuple[Any, ...]] = []
-    for round_ in range(n_rounds):
+    for round_ in tracked(range(n_rounds), n_rounds, "delivery rounds"):
         this_round, spend = _auction_round(
             users, ads, delivered, theta_race, theta_sex, max_boost, rng
         )
