@@ -402,7 +402,7 @@ def audit_epsilon(
     >>> rs = audit_epsilon(log, delta=1e-5, random_state=0)
     >>> pooled = rs[0]
     >>> pooled.method, pooled.n, round(pooled.ci_low, 2), round(pooled.ci_high, 2)
-    ('bayes-jeffreys', 1600, 1.99, 4.29)
+    ('bayes-jeffreys', 1600, 1.87, 4.29)
     >>> len(rs), rs[1].group                    # then one result per model
     (9, {'delta': '1e-05', 'model_id': 'm0'})
 
@@ -411,7 +411,7 @@ def audit_epsilon(
     >>> rs = audit_epsilon(log["member"], log["score"], delta=1e-5, threshold="bonferroni",
     ...                    method="both", random_state=0)
     >>> [(r.method, round(r.ci_low, 2), round(r.ci_high, 2)) for r in rs]
-    [('bayes-jeffreys', 1.8, 3.8), ('clopper-pearson', 1.49, 4.2)]
+    [('bayes-jeffreys', 1.75, 3.8), ('clopper-pearson', 1.49, 4.2)]
     """
     columns = {
         "member_col": member_col,
