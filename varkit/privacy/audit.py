@@ -186,7 +186,13 @@ def _validate_audit(
         bound=bound,
         confidence=confidence,
         choice=ThresholdChoice(
-            threshold, deltas[0], confidence, bound, n_thresholds, split_fraction
+            threshold,
+            deltas[0],
+            confidence,
+            bound,
+            n_thresholds,
+            split_fraction,
+            "clopper-pearson" if method == "clopper-pearson" else "bayes",
         ),
         tpr_fprs=fprs,
         dp_sgd=run,
@@ -356,7 +362,9 @@ def audit_epsilon(
     threshold : {'split', 'bonferroni'} or float, optional
         How to pick the threshold for ``score`` (default ``'split'``; see the module
         docstring), or a fixed threshold chosen beforehand. Selection maximises the
-        Clopper-Pearson lower bound on epsilon at the first delta.
+        lower bound of the estimator reported first (Bayesian unless
+        ``method='clopper-pearson'``) at the first delta; ``details['protocol']`` says
+        how the threshold was chosen.
     bound : {'two-sided', 'lower'}, default 'two-sided'
     confidence : float, default 0.95
         Confidence (credible) level; under ``'bonferroni'`` each of the ``m`` grid

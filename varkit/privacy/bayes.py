@@ -89,12 +89,12 @@ _NODES, _WEIGHTS = _tanh_sinh_rule(64)
 _Beta = tuple[float, float]
 
 
-def _beta_sd(p: _Beta) -> float:
+def _beta_sd(p: Any) -> Any:
     a, b = p
-    return math.sqrt(a * b / ((a + b) ** 2 * (a + b + 1.0)))
+    return np.sqrt(a * b / ((a + b) ** 2 * (a + b + 1.0)))
 
 
-def _betaincinv(a: float, b: float, p: Any) -> Any:
+def _betaincinv(a: Any, b: Any, p: Any) -> Any:
     """``scipy.special.betaincinv`` that stays finite for tiny levels.
 
     scipy 1.17's ``betaincinv(3.5, 3.5, 1e-150)`` is NaN although the quantile (about
@@ -172,7 +172,7 @@ def _lower_density(eps: Any, c: float, px: _Beta, py: _Beta) -> Any:
     return _corner_tail(k, s, c, px, py, density=True) + _corner_tail(k, s, c, py, px, density=True)
 
 
-def _flip(p: _Beta) -> _Beta:
+def _flip(p: Any) -> Any:
     return (p[1], p[0])
 
 
@@ -189,42 +189,95 @@ def _pdf(eps: Any, c: float, px: _Beta, py: _Beta) -> Any:
     return np.where(eps >= _EPS_MAX, 0.0, dens)
 
 
-def _direction_mass(eps: Any, c: float, pa: _Beta, pb: _Beta) -> Any:
-    """P(B < c - e^eps A) for A ~ Beta(pa), B ~ Beta(pb): the posterior probability that
-    one direction's log-ratio ``log((c - B) / A)`` exceeds ``eps``; vectorised over eps.
+@dataclass(frozen=True)
+class _Direction:
+    """One direction ``log((c - B) / A)`` of epsilon for m posteriors A ~ Beta(pa),
+    B ~ Beta(pb) (arrays of shape (m,)), with the quadrature nodes that do not depend on
+    epsilon computed once: the quantile-space nodes of A and of B (below c)."""
 
-    Integrated over the more concentrated variable (after scaling by the slope) in its
-    quantile space, with the other's CDF as the smooth integrand.
+    c: float
+    pa: tuple[Any, Any]
+    pb: tuple[Any, Any]
+    x_nodes: Any
+    y_nodes: Any
+    b_below_c: Any
+
+    @classmethod
+    def of(cls, c: float, pa: Any, pb: Any) -> _Direction:
+        a1, b1, a2, b2 = np.broadcast_arrays(
+            *(np.atleast_1d(np.asarray(v, float)) for v in (*pa, *pb))
+        )
+        v1 = special.betainc(a2, b2, c)
+        return cls(
+            c,
+            (a1, b1),
+            (a2, b2),
+            _betaincinv(a1[:, None], b1[:, None], _NODES),
+            _betaincinv(a2[:, None], b2[:, None], v1[:, None] * _NODES),
+            v1,
+        )
+
+    def mass(self, eps: Any, rows: Any) -> Any:
+        """P(B < c - e^eps A) for the posteriors ``rows`` (an int array like ``eps``).
+
+        Integrated over the more concentrated variable (after scaling by the slope) in
+        its quantile space, with the other's CDF as the smooth integrand.
+        """
+        k = np.exp(np.minimum(eps, _EPS_MAX))
+        (a1, b1), (a2, b2) = ((v[rows] for v in p) for p in (self.pa, self.pb))
+        out = np.zeros_like(k)
+        ob = _beta_sd((a1, b1)) * k >= _beta_sd((a2, b2))
+        oa = ~ob
+        if ob.any():
+            x = np.clip((self.c - self.y_nodes[rows[ob]]) / k[ob, None], 0.0, 1.0)
+            inner = special.betainc(a1[ob, None], b1[ob, None], x) @ _WEIGHTS
+            out[ob] = self.b_below_c[rows[ob]] * inner
+        if oa.any():
+            y = np.clip(self.c - k[oa, None] * self.x_nodes[rows[oa]], 0.0, 1.0)
+            out[oa] = special.betainc(a2[oa, None], b2[oa, None], y) @ _WEIGHTS
+        return np.clip(out, 0.0, 1.0)
+
+    def quantile(self, q: float) -> Any:
+        """The q-quantile of ``max(0, log((c - B) / A))`` for each posterior."""
+        rows = np.arange(self.b_below_c.size)
+        zeros, top = np.zeros(rows.size), np.full(rows.size, _EPS_MAX)
+        out = np.where(self.mass(zeros, rows) <= 1.0 - q, 0.0, np.nan)
+        out = np.where(np.isnan(out) & (self.mass(top, rows) > 1.0 - q), top, out)
+        todo = np.isnan(out)
+        if todo.any():
+
+            def excess(e: Any, index: Any) -> Any:
+                return (1.0 - q) - self.mass(e, index.astype(int))
+
+            res = elementwise.find_root(
+                excess,
+                (zeros[todo], top[todo]),
+                args=(rows[todo].astype(float),),
+                tolerances={"xatol": 1e-10, "xrtol": 1e-12},
+            )
+            out[todo] = res.x
+        return out
+
+
+def _direction_pairs(px: Any, py: Any) -> tuple[tuple[Any, Any], tuple[Any, Any]]:
+    """The (A, B) posteriors of the four directions of epsilon, stacked: for m posteriors,
+    arrays of 4m (a, b) parameters in the order of :meth:`EpsilonPosterior.direction_quantiles`."""
+    pairs = ((px, py), (py, px), (_flip(px), _flip(py)), (_flip(py), _flip(px)))
+
+    def stack(which: int, part: int) -> Any:
+        return np.concatenate([np.atleast_1d(np.asarray(p[which][part], float)) for p in pairs])
+
+    return (stack(0, 0), stack(0, 1)), (stack(1, 0), stack(1, 1))
+
+
+def _direction_lower_ends(q: float, delta: float, px: Any, py: Any) -> Any:
+    """``max_i Q_i(q)`` over the four directions of epsilon, for arrays of posteriors.
+
+    ``px`` and ``py`` are the (a, b) parameters of the FNR and FPR posteriors (floats or
+    arrays); see :meth:`EpsilonPosterior.direction_quantiles`.
     """
-    k = np.exp(np.minimum(eps, _EPS_MAX))
-    out = np.zeros_like(k)
-    over_b = _beta_sd(pa) * k >= _beta_sd(pb)
-    if over_b.any():
-        v1 = special.betainc(*pb, c)
-        y = _betaincinv(*pb, v1 * _NODES)
-        x = np.clip((c - y[None, :]) / k[over_b, None], 0.0, 1.0)
-        out[over_b] = v1 * (special.betainc(*pa, x) @ _WEIGHTS)
-    if (~over_b).any():
-        x = _betaincinv(*pa, _NODES)
-        y = np.clip(c - k[~over_b, None] * x[None, :], 0.0, 1.0)
-        out[~over_b] = special.betainc(*pb, y) @ _WEIGHTS
-    return np.clip(out, 0.0, 1.0)
-
-
-def _direction_quantile(q: float, c: float, pa: _Beta, pb: _Beta) -> float:
-    """The q-quantile of ``max(0, log((c - B) / A))`` (see :func:`_direction_mass`)."""
-    if _direction_mass(np.zeros(1), c, pa, pb)[0] <= 1.0 - q:
-        return 0.0
-    if _direction_mass(np.full(1, _EPS_MAX), c, pa, pb)[0] > 1.0 - q:
-        return _EPS_MAX
-
-    def excess(e: Any) -> Any:
-        return (1.0 - q) - _direction_mass(e, c, pa, pb)
-
-    res = elementwise.find_root(
-        excess, (np.zeros(1), np.full(1, _EPS_MAX)), tolerances={"xatol": 1e-10, "xrtol": 1e-12}
-    )
-    return float(res.x[0])
+    pa, pb = _direction_pairs(px, py)
+    return _Direction.of(1.0 - delta, pa, pb).quantile(q).reshape(4, -1).max(axis=0)
 
 
 def _validate_prior(prior: Any) -> _Beta:
@@ -404,9 +457,8 @@ class EpsilonPosterior:
         and the same two for the reflected attack ``(1 - FNR, 1 - FPR)``
         (:func:`~varkit.privacy.epsilon_from_rates`); each is a one-dimensional integral.
         """
-        c, px, py = 1.0 - self.delta, self._px, self._py
-        pairs = ((px, py), (py, px), (_flip(px), _flip(py)), (_flip(py), _flip(px)))
-        return tuple(_direction_quantile(q, c, a, b) for a, b in pairs)
+        pa, pb = _direction_pairs(self._px, self._py)
+        return tuple(float(e) for e in _Direction.of(1.0 - self.delta, pa, pb).quantile(q))
 
     def chance_tail(self) -> float:
         """Posterior mass on the far side of the chance strip from the data, at its smaller end.
@@ -561,7 +613,10 @@ def bayesian_epsilon(
     elif lower_end == "posterior":
         low = posterior_low
     else:  # a union bound over the directions (Notes)
-        low = min(max(posterior.direction_quantiles(tail / 2.0)), posterior_low)
+        px, py = posterior._px, posterior._py
+        low = min(
+            float(_direction_lower_ends(tail / 2.0, posterior.delta, px, py)[0]), posterior_low
+        )
     px, py = posterior._px, posterior._py
     return epsilon_result(
         posterior.counts,
