@@ -582,7 +582,9 @@ def bayesian_epsilon(
     random attack. For a random attack (``S = 1``) the posterior tail of ``S`` is
     approximately uniform under repeated sampling, so the lower end exceeds 0 in about
     ``t`` of runs (``tests/privacy/test_random_attack.py``). Far from chance it changes
-    nothing. Both rules are our reconstruction, not the paper's.
+    nothing. The default lower end obeys this rule by itself: ``Q_1(t/2) = Q_2(t/2) = 0``
+    exactly when ``P(S >= 1 - delta) >= t/2``, and the reflected pair's exactly when
+    ``P(S <= 1 + delta) >= t/2``. Both rules are our reconstruction, not the paper's.
     See :class:`EpsilonPosterior` for the computation.
 
     Examples
