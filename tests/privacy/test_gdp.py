@@ -173,3 +173,18 @@ def test_cli_gdp_flag() -> None:
     jsonschema.validate(json.loads(out.output), load_json_schema())
     rs = ResultSet.from_json(out.output)
     assert [r.metric for r in rs if r.method.startswith("gdp")] == ["gdp_mu", "epsilon"]
+
+
+def test_demo_shows_the_gdp_audit_beside_the_audited_epsilon() -> None:
+    """The bundled log simulates mu_m in [0.8, 1.2] per model (not DP-SGD): the demo's GDP
+    audit must not claim more than the simulation's largest mu, nor its epsilon more
+    than that mu's epsilon."""
+    from varkit.demo import demo_results
+
+    rs = demo_results(seed=0, device="cpu", sections=["privacy"])
+    mu = next(r for r in rs if r.metric == "gdp_mu")
+    gdp_eps = next(r for r in rs if r.metric == "epsilon" and r.method.startswith("gdp"))
+    bayes = next(r for r in rs if r.method == "bayes-jeffreys")
+    assert 0 < mu.ci_low <= 1.2 <= mu.ci_high
+    assert gdp_eps.ci_low <= gdp_epsilon(1.2, 1e-5)
+    assert bayes.ci_low <= gdp_eps.ci_low
