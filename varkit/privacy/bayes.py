@@ -237,8 +237,8 @@ class _Direction:
             out[oa] = special.betainc(a2[oa, None], b2[oa, None], y) @ _WEIGHTS
         return np.clip(out, 0.0, 1.0)
 
-    def quantile(self, q: float) -> Any:
-        """The q-quantile of ``max(0, log((c - B) / A))`` for each posterior."""
+    def quantile(self, q: float, xatol: float = 1e-10) -> Any:
+        """The q-quantile of ``max(0, log((c - B) / A))`` for each posterior, to ``xatol``."""
         rows = np.arange(self.b_below_c.size)
         zeros, top = np.zeros(rows.size), np.full(rows.size, _EPS_MAX)
         out = np.where(self.mass(zeros, rows) <= 1.0 - q, 0.0, np.nan)
@@ -253,7 +253,7 @@ class _Direction:
                 excess,
                 (zeros[todo], top[todo]),
                 args=(rows[todo].astype(float),),
-                tolerances={"xatol": 1e-10, "xrtol": 1e-12},
+                tolerances={"xatol": xatol, "xrtol": 1e-12},
             )
             out[todo] = res.x
         return out
@@ -270,14 +270,14 @@ def _direction_pairs(px: Any, py: Any) -> tuple[tuple[Any, Any], tuple[Any, Any]
     return (stack(0, 0), stack(0, 1)), (stack(1, 0), stack(1, 1))
 
 
-def _direction_lower_ends(q: float, delta: float, px: Any, py: Any) -> Any:
+def _direction_lower_ends(q: float, delta: float, px: Any, py: Any, xatol: float = 1e-10) -> Any:
     """``max_i Q_i(q)`` over the four directions of epsilon, for arrays of posteriors.
 
     ``px`` and ``py`` are the (a, b) parameters of the FNR and FPR posteriors (floats or
     arrays); see :meth:`EpsilonPosterior.direction_quantiles`.
     """
     pa, pb = _direction_pairs(px, py)
-    return _Direction.of(1.0 - delta, pa, pb).quantile(q).reshape(4, -1).max(axis=0)
+    return _Direction.of(1.0 - delta, pa, pb).quantile(q, xatol).reshape(4, -1).max(axis=0)
 
 
 def _validate_prior(prior: Any) -> _Beta:
