@@ -571,8 +571,9 @@ def bayesian_epsilon(
     two-sided and 0.963, 0.938, 0.943 one-sided (400 runs each, Monte Carlo s.e. 0.011),
     0.945 to 0.985 off the tie (``tests/privacy/test_coverage.py``). The cost off the tie
     is the quantile at ``t/2`` instead of ``t`` in the dominant direction (3.451 instead of
-    3.522 on the example below); the interval is still 11% to 41% narrower than the
-    Clopper-Pearson one over n = 100 to 10,000 (previously 21% to 43%).
+    3.522 on the example below); the interval is still 10% to 41% narrower than the
+    Clopper-Pearson one, with a higher lower end, on the 15 expected-count cases of
+    ``benchmarks/RESULTS.md`` (n = 100 to 10,000; previously 21% to 43%).
 
     *Random attacks.* The lower end is 0 whenever the posterior equal-tailed credible
     interval of ``S = FPR + FNR`` at level ``1 - t`` reaches the chance strip
