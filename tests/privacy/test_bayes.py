@@ -54,7 +54,13 @@ def test_interval_agrees_with_privacy_estimates_joint_beta() -> None:
     assert len(ref) >= 1
     for row in ref.itertuples():
         r = bayesian_epsilon(
-            fp=row.fp, fn=row.fn, tn=row.tn, tp=row.tp, delta=row.delta, confidence=1 - row.alpha
+            fp=row.fp,
+            fn=row.fn,
+            tn=row.tn,
+            tp=row.tp,
+            delta=row.delta,
+            confidence=1 - row.alpha,
+            lower_end="posterior",
         )
         # privacy-estimates stops its root finder at xtol = 1e-2.
         assert r.ci_low == pytest.approx(row.lo, abs=1e-2)
@@ -167,3 +173,28 @@ def test_ppf_rejects_levels_outside_the_unit_interval() -> None:
     with pytest.raises(ValueError, match="`q` must lie"):
         post.ppf(1.5)
     assert post.ppf(1.0) == math.inf and post.ppf(0.0) == 0.0
+
+
+def test_direction_quantiles_match_monte_carlo() -> None:
+    """Each direction's quantile (a 1-D integral) against draws of the two Betas."""
+    post = EpsilonPosterior(fp=50, fn=60, tn=450, tp=440, delta=1e-5)
+    q = post.direction_quantiles(0.0125)
+    rng = np.random.default_rng(1)
+    fnr, fpr = rng.beta(60.5, 440.5, 400_000), rng.beta(50.5, 450.5, 400_000)
+    keep = 1 - 1e-5
+    mc = [
+        np.quantile(np.log((keep - fpr) / fnr), 0.0125),
+        np.quantile(np.log((keep - fnr) / fpr), 0.0125),
+    ]
+    assert q[:2] == pytest.approx(mc, abs=5e-3)
+    assert q[2:] == (0.0, 0.0)  # the reflected directions: below chance only
+
+
+def test_directions_lower_end_is_below_the_posterior_quantile() -> None:
+    r = bayesian_epsilon(fp=10, fn=400, tn=990, tp=600, delta=1e-5)
+    post = EpsilonPosterior(fp=10, fn=400, tn=990, tp=600, delta=1e-5)
+    assert r.ci_low == pytest.approx(max(post.direction_quantiles(0.0125)), abs=1e-9)
+    assert r.ci_low < r.details["posterior_quantile_lower"] == pytest.approx(post.ppf(0.025))
+    paper = bayesian_epsilon(fp=10, fn=400, tn=990, tp=600, delta=1e-5, lower_end="posterior")
+    assert paper.ci_low == r.details["posterior_quantile_lower"]
+    assert paper.ci_high == r.ci_high and paper.estimate == r.estimate

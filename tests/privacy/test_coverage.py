@@ -3,14 +3,14 @@
 An attack with true rates (FPR, FNR) has epsilon_true = epsilon_from_rates(FPR, FNR, delta).
 We draw FP ~ Binomial(N, FPR) and FN ~ Binomial(P, FNR) and count how often each interval
 holds epsilon_true. What is checked: coverage >= nominal - 3 Monte Carlo standard errors
-(one-sided, since Clopper-Pearson with a union bound is conservative by design and the
-Bayesian interval is a credible interval with no frequentist guarantee). Not checked, and
-documented: at epsilon_true = 0 with delta = 0 the Bayesian interval never covers, because
-the posterior gives epsilon = 0 no mass; the Clopper-Pearson interval does. And at equal
-rates (FPR = FNR) the Bayesian interval under-covers (about 0.90 at 95%: 0.905 over 2000
-simulations at FPR = FNR = 0.1, n = 500, in benchmarks/privacy_results.md): epsilon is
-there the maximum of two tied directions, a kink, and the posterior of a maximum sits above
-the truth.
+(one-sided, since Clopper-Pearson with a union bound is conservative by design).
+
+Where FPR = FNR the two directions of epsilon tie, and the posterior quantile of their
+maximum (the paper's lower end, ``lower_end='posterior'``) sits above the truth: about 0.88
+to 0.95 two-sided and 0.81 to 0.91 one-sided at 95%. The default lower end (a union bound
+over the directions, :func:`~varkit.privacy.bayesian_epsilon` Notes) is tested there too,
+on a Gaussian mechanism (member scores N(mu, 1), non-members N(0, 1), threshold mu/2, so
+FPR = FNR = Phi(-mu/2) and epsilon_true = log((1 - delta - FPR) / FPR) in closed form).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import math
 
 import numpy as np
 import pytest
+from scipy.stats import norm
 
 from varkit.privacy import bayesian_epsilon, clopper_pearson_epsilon, epsilon_from_rates
 
@@ -28,13 +29,15 @@ CONFIDENCE = 0.95
 def _coverage(fpr, fnr, n, delta, reps, bound, seed):
     rng = np.random.default_rng(seed)
     eps_true = epsilon_from_rates(fpr, fnr, delta)
-    hits = {"bayes": 0, "cp": 0}
+    hits = {"bayes": 0, "cp": 0, "paper": 0}
     for _ in range(reps):
         fp, fn = int(rng.binomial(n, fpr)), int(rng.binomial(n, fnr))
         counts = {"fp": fp, "fn": fn, "tn": n - fp, "tp": n - fn}
-        for name, function in (("bayes", bayesian_epsilon), ("cp", clopper_pearson_epsilon)):
-            r = function(**counts, delta=delta, confidence=CONFIDENCE, bound=bound)
-            hits[name] += r.ci_low <= eps_true <= r.ci_high
+        r = bayesian_epsilon(**counts, delta=delta, confidence=CONFIDENCE, bound=bound)
+        cp = clopper_pearson_epsilon(**counts, delta=delta, confidence=CONFIDENCE, bound=bound)
+        hits["bayes"] += r.ci_low <= eps_true <= r.ci_high
+        hits["paper"] += r.details["posterior_quantile_lower"] <= eps_true <= r.ci_high
+        hits["cp"] += cp.ci_low <= eps_true <= cp.ci_high
     return {k: v / reps for k, v in hits.items()}
 
 
@@ -70,13 +73,45 @@ def test_both_intervals_cover_a_random_attack() -> None:
     assert cov["bayes"] >= _floor(reps)
 
 
+def _gaussian_tie(mu: float) -> float:
+    """FPR = FNR of the threshold mu/2 between N(mu, 1) members and N(0, 1) non-members."""
+    return float(norm.cdf(-mu / 2.0))
+
+
 @pytest.mark.slow
-def test_bayes_undercovers_where_the_two_directions_tie() -> None:
-    """FPR = FNR: a known weakness of the credible interval, kept visible by this test."""
-    reps = 300
-    cov = _coverage(0.1, 0.1, 500, 1e-5, reps, "two-sided", seed=11)
-    assert cov["cp"] >= _floor(reps)
-    assert cov["bayes"] < CONFIDENCE  # about 0.90 (0.905 +- 0.007 over 2000 simulations)
+@pytest.mark.parametrize("bound", ["two-sided", "lower"])
+def test_paper_lower_end_undercovers_where_the_directions_tie(bound) -> None:
+    """The issue's finding, kept visible; the default lower end covers on the same runs."""
+    reps = 120
+    p = _gaussian_tie(3.0)
+    cov = _coverage(p, p, 500, 1e-5, reps, bound, seed=21)
+    assert cov["paper"] < CONFIDENCE - 0.03  # measured 0.875 / 0.807 over 400 runs
+    assert cov["bayes"] >= _floor(reps)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mu", [0.1, 1.0, 2.0, 3.0])
+@pytest.mark.parametrize("bound", ["two-sided", "lower"])
+def test_gaussian_mechanism_coverage_where_the_directions_tie(mu, bound) -> None:
+    """Near-random (mu = 0.1) to strong (mu = 3) attacks at FPR = FNR."""
+    reps = 200
+    p = _gaussian_tie(mu)
+    cov = _coverage(p, p, 500, 1e-5, reps, bound, seed=22)
+    print(f"coverage mu={mu} FPR=FNR={p:.3f} {bound}: {cov}")
+    assert cov["bayes"] >= _floor(reps) and cov["cp"] >= _floor(reps)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mu", [1.0, 2.0, 3.0])
+@pytest.mark.parametrize("threshold", [0.0, 0.5])
+def test_gaussian_mechanism_coverage_off_the_tie(mu, threshold) -> None:
+    """Thresholds 0 (FPR = 1/2) and mu + 1/2 (small FPR): one direction dominates."""
+    reps = 200
+    cut = threshold if threshold == 0.0 else mu + threshold
+    fpr, fnr = float(norm.sf(cut)), float(norm.cdf(cut - mu))
+    cov = _coverage(fpr, fnr, 500, 1e-5, reps, "two-sided", seed=23)
+    print(f"coverage mu={mu} threshold={cut}: {cov}")
+    assert cov["bayes"] >= _floor(reps) and cov["cp"] >= _floor(reps)
 
 
 @pytest.mark.slow
@@ -104,8 +139,7 @@ def test_coverage_study_where_the_directions_tie(fpr, n, bound) -> None:
     reps = 1000
     cov = _coverage(fpr, fpr, n, 1e-5, reps, bound, seed=15)
     print(f"coverage FPR=FNR={fpr} n={n} {bound}: {cov}")
-    assert cov["cp"] >= _floor(reps)
-    assert cov["bayes"] < CONFIDENCE - 2 * math.sqrt(CONFIDENCE * (1 - CONFIDENCE) / reps)
+    assert cov["cp"] >= _floor(reps) and cov["bayes"] >= _floor(reps)
 
 
 WIDTH_GRID = [(n, fpr, fnr) for n in (100, 1000, 10000) for fpr, fnr in ((0.01, 0.4), (0.1, 0.1))]
@@ -124,8 +158,13 @@ def test_bayesian_interval_is_narrower_than_clopper_pearson(n, fpr, fnr) -> None
 
 def test_narrower_by_a_quarter_on_the_paper_style_example() -> None:
     counts = {"fp": 10, "fn": 400, "tn": 990, "tp": 600, "delta": 1e-5}
+    paper = bayesian_epsilon(**counts, lower_end="posterior")
     bayes, cp = bayesian_epsilon(**counts), clopper_pearson_epsilon(**counts)
-    assert (bayes.ci_low, bayes.ci_high) == pytest.approx((3.5223, 4.7587), abs=1e-4)
+    assert (paper.ci_low, paper.ci_high) == pytest.approx((3.5223, 4.7587), abs=1e-4)
     assert (cp.ci_low, cp.ci_high) == pytest.approx((3.3586, 4.9974), abs=1e-4)
-    ratio = (bayes.ci_high - bayes.ci_low) / (cp.ci_high - cp.ci_low)
+    ratio = (paper.ci_high - paper.ci_low) / (cp.ci_high - cp.ci_low)
     assert ratio == pytest.approx(0.755, abs=0.002)
+    # the default lower end spends half the tail on each direction: wider, still narrower
+    default_ratio = (bayes.ci_high - bayes.ci_low) / (cp.ci_high - cp.ci_low)
+    assert ratio < default_ratio < 0.85  # measured 0.798
+    assert cp.ci_low < bayes.ci_low < paper.ci_low

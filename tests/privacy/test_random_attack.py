@@ -6,6 +6,8 @@ must still get a lower end above 0.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -39,7 +41,12 @@ def test_random_attack_lower_bound_is_zero_fast(n: int, setting: str) -> None:
 @pytest.mark.parametrize("n", [250, 1000])
 @pytest.mark.parametrize("setting", list(SETTINGS))
 def test_random_attack_lower_bound_is_zero(n: int, setting: str) -> None:
-    assert _zero_rate(n, 200, seed=10 + n, **SETTINGS[setting]) >= 0.95
+    # The lower end is 0 exactly when the posterior interval of FPR + FNR reaches chance,
+    # which a random attack's does in 1 - t of runs (t = 0.05 one-sided): exactly nominal,
+    # so the check allows 3 Monte Carlo standard errors (0.95 - 0.046 over 200 runs).
+    runs = 200
+    floor = 0.95 - 3 * math.sqrt(0.95 * 0.05 / runs)
+    assert _zero_rate(n, runs, seed=10 + n, **SETTINGS[setting]) >= floor
 
 
 @pytest.mark.parametrize("setting", list(SETTINGS))

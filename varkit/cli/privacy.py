@@ -127,6 +127,12 @@ def privacy() -> None:
     help="Privacy accountant of the theoretical epsilon: privacy loss distributions, "
     "Rényi DP or privacy random variables.",
 )
+@click.option(
+    "--gdp",
+    is_flag=True,
+    default=False,
+    help="Also audit Gaussian DP: an interval for mu and the epsilon at each delta it implies.",
+)
 @run_options(device=False)
 def epsilon(
     path: str,
@@ -146,6 +152,7 @@ def epsilon(
     sample_rate: float | None,
     steps: int | None,
     accountant: str,
+    gdp: bool,
     run: RunOptions,
 ) -> None:
     """Estimate epsilon from PATH, a CSV with one row per challenge point (or a glob).
@@ -153,7 +160,7 @@ def epsilon(
     Columns: member (0/1) and score (higher = member) or a 0/1 guess; optional model_id.
     With --noise-multiplier, --sample-rate and --steps (all three), DP-SGD's theoretical
     epsilon follows, and the audited epsilon over it (epsilon_ratio: a lower end above 1
-    contradicts the claimed guarantee).
+    contradicts the claimed guarantee). With --gdp, the Gaussian-DP audit follows.
     """
     from varkit.privacy import audit_epsilon  # here, so that --help stays fast
 
@@ -174,6 +181,7 @@ def epsilon(
         sample_rate=sample_rate,
         steps=steps,
         accountant=accountant,
+        gdp=gdp,
         **run.front_door(device=False, engine=False),
     )
     if plot is not None:

@@ -8,6 +8,7 @@ from varkit.privacy.bounds import epsilon_from_rates
 from varkit.privacy.clopper_pearson import clopper_pearson_epsilon
 from varkit.privacy.counts import AttackCounts
 from varkit.privacy.estimator import EpsilonEstimator
+from varkit.privacy.gdp import gdp_audit, gdp_epsilon
 from varkit.privacy.one_run import audit_one_run, one_run_audit
 from varkit.privacy.plot import plot_epsilon
 
@@ -23,6 +24,8 @@ __all__ = [
     "clopper_pearson_epsilon",
     "counts_at_thresholds",
     "epsilon_from_rates",
+    "gdp_audit",
+    "gdp_epsilon",
     "one_run_audit",
     "plot_epsilon",
     "theoretical_epsilon",

@@ -44,6 +44,7 @@ from varkit.privacy.counts import (
     validate_confidence,
     validate_delta,
 )
+from varkit.privacy.gdp import gdp_audit
 from varkit.privacy.logs import AttackLog, is_log, read_attack_log
 from varkit.privacy.thresholds import STRATEGIES, Calls, ThresholdChoice, call_members
 from varkit.results import Result, ResultSet, make_provenance
@@ -70,6 +71,7 @@ class _Audit:
     tpr_fprs: tuple[float, ...]
     dp_sgd: DpSgd | None = None
     accountant: str = "pld"
+    gdp: bool = False
 
 
 def _names(from_log: bool) -> dict[str, str]:
@@ -143,6 +145,7 @@ def _validate_audit(
     tpr_at_fpr: Any = (),
     dp_sgd: dict[str, Any] | None = None,
     accountant: Any = "pld",
+    gdp: Any = False,
 ) -> _Audit:
     member, score, guess, model_id = data.member, data.score, data.guess, data.model_id
     names = _names(data.from_log)
@@ -177,6 +180,8 @@ def _validate_audit(
         raise VarkitError(f"`tpr_at_fpr` needs {names['score']}, not {names['guess']}.")
     accountant = validate_accountant(accountant)
     run = _validate_theory(dp_sgd, deltas)
+    if not isinstance(gdp, bool):
+        raise VarkitTypeError(f"`gdp` must be True or False, got {gdp!r}.")
     return _Audit(
         members=members,
         values=values,
@@ -186,11 +191,18 @@ def _validate_audit(
         bound=bound,
         confidence=confidence,
         choice=ThresholdChoice(
-            threshold, deltas[0], confidence, bound, n_thresholds, split_fraction
+            threshold,
+            deltas[0],
+            confidence,
+            bound,
+            n_thresholds,
+            split_fraction,
+            "clopper-pearson" if method == "clopper-pearson" else "bayes",
         ),
         tpr_fprs=fprs,
         dp_sgd=run,
         accountant=accountant,
+        gdp=gdp,
     )
 
 
@@ -236,6 +248,20 @@ def _estimates(args: _Audit, calls: Calls, rows: Any, group: dict[str, str]) -> 
                 )
             )
     return results
+
+
+def _gdp(args: _Audit, calls: Calls) -> list[Result]:
+    """The Gaussian-DP audit of the pooled calls: mu, then epsilon at each delta."""
+    if not args.gdp:
+        return []
+    rows = calls.estimate_rows
+    counts: dict[str, Any] = AttackCounts.from_calls(
+        args.members[rows], calls.called[rows]
+    ).as_dict()
+    audit = gdp_audit(**counts, delta=args.deltas, confidence=calls.level, bound=args.bound)
+    return [
+        r.replace(confidence=args.confidence, details={**r.details, **calls.details}) for r in audit
+    ]
 
 
 def _per_model(args: _Audit, calls: Calls) -> tuple[list[Result], list[str]]:
@@ -327,6 +353,7 @@ def audit_epsilon(
     sample_rate: float | None = None,
     steps: int | None = None,
     accountant: str = "pld",
+    gdp: bool = False,
 ) -> ResultSet:
     """Estimate the epsilon a membership-inference attack demonstrates, from its raw log.
 
@@ -355,8 +382,8 @@ def audit_epsilon(
     method : {'bayes', 'clopper-pearson', 'both'}, default 'bayes'
     threshold : {'split', 'bonferroni'} or float, optional
         How to pick the threshold for ``score`` (default ``'split'``; see the module
-        docstring), or a fixed threshold chosen beforehand. Selection maximises the
-        Clopper-Pearson lower bound on epsilon at the first delta.
+        docstring), or a fixed threshold chosen beforehand; ``details['protocol']`` says
+        which, and by which estimator's lower bound (the one reported first).
     bound : {'two-sided', 'lower'}, default 'two-sided'
     confidence : float, default 0.95
         Confidence (credible) level; under ``'bonferroni'`` each of the ``m`` grid
@@ -375,6 +402,9 @@ def audit_epsilon(
         DP-SGD's parameters, all three or none: then the theoretical epsilon at each
         delta (> 0) is computed too (:func:`theoretical_epsilon`, with ``accountant``).
     accountant : {'pld', 'rdp', 'prv'}, default 'pld'
+    gdp : bool, default False
+        Also the Gaussian-DP audit of the pooled calls (:func:`~varkit.privacy.gdp_audit`),
+        before the attack summary.
 
     Returns
     -------
@@ -402,7 +432,7 @@ def audit_epsilon(
     >>> rs = audit_epsilon(log, delta=1e-5, random_state=0)
     >>> pooled = rs[0]
     >>> pooled.method, pooled.n, round(pooled.ci_low, 2), round(pooled.ci_high, 2)
-    ('bayes-jeffreys', 1600, 1.99, 4.29)
+    ('bayes-jeffreys', 1600, 1.87, 4.29)
     >>> len(rs), rs[1].group                    # then one result per model
     (9, {'delta': '1e-05', 'model_id': 'm0'})
 
@@ -411,7 +441,7 @@ def audit_epsilon(
     >>> rs = audit_epsilon(log["member"], log["score"], delta=1e-5, threshold="bonferroni",
     ...                    method="both", random_state=0)
     >>> [(r.method, round(r.ci_low, 2), round(r.ci_high, 2)) for r in rs]
-    [('bayes-jeffreys', 1.8, 3.8), ('clopper-pearson', 1.49, 4.2)]
+    [('bayes-jeffreys', 1.75, 3.8), ('clopper-pearson', 1.49, 4.2)]
     """
     columns = {
         "member_col": member_col,
@@ -432,6 +462,7 @@ def audit_epsilon(
         tpr_at_fpr=tpr_at_fpr,
         dp_sgd={"noise_multiplier": noise_multiplier, "sample_rate": sample_rate, "steps": steps},
         accountant=accountant,
+        gdp=gdp,
     )
     # One seed, drawn here when none is given, drives the split and goes in the provenance.
     seed = resolve_seed(random_state)
@@ -446,5 +477,5 @@ def audit_epsilon(
     provenance = make_provenance(
         function="varkit.privacy.audit_epsilon", inputs=data.inputs, seed=seed, device="cpu"
     )
-    results = _beside_theory(args, results)
+    results = _beside_theory(args, results) + _gdp(args, calls)
     return ResultSet(tuple(results + _attack_summary(args)), provenance=provenance)

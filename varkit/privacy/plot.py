@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from varkit.errors import VarkitError, VarkitTypeError
-from varkit.privacy.bayes import PRIORS, EpsilonPosterior
+from varkit.privacy.bayes import LOWER_ENDS, PRIORS, EpsilonPosterior, bayesian_epsilon
 from varkit.privacy.clopper_pearson import clopper_pearson_epsilon
 from varkit.results import Result
 
@@ -27,6 +27,7 @@ def _validate_plot(result: Any) -> dict[str, Any]:
         )
     details = result.details
     prior = details.get("prior", "jeffreys")
+    lower_end = details.get("lower_end", "directions")
     return {
         "counts": {key: int(details[key]) for key in ("fp", "fn", "tn", "tp")},
         "delta": float(details["delta"]),
@@ -34,6 +35,7 @@ def _validate_plot(result: Any) -> dict[str, Any]:
         # Under threshold='bonferroni' each interval was computed at a higher level.
         "level": float(details.get("per_threshold_confidence", result.confidence or 0.95)),
         "prior": prior if prior in PRIORS else "jeffreys",
+        "lower_end": lower_end if lower_end in LOWER_ENDS else "directions",
     }
 
 
@@ -99,10 +101,16 @@ def plot_epsilon(result: Result, ax: Any = None) -> Any:
         ) from None
     counts, delta, bound, level = args["counts"], args["delta"], args["bound"], args["level"]
     posterior = EpsilonPosterior(**counts, delta=delta, prior=args["prior"])
-    if bound == "lower":
-        low, high = posterior.lower_bound(level), math.inf
-    else:
-        low, high = posterior.interval(level)
+    # the interval bayesian_epsilon reports (its lower-end rules included), at ``level``
+    bayes = bayesian_epsilon(
+        **counts,
+        delta=delta,
+        confidence=level,
+        bound=bound,
+        prior=args["prior"],
+        lower_end=args["lower_end"],
+    )
+    low, high = float(bayes.ci_low or 0.0), float(bayes.ci_high or math.inf)
     cp = clopper_pearson_epsilon(**counts, delta=delta, confidence=level, bound=bound)
     cp_low, cp_high = float(cp.ci_low or 0.0), float(cp.ci_high or math.inf)
 
