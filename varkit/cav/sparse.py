@@ -24,7 +24,15 @@ are rare.
 Owen-Zhou mixture-component controls (``OvertakingScenario(controls="mixture")``) fit this
 scheme directly: their columns for the i-th critical step are constant (0) in strata with
 fewer than i critical steps, so each stratum regresses on a k-dependent set (constant
-columns are dropped per stratum). Use the bounded components (``cv_twisted``,
+columns are dropped per stratum).
+
+Every fit regresses only on the controls that pass :func:`varkit.cav.moments.screen_controls`
+in its stratum and in its training folds: a control that is near-constant but for a few
+tests, or whose sample mean is many standard errors from its known mean, is mean-zero only
+through rare values, and a slope fitted on its typical values explodes on the rare ones
+(papers regime, 3000 tests of the surrogate vehicle: 30 logs averaged 42 times the true
+rate, coverage 0.27; screened, 200 logs average 1.01 times, coverage 0.88 against
+importance sampling's 0.89). Logs where nothing is screened give the same answer as before. Use the bounded components (``cv_twisted``,
 ``cv_step_*``): the components that carry ``prod_l w_l`` (``cv_nde``, ``cv_single*``) are
 as heavy-tailed as ``Y W`` itself, and cross-fitted coefficients applied to them blow the
 estimate up in strata with three or more critical steps (measured in
@@ -68,6 +76,7 @@ from varkit.cav.moments import (
     crash_shortfall,
     fit_folds,
     fold_ids,
+    screen_controls,
     total,
     training_shortfall,
 )
@@ -288,7 +297,10 @@ def sparse_control_variates(
     Result
         ``method`` is ``scv-crossfit`` or ``scv-same-sample``. ``details``:
         ``strata`` (per stratum: ``n_critical`` levels, ``n``, ``n_crashes``, controls used
-        and dropped for zero variance, ``coefficients`` and ``intercepts`` per fold,
+        and dropped, ``dropped_why`` (each dropped control and why: zero variance,
+        near-constant, or a mean its tests contradict; :func:`varkit.cav.moments.screen_controls`),
+        ``fold_dropped`` (per fit, the controls its training tests screened out besides),
+        ``coefficients`` and ``intercepts`` per fold,
         ``estimate`` and ``is_estimate``), ``pooled`` (each merge and why),
         ``is_estimate``/``is_stderr`` (importance sampling on the same tests),
         ``variance_reduction_factor`` (per-test variance of IS over SCV),
@@ -381,13 +393,12 @@ def scv_from_cells(
     for group in groups:
         folds = _group_folds(cells, group, d)
         whole = total(folds.values(), d)
-        keep = whole.varying
-        columns = np.flatnonzero(keep)
+        columns, dropped = screen_controls(whole, np.arange(d), names)
         fitter = None if fitter_for is None else fitter_for(group, columns)
-        adj = fit_folds(folds, columns, crossfit, fitter)
+        adj = fit_folds(folds, columns, crossfit, fitter, names)
         overall.add(adj.n, adj.mean, adj.m2)
         if crossfit is not None:
-            same_sum += whole.n * fit_folds(folds, columns, None, fitter).mean
+            same_sum += whole.n * fit_folds(folds, columns, None, fitter, names).mean
         n_slopes += columns.size
         strata.append(
             {
@@ -396,7 +407,9 @@ def scv_from_cells(
                 "n": whole.n,
                 "n_crashes": whole.crashes,
                 "controls": [names[int(j)] for j in columns],
-                "dropped_controls": [names[int(j)] for j in np.flatnonzero(~keep)],
+                "dropped_controls": [x["control"] for x in dropped],
+                "dropped_why": dropped,
+                "fold_dropped": adj.screened,
                 "coefficients": adj.coefficients,
                 "intercepts": adj.intercepts,
                 "fold_sizes": adj.fold_sizes,
