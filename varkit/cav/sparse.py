@@ -25,6 +25,11 @@ Owen-Zhou mixture-component controls (``OvertakingScenario(controls="mixture")``
 scheme directly: their columns for the i-th critical step are constant (0) in strata with
 fewer than i critical steps, so each stratum regresses on a k-dependent set (constant
 columns are dropped per stratum).
+ Use the bounded components (``cv_twisted``,
+``cv_step_*``): the components that carry ``prod_l w_l`` (``cv_nde``, ``cv_single*``) are
+as heavy-tailed as ``Y W`` itself, and cross-fitted coefficients applied to them blow the
+estimate up in strata with three or more critical steps (measured in
+``benchmarks/cav_variance_reduction.py --controls mixture``).
 
 Every fit regresses only on the controls that pass :func:`varkit.cav.moments.screen_controls`
 in its stratum and in its training folds: a control that is near-constant but for a few
@@ -32,11 +37,7 @@ tests, or whose sample mean is many standard errors from its known mean, is mean
 through rare values, and a slope fitted on its typical values explodes on the rare ones
 (papers regime, 3000 tests of the surrogate vehicle: 30 logs averaged 42 times the true
 rate, coverage 0.27; screened, 200 logs average 1.01 times, coverage 0.88 against
-importance sampling's 0.89). Logs where nothing is screened give the same answer as before. Use the bounded components (``cv_twisted``,
-``cv_step_*``): the components that carry ``prod_l w_l`` (``cv_nde``, ``cv_single*``) are
-as heavy-tailed as ``Y W`` itself, and cross-fitted coefficients applied to them blow the
-estimate up in strata with three or more critical steps (measured in
-``benchmarks/cav_variance_reduction.py --controls mixture``).
+importance sampling's 0.89). Logs where nothing is screened give the same answer as before.
 """
 
 from __future__ import annotations
