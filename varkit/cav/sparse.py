@@ -24,8 +24,7 @@ are rare.
 Owen-Zhou mixture-component controls (``OvertakingScenario(controls="mixture")``) fit this
 scheme directly: their columns for the i-th critical step are constant (0) in strata with
 fewer than i critical steps, so each stratum regresses on a k-dependent set (constant
-columns are dropped per stratum).
- Use the bounded components (``cv_twisted``,
+columns are dropped per stratum). Use the bounded components (``cv_twisted``,
 ``cv_step_*``): the components that carry ``prod_l w_l`` (``cv_nde``, ``cv_single*``) are
 as heavy-tailed as ``Y W`` itself, and cross-fitted coefficients applied to them blow the
 estimate up in strata with three or more critical steps (measured in
