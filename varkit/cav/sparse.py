@@ -80,7 +80,7 @@ from varkit.cav.moments import (
     total,
     training_shortfall,
 )
-from varkit.cav.stopping import n_required, tests_required
+from varkit.cav.stopping import gain_over_is, n_required
 from varkit.checks import check_confidence
 from varkit.errors import VarkitError
 from varkit.results import Result
@@ -457,14 +457,9 @@ def scv_from_cells(
         edges=rate_edges(everything),
     )
     scv_var = result.details["per_test_variance"]
-    extra = {
-        "variance_reduction_factor": is_var / scv_var if scv_var > 0 else float("inf"),
-        "target": {"rhw": target_rhw, "confidence": target_confidence},
-        "tests_required": {
-            "scv": tests_required(scv_var, result.estimate, target_rhw, target_confidence),
-            "is": tests_required(is_var, is_result.estimate, target_rhw, target_confidence),
-        },
-    }
+    extra = gain_over_is(
+        "scv", scv_var, result.estimate, is_var, is_result.estimate, (target_rhw, target_confidence)
+    )
     if details["n_crashes"] == 0:
         extra["warning"] = (
             "no crash observed: the upper bound is the zero-crash bound in "
