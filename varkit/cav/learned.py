@@ -35,7 +35,10 @@ last group takes every level above, observed or not, with ``P = 1 - sum of the o
 and ``Var = sum_g P_g^2 s~_g^2 / n_g``. Sparse strata estimate their variance from few
 crashes and understate it more often than not, so ``s~_g^2 = max(s_g^2, tau m_g)``: a
 floor proportional to the group's exact model crash probability ``m_g``, with ``tau`` the
-ratio of residual variance to ``m`` pooled over all groups with critical steps. Without
+ratio of residual variance to ``m`` pooled over all groups with critical steps (applied
+to every such group: papers regime, surrogate vehicle, 2000 tests, 30 campaigns: the
+self-reported standard error was 0.95 of the across-campaign sd with the floor on the
+sparse groups only, 90% coverage 0.87; 1.08 with it on all, coverage 0.93). Without
 ``p_k`` the groups are weighted by their observed sizes (the mean of the ``A_i``), and
 ``details`` says so.
 
@@ -78,8 +81,10 @@ __all__ = [
     "critical_step_mean",
     "default_step_model",
     "PerManeuverClassifier",
+    "contributions",
     "learned_control_estimate",
     "predict_all",
+    "tail_diagnostics",
 ]
 
 #: The critical variables a step model sees, in this column order.
@@ -405,6 +410,8 @@ def _validate_learned(
         "crossfit": folds,
         "p_k": probs,
         "confidence": check_confidence(options["confidence"]),
+        # q >= eps p for a whole test only under the one-critical proposal
+        "eps": scenario.eps if scenario.testing_proposal == "one-critical" else None,
     }
 
 
@@ -584,6 +591,62 @@ def learned_control_estimate(
     )
 
 
+def contributions(
+    adjusted: FloatArray, k: NDArray[np.int64], groups: list[tuple[list[int], Any]], known: bool
+) -> FloatArray:
+    """Each test's term of the estimator's variance: ``(P_g / n_g)^2 (A_i - mean_g A)^2``
+    post-stratified (``known``), ``(A_i - mean A)^2 / n^2`` otherwise."""
+    n = adjusted.size
+    if not known:
+        return ((adjusted - adjusted.mean()) / n) ** 2
+    out = np.zeros(n)
+    for levels, prob in groups:
+        at = np.isin(k, levels)
+        out[at] = (prob / at.sum() * (adjusted[at] - adjusted[at].mean())) ** 2
+    return out
+
+
+def tail_diagnostics(
+    terms: FloatArray, z: FloatArray, w: FloatArray, *, eps: float | None, alpha: float
+) -> dict[str, Any]:
+    """Where an estimator's variance comes from, and what the tests cannot have seen.
+
+    ``top_1pct_variance_share``: the share of the variance from the 1% of tests with the
+    largest terms (and ``is_top_1pct_variance_share`` for importance sampling,
+    ``(Z_i - mean Z)^2``); ``weight_effective_sample_size`` ``(sum W)^2 / sum W^2``; and,
+    where the proposal keeps ``q >= eps p`` for a whole test, ``unsampled_mass_bound``
+    ``(1/eps) ln(1/alpha) / n``: at confidence 1 - alpha, any set of tests that no test
+    fell in has naturalistic probability (so crash mass) below it, since its probability
+    under q is below ``ln(1/alpha)/n`` (the zero-event bound) and p <= q / eps.
+
+    Examples
+    --------
+    >>> d = tail_diagnostics(np.r_[np.ones(99), 101.0], np.ones(100), np.ones(100),
+    ...                      eps=0.5, alpha=0.1)
+    >>> d["top_1pct_variance_share"], round(d["unsampled_mass_bound"], 4)
+    (0.505, 0.0461)
+    """
+    n = terms.size
+    top = max(1, math.ceil(0.01 * n))
+
+    def share(values: FloatArray) -> float:
+        total_ = float(values.sum())
+        return float(np.sort(values)[-top:].sum() / total_) if total_ > 0 else 0.0
+
+    out: dict[str, Any] = {
+        "top_1pct_variance_share": share(terms),
+        "is_top_1pct_variance_share": share((z - z.mean()) ** 2),
+        "weight_effective_sample_size": float(w.sum() ** 2 / (w @ w)) if w @ w > 0 else 0.0,
+    }
+    if eps is not None:
+        out["unsampled_mass_bound"] = math.log(1.0 / alpha) / (eps * n)
+        out["unsampled_mass_alpha"] = alpha
+    else:
+        out["unsampled_mass_bound"] = None
+        out["unsampled_mass_note"] = "no eps with q >= eps p for a whole test (all-critical)"
+    return out
+
+
 def _post_stratified_result(
     adjusted: FloatArray,
     z: FloatArray,
@@ -612,14 +675,11 @@ def _post_stratified_result(
     num = sum(int(at.sum()) * var for (at, _, var, m) in stats_ if m > 0)
     den = sum(int(at.sum()) * m for (at, _, _, m) in stats_ if m > 0)
     tau = num / den if den > 0 else 0.0
-    # the largest group with critical steps estimates its own variance from many crashes
-    sizes = [int(at.sum()) if m > 0 else -1 for (at, _, _, m) in stats_]
-    largest = int(np.argmax(sizes)) if sizes else -1
     strata = []
     estimate = variance = 0.0
-    for i, ((levels, prob), (at, mean, var, m)) in enumerate(zip(groups, stats_, strict=True)):
+    for (levels, prob), (at, mean, var, m) in zip(groups, stats_, strict=True):
         n_g = int(at.sum())
-        floored = var if i == largest else max(var, tau * m)
+        floored = max(var, tau * m)
         share = n_g / n if prob is None else prob
         estimate += share * mean
         variance += share * share * floored / n_g
@@ -631,7 +691,7 @@ def _post_stratified_result(
                 "probability": share,
                 "estimate": mean,
                 "variance": var,
-                "floor": 0.0 if i == largest else tau * m,
+                "floor": tau * m,
                 "floored": floored > var,
             }
         )
@@ -681,4 +741,11 @@ def _post_stratified_result(
     )
     per_test = result.details["per_test_variance"]
     extra = gain_over_is("learned", per_test, result.estimate, is_var, whole.zbar, target)
+    extra["diagnostics"] = tail_diagnostics(
+        contributions(adjusted, k, groups, probs is not None),
+        z,
+        w,
+        eps=a["eps"],
+        alpha=1.0 - a["confidence"],
+    )
     return result.replace(details={**result.details, **extra})

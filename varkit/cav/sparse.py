@@ -437,6 +437,9 @@ def scv_from_cells(
         "is_stderr": is_result.stderr,
         "is_relative_half_width": is_result.details["relative_half_width"],
         "n_crashes": everything.crashes,
+        "effective_sample_size": (
+            everything.sw * (everything.sw / everything.sww) if everything.sww > 0 else 0.0
+        ),
     }
     if crossfit is None:
         details["bias_warning"] = (
