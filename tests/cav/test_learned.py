@@ -166,3 +166,27 @@ def test_cli_learned(tmp_path):
     missing = CliRunner().invoke(cli, base)
     assert missing.exit_code == 2 and "error:" in missing.output
     assert isinstance(pd.read_csv(tmp_path / "crit.csv"), pd.DataFrame)
+
+
+def test_details_carry_the_tail_diagnostics(papers_log):
+    log, crit = papers_log
+    r = learned_control_estimate(
+        log["crash"], log["weight"], log["n_critical"], crit, scenario=PAPERS,
+        p_k=log["p_k"], confidence=0.9, random_state=1,
+    )  # fmt: skip
+    d = r.details["diagnostics"]
+    # q >= eps p for a whole test (one-critical, eps 0.5): (1/eps) ln(1/alpha) / n
+    assert d["unsampled_mass_bound"] == pytest.approx(np.log(10) / (0.5 * len(log)))
+    assert 0 < d["top_1pct_variance_share"] <= 1 and 0 < d["is_top_1pct_variance_share"] <= 1
+    w = log["weight"].to_numpy()
+    assert d["weight_effective_sample_size"] == pytest.approx(w.sum() ** 2 / (w @ w))
+    # importance sampling with a known bound 1/eps on the weights gives the same bound
+    is_ = crash_rate(log, method="is", weight_bound=2.0, confidence=0.9).results[0]
+    assert is_.details["unsampled_mass_bound"] == pytest.approx(d["unsampled_mass_bound"])
+    # every critical step twisted: no eps bounds the whole test's weight
+    nade = OvertakingScenario(regime="nade", n_steps=10)
+    log, crit = nade.simulate_with_critical(1500, "surrogate", random_state=2)
+    r = learned_control_estimate(
+        log["crash"], log["weight"], log["n_critical"], crit, scenario=nade, random_state=1
+    )
+    assert r.details["diagnostics"]["unsampled_mass_bound"] is None
