@@ -179,8 +179,9 @@ def crash_rate_command(
 ) -> None:
     """Estimate the crash rate from a test log TESTS (CSV or Parquet, one row per test).
 
-    Columns: crash (0/1 or probability); weight (p/q) or log_weight for is/cv/scv;
-    n_critical for scv; control variates cv_* for cv/scv.
+    Columns: crash (0/1 or probability); weight (p/q) or log_weight for
+    is/cv/scv/learned; n_critical for scv/learned; control variates cv_* for cv/scv;
+    p_k (P(n_critical = k)) for the post-strata of learned, when the log has it.
 
     TESTS may be a glob of CSV or Parquet files (quote it). Cross-fitting folds are a hash
     of (seed, row id), so --engine dask, which adds per-partition sums
