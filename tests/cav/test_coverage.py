@@ -99,9 +99,13 @@ def test_scv_is_unbiased_and_covers_nominal_at_4000_tests(at_4000: dict[str, Any
 @pytest.mark.slow
 def test_crash_pooling_makes_scv_beat_importance_sampling(at_4000: dict[str, Any]) -> None:
     # Empirical variance over the same campaigns: SCV with the crashes-per-control rule
-    # below importance sampling; the unpooled per-stratum fit above it.
+    # below importance sampling. The unpooled per-stratum fit was above it (1.4x) until
+    # the fits screened out near-constant controls (varkit.cav.moments.screen_controls):
+    # its small strata's brake columns carry their variance in one or two tests, and
+    # screened it is below importance sampling too (0.83x on these campaigns).
     var = {k: np.var(at_4000[k]["estimates"], ddof=1) for k in ("is", "scv", "scv_unpooled")}
-    assert var["scv"] < var["is"] < var["scv_unpooled"], var
+    assert var["scv"] < var["is"], var
+    assert var["scv_unpooled"] < var["is"], var
 
 
 @pytest.mark.slow

@@ -8,6 +8,7 @@ of the chosen method, the tests still needed and the provenance out.
 from varkit.cav.control_variates import FITS, control_variate_estimate
 from varkit.cav.estimators import importance_sampling_estimate, nde_estimate
 from varkit.cav.intervals import ALTERNATIVES
+from varkit.cav.learned import learned_control_estimate
 from varkit.cav.logs import METHODS, crash_rate
 from varkit.cav.running import running_estimate
 from varkit.cav.scenarios import (
@@ -35,6 +36,7 @@ __all__ = [
     "control_variate_estimate",
     "crash_rate",
     "importance_sampling_estimate",
+    "learned_control_estimate",
     "n_required",
     "nde_estimate",
     "running_estimate",

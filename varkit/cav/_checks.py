@@ -22,7 +22,7 @@ MAX_MAGNITUDE = 1e100
 
 # The crash-rate methods, listed once: crude Monte Carlo (naturalistic driving), importance
 # sampling, regression control variates, sparse control variates stratified by n_critical.
-METHODS = ("nde", "is", "cv", "scv")
+METHODS = ("nde", "is", "cv", "scv", "learned")
 
 
 def check_method(method: Any) -> str:

@@ -34,6 +34,7 @@ from varkit.cav.moments import (
     cell_moments,
     fit_folds,
     fold_ids,
+    screen_controls,
     total,
     training_shortfall,
 )
@@ -234,7 +235,10 @@ def control_variate_estimate(
         ``relative_half_width``, ``per_test_variance``, ``plain_estimate`` and
         ``plain_stderr`` (no controls), ``variance_reduction_factor`` (per-test variance
         without controls over with them), ``coefficients`` (one list per fold),
-        ``fold_sizes``, ``controls`` (names used), ``dropped_controls`` (zero variance) and
+        ``fold_sizes``, ``controls`` (names used), ``dropped_controls`` (each with its
+        reason: zero variance, near-constant, or a mean the tests contradict;
+        :func:`varkit.cav.moments.screen_controls`), ``fold_dropped`` (per fit, what its
+        training tests screened out besides) and
         ``seed`` (of the folds; drawn when ``random_state`` is None).
 
     Notes
@@ -284,7 +288,7 @@ def control_variate_estimate(
         centred,
         fold,
         np.ones(z.size, bool),
-        np.flatnonzero(total(cells.values(), len(names)).varying),
+        screen_controls(total(cells.values(), len(names)), np.arange(len(names)))[0],
         fit_,
     )
     result = cv_from_cells(
@@ -315,18 +319,17 @@ def cv_from_cells(
     folds = {f: m for (_, f), m in cells.items()}
     whole = total(folds.values(), len(names))
     check_folds_fit(crossfit, whole.n)
-    keep = whole.varying
-    columns = np.flatnonzero(keep)
-    dropped = [{"control": names[int(j)], "reason": "zero variance"} for j in np.flatnonzero(~keep)]
+    columns, dropped = screen_controls(whole, np.arange(len(names)), names)
     used = [names[int(j)] for j in columns]
-    short = training_shortfall(folds, columns.size, crossfit)
+    n_varying = int(np.count_nonzero(whole.varying))
+    short = training_shortfall(folds, n_varying, crossfit)
     if short is not None:
         raise VarkitError(
-            f"`controls` has {columns.size} usable columns, which needs at least {short[1]} "
+            f"`controls` has {n_varying} usable columns, which needs at least {short[1]} "
             f"tests in each fit with crossfit={crossfit}, but one fit has {short[0]} of the "
             f"{whole.n} tests."
         )
-    adj = fit_folds(folds, columns, crossfit, fitter)
+    adj = fit_folds(folds, columns, crossfit, fitter, names)
     plain = sums_result(
         whole.n, whole.zbar, whole.czz, method="", confidence=confidence, details={}
     )
@@ -339,6 +342,7 @@ def cv_from_cells(
         "coefficients": adj.coefficients,
         "intercepts": adj.intercepts,
         "fold_sizes": adj.fold_sizes,
+        "fold_dropped": adj.screened,
         "plain_estimate": plain.estimate,
         "plain_stderr": plain.stderr,
         "weighted": weighted,

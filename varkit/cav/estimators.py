@@ -11,6 +11,7 @@ exact bounds when no test crashed or every test did (:mod:`varkit.cav.intervals`
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -148,6 +149,10 @@ def is_from_moments(
         "effective_sample_size": m.sw * (m.sw / m.sww) if m.sww > 0 else 0.0,
         "mean_weight": m.sw / m.n,
     }
+    if weight_bound is not None:
+        # W <= 1/eps: a set no test fell in has q-probability < ln(1/alpha)/n at 1 - alpha
+        # (the zero-event bound), so p-probability < (1/eps) ln(1/alpha)/n
+        details["unsampled_mass_bound"] = weight_bound * math.log(1.0 / (1.0 - confidence)) / m.n
     if m.crashes == 0:
         details["warning"] = (
             "no crash observed: the upper bound is the zero-crash bound in "

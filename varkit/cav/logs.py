@@ -72,6 +72,7 @@ from varkit.cav.estimators import (
     nde_from_moments,
 )
 from varkit.cav.intervals import check_alternative
+from varkit.cav.learned import learned_control_estimate
 from varkit.cav.moments import Cells, cell_moments, fold_ids, merge_cells, total
 from varkit.cav.running import running_estimate
 from varkit.cav.sparse import CRASHES_PER_CONTROL, scv_from_cells, sparse_control_variates
@@ -82,7 +83,14 @@ from varkit.errors import VarkitError, VarkitTypeError
 from varkit.io import ROW_ID, Column, expand_paths, read_header, read_log
 from varkit.results import Result, ResultSet, make_provenance
 
-__all__ = ["METHODS", "crash_rate", "crash_rate_log", "log_columns", "log_layout"]
+__all__ = [
+    "CRITICAL_COLUMNS",
+    "METHODS",
+    "crash_rate",
+    "crash_rate_log",
+    "log_columns",
+    "log_layout",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,9 +121,21 @@ def log_columns(method: str) -> list[Column]:
         Column("crash", "probability"),
         Column("weight", "float", required=False),
         Column("log_weight", "float", required=False),
-        Column("n_critical", "count", required=method == "scv"),
+        Column("n_critical", "count", required=method in ("scv", "learned")),
         Column("cv_", "float", required=method in ("cv", "scv"), prefix=True),
+        *([Column("p_k", "probability", required=False)] if method == "learned" else []),
     ]
+
+
+#: The columns of a critical table (``OvertakingScenario.simulate_with_critical``) that
+#: ``method="learned"`` reads: one row per critical step.
+CRITICAL_COLUMNS = (
+    Column("test", "count"),
+    Column("gap", "float"),
+    Column("maneuver", "count"),
+    Column("disturbance", "float"),
+    Column("crash", "binary"),
+)
 
 
 def log_layout(pattern: Any, method: str) -> LogLayout:
@@ -138,7 +158,7 @@ def header_layout(first: Sequence[str], method: str, source: str) -> LogLayout:
     has_weight, has_log = "weight" in first, "log_weight" in first
     if method != "nde" and has_weight and has_log:
         raise VarkitError(f"{source}: give a weight or a log_weight column, not both.")
-    if method in ("is", "scv") and not (has_weight or has_log):
+    if method in ("is", "scv", "learned") and not (has_weight or has_log):
         raise VarkitError(f"{source}: method {method} needs a weight or log_weight column.")
     weight = None if method == "nde" else ("weight" if has_weight else None)
     if method != "nde" and not has_weight and has_log:
@@ -338,9 +358,24 @@ def _validate_crash_rate(
     alternative: Any,
     weight_bound: Any,
     running: Any,
+    learned: dict[str, Any] | None = None,
 ) -> tuple[str, str]:
     """The method and engine, after the checks of the options that go with them."""
     method = check_method(method)
+    given = {k for k, v in (learned or {}).items() if v is not None}
+    if method == "learned":
+        for name in ("critical", "scenario"):
+            if name not in given:
+                raise VarkitError(
+                    f"`method` learned needs `{name}` (the critical table and the "
+                    "OvertakingScenario of the log: the control's exact mean needs them)."
+                )
+        if engine != "memory" or running is not None:
+            raise VarkitError(
+                "`method` learned fits models on the rows: use `engine` memory without `running`."
+            )
+    elif given:
+        raise VarkitError(f"`{sorted(given)[0]}` needs `method` learned.")
     if alternative != "two-sided" and method not in ("nde", "is"):
         raise VarkitError(f"`alternative` {alternative} needs `method` nde or is.")
     if weight_bound is not None and method != "is":
@@ -419,13 +454,47 @@ class _Estimate:
     weight_bound: float | None
 
 
+def _learned_estimate(
+    frame: pd.DataFrame, weight: Any, log_weight: Any, e: _Estimate, learned: dict[str, Any]
+) -> Result:
+    """``method="learned"``: :func:`varkit.cav.learned.learned_control_estimate` on the log
+    and its critical table (``test`` = the row of the log, from 0)."""
+    table = learned["critical"]
+    critical = read_log(
+        table if isinstance(table, pd.DataFrame) else _pattern(table), list(CRITICAL_COLUMNS)
+    )
+    w = np.exp(np.asarray(log_weight, float)) if weight is None else np.asarray(weight, float)
+    return learned_control_estimate(
+        frame["crash"],
+        w,
+        frame["n_critical"],
+        critical,
+        scenario=learned["scenario"],
+        p_k=frame["p_k"] if "p_k" in frame.columns else None,
+        **({} if learned.get("model") is None else {"model": learned["model"]}),
+        crossfit=e.crossfit,
+        confidence=e.confidence,
+        target_rhw=e.target_rhw,
+        target_confidence=e.target_confidence,
+        random_state=e.random_state,
+        row_ids=frame[ROW_ID].to_numpy(),
+    )
+
+
 def _memory_estimate(
-    frame: pd.DataFrame, layout: LogLayout, where: str, e: _Estimate, running: int | None
+    frame: pd.DataFrame,
+    layout: LogLayout,
+    where: str,
+    e: _Estimate,
+    running: int | None,
+    learned: dict[str, Any] | None = None,
 ) -> tuple[Result, ResultSet | None]:
     """The in-memory estimator of ``e.method`` on the whole log, and its running curve."""
     ids = frame[ROW_ID].to_numpy()
     weight = frame["weight"] if layout.weight == "weight" else None
     log_weight = frame["log_weight"] if layout.weight == "log_weight" else None
+    if e.method == "learned" and learned is not None:
+        return _learned_estimate(frame, weight, log_weight, e, learned), None
     controls = frame[list(layout.controls)]
     names = list(layout.controls)
     options: dict[str, Any] = {}
@@ -535,6 +604,9 @@ def crash_rate(
     weight_bound: float | None = None,
     running: int | None = None,
     random_state: Any = None,
+    critical: Any = None,
+    scenario: Any = None,
+    model: Any = None,
 ) -> ResultSet:
     """Crash rate of a test log, with the number of tests a target precision needs.
 
@@ -549,9 +621,12 @@ def crash_rate(
         The tests, one row each: a DataFrame, or a CSV/Parquet file, glob or list of files.
         Columns: ``crash`` (0/1 or a probability); ``weight`` (p/q) or ``log_weight`` for
         is/cv/scv; ``n_critical`` for scv; control variates ``cv_*`` for cv/scv.
-    method : {'nde', 'is', 'cv', 'scv'}, default 'scv'
+    method : {'nde', 'is', 'cv', 'scv', 'learned'}, default 'scv'
         Crude Monte Carlo (weights must all be 1), importance sampling, regression control
-        variates, sparse control variates stratified by ``n_critical``.
+        variates, sparse control variates stratified by ``n_critical``, or a cross-fitted
+        learned per-step crash model as the control, post-stratified on ``n_critical``
+        (:func:`varkit.cav.learned.learned_control_estimate`; needs ``critical`` and
+        ``scenario``, and uses the log's ``p_k`` column when it has one).
     engine : {'memory', 'chunks', 'dask'}, default 'memory'
         Read the log whole, or add the estimator's sums piece by piece in this process
         (``chunks``) or on Dask (``dask``; :func:`crash_rate_log`), with the same answer
@@ -580,6 +655,16 @@ def crash_rate(
         ``target_confidence``), group ``tests=<n>``.
     random_state : None, int or numpy Generator
         Seed of the cross-fitting folds, resolved once (and recorded in the provenance).
+    critical : DataFrame or str, optional
+        learned: the critical table, one row per critical step (``test``, ``gap``,
+        ``maneuver``, ``disturbance``, ``crash``; ``test`` = the row of the log from 0), as
+        ``OvertakingScenario.simulate_with_critical`` or ``varkit cav simulate
+        --critical-output`` write it.
+    scenario : OvertakingScenario, optional
+        learned: the scenario of the log (the naturalistic law of a critical step).
+    model : scikit-learn classifier, optional
+        learned: the per-step crash model (default
+        :func:`varkit.cav.learned.default_step_model`).
 
     Returns
     -------
@@ -610,6 +695,7 @@ def crash_rate(
         alternative=alternative,
         weight_bound=weight_bound,
         running=running,
+        learned={"critical": critical, "scenario": scenario, "model": model},
     )
     estimate = _Estimate(
         method=method,
@@ -628,7 +714,8 @@ def crash_rate(
     curve: ResultSet | None = None
     if engine == "memory":
         frame, layout, paths, where = _read_log(log, method, row_id)
-        result, curve = _memory_estimate(frame, layout, where, estimate, running)
+        learned = {"critical": critical, "scenario": scenario, "model": model}
+        result, curve = _memory_estimate(frame, layout, where, estimate, running, learned)
     else:
         source = LogSource(_pattern(log), row_id=row_id, rows_per_partition=rows_per_partition)
         result = _partitioned_estimate(source, estimate, engine=engine, scheduler=scheduler)

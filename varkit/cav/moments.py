@@ -43,6 +43,7 @@ True
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,6 +66,7 @@ __all__ = [
     "fold_ids",
     "merge_cells",
     "ols_from_moments",
+    "screen_controls",
     "total",
     "training_shortfall",
 ]
@@ -75,6 +77,14 @@ IntArray = NDArray[np.int64]
 # 1e-7 of a control's variance, and keeping them would let summation order (partitions)
 # move the coefficients, and so the cross-fitted estimate, by up to cond * 1e-16.
 RCOND = 1e-7
+# The screen of the controls of a fit (``screen_controls``). A control whose variance sits
+# in fewer than MIN_EFFECTIVE_TESTS tests, or whose mean is more than MAX_MEAN_Z standard
+# errors from its known mean, is left out of that fit: its mean is known only through
+# values the tests barely show (a rare +1 against a constant -1e-4), and a coefficient
+# fitted on its typical values, applied to the rare one, blew sparse control variates up
+# 850-fold in the papers regime (varkit.cav.scenarios, "Regimes").
+MIN_EFFECTIVE_TESTS = 5.0
+MAX_MEAN_Z = 5.0
 
 
 @dataclass
@@ -101,6 +111,10 @@ class Moments:
     hmax: FloatArray = field(default_factory=lambda: np.zeros(0))
     full: int = 0  # tests with Y = 1 (crashes counts Y > 0): the all-crash edge
     wmax: float = 0.0  # the largest weight: the zero-crash bound of importance sampling
+    # centred third and fourth power sums of each control (for the screen of near-constant
+    # controls, ``screen_controls``)
+    ch3: FloatArray = field(default_factory=lambda: np.zeros(0))
+    ch4: FloatArray = field(default_factory=lambda: np.zeros(0))
 
     @classmethod
     def empty(cls, d: int) -> Moments:
@@ -110,6 +124,8 @@ class Moments:
             chz=np.zeros(d),
             hmin=np.full(d, np.inf),
             hmax=np.full(d, -np.inf),
+            ch3=np.zeros(d),
+            ch4=np.zeros(d),
         )
 
     @property
@@ -125,6 +141,7 @@ class Moments:
         n = self.n + other.n
         dz, dh = other.zbar - self.zbar, other.hbar - self.hbar
         f = self.n * other.n / n
+        ch3, ch4 = _merge_power_sums(self, other, dh)
         return Moments(
             n,
             self.crashes + other.crashes,
@@ -139,12 +156,34 @@ class Moments:
             np.maximum(self.hmax, other.hmax),
             self.full + other.full,
             max(self.wmax, other.wmax),
+            ch3,
+            ch4,
         )
 
     @property
     def varying(self) -> NDArray[np.bool_]:
         """Controls that take more than one value in the cell (the others are dropped)."""
         return np.asarray(self.hmax > self.hmin, dtype=bool)
+
+
+def _merge_power_sums(a: Moments, b: Moments, dh: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Centred third and fourth power sums of the controls of two merged cells.
+
+    Pebay (2008, "Formulas for robust, one-pass parallel computation of covariances and
+    arbitrary-order statistical moments", Sandia SAND2008-6212, Eq. 2.1-2.2).
+    """
+    na, nb = a.n, b.n
+    n = na + nb
+    m2a, m2b = np.diag(a.chh), np.diag(b.chh)
+    ch3 = a.ch3 + b.ch3 + dh**3 * na * nb * (na - nb) / n**2 + 3 * dh * (na * m2b - nb * m2a) / n
+    ch4 = (
+        a.ch4
+        + b.ch4
+        + dh**4 * na * nb * (na * na - na * nb + nb * nb) / n**3
+        + 6 * dh**2 * (na * na * m2b + nb * nb * m2a) / n**2
+        + 4 * dh * (na * b.ch3 - nb * a.ch3) / n
+    )
+    return ch3, ch4
 
 
 # (stratum level, fold) -> sums
@@ -198,6 +237,8 @@ def cell_moments(
             hmax=hz.max(axis=0) if h.shape[1] else np.zeros(0),
             full=int(np.count_nonzero(crash[rows] >= 1.0)),
             wmax=float(ww.max()),
+            ch3=np.sum(hc**3, axis=0),
+            ch4=np.sum(hc**4, axis=0),
         )
     return cells
 
@@ -241,6 +282,73 @@ def ols_from_moments(m: Moments, columns: NDArray[np.intp]) -> tuple[float, Floa
     return float(m.zbar - beta @ m.hbar[columns]), beta
 
 
+def screen_controls(
+    m: Moments, columns: NDArray[np.intp], names: Any = None
+) -> tuple[NDArray[np.intp], list[dict[str, str]]]:
+    """The controls among ``columns`` a regression on the tests of ``m`` may use, and why
+    each other one is left out.
+
+    A control is dropped when it takes one value only (zero variance); when it is
+    near-constant but for a few tests: the effective number ``(sum c^2)^2 / sum c^4`` of
+    its centred values ``c`` is below ``MIN_EFFECTIVE_TESTS`` and below a tenth of the
+    tests; or when its mean is more than ``MAX_MEAN_Z`` standard errors from its known mean
+    (0 after centring): a control whose mean is right only through values these tests have
+    not shown. Nothing beyond zero variance is dropped when the controls reproduce ``Z``
+    exactly (Owen and Zhou's zero-variance case: the rare values of such a control come
+    with the outcome's, and cancel). Collinear controls stay: the least-squares solve gives
+    them the minimum-norm coefficients (``RCOND``). ``names`` labels the dropped controls
+    (default their column index).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> h = np.r_[np.full(99, -1e-4), 0.0099][:, None]  # mean 0 through one test
+    >>> cells = cell_moments(np.ones(100), np.ones(100), np.zeros(100, int), h,
+    ...                      np.zeros(100, int))
+    >>> kept, dropped = screen_controls(cells[(0, 0)], np.array([0]))
+    >>> kept.size, dropped[0]["reason"].split(":")[0]
+    (0, 'near-constant')
+    """
+    label = (lambda j: str(j)) if names is None else (lambda j: str(names[j]))  # noqa: E731
+    columns = np.asarray(columns, dtype=np.intp)
+    varying = columns[m.hmax[columns] > m.hmin[columns]] if m.n else columns[:0]
+    dropped = [
+        {"control": label(j), "reason": "zero variance"}
+        for j in columns.tolist()
+        if j not in set(varying.tolist())
+    ]
+    if varying.size == 0 or _reproduces_outcome(m, varying):
+        return varying, dropped
+    kept: list[int] = []
+    for j in varying.tolist():
+        c2 = float(m.chh[j, j])
+        effective = c2 * c2 / float(m.ch4[j]) if m.ch4[j] > 0 else float(m.n)
+        z = abs(float(m.hbar[j])) * math.sqrt(m.n * max(m.n - 1, 1) / c2) if c2 > 0 else 0.0
+        if effective < min(MIN_EFFECTIVE_TESTS, 0.1 * m.n):
+            reason = (
+                f"near-constant: its variance sits in {effective:.1f} of {m.n} tests "
+                f"(fewer than {MIN_EFFECTIVE_TESTS:g})"
+            )
+        elif m.n > 2 and z > MAX_MEAN_Z:
+            reason = (
+                f"its mean is {z:.1f} standard errors from its known mean (more than "
+                f"{MAX_MEAN_Z:g}): the tests miss the rare values that give it that mean"
+            )
+        else:
+            kept.append(j)
+            continue
+        dropped.append({"control": label(j), "reason": reason})
+    return np.asarray(kept, dtype=np.intp), dropped
+
+
+def _reproduces_outcome(m: Moments, columns: NDArray[np.intp]) -> bool:
+    """Whether these controls explain all but 1e-4 of the variance of ``Z`` in ``m``."""
+    if m.czz <= 0 or m.n <= columns.size + 1:
+        return False
+    _, beta = ols_from_moments(m, columns)
+    return adjusted_moments(m, columns, beta)[1] <= 1e-4 * m.czz
+
+
 @dataclass
 class FoldFit:
     """Coefficients per fold, and the count, mean and centred sum of squares of the
@@ -252,6 +360,8 @@ class FoldFit:
     intercepts: list[float] = field(default_factory=list)
     coefficients: list[list[float]] = field(default_factory=list)
     fold_sizes: list[int] = field(default_factory=list)
+    # per fit, the controls its screen left out (``screen_controls``) beyond the stratum's
+    screened: list[list[dict[str, str]]] = field(default_factory=list)
 
     def add(self, n: int, mean: float, m2: float) -> None:
         """Merge the adjusted values of ``n`` more tests (Chan et al. 1983)."""
@@ -278,13 +388,16 @@ def fit_folds(
     columns: NDArray[np.intp],
     crossfit: int | None,
     fitter: Callable[[int | None], tuple[float, FloatArray]] | None = None,
+    names: Any = None,
 ) -> FoldFit:
     """Fit and apply the coefficients of one stratum from its per-fold sums.
 
     Cross-fitted: fold f is adjusted with coefficients fitted on the other folds (folds
     with no tests are skipped). ``crossfit=None``: one fit on every test. ``fitter(f)``
     replaces the OLS fit for fold f (``None`` = all tests) where the sums do not suffice
-    (penalised fits, which need the rows).
+    (penalised fits, which need the rows). An OLS fit regresses only on the controls its
+    training tests pass :func:`screen_controls` for (the others get slope 0; ``names``
+    labels them in ``screened``).
     """
     d = next(iter(folds.values())).hbar.size
     whole = total(folds.values(), d)
@@ -306,14 +419,19 @@ def fit_folds(
         else:
             train = prefix[i] + suffix[i + 1]
             apply = folds[f]
+        screened: list[dict[str, str]] = []
         if fitter is not None:
             intercept, beta = fitter(f)
         else:
-            intercept, beta = ols_from_moments(train, columns)
+            kept, screened = screen_controls(train, columns, names)
+            intercept, slopes = ols_from_moments(train, kept)
+            beta = np.zeros(columns.size)
+            beta[np.isin(columns, kept)] = slopes
         out.add(apply.n, *adjusted_moments(apply, columns, beta))
         out.intercepts.append(intercept)
         out.coefficients.append(beta.tolist())
         out.fold_sizes.append(apply.n)
+        out.screened.append(screened)
     return out
 
 

@@ -29,6 +29,14 @@ columns are dropped per stratum). Use the bounded components (``cv_twisted``,
 as heavy-tailed as ``Y W`` itself, and cross-fitted coefficients applied to them blow the
 estimate up in strata with three or more critical steps (measured in
 ``benchmarks/cav_variance_reduction.py --controls mixture``).
+
+Every fit regresses only on the controls that pass :func:`varkit.cav.moments.screen_controls`
+in its stratum and in its training folds: a control that is near-constant but for a few
+tests, or whose sample mean is many standard errors from its known mean, is mean-zero only
+through rare values, and a slope fitted on its typical values explodes on the rare ones
+(papers regime, 3000 tests of the surrogate vehicle: 30 logs averaged 42 times the true
+rate, coverage 0.27; screened, 200 logs average 1.01 times, coverage 0.88 against
+importance sampling's 0.89). Logs where nothing is screened give the same answer as before.
 """
 
 from __future__ import annotations
@@ -68,10 +76,11 @@ from varkit.cav.moments import (
     crash_shortfall,
     fit_folds,
     fold_ids,
+    screen_controls,
     total,
     training_shortfall,
 )
-from varkit.cav.stopping import n_required, tests_required
+from varkit.cav.stopping import gain_over_is, n_required
 from varkit.checks import check_confidence
 from varkit.errors import VarkitError
 from varkit.results import Result
@@ -288,7 +297,10 @@ def sparse_control_variates(
     Result
         ``method`` is ``scv-crossfit`` or ``scv-same-sample``. ``details``:
         ``strata`` (per stratum: ``n_critical`` levels, ``n``, ``n_crashes``, controls used
-        and dropped for zero variance, ``coefficients`` and ``intercepts`` per fold,
+        and dropped, ``dropped_why`` (each dropped control and why: zero variance,
+        near-constant, or a mean its tests contradict; :func:`varkit.cav.moments.screen_controls`),
+        ``fold_dropped`` (per fit, the controls its training tests screened out besides),
+        ``coefficients`` and ``intercepts`` per fold,
         ``estimate`` and ``is_estimate``), ``pooled`` (each merge and why),
         ``is_estimate``/``is_stderr`` (importance sampling on the same tests),
         ``variance_reduction_factor`` (per-test variance of IS over SCV),
@@ -381,13 +393,12 @@ def scv_from_cells(
     for group in groups:
         folds = _group_folds(cells, group, d)
         whole = total(folds.values(), d)
-        keep = whole.varying
-        columns = np.flatnonzero(keep)
+        columns, dropped = screen_controls(whole, np.arange(d), names)
         fitter = None if fitter_for is None else fitter_for(group, columns)
-        adj = fit_folds(folds, columns, crossfit, fitter)
+        adj = fit_folds(folds, columns, crossfit, fitter, names)
         overall.add(adj.n, adj.mean, adj.m2)
         if crossfit is not None:
-            same_sum += whole.n * fit_folds(folds, columns, None, fitter).mean
+            same_sum += whole.n * fit_folds(folds, columns, None, fitter, names).mean
         n_slopes += columns.size
         strata.append(
             {
@@ -396,7 +407,9 @@ def scv_from_cells(
                 "n": whole.n,
                 "n_crashes": whole.crashes,
                 "controls": [names[int(j)] for j in columns],
-                "dropped_controls": [names[int(j)] for j in np.flatnonzero(~keep)],
+                "dropped_controls": [x["control"] for x in dropped],
+                "dropped_why": dropped,
+                "fold_dropped": adj.screened,
                 "coefficients": adj.coefficients,
                 "intercepts": adj.intercepts,
                 "fold_sizes": adj.fold_sizes,
@@ -424,6 +437,9 @@ def scv_from_cells(
         "is_stderr": is_result.stderr,
         "is_relative_half_width": is_result.details["relative_half_width"],
         "n_crashes": everything.crashes,
+        "effective_sample_size": (
+            everything.sw * (everything.sw / everything.sww) if everything.sww > 0 else 0.0
+        ),
     }
     if crossfit is None:
         details["bias_warning"] = (
@@ -444,14 +460,9 @@ def scv_from_cells(
         edges=rate_edges(everything),
     )
     scv_var = result.details["per_test_variance"]
-    extra = {
-        "variance_reduction_factor": is_var / scv_var if scv_var > 0 else float("inf"),
-        "target": {"rhw": target_rhw, "confidence": target_confidence},
-        "tests_required": {
-            "scv": tests_required(scv_var, result.estimate, target_rhw, target_confidence),
-            "is": tests_required(is_var, is_result.estimate, target_rhw, target_confidence),
-        },
-    }
+    extra = gain_over_is(
+        "scv", scv_var, result.estimate, is_var, is_result.estimate, (target_rhw, target_confidence)
+    )
     if details["n_crashes"] == 0:
         extra["warning"] = (
             "no crash observed: the upper bound is the zero-crash bound in "

@@ -17,7 +17,7 @@ from varkit.checks import check_confidence
 from varkit.errors import VarkitError, VarkitTypeError
 from varkit.results import Result
 
-__all__ = ["MAX_TESTS", "n_required", "tests_required"]
+__all__ = ["MAX_TESTS", "gain_over_is", "n_required", "tests_required"]
 
 # More tests than this is "never" (a billion tests a second for 30 billion years); the
 # count is reported as inf, with the reason in details, rather than as a huge float.
@@ -42,6 +42,35 @@ def tests_required(
     if log_n > math.log(MAX_TESTS):
         return float("inf")
     return float(max(1, math.ceil(math.exp(log_n))))
+
+
+def gain_over_is(
+    method: str,
+    per_test_var: float,
+    estimate: float,
+    is_var: float,
+    is_estimate: float,
+    target: tuple[float, float],
+) -> dict[str, Any]:
+    """The ``details`` that put an estimator beside importance sampling on the same tests.
+
+    ``variance_reduction_factor`` (per-test variance of importance sampling over the
+    method's), ``target`` and ``tests_required`` for both at ``target = (rhw, confidence)``.
+
+    Examples
+    --------
+    >>> gain_over_is("scv", 1e-6, 1e-3, 4e-6, 1e-3, (0.3, 0.9))["variance_reduction_factor"]
+    4.0
+    """
+    rhw, level = target
+    return {
+        "variance_reduction_factor": is_var / per_test_var if per_test_var > 0 else float("inf"),
+        "target": {"rhw": rhw, "confidence": level},
+        "tests_required": {
+            method: tests_required(per_test_var, estimate, rhw, level),
+            "is": tests_required(is_var, is_estimate, rhw, level),
+        },
+    }
 
 
 def _validate_n_required(result: Any, rhw: Any, confidence: Any) -> tuple[float, float, float]:

@@ -63,7 +63,9 @@ def cav() -> None:
     choices=METHODS,
     default="scv",
     help="nde: crude Monte Carlo; is: importance sampling; cv: regression control "
-    "variates; scv: sparse control variates stratified by n_critical.",
+    "variates; scv: sparse control variates stratified by n_critical; learned: a "
+    "cross-fitted per-step crash model as the control, post-stratified on n_critical "
+    "(needs --critical and the log's scenario: --regime, --steps, --proposal).",
 )
 @count_option(
     "--crossfit",
@@ -133,6 +135,30 @@ def cav() -> None:
     "checkpoints (group tests=<n>, at --target-confidence), from which `varkit report` "
     "draws the convergence curve.",
 )
+@click.option(
+    "--critical",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="learned: the critical table of the log (`varkit cav simulate --critical-output`).",
+)
+@choice_option(
+    "--regime",
+    choices=tuple(REGIMES),
+    default="default",
+    help="learned: the simulator regime the log was drawn from.",
+)
+@count_option(
+    "--steps",
+    low=1,
+    default=40,
+    help="learned: decision steps per test of the log's scenario.",
+)
+@choice_option(
+    "--proposal",
+    choices=PROPOSALS,
+    default=None,
+    help="learned: the testing proposal of the log's scenario.  [default: the regime's]",
+)
 @run_options(device=False, engine=True)
 def crash_rate_command(
     tests: str,
@@ -147,12 +173,17 @@ def crash_rate_command(
     alternative: str,
     weight_bound: float | None,
     running: int | None,
+    critical: str | None,
+    regime: str,
+    steps: int,
+    proposal: str | None,
     run: RunOptions,
 ) -> None:
     """Estimate the crash rate from a test log TESTS (CSV or Parquet, one row per test).
 
-    Columns: crash (0/1 or probability); weight (p/q) or log_weight for is/cv/scv;
-    n_critical for scv; control variates cv_* for cv/scv.
+    Columns: crash (0/1 or probability); weight (p/q) or log_weight for
+    is/cv/scv/learned; n_critical for scv/learned; control variates cv_* for cv/scv;
+    p_k (P(n_critical = k)) for the post-strata of learned, when the log has it.
 
     TESTS may be a glob of CSV or Parquet files (quote it). Cross-fitting folds are a hash
     of (seed, row id), so --engine dask, which adds per-partition sums
@@ -171,6 +202,12 @@ def crash_rate_command(
         alternative=alternative,
         weight_bound=weight_bound,
         running=running,
+        critical=critical if method == "learned" else None,
+        scenario=(
+            OvertakingScenario(n_steps=steps, proposal=proposal, regime=regime)
+            if method == "learned"
+            else None
+        ),
         **run.front_door(device=False),
     )
     run.emit(results)
