@@ -194,3 +194,9 @@ def test_cli_compliance(tmp_path):
     assert (tmp_path / "c.png").stat().st_size > 0
     bad = CliRunner().invoke(cli, [*args[:-4], "--target", "sex:0.5"])
     assert bad.exit_code == 2 and "--target" in bad.output
+    # a target out of range names the option the user typed, not the API's `targets`
+    out_of_range = CliRunner().invoke(cli, [*args[:-4], "--target", "sex=2"])
+    assert out_of_range.exit_code == 2
+    assert (
+        out_of_range.output.startswith("error: --target") and "`targets`" not in out_of_range.output
+    )
